@@ -1,0 +1,3 @@
+export * from "./schema";
+export * from "./settings";
+export * from "./stack-file";

@@ -1,0 +1,292 @@
+import * as os from "node:os";
+import * as path from "node:path";
+import { type z } from "zod";
+import {
+  CONFIG_NAMESPACE,
+  IMAGE_REPOSITORIES,
+  rawStackConfigSchema,
+  SECRET_CONFIG_KEYS,
+  SECRET_KEYS,
+  type RawStackConfig,
+  type SecretKey,
+  type Service,
+} from "./schema";
+
+/** One problem in the stack config: the full key (`nova-rollout:apiReplicas`) and what is expected there. */
+export interface ConfigProblem {
+  readonly key: string;
+  readonly message: string;
+}
+
+/**
+ * Thrown when the stack config is malformed. It carries every problem at once; its message lists them one per line
+ * and says how to fix them, so that callers can print it as is (no stack trace is useful for a user mistake).
+ */
+export class ConfigValidationError extends Error {
+  override readonly name = "ConfigValidationError";
+  constructor(
+    readonly stackName: string,
+    readonly problems: readonly ConfigProblem[],
+  ) {
+    super(formatProblems(stackName, problems));
+  }
+}
+
+function formatProblems(stack: string, problems: readonly ConfigProblem[]): string {
+  const noun = problems.length === 1 ? "problem" : "problems";
+  const lines = problems.map((p) => `  - ${p.key}: ${p.message}`);
+  return [
+    `Stack config of "${stack}" has ${problems.length} ${noun}:`,
+    ...lines,
+    `Fix each with \`pulumi config set <key> <value> --stack ${stack}\` (add --secret for secrets), then run again.`,
+  ].join("\n");
+}
+
+/** Image settings of one service. */
+export interface ImageSettings {
+  readonly service: Service;
+  /** Repository name inside the registry, e.g. `nova-rms-api`. */
+  readonly repository: string;
+  /** Expected digest (`sha256:…`); undefined only when the images are built by this stack. */
+  readonly digest?: string;
+  /** Build context directory, for the `build` resolver. */
+  readonly buildContext?: string;
+}
+
+/** The validated, typed stack settings the program is built from. */
+export interface StackSettings {
+  readonly stack: string;
+  readonly project: string;
+  readonly environment: RawStackConfig["environment"];
+  readonly namespace: string;
+  readonly cluster:
+    | { readonly mode: "kubeconfig"; readonly kubeconfigPath: string; readonly context: string }
+    | {
+        readonly mode: "gke";
+        readonly project: string;
+        readonly region: string;
+        readonly clusterName: string;
+        readonly nodeCount: number;
+        readonly machineType: string;
+      };
+  readonly images: {
+    readonly registry: string;
+    readonly tag: string;
+    readonly resolver: RawStackConfig["imageResolver"];
+    readonly gcpProject?: string;
+    readonly api: ImageSettings;
+    readonly worker: ImageSettings;
+  };
+  readonly scaling: {
+    readonly apiReplicas: number;
+    readonly workerReplicas: number;
+    readonly autoscalingEnabled: boolean;
+    readonly apiMaxReplicas: number;
+    readonly workerMaxReplicas: number;
+    readonly targetCpuPercent: number;
+  };
+  readonly secrets:
+    | {
+        readonly source: "config";
+        readonly required: readonly SecretKey[];
+        /** Plain values as read from config; the program wraps them with `pulumi.secret` before any use. */
+        readonly values: Readonly<Partial<Record<SecretKey, string>>>;
+      }
+    | {
+        readonly source: "gcp-secret-manager";
+        readonly required: readonly SecretKey[];
+        readonly project: string;
+        readonly prefix: string;
+      };
+  readonly database: {
+    readonly backupDestination: string;
+    readonly migrationCommand: string;
+    /** Plain value as read from config; wrapped with `pulumi.secret` before use. */
+    readonly rehearsalDatabaseUrl: string;
+  };
+  readonly pausedCronJobs: readonly string[];
+  readonly verification: {
+    readonly apiBaseUrl: string;
+    readonly workerBaseUrl: string;
+    readonly alertmanagerUrl: string;
+    readonly syntheticE2eCommand?: string;
+    readonly billingDrillDryRunCommand?: string;
+    readonly attempts: number;
+    readonly timeoutSeconds: number;
+  };
+  readonly evidenceDir: string;
+}
+
+export interface ParseOptions {
+  readonly stack: string;
+  /**
+   * Tells whether a full config key (`nova-rollout:databaseUrl`) is stored encrypted. When given, a secret key set
+   * in plain text is a problem.
+   */
+  readonly isSecret?: (key: string) => boolean;
+  readonly project?: string;
+  /** Relative paths (kubeconfig, evidence, backups, build contexts) resolve against this directory. */
+  readonly projectDir: string;
+}
+
+/**
+ * Strips the `nova-rollout:` namespace from a flat config map. Keys of other namespaces (`kubernetes:`, `gcp:`)
+ * are left out; a key of this project without the namespace is kept under its own name so the schema reports it.
+ */
+export function projectKeys(flat: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flat)) {
+    if (key.startsWith(`${CONFIG_NAMESPACE}:`)) out[key.slice(CONFIG_NAMESPACE.length + 1)] = value;
+  }
+  return out;
+}
+
+/** Turns zod issues into one problem per key, naming the full config key. */
+export function toProblems(issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
+  // A key whose value has the wrong type or form gets that message alone: cross-key rules saw the raw value.
+  const malformed = new Set(issues.filter((i) => i.code !== "custom").map((i) => String(i.path[0])));
+  const problems: ConfigProblem[] = [];
+  for (const issue of issues) {
+    if (issue.code === "unrecognized_keys") {
+      for (const key of issue.keys) {
+        problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message: "unknown key (check the spelling)" });
+      }
+      continue;
+    }
+    if (issue.code === "custom" && malformed.has(String(issue.path[0]))) continue;
+    const [head, ...rest] = issue.path.map(String);
+    const key = head === undefined ? CONFIG_NAMESPACE : `${CONFIG_NAMESPACE}:${head}`;
+    const where = rest.length > 0 ? `[${rest.join("][")}] ` : "";
+    const message =
+      issue.code === "invalid_type" && issue.input === undefined ? "required, but not set" : issue.message;
+    problems.push({ key, message: `${where}${message}` });
+  }
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const id = `${p.key}\u0000${p.message}`;
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
+}
+
+/**
+ * Validates the raw config of a stack (the `nova-rollout:` keys, values as config text or typed values) and returns
+ * typed settings. Throws {@link ConfigValidationError} naming every bad key at once.
+ */
+export function parseStackSettings(
+  raw: Readonly<Record<string, unknown>>,
+  options: ParseOptions,
+): StackSettings {
+  // An empty value means "not set": Pulumi.yaml declares optional keys with an empty default.
+  const present = Object.fromEntries(
+    Object.entries(raw).filter(([, v]) => v !== undefined && !(typeof v === "string" && v.trim() === "")),
+  );
+  const plaintext: ConfigProblem[] = [];
+  if (options.isSecret !== undefined) {
+    for (const key of Object.keys(present)) {
+      const full = `${CONFIG_NAMESPACE}:${key}`;
+      if (SECRET_CONFIG_KEYS.includes(key) && !options.isSecret(full)) {
+        plaintext.push({ key: full, message: "is a secret: store it with `pulumi config set --secret`" });
+      }
+    }
+  }
+  const result = rawStackConfigSchema.safeParse(present, { reportInput: true });
+  const problems = [...(result.success ? [] : toProblems(result.error.issues)), ...plaintext];
+  if (!result.success || problems.length > 0) throw new ConfigValidationError(options.stack, problems);
+  return toSettings(result.data, options);
+}
+
+/** URLs stay as they are; `~/` is the home directory; other relative paths resolve against the project. */
+function resolvePath(projectDir: string, p: string): string {
+  if (p.includes("://")) return p;
+  if (p === "~" || p.startsWith("~/")) return path.join(os.homedir(), p.slice(1));
+  return path.resolve(projectDir, p);
+}
+
+function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
+  const req = <T>(value: T | undefined): T => value as T; // presence is guaranteed by the schema's refinements
+  const image = (service: Service, digest?: string, buildContext?: string): ImageSettings => ({
+    service,
+    repository: IMAGE_REPOSITORIES[service],
+    ...(digest !== undefined ? { digest } : {}),
+    ...(buildContext !== undefined ? { buildContext: resolvePath(options.projectDir, buildContext) } : {}),
+  });
+  const required = c.requiredSecrets as SecretKey[];
+
+  return {
+    stack: options.stack,
+    project: options.project ?? "nova-rollout",
+    environment: c.environment,
+    namespace: c.namespace,
+    cluster:
+      c.clusterMode === "kubeconfig"
+        ? {
+            mode: "kubeconfig",
+            kubeconfigPath: resolvePath(options.projectDir, req(c.kubeconfigPath)),
+            context: req(c.kubeconfigContext),
+          }
+        : {
+            mode: "gke",
+            project: req(c.gcpProject),
+            region: req(c.gcpRegion),
+            clusterName: req(c.gkeClusterName),
+            nodeCount: c.gkeNodeCount,
+            machineType: c.gkeMachineType,
+          },
+    images: {
+      registry: c.imageRegistry,
+      tag: c.imageTag,
+      resolver: c.imageResolver,
+      ...(c.gcpProject !== undefined ? { gcpProject: c.gcpProject } : {}),
+      api: image("api", c.apiImageDigest, c.apiBuildContext),
+      worker: image("worker", c.workerImageDigest, c.workerBuildContext),
+    },
+    scaling: {
+      apiReplicas: c.apiReplicas,
+      workerReplicas: c.workerReplicas,
+      autoscalingEnabled: c.autoscalingEnabled,
+      apiMaxReplicas: Math.max(c.apiMaxReplicas, c.apiReplicas),
+      workerMaxReplicas: Math.max(c.workerMaxReplicas, c.workerReplicas),
+      targetCpuPercent: c.autoscalingTargetCpu,
+    },
+    secrets:
+      c.secretSource === "config"
+        ? {
+            source: "config",
+            required,
+            values: Object.fromEntries(
+              SECRET_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k] as string]),
+            ),
+          }
+        : {
+            source: "gcp-secret-manager",
+            required,
+            project: req(c.gcpProject),
+            prefix: c.secretManagerPrefix,
+          },
+    database: {
+      backupDestination: resolvePath(options.projectDir, c.backupDestination),
+      migrationCommand: req(c.migrationCommand),
+      rehearsalDatabaseUrl: req(c.rehearsalDatabaseUrl),
+    },
+    pausedCronJobs: c.pausedCronJobs,
+    verification: {
+      apiBaseUrl: c.apiBaseUrl,
+      workerBaseUrl: c.workerBaseUrl,
+      alertmanagerUrl: c.alertmanagerUrl,
+      ...(c.syntheticE2eCommand !== undefined ? { syntheticE2eCommand: c.syntheticE2eCommand } : {}),
+      ...(c.billingDrillDryRunCommand !== undefined
+        ? { billingDrillDryRunCommand: c.billingDrillDryRunCommand }
+        : {}),
+      attempts: c.verifyAttempts,
+      timeoutSeconds: c.verifyTimeoutSeconds,
+    },
+    evidenceDir: resolvePath(options.projectDir, c.evidenceDir),
+  };
+}
+
+/** True when a config key holds a secret and must be stored encrypted. */
+export function isSecretConfigKey(key: string): boolean {
+  return SECRET_CONFIG_KEYS.includes(key);
+}
