@@ -1,0 +1,76 @@
+/** Pure helpers for image references: parsing, formatting and registry-specific coordinates. */
+
+export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
+
+/** `registry/repository@sha256:…` — the only form the release deploys. */
+export function digestRef(registry: string, repository: string, digest: string): string {
+  if (!DIGEST_PATTERN.test(digest)) {
+    throw new Error(`"${digest}" is not an image digest (expected sha256:<64 lowercase hex characters>)`);
+  }
+  return `${registry}/${repository}@${digest}`;
+}
+
+/** `registry/repository:tag` — used only to look the digest up, never to deploy. */
+export function tagRef(registry: string, repository: string, tag: string): string {
+  return `${registry}/${repository}:${tag}`;
+}
+
+export interface ParsedImageRef {
+  /** Everything before the repository's last path segment, e.g. `us-docker.pkg.dev/p/r`. */
+  readonly name: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+/** Splits `name[:tag][@digest]`; a `:` inside the host part (a port) is not a tag. */
+export function parseImageRef(ref: string): ParsedImageRef {
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf("@");
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(":");
+  if (colon > rest.lastIndexOf("/")) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+  }
+  return { name: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** True when a reference pins its content by digest. */
+export function isPinned(ref: string): boolean {
+  const digest = parseImageRef(ref).digest;
+  return digest !== undefined && DIGEST_PATTERN.test(digest);
+}
+
+export interface ArtifactRegistryCoordinates {
+  readonly location: string;
+  readonly project: string;
+  readonly repositoryId: string;
+}
+
+/**
+ * Reads `<location>-docker.pkg.dev/<project>/<repository>` into the coordinates the Artifact Registry API takes.
+ * Returns undefined for any other registry.
+ */
+export function artifactRegistryCoordinates(registry: string): ArtifactRegistryCoordinates | undefined {
+  const m = /^([a-z0-9-]+)-docker\.pkg\.dev\/([a-z][a-z0-9-]{4,28}[a-z0-9])\/([a-z0-9._-]+)$/.exec(registry);
+  if (!m) return undefined;
+  const [, location, project, repositoryId] = m as unknown as [string, string, string, string];
+  return { location, project, repositoryId };
+}
+
+/**
+ * The OCI distribution API address of a repository's manifest: `http` for loopback registries (the sandbox),
+ * `https` everywhere else.
+ */
+export function manifestUrl(registry: string, repository: string, reference: string): string {
+  const slash = registry.indexOf("/");
+  const host = slash < 0 ? registry : registry.slice(0, slash);
+  const prefix = slash < 0 ? "" : `${registry.slice(slash + 1)}/`;
+  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
+  return `${loopback ? "http" : "https"}://${host}/v2/${prefix}${repository}/manifests/${reference}`;
+}

@@ -1,0 +1,7 @@
+export * from "./app-secrets";
+export * from "./cluster-connection";
+export * from "./database-safeguards";
+export * from "./nova-release";
+export * from "./post-deploy-verification";
+export * from "./release-images";
+export * from "./scheduled-jobs";

@@ -1,0 +1,155 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { forwardDependsOn } from "./naming";
+
+/** Annotations on the release namespace that record what is being rolled out (read by the readiness gate). */
+export const RELEASE_ANNOTATIONS = {
+  release: "rollout.nova.dev/release",
+  apiDigest: "rollout.nova.dev/api-digest",
+  workerDigest: "rollout.nova.dev/worker-digest",
+  environment: "rollout.nova.dev/environment",
+} as const;
+
+export interface ReleaseNamespaceArgs {
+  /** Namespace name, e.g. `nova-prod`. */
+  readonly name: string;
+  readonly environment: "sandbox" | "staging" | "production";
+  /** Release id (image tag). */
+  readonly release: string;
+  /** The expected image digests, known at preview time (from stack config). */
+  readonly digests: { readonly api: string; readonly worker: string };
+}
+
+/** Release-record annotations for the namespace. Pure. */
+export function releaseAnnotations(args: ReleaseNamespaceArgs): Record<string, string> {
+  return {
+    [RELEASE_ANNOTATIONS.release]: args.release,
+    [RELEASE_ANNOTATIONS.apiDigest]: args.digests.api,
+    [RELEASE_ANNOTATIONS.workerDigest]: args.digests.worker,
+    [RELEASE_ANNOTATIONS.environment]: args.environment,
+  };
+}
+
+/**
+ * The release's namespace. It is the first Kubernetes object the program registers and carries the release record
+ * (tag and digests) as annotations, so the readiness gate can stop an unready rollout before anything changes.
+ */
+export class ReleaseNamespace extends pulumi.ComponentResource {
+  public readonly namespace: k8s.core.v1.Namespace;
+  public readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: ReleaseNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nova:cluster:ReleaseNamespace", name, {}, opts);
+    this.namespace = new k8s.core.v1.Namespace(
+      `${name}-namespace`,
+      {
+        metadata: {
+          name: args.name,
+          labels: {
+            "app.kubernetes.io/part-of": "nova-rms",
+            "rollout.nova.dev/environment": args.environment,
+            "pod-security.kubernetes.io/enforce": "restricted",
+          },
+          annotations: releaseAnnotations(args),
+        },
+      },
+      { parent: this },
+    );
+    this.name = this.namespace.metadata.name;
+    this.registerOutputs({ name: this.name });
+  }
+}
+
+export interface ServiceScaling {
+  /** Replicas when autoscaling is off; the HPA floor when it is on. */
+  readonly replicas: number;
+  /** HPA ceiling. */
+  readonly maxReplicas: number;
+}
+
+export interface NovaReleaseArgs {
+  /** Path of the `nova-stack` chart directory. */
+  readonly chartPath: string;
+  /** Values files applied in order (e.g. `values-production.yaml`); later files win. */
+  readonly valuesFiles: readonly string[];
+  /** Target namespace (must exist). */
+  readonly namespace: pulumi.Input<string>;
+  readonly environment: "sandbox" | "staging" | "production";
+  /** Registry the repositories live under. */
+  readonly imageRegistry: string;
+  /** Release id (image tag), rendered as a label. */
+  readonly release: string;
+  /** Image repositories and digests per service. */
+  readonly images: {
+    readonly api: { readonly repository: string; readonly digest: pulumi.Input<string> };
+    readonly worker: { readonly repository: string; readonly digest: pulumi.Input<string> };
+  };
+  readonly scaling: {
+    readonly autoscalingEnabled: boolean;
+    readonly targetCpuPercent: number;
+    readonly api: ServiceScaling;
+    readonly worker: ServiceScaling;
+  };
+  /** Name of the Secret the workloads read their environment from. */
+  readonly secretName: pulumi.Input<string>;
+  /** Checksum of the secrets; a change rolls the pods. */
+  readonly secretChecksum: pulumi.Input<string>;
+  /** Skip waiting for rollouts (never in production). Default false. */
+  readonly skipAwait?: boolean;
+}
+
+/** Helm values for the chart, per the values contract in docs/architecture.md. Pure. */
+export function releaseValues(args: NovaReleaseArgs): pulumi.Inputs {
+  const scaling = (s: ServiceScaling) => ({
+    replicas: s.replicas,
+    autoscaling: {
+      enabled: args.scaling.autoscalingEnabled,
+      minReplicas: s.replicas,
+      maxReplicas: s.maxReplicas,
+      targetCPUUtilizationPercentage: args.scaling.targetCpuPercent,
+    },
+  });
+  return {
+    environment: args.environment,
+    imageRegistry: args.imageRegistry,
+    release: args.release,
+    api: { image: { ...args.images.api }, ...scaling(args.scaling.api) },
+    worker: { image: { ...args.images.worker }, ...scaling(args.scaling.worker) },
+    secrets: { existingSecret: args.secretName, checksum: args.secretChecksum },
+  };
+}
+
+/**
+ * The `nova-stack` Helm chart, rendered with `helm.v4.Chart` so every object is its own Pulumi resource (visible to
+ * the policy pack) and each Deployment's rollout is awaited. Ordering comes from `opts.dependsOn`, which is passed to
+ * the chart: the database dump and the CronJob pauses finish before any workload changes.
+ */
+export class NovaRelease extends pulumi.ComponentResource {
+  public readonly chart: k8s.helm.v4.Chart;
+  /** The rendered resources. */
+  public readonly resources: pulumi.Output<pulumi.Resource[]>;
+
+  constructor(name: string, args: NovaReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nova:release:NovaRelease", name, {}, opts);
+    if (args.environment === "production" && args.skipAwait === true) {
+      throw new pulumi.InputPropertiesError({
+        message: "NovaRelease: production rollouts are always awaited",
+        errors: [{ propertyPath: "skipAwait", reason: "must not be true in production" }],
+      });
+    }
+    this.chart = new k8s.helm.v4.Chart(
+      `${name}-release`,
+      {
+        chart: args.chartPath,
+        name: "nova",
+        namespace: args.namespace,
+        valueYamlFiles: args.valuesFiles.map((f) => new pulumi.asset.FileAsset(f)),
+        values: releaseValues(args),
+        skipAwait: args.skipAwait ?? false,
+      },
+      { parent: this, ...forwardDependsOn(opts) },
+    );
+    this.resources = this.chart.resources as pulumi.Output<pulumi.Resource[]>;
+    this.registerOutputs({});
+  }
+}

@@ -1,0 +1,112 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { forwardDependsOn } from "./naming";
+import { joinUrl, probeCommand, type ProbeBudget, type ProbeSpec } from "./probe-command";
+
+export interface PostDeployVerificationArgs {
+  /** Compiled probe script (`dist/src/verify/probe.js`). */
+  readonly probeScript: string;
+  /** Base URL of the API; `/v1/health` and `/v1/metrics` are checked. */
+  readonly apiBaseUrl: string;
+  /** Base URL of the worker; `/readyz` is checked. */
+  readonly workerBaseUrl: string;
+  /** Alertmanager base URL; any active, unsilenced alert fails verification. */
+  readonly alertmanagerUrl: string;
+  /** Optional synthetic end-to-end command (exit code 0 = pass). */
+  readonly syntheticE2eCommand?: string;
+  /** Optional billing-drill dry-run command (exit code 0 = pass). */
+  readonly billingDrillDryRunCommand?: string;
+  /** Attempts, timeout and backoff of every check. */
+  readonly budget: ProbeBudget;
+  /**
+   * Values that identify what was deployed (image digests, secrets checksum): when any changes, every check runs
+   * again. Unknown at preview is fine.
+   */
+  readonly triggers: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** The result of one check, parsed from the probe's JSON line. */
+export interface CheckResult {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly elapsedMs: number;
+  readonly detail: string;
+}
+
+/** The checks this component runs, by child name suffix. Pure, so tests and the policy pack agree on names. */
+export function verificationChecks(
+  args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget">,
+) {
+  const checks: [string, ProbeSpec][] = [
+    ["api-health", { kind: "http", url: joinUrl(args.apiBaseUrl, "/v1/health") }],
+    ["api-metrics", { kind: "http", url: joinUrl(args.apiBaseUrl, "/v1/metrics"), prometheus: true }],
+    ["worker-readyz", { kind: "http", url: joinUrl(args.workerBaseUrl, "/readyz") }],
+    ["alerts-quiet", { kind: "alerts", url: args.alertmanagerUrl }],
+  ];
+  if (args.syntheticE2eCommand !== undefined) {
+    checks.push(["synthetic-e2e", { kind: "exec", command: args.syntheticE2eCommand }]);
+  }
+  if (args.billingDrillDryRunCommand !== undefined) {
+    checks.push(["billing-drill-dry-run", { kind: "exec", command: args.billingDrillDryRunCommand }]);
+  }
+  return checks;
+}
+
+/** Reads the probe's last stdout line; a missing or malformed line is a failed check, never a pass. */
+export function parseCheckResult(check: string, stdout: string): CheckResult {
+  const last = stdout.trim().split("\n").pop() ?? "";
+  try {
+    const parsed = JSON.parse(last) as Partial<CheckResult>;
+    if (typeof parsed.ok === "boolean" && typeof parsed.check === "string") {
+      return {
+        check: parsed.check,
+        ok: parsed.ok,
+        attempts: Number(parsed.attempts ?? 0),
+        elapsedMs: Number(parsed.elapsedMs ?? 0),
+        detail: String(parsed.detail ?? ""),
+      };
+    }
+  } catch {
+    // fall through
+  }
+  return { check, ok: false, attempts: 0, elapsedMs: 0, detail: "the probe printed no result" };
+}
+
+/**
+ * Post-deploy verification: API health and metrics, worker readiness, quiet alerts, and the optional synthetic E2E
+ * and billing-drill dry-run commands. Each is a command resource with retries, backoff and a timeout; any failure
+ * fails the update (the workloads keep what Kubernetes rolled out; see the rollback runbook).
+ */
+export class PostDeployVerification extends pulumi.ComponentResource {
+  public readonly checks: command.local.Command[];
+  /** One structured result per check. */
+  public readonly results: pulumi.Output<CheckResult[]>;
+
+  constructor(name: string, args: PostDeployVerificationArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nova:verify:PostDeployVerification", name, {}, opts);
+    if (!Number.isInteger(args.budget.attempts) || args.budget.attempts < 1) {
+      throw new pulumi.InputPropertiesError({
+        message: "PostDeployVerification: invalid retry budget",
+        errors: [{ propertyPath: "budget.attempts", reason: "must be a whole number ≥ 1" }],
+      });
+    }
+    const specs = verificationChecks(args);
+    this.checks = specs.map(
+      ([suffix, spec]) =>
+        new command.local.Command(
+          `${name}-${suffix}`,
+          {
+            create: probeCommand(args.probeScript, suffix, spec, args.budget),
+            triggers: args.triggers,
+            logging: "stderr",
+          },
+          { parent: this, ...forwardDependsOn(opts) },
+        ),
+    );
+    this.results = pulumi.all(
+      this.checks.map((c, i) => c.stdout.apply((out) => parseCheckResult(specs[i]?.[0] ?? "check", out))),
+    );
+    this.registerOutputs({ results: this.results });
+  }
+}

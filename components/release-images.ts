@@ -1,0 +1,211 @@
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  artifactRegistryCoordinates,
+  DIGEST_PATTERN,
+  digestRef,
+  manifestUrl,
+  parseImageRef,
+  tagRef,
+} from "./image-refs";
+import { forwardDependsOn } from "./naming";
+import { probeCommand, type ProbeBudget } from "./probe-command";
+
+export type Service = "api" | "worker";
+export type ImageResolver = "pinned" | "registry-api" | "docker" | "artifact-registry" | "build";
+
+/** One service's image. */
+export interface ReleaseImageSpec {
+  /** Repository inside the registry, e.g. `nova-rms-api`. */
+  readonly repository: string;
+  /** Expected digest `sha256:<64 hex>`. Required for every resolver but `build`. */
+  readonly digest?: string;
+  /** Build context directory (with its Dockerfile); `build` resolver only. */
+  readonly buildContext?: string;
+}
+
+export interface ReleaseImagesArgs {
+  /** `host[:port]/path` the images live under, e.g. `us-docker.pkg.dev/nova-prod/nova`. */
+  readonly registry: string;
+  /** The release tag the images were published with (e.g. `2026.11.3`); looked up, never deployed. */
+  readonly tag: string;
+  /**
+   * How the digests are checked or produced:
+   * - `pinned`: trust the expected digests (the readiness gate's evidence checked them against the registry);
+   * - `registry-api`: a command asks the registry's OCI distribution API for the tag's digest before the release;
+   * - `docker`: `docker.getRegistryImage` invoke at preview time;
+   * - `artifact-registry`: `gcp.artifactregistry.getDockerImage` invoke at preview time;
+   * - `build`: build and push with `docker.Image` (never in production).
+   */
+  readonly resolver: ImageResolver;
+  /** `production` refuses anything that is not pinned by digest. */
+  readonly environment: "sandbox" | "staging" | "production";
+  readonly images: Readonly<Record<Service, ReleaseImageSpec>>;
+  /** Compiled probe script (`dist/src/verify/probe.js`); required for `registry-api`. */
+  readonly probeScript?: string;
+  /** Retry budget of the `registry-api` digest check. Default 3 attempts of 10 s. */
+  readonly probeBudget?: ProbeBudget;
+}
+
+/**
+ * The release's container images, resolved to immutable `registry/name@sha256:…` references. A digest that differs
+ * from the registry's fails the deployment before any workload changes.
+ */
+export class ReleaseImages extends pulumi.ComponentResource {
+  /** `registry/repository@sha256:…` per service. */
+  public readonly refs: pulumi.Output<Record<Service, string>>;
+  /** The digests per service. */
+  public readonly digests: pulumi.Output<Record<Service, string>>;
+  /** Resources that must complete before the images may be used (digest checks, builds). */
+  public readonly checks: pulumi.Resource[];
+
+  constructor(name: string, args: ReleaseImagesArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nova:images:ReleaseImages", name, {}, opts);
+    validate(args);
+
+    this.checks = [];
+    const resolved = {} as Record<Service, pulumi.Output<string>>;
+    for (const service of ["api", "worker"] as const) {
+      resolved[service] = this.resolve(name, service, args, opts);
+    }
+    this.digests = pulumi.output(resolved);
+    this.refs = pulumi
+      .all(resolved)
+      .apply(
+        (d) =>
+          Object.fromEntries(
+            (Object.keys(d) as Service[]).map((s) => [
+              s,
+              digestRef(args.registry, args.images[s].repository, d[s] ?? ""),
+            ]),
+          ) as Record<Service, string>,
+      );
+    this.registerOutputs({ refs: this.refs, digests: this.digests });
+  }
+
+  private resolve(
+    name: string,
+    service: Service,
+    args: ReleaseImagesArgs,
+    opts?: pulumi.ComponentResourceOptions,
+  ): pulumi.Output<string> {
+    const spec = args.images[service];
+    const expected = spec.digest ?? "";
+    const lookup = tagRef(args.registry, spec.repository, args.tag);
+    switch (args.resolver) {
+      case "pinned":
+        return pulumi.output(expected);
+      case "registry-api": {
+        const check = new command.local.Command(
+          `${name}-${service}-digest`,
+          {
+            create: probeCommand(
+              args.probeScript as string,
+              `${service}-digest`,
+              {
+                kind: "digest",
+                url: manifestUrl(args.registry, spec.repository, args.tag),
+                expect: expected,
+              },
+              args.probeBudget ?? { attempts: 3, timeoutSeconds: 10 },
+            ),
+            triggers: [lookup, expected],
+          },
+          { parent: this, ...forwardDependsOn(opts) },
+        );
+        this.checks.push(check);
+        return check.stdout.apply(() => expected);
+      }
+      case "docker":
+        return docker
+          .getRegistryImageOutput({ name: lookup }, { parent: this })
+          .sha256Digest.apply((found) => assertDigest(service, lookup, expected, found));
+      case "artifact-registry": {
+        const at = artifactRegistryCoordinates(args.registry);
+        if (at === undefined) {
+          throw new pulumi.InputPropertiesError({
+            message: "imageResolver artifact-registry needs an Artifact Registry address",
+            errors: [
+              {
+                propertyPath: "registry",
+                reason: `"${args.registry}" is not <location>-docker.pkg.dev/<project>/<repository>`,
+              },
+            ],
+          });
+        }
+        return gcp.artifactregistry
+          .getDockerImageOutput({ ...at, imageName: `${spec.repository}:${args.tag}` }, { parent: this })
+          .selfLink.apply((link) =>
+            assertDigest(service, lookup, expected, parseImageRef(link).digest ?? ""),
+          );
+      }
+      case "build": {
+        const image = new docker.Image(
+          `${name}-${service}-image`,
+          {
+            imageName: lookup,
+            build: { context: spec.buildContext as string, platform: "linux/amd64" },
+          },
+          { parent: this, ...forwardDependsOn(opts) },
+        );
+        this.checks.push(image);
+        return image.repoDigest.apply((repoDigest) => {
+          const digest = parseImageRef(repoDigest).digest ?? "";
+          if (spec.digest !== undefined) return assertDigest(service, lookup, spec.digest, digest);
+          return digest;
+        });
+      }
+    }
+  }
+}
+
+/** Returns `found` when it equals `expected`; otherwise throws an error saying how to resolve the mismatch. Pure. */
+export function assertDigest(service: Service, lookup: string, expected: string, found: string): string {
+  if (found !== expected) {
+    throw new Error(
+      `The registry's digest for ${service} image ${lookup} is ${found || "(none)"}, but the stack expects ` +
+        `${expected}. Publish the expected image or update nova-rollout:${service}ImageDigest after review.`,
+    );
+  }
+  return found;
+}
+
+function validate(args: ReleaseImagesArgs): void {
+  const errors: { propertyPath: string; reason: string }[] = [];
+  for (const service of ["api", "worker"] as const) {
+    const spec = args.images[service];
+    const at = `images.${service}`;
+    if (args.resolver === "build") {
+      if (args.environment === "production") {
+        errors.push({
+          propertyPath: "resolver",
+          reason:
+            "production deploys published images pinned by digest; building during the rollout is refused",
+        });
+      }
+      if (spec.buildContext === undefined)
+        errors.push({ propertyPath: `${at}.buildContext`, reason: "required" });
+    } else if (spec.digest === undefined) {
+      errors.push({
+        propertyPath: `${at}.digest`,
+        reason:
+          `${spec.repository} is given only by the mutable tag "${args.tag}"; ` +
+          "pin it with the digest the registry reports (sha256:…)",
+      });
+    }
+    if (spec.digest !== undefined && !DIGEST_PATTERN.test(spec.digest)) {
+      errors.push({ propertyPath: `${at}.digest`, reason: `"${spec.digest}" is not sha256:<64 hex>` });
+    }
+  }
+  if (args.resolver === "registry-api" && args.probeScript === undefined) {
+    errors.push({ propertyPath: "probeScript", reason: "required for the registry-api resolver" });
+  }
+  const unique = errors.filter(
+    (e, i) => errors.findIndex((o) => o.propertyPath === e.propertyPath && o.reason === e.reason) === i,
+  );
+  if (unique.length > 0) {
+    throw new pulumi.InputPropertiesError({ message: "ReleaseImages: invalid images", errors: unique });
+  }
+}

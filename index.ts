@@ -1,0 +1,227 @@
+/**
+ * The Nova RMS rollout. This file is the only place that reads stack config (and the files it names); it validates
+ * the config once, then wires the playbook's components in order:
+ *
+ *   cluster connection → release namespace (release record) → images, secrets, database dump + rehearsal,
+ *   CronJob pause → nova-stack chart → post-deploy verification → CronJob resume
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  AppSecrets,
+  ClusterConnection,
+  DatabaseSafeguards,
+  NovaRelease,
+  PostDeployVerification,
+  ReleaseImages,
+  ReleaseNamespace,
+  ScheduledJobs,
+} from "./components";
+import {
+  ConfigValidationError,
+  parseStackSettings,
+  projectKeys,
+  SECRET_ENV_NAMES,
+  SECRET_KEYS,
+  type StackSettings,
+} from "./src/config";
+
+/** The repository root, whether this runs compiled (`dist/index.js`) or from source. */
+const projectDir = path.basename(__dirname) === "dist" ? path.resolve(__dirname, "..") : __dirname;
+
+/** Whether a config key is stored encrypted; the SDK's runtime has this check but does not type it. */
+const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean })
+  .isConfigSecret;
+
+function loadSettings(): StackSettings {
+  try {
+    return parseStackSettings(projectKeys(pulumi.runtime.allConfig()), {
+      stack: pulumi.getStack(),
+      project: pulumi.getProject(),
+      projectDir,
+      ...(isConfigSecret !== undefined ? { isSecret: isConfigSecret } : {}),
+    });
+  } catch (err) {
+    // A malformed config is a user mistake: one readable message, no stack trace.
+    if (err instanceof ConfigValidationError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
+}
+
+function readKubeconfig(file: string): pulumi.Output<string> {
+  try {
+    return pulumi.secret(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(err);
+    throw new pulumi.RunError(
+      `The kubeconfig ${file} (nova-rollout:kubeconfigPath) ${reason}. ` +
+        "Point the key at your cluster's kubeconfig, or start the sandbox with `npm run sandbox:up`.",
+    );
+  }
+}
+
+const settings = loadSettings();
+const probeScript = path.join(projectDir, "dist", "src", "verify", "probe.js");
+const budget = {
+  attempts: settings.verification.attempts,
+  timeoutSeconds: settings.verification.timeoutSeconds,
+};
+const releaseKey = [
+  settings.images.tag,
+  settings.images.api.digest ?? "build",
+  settings.images.worker.digest ?? "build",
+];
+
+// 1. Cluster connection: an explicit provider for every Kubernetes resource.
+const cluster = new ClusterConnection(
+  "nova",
+  settings.cluster.mode === "kubeconfig"
+    ? {
+        mode: "kubeconfig",
+        kubeconfig: readKubeconfig(settings.cluster.kubeconfigPath),
+        context: settings.cluster.context,
+      }
+    : { ...settings.cluster },
+);
+const providers = [cluster.provider];
+
+// 2. The namespace carries the release record; the readiness gate checks it before anything else changes.
+const namespace = new ReleaseNamespace(
+  "nova",
+  {
+    name: settings.namespace,
+    environment: settings.environment,
+    release: settings.images.tag,
+    digests: {
+      api: settings.images.api.digest ?? "build",
+      worker: settings.images.worker.digest ?? "build",
+    },
+  },
+  { providers },
+);
+
+// 3. Images pinned by digest (checked against the registry where the resolver does that).
+// Everything that acts (commands, builds) waits for the namespace: an unready release stops there, changing nothing.
+const afterGate = { dependsOn: [namespace] };
+const images = new ReleaseImages(
+  "nova",
+  {
+    registry: settings.images.registry,
+    tag: settings.images.tag,
+    resolver: settings.images.resolver,
+    environment: settings.environment,
+    images: { api: settings.images.api, worker: settings.images.worker },
+    probeScript,
+  },
+  afterGate,
+);
+
+// 4. Pre-apply: secrets, database dump + migration rehearsal, CronJobs paused.
+const secrets = new AppSecrets(
+  "nova",
+  {
+    namespace: namespace.name,
+    entries: SECRET_KEYS.map((key) => ({ key, envName: SECRET_ENV_NAMES[key] })),
+    required: settings.secrets.required,
+    source:
+      settings.secrets.source === "config"
+        ? {
+            kind: "config",
+            values: Object.fromEntries(
+              Object.entries(settings.secrets.values).map(([k, v]) => [k, pulumi.secret(v)]),
+            ),
+          }
+        : { kind: "gcp-secret-manager", project: settings.secrets.project, prefix: settings.secrets.prefix },
+  },
+  { providers },
+);
+
+const databaseUrl =
+  settings.secrets.source === "config"
+    ? pulumi.secret(settings.secrets.values.databaseUrl ?? "")
+    : secrets.secret.stringData.apply((d) => d?.DATABASE_URL ?? "");
+const database = new DatabaseSafeguards(
+  "nova-db",
+  {
+    databaseUrl,
+    rehearsalDatabaseUrl: pulumi.secret(settings.database.rehearsalDatabaseUrl),
+    backupDestination: settings.database.backupDestination,
+    migrationCommand: settings.database.migrationCommand,
+    stack: settings.stack,
+    release: settings.images.tag,
+    releaseKey,
+  },
+  afterGate,
+);
+
+const jobs = new ScheduledJobs(
+  "nova-jobs",
+  {
+    namespace: settings.namespace,
+    cronJobs: settings.pausedCronJobs,
+    kubeconfig: cluster.kubeconfig,
+    ...(cluster.context !== undefined ? { context: cluster.context } : {}),
+    releaseKey,
+  },
+  afterGate,
+);
+
+// 5. Apply: the nova-stack chart, after every pre-apply step.
+const chartDir = path.join(projectDir, "charts", "nova-stack");
+const release = new NovaRelease(
+  "nova",
+  {
+    chartPath: chartDir,
+    valuesFiles: [
+      path.join(chartDir, `values-${settings.environment === "production" ? "production" : "staging"}.yaml`),
+    ],
+    namespace: namespace.name,
+    environment: settings.environment,
+    imageRegistry: settings.images.registry,
+    release: settings.images.tag,
+    images: {
+      api: { repository: settings.images.api.repository, digest: images.digests.api },
+      worker: { repository: settings.images.worker.repository, digest: images.digests.worker },
+    },
+    scaling: {
+      autoscalingEnabled: settings.scaling.autoscalingEnabled,
+      targetCpuPercent: settings.scaling.targetCpuPercent,
+      api: { replicas: settings.scaling.apiReplicas, maxReplicas: settings.scaling.apiMaxReplicas },
+      worker: { replicas: settings.scaling.workerReplicas, maxReplicas: settings.scaling.workerMaxReplicas },
+    },
+    secretName: secrets.secretName,
+    secretChecksum: secrets.checksum,
+  },
+  { providers, dependsOn: [database, secrets, ...jobs.pauses, ...images.checks] },
+);
+
+// 6. Post-deploy verification, after every rendered object is ready; then the CronJobs resume.
+const verification = new PostDeployVerification(
+  "nova-verify",
+  {
+    probeScript,
+    apiBaseUrl: settings.verification.apiBaseUrl,
+    workerBaseUrl: settings.verification.workerBaseUrl,
+    alertmanagerUrl: settings.verification.alertmanagerUrl,
+    ...(settings.verification.syntheticE2eCommand !== undefined
+      ? { syntheticE2eCommand: settings.verification.syntheticE2eCommand }
+      : {}),
+    ...(settings.verification.billingDrillDryRunCommand !== undefined
+      ? { billingDrillDryRunCommand: settings.verification.billingDrillDryRunCommand }
+      : {}),
+    budget,
+    triggers: [images.digests.api, images.digests.worker, secrets.checksum],
+  },
+  { dependsOn: release.resources },
+);
+jobs.resumeAfter(verification);
+
+export const environment = settings.environment;
+export const releaseTag = settings.images.tag;
+export const namespaceName = namespace.name;
+export const imageRefs = images.refs;
+export const imageDigests = images.digests;
+export const databaseDump = database.dumpLocation;
+export const pausedCronJobs = settings.pausedCronJobs;
+export const verificationResults = verification.results;

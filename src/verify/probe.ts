@@ -1,0 +1,208 @@
+/**
+ * Post-deploy probes, run by the `PostDeployVerification` and `ReleaseImages` command resources:
+ *
+ *   node dist/src/verify/probe.js http --name api-health --url https://api/v1/health [--prometheus]
+ *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093
+ *   node dist/src/verify/probe.js digest --name api-digest --url <manifest URL> --expect sha256:…
+ *   node dist/src/verify/probe.js exec --name synthetic-e2e -- <shell command>
+ *
+ * Every probe retries with exponential backoff (`--attempts`, `--backoff-ms`), bounds each attempt by `--timeout`
+ * seconds, reports progress on stderr and prints one JSON result line on stdout. Exit code 0 means the check passed.
+ */
+import { spawn } from "node:child_process";
+import { parseArgs } from "node:util";
+
+export interface ProbeResult {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly elapsedMs: number;
+  readonly detail: string;
+}
+
+/** One attempt: resolves to a detail string on success, throws (with a reason) on failure. */
+export type Attempt = (signal: AbortSignal) => Promise<string>;
+
+export interface RetryOptions {
+  readonly attempts: number;
+  readonly timeoutMs: number;
+  readonly backoffMs: number;
+  readonly maxBackoffMs?: number;
+  readonly log?: (line: string) => void;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Delay before retry number `n` (1-based): base·2^(n-1), capped. */
+export function backoffDelay(n: number, baseMs: number, maxMs = 15_000): number {
+  return Math.min(maxMs, baseMs * 2 ** Math.max(0, n - 1));
+}
+
+/** Runs `attempt` until it succeeds or the attempts are used up; each attempt is aborted after the timeout. */
+export async function withRetries(check: string, attempt: Attempt, o: RetryOptions): Promise<ProbeResult> {
+  const started = Date.now();
+  const log = o.log ?? (() => undefined);
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let last = "not attempted";
+  for (let n = 1; n <= o.attempts; n++) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), o.timeoutMs);
+    try {
+      const detail = await attempt(controller.signal);
+      return { check, ok: true, attempts: n, elapsedMs: Date.now() - started, detail };
+    } catch (err) {
+      last = controller.signal.aborted ? `timed out after ${o.timeoutMs} ms` : errorText(err);
+      log(`[${check}] attempt ${n}/${o.attempts} failed: ${last}`);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (n < o.attempts) await sleep(backoffDelay(n, o.backoffMs, o.maxBackoffMs));
+  }
+  return { check, ok: false, attempts: o.attempts, elapsedMs: Date.now() - started, detail: last };
+}
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
+  }
+  return String(err);
+}
+
+/** A Prometheus text exposition has at least one sample line `name{labels} value`. */
+export function looksLikePrometheus(body: string): boolean {
+  return body
+    .split("\n")
+    .some((line) =>
+      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?\s+[-+0-9.eEInfNa]+(\s+\d+)?\s*$/.test(line.trim()),
+    );
+}
+
+/** GET `url`; 2xx required, and for `/metrics` a Prometheus body. */
+export function httpAttempt(url: string, prometheus: boolean): Attempt {
+  return async (signal) => {
+    const res = await fetch(url, { signal, redirect: "follow" });
+    const body = await res.text();
+    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    if (prometheus && !looksLikePrometheus(body)) throw new Error(`${url} did not return Prometheus metrics`);
+    return `${url} answered ${res.status}`;
+  };
+}
+
+/** Alertmanager v2: no active, unsilenced, uninhibited alert may be firing. */
+export function alertsAttempt(baseUrl: string): Attempt {
+  return async (signal) => {
+    const url = `${baseUrl.replace(/\/+$/, "")}/api/v2/alerts?active=true&silenced=false&inhibited=false`;
+    const res = await fetch(url, { signal, headers: { accept: "application/json" } });
+    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+    const alerts: unknown = await res.json();
+    if (!Array.isArray(alerts)) throw new Error(`${url} did not return a list of alerts`);
+    const firing = alerts
+      .map((a) => (a as { labels?: { alertname?: string } }).labels?.alertname ?? "unnamed")
+      .sort();
+    if (firing.length > 0) throw new Error(`${firing.length} alert(s) firing: ${firing.join(", ")}`);
+    return "no alerts firing";
+  };
+}
+
+const MANIFEST_ACCEPT = [
+  "application/vnd.oci.image.index.v1+json",
+  "application/vnd.oci.image.manifest.v1+json",
+  "application/vnd.docker.distribution.manifest.list.v2+json",
+  "application/vnd.docker.distribution.manifest.v2+json",
+].join(", ");
+
+/** The registry must report `expected` as the digest of the tag's manifest. */
+export function digestAttempt(manifestUrl: string, expected: string): Attempt {
+  return async (signal) => {
+    const res = await fetch(manifestUrl, { method: "HEAD", signal, headers: { accept: MANIFEST_ACCEPT } });
+    if (!res.ok) throw new Error(`${manifestUrl} answered ${res.status}`);
+    const found = res.headers.get("docker-content-digest");
+    if (found === null) throw new Error(`${manifestUrl} did not report a Docker-Content-Digest`);
+    if (found !== expected) {
+      // A mismatch will not fix itself by retrying, but the retry budget is small; say exactly what differs.
+      throw new Error(`registry digest ${found} differs from the expected ${expected}`);
+    }
+    return `registry reports ${found}`;
+  };
+}
+
+/** Runs a shell command; exit code 0 is success. Output goes to stderr so the JSON result stays alone on stdout. */
+export function execAttempt(command: string): Attempt {
+  return (signal) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], signal });
+      let tail = "";
+      const keep = (chunk: Buffer) => {
+        process.stderr.write(chunk);
+        tail = (tail + chunk.toString("utf8")).slice(-400);
+      };
+      child.stdout.on("data", keep);
+      child.stderr.on("data", keep);
+      child.on("error", reject);
+      child.on("close", (code) =>
+        code === 0 ? resolve("command succeeded") : reject(new Error(`exit code ${code}: ${tail.trim()}`)),
+      );
+    });
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const dash = argv.indexOf("--");
+  const own = dash >= 0 ? argv.slice(0, dash) : argv;
+  const command = dash >= 0 ? argv.slice(dash + 1).join(" ") : "";
+  const { positionals, values } = parseArgs({
+    args: [...own],
+    allowPositionals: true,
+    options: {
+      name: { type: "string" },
+      url: { type: "string" },
+      expect: { type: "string" },
+      prometheus: { type: "boolean", default: false },
+      attempts: { type: "string", default: "5" },
+      timeout: { type: "string", default: "10" },
+      "backoff-ms": { type: "string", default: "1000" },
+    },
+  });
+  const kind = positionals[0];
+  const name = values.name ?? kind ?? "probe";
+  const need = (v: string | undefined, flag: string): string => {
+    if (v === undefined || v === "") throw new Error(`${kind} needs ${flag}`);
+    return v;
+  };
+  let attempt: Attempt;
+  switch (kind) {
+    case "http":
+      attempt = httpAttempt(need(values.url, "--url"), values.prometheus);
+      break;
+    case "alerts":
+      attempt = alertsAttempt(need(values.url, "--url"));
+      break;
+    case "digest":
+      attempt = digestAttempt(need(values.url, "--url"), need(values.expect, "--expect"));
+      break;
+    case "exec":
+      attempt = execAttempt(need(command, "a command after --"));
+      break;
+    default:
+      throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest or exec)`);
+  }
+  const result = await withRetries(name, attempt, {
+    attempts: Number(values.attempts),
+    timeoutMs: Number(values.timeout) * 1000,
+    backoffMs: Number(values["backoff-ms"]),
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (!result.ok)
+    process.stderr.write(`[${name}] FAILED after ${result.attempts} attempt(s): ${result.detail}\n`);
+  return result.ok ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`probe: ${errorText(err)}\n`);
+      process.exit(2);
+    },
+  );
+}

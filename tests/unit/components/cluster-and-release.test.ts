@@ -1,0 +1,126 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, isSecret, Marker, promiseOf, settle, type MockState } from "../support/mocks";
+
+let mocks: MockState;
+let cluster: typeof import("../../../components/cluster-connection");
+let release: typeof import("../../../components/nova-release");
+
+beforeAll(async () => {
+  mocks = installMocks();
+  cluster = await import("../../../components/cluster-connection");
+  release = await import("../../../components/nova-release");
+});
+
+describe("ClusterConnection", () => {
+  it("builds an explicit provider from a kubeconfig and context, kubeconfig kept secret", async () => {
+    const c = new cluster.ClusterConnection("kc", {
+      mode: "kubeconfig",
+      kubeconfig: "apiVersion: v1",
+      context: "sandbox",
+    });
+    expect(await isSecret(c.kubeconfig)).toBe(true);
+    await settle();
+    const p = mocks.named("kc-k8s");
+    expect(p.type).toBe("pulumi:providers:kubernetes");
+    expect(p.inputs).toMatchObject({ context: "sandbox" });
+    expect(mocks.byType("gcp:container/cluster:Cluster")).toEqual([]);
+  });
+
+  it("creates a protected GKE cluster and node pool in gke mode", async () => {
+    const c = new cluster.ClusterConnection("g", {
+      mode: "gke",
+      project: "nova-prod",
+      region: "us-central1",
+      clusterName: "nova-prod",
+      nodeCount: 3,
+      machineType: "e2-standard-4",
+    });
+    const kubeconfig = JSON.parse(await promiseOf(c.kubeconfig)) as {
+      clusters: { cluster: { server: string } }[];
+    };
+    expect(kubeconfig.clusters[0]?.cluster.server).toBe("https://10.0.0.1");
+    await settle();
+    expect(mocks.named("g-gke").inputs).toMatchObject({
+      project: "nova-prod",
+      location: "us-central1",
+      removeDefaultNodePool: true,
+    });
+    expect(mocks.named("g-gke-nodes").inputs).toMatchObject({ nodeCount: 3 });
+  });
+});
+
+describe("NovaRelease and ReleaseNamespace", () => {
+  const args = {
+    chartPath: "/repo/charts/nova-stack",
+    valuesFiles: ["/repo/charts/nova-stack/values-production.yaml"],
+    namespace: "nova-prod",
+    environment: "production" as const,
+    imageRegistry: "us-docker.pkg.dev/nova-prod/nova",
+    release: "2026.11.3",
+    images: {
+      api: { repository: "nova-rms-api", digest: pulumi.output("sha256:a") },
+      worker: { repository: "nova-rms-worker", digest: "sha256:b" },
+    },
+    scaling: {
+      autoscalingEnabled: true,
+      targetCpuPercent: 65,
+      api: { replicas: 3, maxReplicas: 10 },
+      worker: { replicas: 2, maxReplicas: 6 },
+    },
+    secretName: "nova-app-secrets",
+    secretChecksum: "abc",
+  };
+
+  it("renders the chart with the digests, scaling and secrets checksum, after its dependencies", async () => {
+    const before = new Marker("dump");
+    new release.NovaRelease("rel", args, { dependsOn: [before] });
+    await settle();
+    const chart = mocks.named("rel-release");
+    expect(chart.type).toBe("kubernetes:helm.sh/v4:Chart");
+    expect(chart.inputs).toMatchObject({
+      chart: "/repo/charts/nova-stack",
+      namespace: "nova-prod",
+      skipAwait: false,
+    });
+    expect(chart.inputs.values).toEqual({
+      environment: "production",
+      imageRegistry: "us-docker.pkg.dev/nova-prod/nova",
+      release: "2026.11.3",
+      api: {
+        image: { repository: "nova-rms-api", digest: "sha256:a" },
+        replicas: 3,
+        autoscaling: { enabled: true, minReplicas: 3, maxReplicas: 10, targetCPUUtilizationPercentage: 65 },
+      },
+      worker: {
+        image: { repository: "nova-rms-worker", digest: "sha256:b" },
+        replicas: 2,
+        autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 65 },
+      },
+      secrets: { existingSecret: "nova-app-secrets", checksum: "abc" },
+    });
+  });
+
+  it("never skips the rollout await in production", () => {
+    expect(() => new release.NovaRelease("skip", { ...args, skipAwait: true })).toThrow(/always awaited/);
+  });
+
+  it("records the release on the namespace annotations", async () => {
+    const ns = new release.ReleaseNamespace("rec", {
+      name: "nova-prod",
+      environment: "production",
+      release: "2026.11.3",
+      digests: { api: "sha256:a", worker: "sha256:b" },
+    });
+    expect(await promiseOf(ns.name)).toBe("nova-prod");
+    await settle();
+    const n = mocks.named("rec-namespace");
+    expect(n.type).toBe("kubernetes:core/v1:Namespace");
+    expect((n.inputs.metadata as { annotations: Record<string, string> }).annotations).toEqual({
+      "rollout.nova.dev/release": "2026.11.3",
+      "rollout.nova.dev/api-digest": "sha256:a",
+      "rollout.nova.dev/worker-digest": "sha256:b",
+      "rollout.nova.dev/environment": "production",
+    });
+  });
+});

@@ -1,0 +1,69 @@
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { installMocks, promiseOf, settle, type MockState } from "../support/mocks";
+
+let mocks: MockState;
+let mod: typeof import("../../../components/post-deploy-verification");
+
+beforeAll(async () => {
+  mocks = installMocks();
+  mod = await import("../../../components/post-deploy-verification");
+});
+
+const base = {
+  probeScript: "/repo/dist/src/verify/probe.js",
+  apiBaseUrl: "https://api.example/",
+  workerBaseUrl: "http://worker:3001",
+  alertmanagerUrl: "http://am:9093",
+  budget: { attempts: 4, timeoutSeconds: 7 },
+  triggers: [pulumi.output("sha256:a"), "sha256:b"],
+};
+
+describe("PostDeployVerification", () => {
+  it("runs health, metrics, readyz and alert checks with retries and a timeout", async () => {
+    const v = new mod.PostDeployVerification("v", base);
+    const results = await promiseOf(v.results);
+    expect(results).toHaveLength(4);
+    await settle();
+    const health = mocks.named("v-api-health");
+    expect(health.inputs.create).toBe(
+      "node /repo/dist/src/verify/probe.js http --name api-health --url https://api.example/v1/health --attempts 4 --timeout 7 --backoff-ms 2000",
+    );
+    expect(health.inputs.triggers).toEqual(["sha256:a", "sha256:b"]);
+    expect(mocks.named("v-api-metrics").inputs.create).toContain("--prometheus");
+    expect(mocks.named("v-worker-readyz").inputs.create).toContain("http://worker:3001/readyz");
+    expect(mocks.named("v-alerts-quiet").inputs.create).toContain(
+      "alerts --name alerts-quiet --url http://am:9093",
+    );
+  });
+
+  it("adds the synthetic E2E and billing-drill dry run when configured", async () => {
+    const v = new mod.PostDeployVerification("w", {
+      ...base,
+      syntheticE2eCommand: "npm run e2e",
+      billingDrillDryRunCommand: "npm run drill -- --dry-run",
+    });
+    expect(v.checks).toHaveLength(6);
+    await settle();
+    expect(mocks.named("w-synthetic-e2e").inputs.create).toMatch(
+      /exec --name synthetic-e2e .* -- npm run e2e$/,
+    );
+    expect(mocks.named("w-billing-drill-dry-run").inputs.create).toMatch(/-- npm run drill -- --dry-run$/);
+  });
+
+  it("refuses a budget without attempts", () => {
+    expect(
+      () => new mod.PostDeployVerification("z", { ...base, budget: { attempts: 0, timeoutSeconds: 1 } }),
+    ).toThrow(/invalid retry budget/);
+  });
+
+  it.each([
+    ['{"check":"api-health","ok":true,"attempts":2,"elapsedMs":5,"detail":"200"}', true],
+    ['progress\n{"check":"api-health","ok":false,"attempts":5,"elapsedMs":9,"detail":"500"}', false],
+    ["", false],
+    ["not json", false],
+    ['{"ok":"yes"}', false],
+  ])("parses probe output %j as ok=%s (no output is never a pass)", (stdout, ok) => {
+    expect(mod.parseCheckResult("api-health", stdout).ok).toBe(ok);
+  });
+});

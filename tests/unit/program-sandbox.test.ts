@@ -1,0 +1,104 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { beforeAll, describe, expect, it } from "vitest";
+import { sandboxRaw } from "./support/config-fixtures";
+import { installMocks, promiseOf, settle, unwrap, type MockState } from "./support/mocks";
+
+// The whole program on a sandbox stack, under mocks: what it registers, in which order, and what it never touches.
+let mocks: MockState;
+let program: typeof import("../../index");
+
+beforeAll(async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-kube-"));
+  const kubeconfig = path.join(dir, "kubeconfig");
+  fs.writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\n");
+  const raw = sandboxRaw({
+    kubeconfigPath: kubeconfig,
+    imageResolver: "registry-api",
+    syntheticE2eCommand: "true",
+  });
+  const secretKeys = ["databaseUrl", "jwtSigningKey", "billingApiKey", "rehearsalDatabaseUrl"].map(
+    (k) => `nova-rollout:${k}`,
+  );
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
+    secretKeys,
+  );
+  mocks = installMocks({ stack: "local" });
+  program = await import("../../index");
+  await promiseOf(program.verificationResults);
+  await settle();
+});
+
+describe("the program on a sandbox stack", () => {
+  it("registers no gcp or docker resource and makes no gcp or docker invoke", () => {
+    expect(mocks.resources.filter((r) => /^(gcp|docker):/.test(r.type))).toEqual([]);
+    expect(mocks.calls.filter((c) => /^(gcp|docker):/.test(c.token))).toEqual([]);
+  });
+
+  it("registers the provider first and the namespace as the first Kubernetes object", () => {
+    const custom = mocks.resources.filter((r) => !r.type.startsWith("nova:"));
+    expect(custom[0]?.name).toBe("nova-k8s");
+    expect(custom[0]?.type).toBe("pulumi:providers:kubernetes");
+    const firstK8s = custom.find((r) => r.type.startsWith("kubernetes:"));
+    expect(firstK8s?.name).toBe("nova-namespace");
+  });
+
+  it("orders the rollout: dump, rehearsal, pauses and digest checks before the chart; verification after it", () => {
+    const chart = mocks.named("nova-release");
+    expect(chart.dependsOn).toEqual(
+      expect.arrayContaining([
+        "nova-db-dump",
+        "nova-db-migration-rehearsal",
+        "nova-secret",
+        "nova-jobs-pause-nova-billing-drill",
+        "nova-api-digest",
+        "nova-worker-digest",
+      ]),
+    );
+    expect(mocks.named("nova-db-migration-rehearsal").dependsOn).toContain("nova-db-dump");
+    expect(mocks.named("nova-verify-api-health").dependsOn).toContain("nova-release");
+    const resume = mocks.named("nova-jobs-resume-nova-billing-drill");
+    expect(resume.dependsOn).toEqual(
+      expect.arrayContaining([
+        "nova-verify-api-health",
+        "nova-verify-alerts-quiet",
+        "nova-verify-synthetic-e2e",
+      ]),
+    );
+  });
+
+  it("feeds the chart the pinned digests, sandbox values and the secrets checksum", async () => {
+    const values = mocks.named("nova-release").inputs.values as Record<string, Record<string, unknown>>;
+    expect(values.api?.image).toEqual({ repository: "nova-rms-api", digest: `sha256:${"a".repeat(64)}` });
+    expect(values.secrets?.checksum).toMatch(/^[a-f0-9]{16}$/);
+    expect(mocks.named("nova-release").inputs.valueYamlFiles).toHaveLength(1);
+    expect(await promiseOf(program.imageRefs)).toEqual({
+      api: `127.0.0.1:35000/nova/nova-rms-api@sha256:${"a".repeat(64)}`,
+      worker: `127.0.0.1:35000/nova/nova-rms-worker@sha256:${"b".repeat(64)}`,
+    });
+  });
+
+  it("keeps every secret value secret in what it registers", () => {
+    expect(unwrap(mocks.named("nova-secret").inputs.stringData).secret).toBe(true);
+    expect(unwrap(mocks.named("nova-k8s").inputs.kubeconfig).secret).toBe(true);
+    expect(unwrap(mocks.named("nova-db-dump").inputs.environment).secret).toBe(true);
+    expect(unwrap(mocks.named("nova-jobs-pause-nova-billing-drill").inputs.environment).secret).toBe(true);
+    const plain = JSON.stringify(mocks.resources.map((r) => ({ ...r, inputs: stripSecrets(r.inputs) })));
+    for (const value of ["sandbox-jwt", "sandbox-billing", "postgres://nova@127.0.0.1:55432/nova"]) {
+      expect(plain).not.toContain(value);
+    }
+  });
+});
+
+function stripSecrets(value: unknown): unknown {
+  const u = unwrap(value);
+  if (u.secret) return "[secret]";
+  if (Array.isArray(value)) return value.map(stripSecrets);
+  if (typeof value === "object" && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, stripSecrets(v)]));
+  }
+  return value;
+}
