@@ -1,0 +1,162 @@
+{{/*
+Object names are fixed (nova-api, nova-worker, nova-billing-drill, nova): the Pulumi program and the policy pack
+address the Deployments as `<chart resource>:<namespace>/nova-api`, so one release per namespace.
+*/}}
+
+{{/* Chart name. */}}
+{{- define "nova-stack.name" -}}
+{{- .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Chart name and version, for the helm.sh/chart label. */}}
+{{- define "nova-stack.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of the API objects (Deployment, Service, HPA, PDB). */}}
+{{- define "nova-stack.api.fullname" -}}nova-api{{- end -}}
+
+{{/* Name of the worker objects (Deployment, Service, HPA, PDB). */}}
+{{- define "nova-stack.worker.fullname" -}}nova-worker{{- end -}}
+
+{{/* Name of the billing-drill CronJob. */}}
+{{- define "nova-stack.billingDrill.fullname" -}}nova-billing-drill{{- end -}}
+
+{{/* ServiceAccount the pods run as. */}}
+{{- define "nova-stack.serviceAccountName" -}}
+{{- .Values.serviceAccount.name | default "nova" -}}
+{{- end -}}
+
+{{/*
+Labels shared by every object. The release id may be empty (labels allow empty values).
+*/}}
+{{- define "nova-stack.labels" -}}
+helm.sh/chart: {{ include "nova-stack.chart" . }}
+app.kubernetes.io/name: {{ include "nova-stack.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/version: {{ .Values.release | default .Chart.AppVersion | trunc 63 | quote }}
+app.kubernetes.io/part-of: nova-rms
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+rollout.nova.dev/release: {{ .Values.release | default "" | trunc 63 | quote }}
+rollout.nova.dev/environment: {{ .Values.environment | quote }}
+{{- end -}}
+
+{{/*
+Selector labels of one component. Call with (dict "root" $ "component" "api"). These are immutable on a
+Deployment, so they never include the release id or the chart version.
+*/}}
+{{- define "nova-stack.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "nova-stack.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name | trunc 63 | trimSuffix "-" }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* All labels of one component. Call with (dict "root" $ "component" "api"). */}}
+{{- define "nova-stack.componentLabels" -}}
+{{ include "nova-stack.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/*
+Image reference `<imageRegistry>/<repository>@<digest>`. Call with (dict "root" $ "component" "api").
+Fails the render with a clear message when the registry or the digest is missing or malformed (the schema
+catches this first; the check stays here for renders that skip schema validation).
+*/}}
+{{- define "nova-stack.image" -}}
+{{- $image := (index .root.Values .component).image -}}
+{{- $registry := .root.Values.imageRegistry | default "" | trimSuffix "/" -}}
+{{- if not $registry -}}
+{{- fail "imageRegistry is required (registry plus path prefix, e.g. us-docker.pkg.dev/nova-prod/nova)" -}}
+{{- end -}}
+{{- if not $image.repository -}}
+{{- fail (printf "%s.image.repository is required" .component) -}}
+{{- end -}}
+{{- if not $image.digest -}}
+{{- fail (printf "%s.image.digest is required: images are pinned by digest (sha256:<64 hex>), never by tag; pass --set %s.image.digest=sha256:..." .component .component) -}}
+{{- end -}}
+{{- if not (regexMatch "^sha256:[a-f0-9]{64}$" $image.digest) -}}
+{{- fail (printf "%s.image.digest must be sha256:<64 lowercase hex>, got %q" .component $image.digest) -}}
+{{- end -}}
+{{- printf "%s/%s@%s" $registry $image.repository $image.digest -}}
+{{- end -}}
+
+{{/* Pod-level security context: non-root, fixed UID/GID, RuntimeDefault seccomp. */}}
+{{- define "nova-stack.podSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+fsGroup: 10001
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Container-level security context. */}}
+{{- define "nova-stack.containerSecurityContext" -}}
+runAsNonRoot: true
+runAsUser: 10001
+runAsGroup: 10001
+readOnlyRootFilesystem: true
+allowPrivilegeEscalation: false
+privileged: false
+capabilities:
+  drop:
+    - ALL
+seccompProfile:
+  type: RuntimeDefault
+{{- end -}}
+
+{{/* Pod annotations shared by every pod: the secrets checksum rolls pods when the secrets change. */}}
+{{- define "nova-stack.podAnnotations" -}}
+rollout.nova.dev/secrets-checksum: {{ .Values.secrets.checksum | default "" | quote }}
+rollout.nova.dev/release: {{ .Values.release | default "" | quote }}
+{{- end -}}
+
+{{/* Environment shared by every container. */}}
+{{- define "nova-stack.env" -}}
+- name: NOVA_ENVIRONMENT
+  value: {{ .Values.environment | quote }}
+- name: NOVA_RELEASE
+  value: {{ .Values.release | default "" | quote }}
+{{- end -}}
+
+{{/* envFrom the application Secret. */}}
+{{- define "nova-stack.envFrom" -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- fail "secrets.existingSecret is required: the name of the Secret created by AppSecrets" -}}
+{{- end -}}
+- secretRef:
+    name: {{ .Values.secrets.existingSecret }}
+{{- end -}}
+
+{{/*
+Soft spreading across nodes and zones (ScheduleAnyway), so a 2-node sandbox still schedules every replica.
+Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "nova-stack.topologySpread" -}}
+- maxSkew: 1
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: ScheduleAnyway
+  matchLabelKeys:
+    - pod-template-hash
+  labelSelector:
+    matchLabels:
+      {{- include "nova-stack.selectorLabels" . | nindent 6 }}
+- maxSkew: 1
+  topologyKey: topology.kubernetes.io/zone
+  whenUnsatisfiable: ScheduleAnyway
+  matchLabelKeys:
+    - pod-template-hash
+  labelSelector:
+    matchLabels:
+      {{- include "nova-stack.selectorLabels" . | nindent 6 }}
+{{- end -}}
+
+{{/*
+Autoscaling bounds the schema cannot express (maxReplicas >= minReplicas). Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "nova-stack.validateAutoscaling" -}}
+{{- $as := (index .root.Values .component).autoscaling -}}
+{{- if and $as.enabled (lt (int $as.maxReplicas) (int $as.minReplicas)) -}}
+{{- fail (printf "%s.autoscaling.maxReplicas (%d) must be >= %s.autoscaling.minReplicas (%d)" .component (int $as.maxReplicas) .component (int $as.minReplicas)) -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,180 @@
+{{/*
+One Deployment of the stack. Call with
+  (dict "root" $ "component" "api" "name" "nova-api" "port" 8080 "probePath" "/v1/health")
+The container port is always named `http`; all three probes hit probePath on it.
+*/}}
+{{- define "nova-stack.deployment" -}}
+{{- $root := .root -}}
+{{- $values := index $root.Values .component -}}
+{{- $ctx := dict "root" $root "component" .component -}}
+{{- include "nova-stack.validateAutoscaling" $ctx -}}
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .name }}
+  namespace: {{ $root.Release.Namespace }}
+  labels:
+    {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+spec:
+  {{- if not $values.autoscaling.enabled }}
+  replicas: {{ $values.replicas }}
+  {{- end }}
+  revisionHistoryLimit: {{ $root.Values.revisionHistoryLimit }}
+  strategy:
+    type: RollingUpdate
+    rollingUpdate:
+      maxUnavailable: 0
+      maxSurge: 1
+  selector:
+    matchLabels:
+      {{- include "nova-stack.selectorLabels" $ctx | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "nova-stack.componentLabels" $ctx | nindent 8 }}
+      annotations:
+        {{- include "nova-stack.podAnnotations" $root | nindent 8 }}
+        {{- with $values.podAnnotations }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
+    spec:
+      serviceAccountName: {{ include "nova-stack.serviceAccountName" $root }}
+      automountServiceAccountToken: false
+      enableServiceLinks: false
+      terminationGracePeriodSeconds: {{ $values.terminationGracePeriodSeconds }}
+      securityContext:
+        {{- include "nova-stack.podSecurityContext" $root | nindent 8 }}
+      {{- with $root.Values.imagePullSecrets }}
+      imagePullSecrets:
+        {{- range . }}
+        - name: {{ . }}
+        {{- end }}
+      {{- end }}
+      topologySpreadConstraints:
+        {{- include "nova-stack.topologySpread" $ctx | nindent 8 }}
+      {{- with $values.nodeSelector }}
+      nodeSelector:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      {{- with $values.tolerations }}
+      tolerations:
+        {{- toYaml . | nindent 8 }}
+      {{- end }}
+      containers:
+        - name: {{ .component }}
+          image: {{ include "nova-stack.image" $ctx | quote }}
+          imagePullPolicy: IfNotPresent
+          ports:
+            - name: http
+              containerPort: {{ .port }}
+              protocol: TCP
+          env:
+            {{- include "nova-stack.env" $root | nindent 12 }}
+            - name: PORT
+              value: {{ .port | quote }}
+          envFrom:
+            {{- include "nova-stack.envFrom" $root | nindent 12 }}
+          startupProbe:
+            httpGet:
+              path: {{ .probePath }}
+              port: http
+            periodSeconds: 5
+            timeoutSeconds: 2
+            failureThreshold: 30
+          readinessProbe:
+            httpGet:
+              path: {{ .probePath }}
+              port: http
+            periodSeconds: 10
+            timeoutSeconds: 2
+            successThreshold: 1
+            failureThreshold: 3
+          livenessProbe:
+            httpGet:
+              path: {{ .probePath }}
+              port: http
+            periodSeconds: 20
+            timeoutSeconds: 3
+            failureThreshold: 3
+          resources:
+            {{- toYaml $values.resources | nindent 12 }}
+          securityContext:
+            {{- include "nova-stack.containerSecurityContext" $root | nindent 12 }}
+          volumeMounts:
+            - name: tmp
+              mountPath: /tmp
+      volumes:
+        # readOnlyRootFilesystem: scratch space only here.
+        - name: tmp
+          emptyDir:
+            sizeLimit: 64Mi
+{{- end -}}
+
+{{/* Service of one component. Call with (dict "root" $ "component" "api" "name" "nova-api" "port" 80). */}}
+{{- define "nova-stack.service" -}}
+{{- $ctx := dict "root" .root "component" .component -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .name }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "nova-stack.selectorLabels" $ctx | nindent 4 }}
+  ports:
+    - name: http
+      port: {{ .port }}
+      targetPort: http
+      protocol: TCP
+{{- end -}}
+
+{{/* HPA of one component, when autoscaling is on. Call with (dict "root" $ "component" "api" "name" "nova-api"). */}}
+{{- define "nova-stack.hpa" -}}
+{{- $ctx := dict "root" .root "component" .component -}}
+{{- $as := (index .root.Values .component).autoscaling -}}
+{{- if $as.enabled -}}
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: {{ .name }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+spec:
+  scaleTargetRef:
+    apiVersion: apps/v1
+    kind: Deployment
+    name: {{ .name }}
+  minReplicas: {{ $as.minReplicas }}
+  maxReplicas: {{ $as.maxReplicas }}
+  metrics:
+    - type: Resource
+      resource:
+        name: cpu
+        target:
+          type: Utilization
+          averageUtilization: {{ $as.targetCPUUtilizationPercentage }}
+{{- end -}}
+{{- end -}}
+
+{{/* PDB of one component. Call with (dict "root" $ "component" "api" "name" "nova-api"). */}}
+{{- define "nova-stack.pdb" -}}
+{{- $ctx := dict "root" .root "component" .component -}}
+{{- if .root.Values.podDisruptionBudget.enabled -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ .name }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+spec:
+  minAvailable: {{ .root.Values.podDisruptionBudget.minAvailable }}
+  selector:
+    matchLabels:
+      {{- include "nova-stack.selectorLabels" $ctx | nindent 6 }}
+{{- end -}}
+{{- end -}}
