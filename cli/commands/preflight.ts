@@ -1,0 +1,176 @@
+/**
+ * `preflight --stack <stack>`: collects readiness evidence from artifacts and writes
+ * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}`. Exits 1 when the stack is not ready.
+ */
+import * as path from "node:path";
+import { Command, Option } from "commander";
+import {
+  activeFreezes,
+  automationHistory,
+  collectEvidence,
+  DEFAULT_COVERAGE_THRESHOLDS,
+  DEFAULT_DRILL_MAX_AGE_DAYS,
+  findProjectDir,
+  imageDigestSchema,
+  parseTime,
+  projectFileReader,
+  readNewestBundle,
+  readRecords,
+  resolveStackSettings,
+  verifyReadiness,
+  writeEvidence,
+} from "../../src/evidence";
+
+interface PreflightOptions {
+  stack: string;
+  projectDir?: string;
+  evidenceDir?: string;
+  stagingStack: string;
+  releaseCut?: string;
+  release?: string;
+  apiDigest?: string;
+  workerDigest?: string;
+  registry?: string;
+  kubeconfig?: string;
+  context?: string;
+  minStatements: string;
+  minBranches: string;
+  minFunctions: string;
+  minLines: string;
+  drillMaxAgeDays: string;
+  maxAgeHours: string;
+  engine: boolean;
+}
+
+function num(name: string, v: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new Error(`--${name} must be a non-negative number (got ${v})`);
+  }
+  return n;
+}
+
+/** Runs preflight; returns the process exit code (0 ready, 1 not ready, 2 usage/config error). */
+export async function runPreflight(o: PreflightOptions, now: Date = new Date()): Promise<number> {
+  const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
+  const resolved = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
+  const base = resolved.ok ? resolved.settings : undefined;
+  const release = o.release ?? base?.release;
+  const api = o.apiDigest ?? base?.digests.api;
+  const worker = o.workerDigest ?? base?.digests.worker;
+  const problems: string[] = [];
+  if (release === undefined) problems.push("release: pass --release or set nova-rollout:imageTag");
+  if (!imageDigestSchema.safeParse(api).success)
+    problems.push("api digest: pass --api-digest or set nova-rollout:apiImageDigest");
+  if (!imageDigestSchema.safeParse(worker).success)
+    problems.push("worker digest: pass --worker-digest or set nova-rollout:workerImageDigest");
+  if (release === undefined || api === undefined || worker === undefined || problems.length > 0) {
+    console.error(`preflight: cannot determine what stack ${o.stack} deploys:\n  ${problems.join("\n  ")}`);
+    return 2;
+  }
+  const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? "tests/drills/logs";
+  const evidenceAbs = path.resolve(projectDir, evidenceDir);
+  const records = readRecords(evidenceAbs, o.stack);
+  const freezeStart = activeFreezes(records.freezes, o.stack, now)
+    .map((f) => new Date(f.start))
+    .sort((a, b) => a.getTime() - b.getTime())[0];
+  const releaseCut = o.releaseCut !== undefined ? parseTime(o.releaseCut, now) : freezeStart;
+  const bundle = await collectEvidence({
+    settings: {
+      stack: o.stack,
+      project: "nova-rollout",
+      release,
+      digests: { api, worker },
+      imageRegistry: o.registry ?? base?.imageRegistry,
+      kubeconfigPath: o.kubeconfig ?? base?.kubeconfigPath,
+      kubeconfigContext: o.context ?? base?.kubeconfigContext,
+      evidenceDir,
+    },
+    projectDir,
+    now,
+    releaseCut,
+    stagingStack: o.stagingStack,
+    coverageThresholds: {
+      statements: num("min-statements", o.minStatements),
+      branches: num("min-branches", o.minBranches),
+      functions: num("min-functions", o.minFunctions),
+      lines: num("min-lines", o.minLines),
+    },
+    drillMaxAgeDays: num("drill-max-age-days", o.drillMaxAgeDays),
+    stagingHistory: o.engine ? automationHistory(projectDir) : undefined,
+    registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
+    overrides: records.overrides,
+  });
+  const memoryLookup = { status: "ok" as const, path: "(new)", bundle, bytes: Buffer.alloc(0) };
+  const findings = verifyReadiness({
+    bundle: memoryLookup,
+    expected: { stack: o.stack, release, digests: { api, worker } },
+    now,
+    maxAgeHours: num("max-age-hours", o.maxAgeHours),
+    override: records.overrides,
+    readFile: projectFileReader(projectDir),
+  }).filter((f) => f.checkId !== "bundle");
+  const files = writeEvidence(bundle, evidenceAbs, findings);
+  // Re-read what was written, exactly as the policy pack will.
+  const onDisk = verifyReadiness({
+    bundle: readNewestBundle(evidenceAbs, o.stack),
+    expected: { stack: o.stack, release, digests: { api, worker } },
+    now,
+    maxAgeHours: num("max-age-hours", o.maxAgeHours),
+    override: records.overrides,
+    readFile: projectFileReader(projectDir),
+  });
+  for (const c of bundle.checks) {
+    console.log(`${c.verdict.toUpperCase().padEnd(6)} ${c.id}: ${c.found}`);
+  }
+  console.log(
+    `\nwrote ${path.relative(projectDir, files.json)}\nwrote ${path.relative(projectDir, files.markdown)}`,
+  );
+  if (onDisk.length > 0) {
+    console.error(`\nstack ${o.stack} is NOT ready:`);
+    for (const f of onDisk) console.error(`  [${f.checkId}] ${f.message}\n      fix: ${f.remedy}`);
+    return 1;
+  }
+  console.log(`\nstack ${o.stack} is ready for release ${release}`);
+  return 0;
+}
+
+/** The commander command; `cli/index.ts` adds it to the program. */
+export function preflightCommand(): Command {
+  return new Command("preflight")
+    .description(
+      "Collect readiness evidence from artifacts and write <evidenceDir>/<stack>/<timestamp>-preflight.{json,md}.",
+    )
+    .requiredOption("--stack <stack>", "stack to collect evidence for")
+    .option("--project-dir <dir>", "project directory (default: the nearest Pulumi.yaml named nova-rollout)")
+    .option(
+      "--evidence-dir <dir>",
+      "evidence directory relative to the project (default: nova-rollout:evidenceDir)",
+    )
+    .option("--staging-stack <stack>", "stack whose drills, seed log and last update count", "staging")
+    .option(
+      "--release-cut <time>",
+      "when the release was cut (ISO); default: start of the active freeze window",
+    )
+    .option("--release <tag>", "release id (default: nova-rollout:imageTag)")
+    .option("--api-digest <digest>", "expected nova-rms-api digest (default: nova-rollout:apiImageDigest)")
+    .option(
+      "--worker-digest <digest>",
+      "expected nova-rms-worker digest (default: nova-rollout:workerImageDigest)",
+    )
+    .option("--registry <registry>", "registry/prefix (default: nova-rollout:imageRegistry)")
+    .option("--kubeconfig <path>", "kubeconfig (default: nova-rollout:kubeconfigPath)")
+    .option("--context <name>", "kubeconfig context (default: nova-rollout:kubeconfigContext)")
+    .option("--min-statements <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.statements))
+    .option("--min-branches <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.branches))
+    .option("--min-functions <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.functions))
+    .option("--min-lines <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.lines))
+    .option("--drill-max-age-days <days>", "maximum billing-drill age", String(DEFAULT_DRILL_MAX_AGE_DAYS))
+    .option("--max-age-hours <hours>", "bundle freshness used for the final verdict", "24")
+    .addOption(
+      new Option("--no-engine", "do not query the staging stack history (the staging check then fails)"),
+    )
+    .action(async (opts: PreflightOptions) => {
+      process.exitCode = await runPreflight(opts);
+    });
+}

@@ -1,0 +1,56 @@
+/**
+ * nova-break-glass-override: reports every break-glass override on record so it shows in the preview output. The
+ * waiving itself happens in the verifier (only named checks, only while valid); this policy is advisory.
+ */
+import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
+import { describeOverrides } from "../../src/evidence";
+import { fix, type LocationConfig, locationSchemaProperties, policyRuntime, readConfig } from "./common";
+import { recordsFor } from "./records-policy";
+
+export interface BreakGlassConfig extends LocationConfig {
+  readonly reportOn: readonly string[];
+}
+
+const configSchema: PolicyConfigSchema = {
+  properties: {
+    reportOn: {
+      type: "array",
+      items: { type: "string" },
+      default: ["kubernetes:core/v1:Namespace"],
+      description: "Resource types on which overrides are reported (one report per rollout by default).",
+    },
+    ...locationSchemaProperties,
+  },
+};
+
+export const breakGlassOverride: ResourceValidationPolicy = {
+  name: "nova-break-glass-override",
+  description:
+    "Reports every break-glass override on record for the stack, whether it waives checks now or has lapsed, so hotfix rollouts are visible in the preview.",
+  enforcementLevel: "advisory",
+  configSchema,
+  validateResource: (args, reportViolation) => {
+    const cfg = readConfig<BreakGlassConfig>(args, configSchema);
+    if (!cfg.reportOn.includes(args.type)) {
+      return;
+    }
+    const found = recordsFor(args.urn, cfg);
+    if (found === undefined) {
+      return;
+    }
+    const { ctx, records } = found;
+    if (records.overrides.length === 0) {
+      return;
+    }
+    const release = ctx.settings.ok ? ctx.settings.settings.release : "(unknown release)";
+    for (const line of describeOverrides(
+      records.overrides,
+      { stack: ctx.stack, release },
+      policyRuntime().now(),
+    )) {
+      reportViolation(
+        `${line}${fix(`remove the record under ${ctx.evidenceDir}/${ctx.stack}/records once the hotfix is out`)}`,
+      );
+    }
+  },
+};

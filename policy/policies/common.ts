@@ -1,0 +1,172 @@
+/**
+ * Helpers shared by the policies: the runtime (clock, environment, where to look for the project), stack name from
+ * a URN, typed config with schema defaults, and the stack's expected release.
+ */
+import * as path from "node:path";
+import * as policySdk from "@pulumi/policy";
+import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/policy";
+import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import {
+  DEFAULT_EVIDENCE_DIR,
+  findProjectDir,
+  resolveStackSettings,
+  type EvidenceStackSettings,
+  type SettingsResult,
+} from "../../src/evidence";
+
+/** What policies read from their surroundings; tests replace it with `setPolicyRuntime`. */
+export interface PolicyRuntime {
+  readonly now: () => Date;
+  /** The policy process environment: the engine sets PULUMI_STACK / PULUMI_CONFIG here. */
+  readonly env: NodeJS.ProcessEnv;
+  /** Directories to search upward from for the project's Pulumi.yaml. */
+  readonly searchStarts: readonly string[];
+}
+
+const defaultRuntime = (): PolicyRuntime => ({
+  now: () => new Date(),
+  env: process.env,
+  // The engine starts the pack with the policy pack directory as cwd; __dirname is dist/policy/policies.
+  searchStarts: [process.cwd(), __dirname],
+});
+
+let runtime: PolicyRuntime = defaultRuntime();
+
+/** The current runtime. */
+export function policyRuntime(): PolicyRuntime {
+  return runtime;
+}
+
+/** Replaces parts of the runtime (tests); returns a function restoring the previous one. */
+export function setPolicyRuntime(partial: Partial<PolicyRuntime>): () => void {
+  const previous = runtime;
+  runtime = { ...runtime, ...partial };
+  return () => {
+    runtime = previous;
+  };
+}
+
+/** The stack name of a URN `urn:pulumi:<stack>::<project>::<type>::<name>`. */
+export function stackFromUrn(urn: string): string | undefined {
+  const m = /^urn:pulumi:([^:]+)::/.exec(urn);
+  return m?.[1];
+}
+
+/** Reads a policy's config, filling schema defaults (the engine fills them too; tests may not). */
+export function readConfig<T extends object>(
+  args: { getConfig<C extends object>(): C },
+  schema: PolicyConfigSchema,
+): T {
+  const defaults: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(schema.properties)) {
+    if ("default" in v) {
+      defaults[k] = v.default;
+    }
+  }
+  return { ...defaults, ...args.getConfig<Record<string, unknown>>() } as T;
+}
+
+/** Config knobs every evidence-reading policy has. */
+export interface LocationConfig {
+  /** Project directory; default: search upward for the Pulumi.yaml named nova-rollout. */
+  readonly projectDir?: string;
+  /** Evidence directory relative to the project directory. */
+  readonly evidenceDir: string;
+}
+
+export const locationSchemaProperties: Record<"projectDir" | "evidenceDir", PolicyConfigJSONSchema> = {
+  projectDir: {
+    type: "string",
+    description:
+      "Project directory holding Pulumi.yaml; default: searched upward from the working directory.",
+  },
+  evidenceDir: {
+    type: "string",
+    default: DEFAULT_EVIDENCE_DIR,
+    description: "Evidence directory, relative to the project directory.",
+  },
+};
+
+/** Where the project and its evidence are, and what the stack expects. */
+export interface StackContext {
+  readonly stack: string;
+  readonly projectDir: string | undefined;
+  readonly evidenceDir: string;
+  readonly settings: SettingsResult;
+}
+
+export function stackContext(urn: string, cfg: LocationConfig): StackContext | undefined {
+  const stack = stackFromUrn(urn);
+  if (stack === undefined) {
+    return undefined;
+  }
+  const rt = policyRuntime();
+  const projectDir =
+    cfg.projectDir !== undefined ? path.resolve(cfg.projectDir) : findProjectDir(rt.searchStarts);
+  const settings = resolveStackSettings({ stack, projectDir, env: rt.env });
+  const base = projectDir ?? process.cwd();
+  return { stack, projectDir, evidenceDir: path.resolve(base, cfg.evidenceDir), settings };
+}
+
+/** The stack's environment; unknown counts as production (fail closed). */
+export function environmentOf(settings: SettingsResult, fallback?: string): string {
+  if (settings.ok && settings.settings.environment !== undefined) {
+    return settings.settings.environment;
+  }
+  return fallback ?? "production";
+}
+
+/**
+ * The runtime wraps props in a proxy (`unknownCheckingProxy`) that throws `UnknownValueError` when a value unknown
+ * during preview is read. @pulumi/policy exports both at run time, but its typings strip them (`@internal`).
+ */
+export const policyInternals = policySdk as unknown as {
+  readonly UnknownValueError: new (...args: never[]) => Error;
+  readonly unknownCheckingProxy: <T>(value: T) => T;
+};
+
+export function isUnknownValueError(e: unknown): e is Error {
+  return e instanceof policyInternals.UnknownValueError;
+}
+
+/** Reads a value that may be unknown during preview; returns `undefined` plus `unknown: true` instead of throwing. */
+export function tryRead<T>(fn: () => T): { value: T | undefined; unknown: boolean } {
+  try {
+    return { value: fn(), unknown: false };
+  } catch (e) {
+    if (isUnknownValueError(e)) {
+      return { value: undefined, unknown: true };
+    }
+    throw e;
+  }
+}
+
+/** The message tail naming what to run. */
+export function fix(command: string): string {
+  return ` Fix: ${command}`;
+}
+
+export type { EvidenceStackSettings, ResourceValidationArgs };
+
+/** Resource types the gate-like policies hook: the first resources the program registers. */
+export const GATED_TYPES = [
+  "pulumi:pulumi:Stack",
+  "pulumi:providers:kubernetes",
+  "gcp:container/cluster:Cluster",
+  "kubernetes:core/v1:Namespace",
+] as const;
+
+export const gatedTypesSchemaProperty: PolicyConfigJSONSchema = {
+  type: "array",
+  items: { type: "string" },
+  default: [...GATED_TYPES],
+  description: "Resource types this policy checks; the first resources the program registers.",
+};
+
+/** Release record annotations on the namespace. */
+export const ANNOTATIONS = {
+  release: "rollout.nova.dev/release",
+  apiDigest: "rollout.nova.dev/api-digest",
+  workerDigest: "rollout.nova.dev/worker-digest",
+  environment: "rollout.nova.dev/environment",
+} as const;

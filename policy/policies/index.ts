@@ -1,0 +1,33 @@
+/** Every policy of the nova-rollout pack, in the order the pack lists them. Importing this starts nothing. */
+import { type Policies } from "@pulumi/policy";
+import { breakGlassOverride } from "./break-glass-override";
+import { changeFreeze } from "./change-freeze";
+import { imagesPinnedByDigest } from "./images-pinned-by-digest";
+import { leadershipApproval } from "./leadership-approval";
+import { readinessGate } from "./readiness-gate";
+import { rolloutOrdering } from "./rollout-ordering";
+import { secretsFromSecretValues } from "./secrets-from-secret-values";
+import { workloadSafety } from "./workload-safety";
+
+export {
+  breakGlassOverride,
+  changeFreeze,
+  imagesPinnedByDigest,
+  leadershipApproval,
+  readinessGate,
+  rolloutOrdering,
+  secretsFromSecretValues,
+  workloadSafety,
+};
+export { setPolicyRuntime, stackFromUrn, type PolicyRuntime } from "./common";
+
+export const policies: Policies = [
+  readinessGate,
+  changeFreeze,
+  leadershipApproval,
+  breakGlassOverride,
+  imagesPinnedByDigest,
+  secretsFromSecretValues,
+  workloadSafety,
+  rolloutOrdering,
+];

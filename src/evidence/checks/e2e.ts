@@ -1,0 +1,49 @@
+/** Smoke E2E from a Playwright JSON report (`--reporter=json`). */
+import { type CheckResult } from "../model";
+import { type LoadedArtifact, result } from "./types";
+
+const TITLE = "Smoke E2E suite ran and passed";
+const REMEDY = "npx playwright test --project smoke --reporter=json (then re-run preflight)";
+
+interface PwTest {
+  projectName?: unknown;
+  status?: unknown;
+}
+interface PwSuite {
+  specs?: { tests?: PwTest[] }[];
+  suites?: PwSuite[];
+}
+
+function collectTests(suites: readonly PwSuite[] | undefined, out: PwTest[]): void {
+  for (const s of suites ?? []) {
+    for (const spec of s.specs ?? []) {
+      out.push(...(spec.tests ?? []));
+    }
+    collectTests(s.suites, out);
+  }
+}
+
+export function checkE2eSmoke(artifact: LoadedArtifact | undefined, project = "smoke"): CheckResult {
+  const threshold = `project "${project}" ran >= 1 test, stats.unexpected == 0`;
+  if (artifact === undefined) {
+    return result("e2e-smoke", TITLE, false, "no Playwright JSON report", threshold, null, REMEDY);
+  }
+  let report: {
+    config?: { projects?: { name?: unknown }[] };
+    suites?: PwSuite[];
+    stats?: { unexpected?: unknown };
+  };
+  try {
+    report = JSON.parse(artifact.bytes.toString("utf8")) as typeof report;
+  } catch {
+    return result("e2e-smoke", TITLE, false, `${artifact.path} is not JSON`, threshold, artifact, REMEDY);
+  }
+  const projects = (report.config?.projects ?? []).map((p) => p.name);
+  const tests: PwTest[] = [];
+  collectTests(report.suites, tests);
+  const ran = tests.filter((t) => t.projectName === project && t.status !== "skipped").length;
+  const unexpected = report.stats?.unexpected;
+  const found = `projects [${projects.map(String).join(", ")}], ${ran} ${project} test(s) ran, stats.unexpected ${String(unexpected)}`;
+  const pass = projects.includes(project) && ran >= 1 && unexpected === 0;
+  return result("e2e-smoke", TITLE, pass, found, threshold, artifact, REMEDY);
+}

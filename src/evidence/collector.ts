@@ -1,0 +1,290 @@
+/**
+ * The preflight evidence collector: computes every readiness check from artifacts on disk, the registry and the
+ * staging stack's history, and seals the results into a bundle. Nothing is typed in; every input is a file, an
+ * HTTP answer or a stack history entry, and each file's sha256 goes into the bundle.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { checkBillingDrill, DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
+import { checkCoverage, type CoverageThresholds, DEFAULT_COVERAGE_THRESHOLDS } from "./checks/coverage";
+import { checkDocUpdated, type DatedDocument } from "./checks/docs-updated";
+import { checkE2eSmoke } from "./checks/e2e";
+import { checkKubeconfig } from "./checks/kubeconfig";
+import { checkRegistryDigests, type FetchLike } from "./checks/registry";
+import { checkSampleData } from "./checks/sample-data";
+import { checkStagingStack, type StagingHistoryFn } from "./checks/staging-stack";
+import { type LoadedArtifact } from "./checks/types";
+import {
+  BUNDLE_SCHEMA_VERSION,
+  type CheckResult,
+  type EvidenceBundle,
+  type Finding,
+  type OverrideRecord,
+  sealBundle,
+  serializeBundle,
+  type Waiver,
+} from "./model";
+import { bundlePaths, toProjectRelative } from "./paths";
+import { renderReport } from "./report";
+import { type EvidenceStackSettings } from "./stack-settings";
+import { activeOverrides } from "./verifier";
+
+/** Where the collector looks for artifacts (relative to the project directory). */
+export interface ArtifactPaths {
+  /** istanbul json-summary output. Default `coverage/coverage-summary.json`. */
+  readonly coverageSummary: string;
+  /** Playwright JSON report. Default `playwright-report/results.json`. */
+  readonly e2eReport: string;
+  /** Runbook directory (newest file counts). Default `docs/runbooks`. */
+  readonly runbooksDir: string;
+  /** Default `STATUS.md`. */
+  readonly status: string;
+  /** Default `TODO.md`. */
+  readonly todo: string;
+}
+
+export const DEFAULT_ARTIFACT_PATHS: ArtifactPaths = {
+  coverageSummary: "coverage/coverage-summary.json",
+  e2eReport: "playwright-report/results.json",
+  runbooksDir: "docs/runbooks",
+  status: "STATUS.md",
+  todo: "TODO.md",
+};
+
+/** The settings the collector needs (a subset of the stack settings). */
+export type CollectorSettings = Pick<
+  EvidenceStackSettings,
+  | "stack"
+  | "project"
+  | "release"
+  | "digests"
+  | "imageRegistry"
+  | "kubeconfigPath"
+  | "kubeconfigContext"
+  | "evidenceDir"
+>;
+
+/** When a document was last changed. */
+export type UpdatedAtFn = (absolutePath: string, projectDir: string) => { date: Date; how: "git" | "mtime" };
+
+export interface CollectorOptions {
+  readonly settings: CollectorSettings;
+  readonly projectDir: string;
+  readonly now: Date;
+  /** When the release was cut; docs must be updated after it. Undefined fails the docs checks. */
+  readonly releaseCut?: Date;
+  /** The staging stack whose drills, seed log and last update count. Default `staging`. */
+  readonly stagingStack?: string;
+  readonly coverageThresholds?: CoverageThresholds;
+  readonly drillMaxAgeDays?: number;
+  readonly paths?: Partial<ArtifactPaths>;
+  readonly fetch?: FetchLike;
+  /** `Authorization` header for the registry (e.g. `Bearer …`); used, never recorded. */
+  readonly registryAuthorization?: string;
+  /** Stack history reader; undefined means no engine, and the staging check fails. */
+  readonly stagingHistory?: StagingHistoryFn;
+  readonly updatedAt?: UpdatedAtFn;
+  /** Override records on file; active ones turn the named failing checks into `waived`. */
+  readonly overrides?: readonly (OverrideRecord & { readonly path?: string })[];
+}
+
+function load(projectDir: string, rel: string): LoadedArtifact | undefined {
+  const abs = path.resolve(projectDir, rel);
+  try {
+    if (!fs.statSync(abs).isFile()) {
+      return undefined;
+    }
+    return { path: toProjectRelative(projectDir, abs), bytes: fs.readFileSync(abs) };
+  } catch {
+    return undefined;
+  }
+}
+
+function filesIn(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(dir, e.name));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Default "last changed" time: the last commit touching the file when git knows it and it has no uncommitted
+ * changes (checkouts reset mtimes, commits do not); the file's mtime when it is untracked, modified, or git is absent.
+ */
+export const gitOrMtime: UpdatedAtFn = (abs, projectDir) => {
+  const mtime = { date: fs.statSync(abs).mtime, how: "mtime" as const };
+  try {
+    const opts = {
+      cwd: projectDir,
+      encoding: "utf8" as const,
+      stdio: ["ignore", "pipe", "ignore"] as ["ignore", "pipe", "ignore"],
+    };
+    const dirty = execFileSync("git", ["status", "--porcelain", "--", abs], opts).trim();
+    if (dirty.length > 0) {
+      return mtime;
+    }
+    const iso = execFileSync("git", ["log", "-1", "--format=%cI", "--", abs], opts).trim();
+    const date = new Date(iso);
+    return iso.length > 0 && !Number.isNaN(date.getTime()) ? { date, how: "git" } : mtime;
+  } catch {
+    return mtime;
+  }
+};
+
+function dated(
+  projectDir: string,
+  abs: string | undefined,
+  updatedAt: UpdatedAtFn,
+): DatedDocument | undefined {
+  if (abs === undefined) {
+    return undefined;
+  }
+  const artifact = load(projectDir, abs);
+  if (artifact === undefined) {
+    return undefined;
+  }
+  const { date, how } = updatedAt(abs, projectDir);
+  return { artifact, updatedAt: date, how };
+}
+
+/** Runs every check and seals the bundle. */
+export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceBundle> {
+  const { settings, projectDir, now } = opts;
+  const paths = { ...DEFAULT_ARTIFACT_PATHS, ...opts.paths };
+  const staging = opts.stagingStack ?? "staging";
+  const evidenceRoot = path.resolve(projectDir, settings.evidenceDir);
+  const stagingLogs = filesIn(path.join(evidenceRoot, staging)).sort();
+  const updatedAt = opts.updatedAt ?? gitOrMtime;
+
+  const drillLogs = stagingLogs
+    .filter((f) => /billing-drill/i.test(path.basename(f)) && !/-preflight\.(json|md)$/.test(f))
+    .map((f) => load(projectDir, f))
+    .filter((a): a is LoadedArtifact => a !== undefined);
+  const seedFile = stagingLogs.filter((f) => /seed/i.test(path.basename(f))).at(-1);
+  const runbooks = filesIn(path.resolve(projectDir, paths.runbooksDir))
+    .map((f) => ({ f, t: fs.statSync(f).mtime.getTime() }))
+    .sort((a, b) => b.t - a.t || a.f.localeCompare(b.f));
+  const newestRunbook = runbooks
+    .map((r) => dated(projectDir, r.f, updatedAt))
+    .filter((d): d is DatedDocument => d !== undefined)
+    .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())[0];
+
+  const kubeconfigAbs =
+    settings.kubeconfigPath === undefined ? undefined : path.resolve(projectDir, settings.kubeconfigPath);
+  let kubeText: string | undefined;
+  if (kubeconfigAbs !== undefined) {
+    try {
+      kubeText = fs.readFileSync(kubeconfigAbs, "utf8");
+    } catch {
+      kubeText = undefined;
+    }
+  }
+
+  const checks: CheckResult[] = [
+    checkCoverage(
+      load(projectDir, paths.coverageSummary),
+      opts.coverageThresholds ?? DEFAULT_COVERAGE_THRESHOLDS,
+    ),
+    checkE2eSmoke(load(projectDir, paths.e2eReport)),
+    checkBillingDrill(drillLogs, now, opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS, staging),
+    checkSampleData(seedFile === undefined ? undefined : load(projectDir, seedFile), staging),
+    checkDocUpdated("runbooks-updated", "Runbooks", newestRunbook, opts.releaseCut, settings.stack),
+    checkDocUpdated(
+      "status-updated",
+      "STATUS.md",
+      dated(projectDir, path.resolve(projectDir, paths.status), updatedAt),
+      opts.releaseCut,
+      settings.stack,
+    ),
+    checkDocUpdated(
+      "todo-updated",
+      "TODO.md",
+      dated(projectDir, path.resolve(projectDir, paths.todo), updatedAt),
+      opts.releaseCut,
+      settings.stack,
+    ),
+    checkKubeconfig(
+      kubeText,
+      kubeconfigAbs === undefined
+        ? "(kubeconfigPath not configured)"
+        : toProjectRelative(projectDir, kubeconfigAbs),
+      settings.kubeconfigContext,
+    ),
+    await checkRegistryDigests({
+      imageRegistry: settings.imageRegistry,
+      release: settings.release,
+      expected: settings.digests,
+      fetch: opts.fetch ?? globalThis.fetch,
+      authorization: opts.registryAuthorization,
+    }),
+    await checkStagingStack({
+      stagingStack: staging,
+      expected: settings.digests,
+      history: opts.stagingHistory,
+    }),
+  ];
+
+  const waivers: Waiver[] = [];
+  const active = activeOverrides(
+    opts.overrides ?? [],
+    { stack: settings.stack, release: settings.release },
+    now,
+  );
+  for (const check of checks) {
+    if (check.verdict !== "fail") {
+      continue;
+    }
+    const o = active.find((r) => (r.waivedChecks as readonly string[]).includes(check.id));
+    if (o !== undefined) {
+      check.verdict = "waived";
+      const overridePath = (o as { path?: string }).path;
+      waivers.push({
+        checkId: check.id,
+        overridePath:
+          overridePath === undefined ? "(in memory)" : toProjectRelative(projectDir, overridePath),
+        incidentCommander: o.incidentCommander,
+        expiresAt: o.expiresAt,
+      });
+    }
+  }
+
+  return sealBundle({
+    schemaVersion: BUNDLE_SCHEMA_VERSION,
+    stack: settings.stack,
+    project: settings.project,
+    release: settings.release,
+    imageDigests: { ...settings.digests },
+    createdAt: now.toISOString(),
+    checks,
+    waivers,
+  });
+}
+
+/** Writes `<timestamp>-preflight.json` (exact canonical bytes) and `<timestamp>-preflight.md`. */
+export function writeEvidence(
+  bundle: EvidenceBundle,
+  evidenceDirAbs: string,
+  findings: readonly Finding[],
+): { json: string; markdown: string } {
+  const files = bundlePaths(evidenceDirAbs, bundle.stack, new Date(bundle.createdAt));
+  fs.mkdirSync(path.dirname(files.json), { recursive: true });
+  fs.writeFileSync(files.json, serializeBundle(bundle));
+  fs.writeFileSync(files.markdown, renderReport(bundle, findings));
+  return files;
+}
+
+/** A reader for the verifier that resolves project-relative artifact paths. */
+export function projectFileReader(projectDir: string): (rel: string) => Buffer | undefined {
+  return (rel) => {
+    try {
+      return fs.readFileSync(path.resolve(projectDir, rel));
+    } catch {
+      return undefined;
+    }
+  };
+}

@@ -1,0 +1,13 @@
+/** The evidence model: one definition of "ready" for the CLI and the policy pack. */
+export * from "./model";
+export * from "./paths";
+export * from "./reader";
+export * from "./verifier";
+export * from "./report";
+export * from "./stack-settings";
+export * from "./collector";
+export { DEFAULT_COVERAGE_THRESHOLDS, type CoverageThresholds } from "./checks/coverage";
+export { DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
+export { type FetchLike, manifestUrl, MANIFEST_ACCEPT } from "./checks/registry";
+export { automationHistory, type StagingHistoryFn, type StagingUpdate } from "./checks/staging-stack";
+export * from "./records";

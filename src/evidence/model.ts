@@ -1,0 +1,206 @@
+/**
+ * The one evidence model shared by the preflight collector, the rollout CLI and the CrossGuard policy pack.
+ *
+ * A bundle (`<evidenceDir>/<stack>/<timestamp>-preflight.json`) records, for one stack and one release, every
+ * readiness check computed from artifacts, each artifact's sha256, and the bundle's own content hash. Records
+ * (freeze windows, leadership approvals, break-glass overrides) live under `<evidenceDir>/<stack>/records/`.
+ */
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+/** Version of the bundle format; bump when a field changes meaning. */
+export const BUNDLE_SCHEMA_VERSION = 1;
+
+/** The check identifiers the collector produces, in report order. */
+export const CHECK_IDS = [
+  "coverage",
+  "e2e-smoke",
+  "billing-drill",
+  "sample-data",
+  "runbooks-updated",
+  "status-updated",
+  "todo-updated",
+  "kubeconfig",
+  "registry-digests",
+  "staging-stack",
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
+/** An image digest as Kubernetes and registries write it: `sha256:<64 hex>`. */
+export const imageDigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>");
+const isoTimestamp = z.iso.datetime({ offset: true });
+const stackName = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_.\-/]+$/, "must be a Pulumi stack name");
+
+export const artifactRefSchema = z
+  .object({
+    /** Path relative to the project directory, with forward slashes. */
+    path: z.string().min(1),
+    sha256: sha256Hex,
+  })
+  .strict();
+export type ArtifactRef = z.infer<typeof artifactRefSchema>;
+
+export const verdictSchema = z.enum(["pass", "fail", "waived"]);
+export type Verdict = z.infer<typeof verdictSchema>;
+
+export const checkResultSchema = z
+  .object({
+    id: z.enum(CHECK_IDS),
+    title: z.string().min(1),
+    verdict: verdictSchema,
+    /** What the collector found, e.g. `statements 59.0%`. */
+    found: z.string(),
+    /** What the check requires, e.g. `statements >= 60%`. */
+    threshold: z.string(),
+    artifact: artifactRefSchema.nullable(),
+    /** The command that fixes a failure. */
+    remedy: z.string().min(1),
+  })
+  .strict();
+export type CheckResult = z.infer<typeof checkResultSchema>;
+
+export const waiverSchema = z
+  .object({
+    checkId: z.enum(CHECK_IDS),
+    /** The override record (path relative to the project directory) that waived the check. */
+    overridePath: z.string().min(1),
+    incidentCommander: z.string().min(1),
+    expiresAt: isoTimestamp,
+  })
+  .strict();
+export type Waiver = z.infer<typeof waiverSchema>;
+
+export const digestsSchema = z.object({ api: imageDigestSchema, worker: imageDigestSchema }).strict();
+export type ImageDigests = z.infer<typeof digestsSchema>;
+
+/** The bundle body: everything except its own content hash. */
+export const bundleBodySchema = z
+  .object({
+    schemaVersion: z.literal(BUNDLE_SCHEMA_VERSION),
+    stack: stackName,
+    project: z.string().min(1),
+    /** The release id, i.e. the image tag. */
+    release: z.string().min(1),
+    imageDigests: digestsSchema,
+    createdAt: isoTimestamp,
+    checks: z.array(checkResultSchema).min(1),
+    waivers: z.array(waiverSchema),
+  })
+  .strict();
+export type BundleBody = z.infer<typeof bundleBodySchema>;
+
+export const bundleSchema = bundleBodySchema.extend({ contentSha256: sha256Hex }).strict();
+export type EvidenceBundle = z.infer<typeof bundleSchema>;
+
+export const freezeRecordSchema = z
+  .object({
+    kind: z.literal("freeze"),
+    stack: stackName,
+    start: isoTimestamp,
+    end: isoTimestamp,
+    reason: z.string().min(1),
+    declaredBy: z.string().min(1),
+  })
+  .strict()
+  .refine((r) => Date.parse(r.end) > Date.parse(r.start), {
+    message: "end must be after start",
+    path: ["end"],
+  });
+export type FreezeRecord = z.infer<typeof freezeRecordSchema>;
+
+export const approvalRecordSchema = z
+  .object({
+    kind: z.literal("approval"),
+    stack: stackName,
+    release: z.string().min(1),
+    approvedBy: z.string().min(1),
+    role: z.string().min(1),
+    approvedAt: isoTimestamp,
+    expiresAt: isoTimestamp,
+  })
+  .strict()
+  .refine((r) => Date.parse(r.expiresAt) > Date.parse(r.approvedAt), {
+    message: "expiresAt must be after approvedAt",
+    path: ["expiresAt"],
+  });
+export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
+
+export const overrideRecordSchema = z
+  .object({
+    kind: z.literal("override"),
+    stack: stackName,
+    release: z.string().min(1),
+    hotfix: z.literal(true),
+    incidentCommander: z.string().min(1),
+    reason: z.string().min(1),
+    waivedChecks: z.array(z.enum(CHECK_IDS)).min(1),
+    createdAt: isoTimestamp,
+    expiresAt: isoTimestamp,
+  })
+  .strict();
+export type OverrideRecord = z.infer<typeof overrideRecordSchema>;
+
+export type RecordKind = "freeze" | "approval" | "override";
+
+/** A finding of the verifier: one reason the stack is not ready. */
+export interface Finding {
+  /** A check id, or one of the bundle-level ids (`bundle`, `fresh`, `stack`, `release`, `digests`). */
+  readonly checkId: string;
+  readonly message: string;
+  /** The command that fixes it. */
+  readonly remedy: string;
+}
+
+/** sha256 of bytes, lowercase hex. */
+export function sha256(data: Buffer | string): string {
+  return createHash("sha256").update(data).digest("hex");
+}
+
+function canonicalValue(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(canonicalValue);
+  }
+  if (value !== null && typeof value === "object") {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) {
+      const v = (value as Record<string, unknown>)[key];
+      if (v !== undefined) {
+        out[key] = canonicalValue(v);
+      }
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Canonical JSON: keys sorted at every level, two-space indent, trailing newline. */
+export function canonicalJson(value: unknown): string {
+  return `${JSON.stringify(canonicalValue(value), null, 2)}\n`;
+}
+
+/** The content hash of a bundle body (the canonical JSON of everything but `contentSha256`). */
+export function bundleContentHash(body: BundleBody): string {
+  return sha256(canonicalJson(body));
+}
+
+/** Seals a bundle body with its content hash. */
+export function sealBundle(body: BundleBody): EvidenceBundle {
+  const parsed = bundleBodySchema.parse(body);
+  return { ...parsed, contentSha256: bundleContentHash(parsed) };
+}
+
+/** The exact bytes a bundle is written as; the verifier requires the file to be byte-identical to this. */
+export function serializeBundle(bundle: EvidenceBundle): string {
+  return canonicalJson(bundle);
+}
+
+/** Renders zod issues as one line per problem with its path. */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues
+    .map((i) => `${i.path.length > 0 ? i.path.join(".") : "(root)"}: ${i.message}`)
+    .join("; ");
+}

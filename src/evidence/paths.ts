@@ -1,0 +1,63 @@
+/** File names and locations of evidence, shared by the collector, the CLI and the policy pack. */
+import * as path from "node:path";
+
+/** Default evidence directory, relative to the project directory. */
+export const DEFAULT_EVIDENCE_DIR = "tests/drills/logs";
+
+/** The command that produces a fresh bundle for a stack. */
+export function preflightRemedy(stack: string): string {
+  return `npm run preflight -- --stack ${stack}`;
+}
+
+/** `20261125T183000Z` for 2026-11-25T18:30:00.123Z. */
+export function evidenceTimestamp(date: Date): string {
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, "Z")
+    .replace(/[-:]/g, "");
+}
+
+/** Parses an evidence timestamp (`20261125T183000Z`) back into a date, or undefined. */
+export function parseEvidenceTimestamp(text: string): Date | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  if (!m) {
+    return undefined;
+  }
+  const [, y, mo, d, h, mi, s] = m;
+  const date = new Date(`${y}-${mo}-${d}T${h}:${mi}:${s}Z`);
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+/** `<evidenceDir>/<stack>` */
+export function stackEvidenceDir(evidenceDir: string, stack: string): string {
+  return path.join(evidenceDir, stack);
+}
+
+/** `<evidenceDir>/<stack>/records` */
+export function recordsDir(evidenceDir: string, stack: string): string {
+  return path.join(evidenceDir, stack, "records");
+}
+
+export const BUNDLE_SUFFIX = "-preflight.json";
+export const REPORT_SUFFIX = "-preflight.md";
+
+/** The pair of files one preflight run writes. */
+export function bundlePaths(
+  evidenceDir: string,
+  stack: string,
+  createdAt: Date,
+): { json: string; markdown: string } {
+  const base = path.join(stackEvidenceDir(evidenceDir, stack), evidenceTimestamp(createdAt));
+  return { json: `${base}${BUNDLE_SUFFIX}`, markdown: `${base}${REPORT_SUFFIX}` };
+}
+
+/** File name of a record: `<kind>-<release or stack>-<timestamp>.json`. */
+export function recordFileName(kind: "freeze" | "approval" | "override", label: string, at: Date): string {
+  const safe = label.replace(/[^A-Za-z0-9._-]/g, "_");
+  return `${kind}-${safe}-${evidenceTimestamp(at)}.json`;
+}
+
+/** Path relative to the project directory with forward slashes (what bundles store). */
+export function toProjectRelative(projectDir: string, file: string): string {
+  return path.relative(projectDir, path.resolve(projectDir, file)).split(path.sep).join("/");
+}

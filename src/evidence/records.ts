@@ -1,0 +1,54 @@
+/** Writing records (freeze windows, approvals, overrides), validated by the same schemas the policies read with. */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  type ApprovalRecord,
+  approvalRecordSchema,
+  describeZodError,
+  type FreezeRecord,
+  freezeRecordSchema,
+  type OverrideRecord,
+  overrideRecordSchema,
+} from "./model";
+import { recordFileName, recordsDir } from "./paths";
+
+export type AnyRecord = FreezeRecord | ApprovalRecord | OverrideRecord;
+
+/** Validates a record; throws one error listing every problem. */
+export function validateRecord(record: unknown): AnyRecord {
+  const kind = (record as { kind?: unknown } | null)?.kind;
+  const schema =
+    kind === "freeze"
+      ? freezeRecordSchema
+      : kind === "approval"
+        ? approvalRecordSchema
+        : overrideRecordSchema;
+  const r = schema.safeParse(record);
+  if (!r.success) {
+    throw new Error(`invalid ${String(kind)} record: ${describeZodError(r.error)}`);
+  }
+  return r.data;
+}
+
+/** Writes `<evidenceDir>/<stack>/records/<kind>-<label>-<timestamp>.json`; returns the path. */
+export function writeRecord(evidenceDirAbs: string, record: AnyRecord, at: Date): string {
+  const valid = validateRecord(record);
+  const label = valid.kind === "freeze" ? valid.stack : valid.release;
+  const file = path.join(recordsDir(evidenceDirAbs, valid.stack), recordFileName(valid.kind, label, at));
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(valid, null, 2)}\n`, { flag: "wx" });
+  return file;
+}
+
+/** Parses an ISO time or a relative `+<n>h`; throws on anything else. */
+export function parseTime(text: string, now: Date): Date {
+  const rel = /^\+(\d+(?:\.\d+)?)h$/.exec(text);
+  if (rel?.[1] !== undefined) {
+    return new Date(now.getTime() + Number(rel[1]) * 3_600_000);
+  }
+  const t = new Date(text);
+  if (Number.isNaN(t.getTime())) {
+    throw new Error(`not an ISO time or +<hours>h: ${text}`);
+  }
+  return t;
+}

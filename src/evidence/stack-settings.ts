@@ -1,0 +1,217 @@
+/**
+ * The few stack settings the evidence code needs, read without the full `src/config` validation so that the policy
+ * pack can resolve them at preview time. Sources, in order of trust:
+ *  1. the engine: `PULUMI_CONFIG` (JSON of the decrypted stack config) and `PULUMI_STACK`, which the engine sets in
+ *     the environment of every policy-pack process (pkg/resource/plugin/analyzer_plugin.go `constructEnv`);
+ *  2. the stack file `Pulumi.<stack>.yaml` in the project directory (only `nova-rollout:*` plain keys are read).
+ * Secret values are never read from either source.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { imageDigestSchema, type ImageDigests } from "./model";
+import { DEFAULT_EVIDENCE_DIR } from "./paths";
+
+export const PROJECT_NAME = "nova-rollout";
+const NS = `${PROJECT_NAME}:`;
+
+/** What the collector and the policies need to know about a stack. */
+export interface EvidenceStackSettings {
+  readonly stack: string;
+  readonly project: string;
+  /** `sandbox` | `staging` | `production`, when configured. */
+  readonly environment?: string;
+  /** The release id (image tag). */
+  readonly release: string;
+  readonly digests: ImageDigests;
+  /** Registry plus path prefix, e.g. `127.0.0.1:35000/nova`. */
+  readonly imageRegistry?: string;
+  readonly kubeconfigPath?: string;
+  readonly kubeconfigContext?: string;
+  /** Evidence directory, relative to the project directory unless absolute. */
+  readonly evidenceDir: string;
+  readonly pausedCronJobs: readonly string[];
+  readonly requiredSecrets: readonly string[];
+  /** Where the values came from (`engine` or the stack file path), for messages. */
+  readonly source: string;
+}
+
+/** Result of resolving settings: either the settings or every problem found. */
+export type SettingsResult =
+  | { readonly ok: true; readonly settings: EvidenceStackSettings }
+  | { readonly ok: false; readonly problems: readonly string[]; readonly source: string };
+
+function str(v: unknown): string | undefined {
+  return typeof v === "string" && v.length > 0 ? v : undefined;
+}
+
+function list(v: unknown): string[] {
+  if (Array.isArray(v)) {
+    return v.filter((x): x is string => typeof x === "string");
+  }
+  if (typeof v === "string" && v.trim().startsWith("[")) {
+    try {
+      const parsed: unknown = JSON.parse(v);
+      return list(parsed);
+    } catch {
+      return [];
+    }
+  }
+  return [];
+}
+
+/** Builds settings from a flat `nova-rollout:<key>` map (stack file or engine config). */
+export function settingsFromConfigMap(
+  stack: string,
+  flat: Readonly<Record<string, unknown>>,
+  source: string,
+): SettingsResult {
+  const get = (key: string): unknown => flat[`${NS}${key}`];
+  const problems: string[] = [];
+  const release = str(get("imageTag"));
+  if (release === undefined) {
+    problems.push(`${NS}imageTag is not set in ${source}`);
+  }
+  const digest = (key: string): string | undefined => {
+    const v = get(key);
+    const r = imageDigestSchema.safeParse(v);
+    if (!r.success) {
+      problems.push(
+        `${NS}${key} must be sha256:<64 hex> in ${source} (found ${typeof v === "string" ? v : typeof v})`,
+      );
+      return undefined;
+    }
+    return r.data;
+  };
+  const api = digest("apiImageDigest");
+  const worker = digest("workerImageDigest");
+  if (release === undefined || api === undefined || worker === undefined) {
+    return { ok: false, problems, source };
+  }
+  return {
+    ok: true,
+    settings: {
+      stack,
+      project: PROJECT_NAME,
+      environment: str(get("environment")),
+      release,
+      digests: { api, worker },
+      imageRegistry: str(get("imageRegistry")),
+      kubeconfigPath: str(get("kubeconfigPath")),
+      kubeconfigContext: str(get("kubeconfigContext")),
+      evidenceDir: str(get("evidenceDir")) ?? DEFAULT_EVIDENCE_DIR,
+      pausedCronJobs: list(get("pausedCronJobs")),
+      requiredSecrets: list(get("requiredSecrets")),
+      source,
+    },
+  };
+}
+
+/** `Pulumi.<stack>.yaml` in a project directory. */
+export function stackFileOf(projectDir: string, stack: string): string {
+  return path.join(projectDir, `Pulumi.${stack}.yaml`);
+}
+
+/** Reads the `config:` block of `Pulumi.<stack>.yaml`; `{secure: …}` values are dropped, never decrypted. */
+export function readStackConfigFile(projectDir: string, stack: string): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(stackFileOf(projectDir, stack), "utf8");
+  } catch {
+    return undefined;
+  }
+  const doc: unknown = parseYaml(text);
+  const config = (doc as { config?: unknown } | null)?.config;
+  const out: Record<string, unknown> = {};
+  if (config !== null && typeof config === "object") {
+    for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
+      const isSecure = v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v;
+      if (k.startsWith(NS) && !isSecure) {
+        out[k] = v;
+      }
+    }
+  }
+  return out;
+}
+
+/** The engine-provided stack config of this policy-pack process, when the engine named the same stack. */
+export function engineConfig(env: NodeJS.ProcessEnv, stack: string): Record<string, unknown> | undefined {
+  const engineStack = env["PULUMI_STACK"] ?? env["PULUMI_NODEJS_STACK"];
+  const raw = env["PULUMI_CONFIG"];
+  if (engineStack === undefined || raw === undefined || engineStack.split("/").pop() !== stack) {
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (parsed === null || typeof parsed !== "object") {
+      return undefined;
+    }
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
+      if (k.startsWith(NS)) {
+        out[k] = v;
+      }
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resolves settings: engine config first (when present for this stack), else the stack file. */
+export function resolveStackSettings(opts: {
+  readonly stack: string;
+  readonly projectDir: string | undefined;
+  readonly env: NodeJS.ProcessEnv;
+}): SettingsResult {
+  const fromEngine = engineConfig(opts.env, opts.stack);
+  if (fromEngine !== undefined) {
+    return settingsFromConfigMap(opts.stack, fromEngine, "the engine's stack config (PULUMI_CONFIG)");
+  }
+  if (opts.projectDir === undefined) {
+    return {
+      ok: false,
+      problems: [`no project directory with a Pulumi.yaml named ${PROJECT_NAME} was found`],
+      source: "(none)",
+    };
+  }
+  const file = stackFileOf(opts.projectDir, opts.stack);
+  let flat: Record<string, unknown> | undefined;
+  try {
+    flat = readStackConfigFile(opts.projectDir, opts.stack);
+  } catch (e) {
+    return { ok: false, problems: [`${file} is not valid YAML: ${(e as Error).message}`], source: file };
+  }
+  if (flat === undefined) {
+    return { ok: false, problems: [`${file} does not exist`], source: file };
+  }
+  return settingsFromConfigMap(opts.stack, flat, file);
+}
+
+/** Whether `dir/Pulumi.yaml` declares the project `name`. */
+export function isProjectDir(dir: string, name: string = PROJECT_NAME): boolean {
+  try {
+    const doc: unknown = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
+    return (doc as { name?: unknown } | null)?.name === name;
+  } catch {
+    return false;
+  }
+}
+
+/** Searches upward from each start directory for the Pulumi.yaml of `name`. */
+export function findProjectDir(starts: readonly string[], name: string = PROJECT_NAME): string | undefined {
+  for (const start of starts) {
+    let dir = path.resolve(start);
+    for (;;) {
+      if (isProjectDir(dir, name)) {
+        return dir;
+      }
+      const parent = path.dirname(dir);
+      if (parent === dir) {
+        break;
+      }
+      dir = parent;
+    }
+  }
+  return undefined;
+}

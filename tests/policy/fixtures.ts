@@ -1,0 +1,218 @@
+/**
+ * Temp-dir project fixtures: a Pulumi.yaml named nova-rollout, a stack file, every artifact the collector reads
+ * (copied from tests/fixtures/evidence and mutated per case), and a bundle produced by the real collector.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { stringify } from "yaml";
+import {
+  collectEvidence,
+  type CollectorOptions,
+  type EvidenceBundle,
+  evidenceTimestamp,
+  type FetchLike,
+  type ImageDigests,
+  readNewestBundle,
+  readRecords,
+  verifyReadiness,
+  writeEvidence,
+  projectFileReader,
+} from "../../src/evidence";
+
+export const FIXTURES = path.resolve(__dirname, "../fixtures/evidence");
+export const DIGESTS: ImageDigests = { api: `sha256:${"a".repeat(64)}`, worker: `sha256:${"b".repeat(64)}` };
+export const OTHER_DIGESTS: ImageDigests = {
+  api: `sha256:${"c".repeat(64)}`,
+  worker: `sha256:${"d".repeat(64)}`,
+};
+export const RELEASE = "2026.11.3";
+export const REGISTRY = "127.0.0.1:35000/nova";
+/** A fixed clock for every fixture. */
+export const NOW = new Date("2026-11-25T18:30:00Z");
+const DAY = 86_400_000;
+
+export interface ProjectFixture {
+  readonly dir: string;
+  readonly stack: string;
+  readonly evidenceDir: string;
+  cleanup(): void;
+  write(rel: string, content: string | Buffer): string;
+}
+
+export interface ProjectOptions {
+  readonly stack?: string;
+  readonly environment?: string;
+  readonly release?: string;
+  readonly digests?: ImageDigests;
+  readonly extraConfig?: Record<string, unknown>;
+}
+
+/** Creates a temp project with the stack file and passing artifacts. */
+export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-evidence-"));
+  const stack = opts.stack ?? "production";
+  const write = (rel: string, content: string | Buffer): string => {
+    const abs = path.join(dir, rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    return abs;
+  };
+  const digests = opts.digests ?? DIGESTS;
+  write("Pulumi.yaml", stringify({ name: "nova-rollout", runtime: "nodejs" }));
+  write(
+    `Pulumi.${stack}.yaml`,
+    stringify({
+      config: {
+        "nova-rollout:environment": opts.environment ?? "production",
+        "nova-rollout:imageTag": opts.release ?? RELEASE,
+        "nova-rollout:apiImageDigest": digests.api,
+        "nova-rollout:workerImageDigest": digests.worker,
+        "nova-rollout:imageRegistry": REGISTRY,
+        "nova-rollout:kubeconfigPath": "kubeconfig.yaml",
+        "nova-rollout:kubeconfigContext": "nova-prod",
+        "nova-rollout:pausedCronJobs": ["nova-billing-drill"],
+        "nova-rollout:requiredSecrets": ["DATABASE_URL", "JWT_SIGNING_KEY", "BILLING_API_KEY"],
+        "nova-rollout:databaseUrl": { secure: "v1:AAAA" },
+        ...opts.extraConfig,
+      },
+    }),
+  );
+  const copy = (from: string, to: string) => write(to, fs.readFileSync(path.join(FIXTURES, from)));
+  copy("coverage-summary.json", "coverage/coverage-summary.json");
+  copy("playwright-report.json", "playwright-report/results.json");
+  copy("kubeconfig.yaml", "kubeconfig.yaml");
+  copy(
+    "seed-sample-data.log",
+    `tests/drills/logs/staging/${evidenceTimestamp(new Date(NOW.getTime() - DAY))}-seed-sample-data.log`,
+  );
+  setDrillAge({ dir, write }, 1);
+  write("docs/runbooks/rollout.md", "# Rollout runbook\n");
+  write("STATUS.md", "# Status\n");
+  write("TODO.md", "# TODO\n");
+  return {
+    dir,
+    stack,
+    evidenceDir: path.join(dir, "tests/drills/logs"),
+    cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
+    write,
+  };
+}
+
+/** Replaces the billing drill log with one `days` old (timestamp in the file name). */
+export function setDrillAge(p: Pick<ProjectFixture, "dir" | "write">, days: number): void {
+  const logs = path.join(p.dir, "tests/drills/logs/staging");
+  if (fs.existsSync(logs)) {
+    for (const f of fs.readdirSync(logs).filter((n) => n.includes("billing-drill"))) {
+      fs.rmSync(path.join(logs, f));
+    }
+  }
+  const when = new Date(NOW.getTime() - days * DAY);
+  p.write(
+    `tests/drills/logs/staging/${evidenceTimestamp(when)}-billing-drill.log`,
+    fs.readFileSync(path.join(FIXTURES, "billing-drill.log")),
+  );
+}
+
+/** Sets coverage percentages (statements/branches/functions/lines). */
+export function setCoverage(
+  p: ProjectFixture,
+  pct: { statements: number; branches: number; functions: number; lines: number },
+): void {
+  const summary = JSON.parse(fs.readFileSync(path.join(FIXTURES, "coverage-summary.json"), "utf8")) as {
+    total: Record<string, { pct: number }>;
+  };
+  for (const [k, v] of Object.entries(pct)) {
+    const m = summary.total[k];
+    if (m) m.pct = v;
+  }
+  p.write("coverage/coverage-summary.json", JSON.stringify(summary, null, 2));
+}
+
+/** A registry that answers HEAD with the given digests. */
+export function fakeRegistry(digests: ImageDigests = DIGESTS): FetchLike {
+  return (url) => {
+    const digest = url.includes("nova-rms-api")
+      ? digests.api
+      : url.includes("nova-rms-worker")
+        ? digests.worker
+        : undefined;
+    return Promise.resolve({
+      status: digest === undefined ? 404 : 200,
+      headers: {
+        get: (n: string) => (n.toLowerCase() === "docker-content-digest" ? (digest ?? null) : null),
+      },
+      arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)),
+    });
+  };
+}
+
+/** Collector options that pass against a fresh fixture project. */
+export function passingOptions(
+  p: ProjectFixture,
+  overrides: Partial<CollectorOptions> = {},
+): CollectorOptions {
+  return {
+    settings: {
+      stack: p.stack,
+      project: "nova-rollout",
+      release: RELEASE,
+      digests: DIGESTS,
+      imageRegistry: REGISTRY,
+      kubeconfigPath: "kubeconfig.yaml",
+      kubeconfigContext: "nova-prod",
+      evidenceDir: "tests/drills/logs",
+    },
+    projectDir: p.dir,
+    now: NOW,
+    releaseCut: new Date(NOW.getTime() - 2 * DAY),
+    fetch: fakeRegistry(),
+    stagingHistory: () =>
+      Promise.resolve({
+        result: "succeeded",
+        version: 7,
+        endTime: new Date(NOW.getTime() - DAY),
+        config: {
+          "nova-rollout:apiImageDigest": { value: DIGESTS.api, secret: false },
+          "nova-rollout:workerImageDigest": { value: DIGESTS.worker, secret: false },
+        },
+      }),
+    updatedAt: () => ({ date: new Date(NOW.getTime() - 3_600_000), how: "mtime" }),
+    ...overrides,
+  };
+}
+
+/** Runs the real collector and writes the bundle + report like `preflight` does. */
+export async function produceBundle(
+  p: ProjectFixture,
+  overrides: Partial<CollectorOptions> = {},
+): Promise<{ bundle: EvidenceBundle; json: string; markdown: string }> {
+  const opts = passingOptions(p, { overrides: readRecords(p.evidenceDir, p.stack).overrides, ...overrides });
+  const bundle = await collectEvidence(opts);
+  const findings = verifyReadiness({
+    bundle: { status: "ok", path: "(memory)", bundle, bytes: Buffer.from(JSON.stringify(bundle)) },
+    expected: { stack: bundle.stack, release: bundle.release, digests: bundle.imageDigests },
+    now: opts.now,
+    maxAgeHours: 24,
+    override: readRecords(p.evidenceDir, p.stack).overrides,
+    readFile: projectFileReader(p.dir),
+  }).filter((f) => f.checkId !== "bundle");
+  const files = writeEvidence(bundle, p.evidenceDir, findings);
+  return { bundle, ...files };
+}
+
+/** Verifies the newest bundle on disk against the fixture's expected release. */
+export function verifyOnDisk(
+  p: ProjectFixture,
+  expected: { release?: string; digests?: ImageDigests } = {},
+  now = NOW,
+) {
+  return verifyReadiness({
+    bundle: readNewestBundle(p.evidenceDir, p.stack),
+    expected: { stack: p.stack, release: expected.release ?? RELEASE, digests: expected.digests ?? DIGESTS },
+    now,
+    maxAgeHours: 24,
+    override: readRecords(p.evidenceDir, p.stack).overrides,
+    readFile: projectFileReader(p.dir),
+  });
+}

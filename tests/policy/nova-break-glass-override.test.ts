@@ -1,0 +1,116 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { breakGlassOverride, readinessGate } from "../../policy/policies";
+import { setPolicyRuntime } from "../../policy/policies/common";
+import { makeProject, NOW, produceBundle, type ProjectFixture, RELEASE, setDrillAge } from "./fixtures";
+import { enforcementFor, runResourcePolicy } from "./harness";
+
+let project: ProjectFixture;
+let restore: () => void;
+beforeEach(() => {
+  project = makeProject();
+  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
+});
+afterEach(() => {
+  restore();
+  project.cleanup();
+});
+
+const H = 3_600_000;
+function override(overrides: Record<string, unknown> = {}) {
+  return {
+    kind: "override",
+    stack: "production",
+    release: RELEASE,
+    hotfix: true,
+    incidentCommander: "Sam Ortiz",
+    reason: "INC-4711 billing outage hotfix",
+    waivedChecks: ["billing-drill"],
+    createdAt: new Date(NOW.getTime() - H).toISOString(),
+    expiresAt: new Date(NOW.getTime() + 3 * H).toISOString(),
+    ...overrides,
+  };
+}
+function writeOverride(content: unknown) {
+  project.write(
+    "tests/drills/logs/production/records/override-2026.11.3-20261125T173000Z.json",
+    JSON.stringify(content),
+  );
+}
+const ns = { type: "kubernetes:core/v1:Namespace", name: "nova-namespace", props: {} };
+
+describe("nova-break-glass-override", () => {
+  it("is advisory everywhere", () => {
+    for (const f of ["production", "staging", "local"] as const)
+      expect(enforcementFor(breakGlassOverride, f)).toBe("advisory");
+  });
+
+  it("reports nothing without overrides", async () => {
+    expect(
+      (await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: project.dir } })).messages,
+    ).toEqual([]);
+  });
+
+  it("reports an active override", async () => {
+    writeOverride(override());
+    const out = await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: project.dir } });
+    expect(out.messages.join()).toMatch(/Sam Ortiz is active until .* waives billing-drill/);
+  });
+
+  describe.each([
+    [
+      "an expired override",
+      override({ expiresAt: new Date(NOW.getTime() - 1).toISOString() }),
+      /waives nothing: it expired/,
+    ],
+    [
+      "an override for another release",
+      override({ release: "2026.11.2" }),
+      /waives nothing: it is for release "2026\.11\.2"/,
+    ],
+  ] as const)("reports %s as waiving nothing", (_l, content, expected) => {
+    it("says why", async () => {
+      writeOverride(content);
+      expect(
+        (
+          await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: project.dir } })
+        ).messages.join(),
+      ).toMatch(expected);
+    });
+  });
+
+  describe("waiving through the verifier", () => {
+    const gate = () =>
+      runResourcePolicy(readinessGate, {
+        type: "pulumi:providers:kubernetes",
+        name: "nova-k8s",
+        props: {},
+        config: { projectDir: project.dir },
+      });
+
+    it("a valid override naming the failed check lets the gate pass", async () => {
+      setDrillAge(project, 8);
+      await produceBundle(project);
+      writeOverride(override());
+      expect((await gate()).messages).toEqual([]);
+    });
+
+    it.each([
+      ["expired", override({ expiresAt: new Date(NOW.getTime() - 1).toISOString() })],
+      ["naming another check", override({ waivedChecks: ["coverage"] })],
+    ])("an override %s waives nothing", async (_l, content) => {
+      setDrillAge(project, 8);
+      await produceBundle(project);
+      writeOverride(content);
+      expect((await gate()).messages.join()).toMatch(/billing-drill/);
+    });
+
+    it("an override recorded before preflight makes the bundle record a waiver", async () => {
+      setDrillAge(project, 8);
+      writeOverride(override());
+      const { bundle } = await produceBundle(project);
+      expect(bundle.checks.find((c) => c.id === "billing-drill")?.verdict).toBe("waived");
+      expect(bundle.waivers).toHaveLength(1);
+      expect((await gate()).messages).toEqual([]);
+    });
+  });
+});

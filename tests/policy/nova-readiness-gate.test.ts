@@ -1,0 +1,274 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readinessGate } from "../../policy/policies";
+import { setPolicyRuntime } from "../../policy/policies/common";
+import {
+  DIGESTS,
+  fakeRegistry,
+  makeProject,
+  NOW,
+  OTHER_DIGESTS,
+  produceBundle,
+  type ProjectFixture,
+  RELEASE,
+  setCoverage,
+  setDrillAge,
+} from "./fixtures";
+import { enforcementFor, fileConfig, runResourcePolicy, UNKNOWN } from "./harness";
+
+const GATED = [
+  ["pulumi:providers:kubernetes", "nova-k8s"],
+  ["gcp:container/cluster:Cluster", "nova-gke"],
+  ["pulumi:pulumi:Stack", "nova-rollout-production"],
+] as const;
+
+function namespaceProps(overrides: Record<string, unknown> = {}) {
+  return {
+    metadata: {
+      name: "nova-prod",
+      annotations: {
+        "rollout.nova.dev/release": RELEASE,
+        "rollout.nova.dev/api-digest": DIGESTS.api,
+        "rollout.nova.dev/worker-digest": DIGESTS.worker,
+        "rollout.nova.dev/environment": "production",
+        ...overrides,
+      },
+    },
+  };
+}
+
+let project: ProjectFixture;
+let restore: () => void;
+
+beforeEach(() => {
+  project = makeProject();
+  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
+});
+afterEach(() => {
+  restore();
+  project.cleanup();
+});
+
+function gate(
+  type = "pulumi:providers:kubernetes",
+  name = "nova-k8s",
+  props: Record<string, unknown> = {},
+  file: "production" | "staging" = "production",
+) {
+  return runResourcePolicy(readinessGate, {
+    type,
+    name,
+    props,
+    config: fileConfig(readinessGate, file, { projectDir: project.dir }),
+  });
+}
+
+describe("nova-readiness-gate passing fixture", () => {
+  it.each(GATED)("allows %s when the bundle is fresh, bound and passing", async (type, name) => {
+    await produceBundle(project);
+    expect((await gate(type, name)).messages).toEqual([]);
+  });
+
+  it("allows the namespace carrying the matching release record", async () => {
+    await produceBundle(project);
+    expect((await gate("kubernetes:core/v1:Namespace", "nova-namespace", namespaceProps())).messages).toEqual(
+      [],
+    );
+  });
+
+  it("ignores resources that are not gated", async () => {
+    expect((await gate("kubernetes:apps/v1:Deployment", "nova-api")).messages).toEqual([]);
+  });
+
+  it("allows a billing drill 6 days old", async () => {
+    setDrillAge(project, 6);
+    await produceBundle(project);
+    expect((await gate()).messages).toEqual([]);
+  });
+});
+
+describe("nova-readiness-gate blocks", () => {
+  const cases: [string, (p: ProjectFixture) => Promise<unknown>, RegExp][] = [
+    [
+      "a billing drill 8 days old",
+      async (p) => {
+        setDrillAge(p, 8);
+        await produceBundle(p);
+      },
+      /billing-drill.*8\.0 days ago.*younger than 7 days/,
+    ],
+    [
+      "coverage 59/50/70/60",
+      async (p) => {
+        setCoverage(p, { statements: 59, branches: 50, functions: 70, lines: 60 });
+        await produceBundle(p);
+      },
+      /coverage.*statements 59%.*statements >= 60%/,
+    ],
+    [
+      "one byte changed in a referenced artifact",
+      async (p) => {
+        await produceBundle(p);
+        const f = path.join(p.dir, "coverage/coverage-summary.json");
+        const b = fs.readFileSync(f);
+        b[10] = (b[10] ?? 0) ^ 1;
+        fs.writeFileSync(f, b);
+      },
+      /coverage-summary\.json.*changed since preflight/,
+    ],
+    [
+      "one byte changed in the bundle",
+      async (p) => {
+        const { json } = await produceBundle(p);
+        const text = fs
+          .readFileSync(json, "utf8")
+          .replace('"verdict": "fail"', '"verdict": "pass"')
+          .replace("70", "71");
+        fs.writeFileSync(json, text);
+      },
+      /modified after preflight wrote it/,
+    ],
+    [
+      "a bundle for other digests",
+      (p) =>
+        produceBundle(p, {
+          settings: { ...fixtureSettings(p), digests: OTHER_DIGESTS },
+          fetch: fakeRegistry(OTHER_DIGESTS),
+        }),
+      /bound to api digest sha256:c{64}; the stack deploys sha256:a{64}/,
+    ],
+    [
+      "no bundle",
+      () => Promise.resolve(),
+      /No readiness evidence.*looked for .*tests\/drills\/logs\/production\/<YYYYMMDDTHHMMSSZ>-preflight\.json.*Fix: npm run preflight -- --stack production/,
+    ],
+    [
+      "a staging stack whose last update used other digests",
+      (p) => produceBundle(p, { stagingHistory: () => Promise.resolve({ result: "succeeded", config: {} }) }),
+      /staging-stack.*\(absent\)/,
+    ],
+    [
+      "no engine for the staging history",
+      (p) => produceBundle(p, { stagingHistory: undefined }),
+      /no Pulumi engine available/,
+    ],
+  ];
+
+  describe.each(cases)("%s", (_label, arrange, expected) => {
+    it.each(GATED)("on %s (production: mandatory)", async (type, name) => {
+      await arrange(project);
+      const out = await gate(type, name);
+      expect(out.messages.join("\n")).toMatch(expected);
+      expect(enforcementFor(readinessGate, "production")).toBe("mandatory");
+    });
+
+    it("reports the same failure as advisory with the staging config", async () => {
+      await arrange(project);
+      const out = await gate("pulumi:providers:kubernetes", "nova-k8s", {}, "staging");
+      expect(out.messages.join("\n")).toMatch(expected);
+      expect(enforcementFor(readinessGate, "staging")).toBe("advisory");
+      expect(enforcementFor(readinessGate, "local")).toBe("advisory");
+    });
+  });
+
+  it("a bundle older than maxAgeHours", async () => {
+    await produceBundle(project);
+    restore();
+    restore = setPolicyRuntime({
+      now: () => new Date(NOW.getTime() + 25 * 3_600_000),
+      env: {},
+      searchStarts: [],
+    });
+    expect((await gate()).messages.join("\n")).toMatch(/stale.*25\.0 h old; threshold 24 h/);
+  });
+
+  it("an unparsable bundle (fail closed)", async () => {
+    const { json } = await produceBundle(project);
+    fs.writeFileSync(json, "{ not json");
+    expect((await gate()).messages.join("\n")).toMatch(/cannot be used.*fails closed/);
+  });
+
+  it("a namespace whose release record differs from the stack config", async () => {
+    await produceBundle(project);
+    const out = await gate(
+      "kubernetes:core/v1:Namespace",
+      "nova-namespace",
+      namespaceProps({ "rollout.nova.dev/api-digest": OTHER_DIGESTS.api }),
+    );
+    expect(out.messages.join("\n")).toMatch(/release record .* differs from the stack config/);
+  });
+
+  it("a namespace whose release record is unknown during preview (a violation, not an advisory skip)", async () => {
+    await produceBundle(project);
+    const out = await gate("kubernetes:core/v1:Namespace", "nova-namespace", {
+      metadata: { name: "nova-prod", annotations: UNKNOWN },
+    });
+    expect(out.unknownAdvisory).toBeUndefined();
+    expect(out.messages.join("\n")).toMatch(/unknown during preview/);
+  });
+
+  it("a stack without a stack file or engine config", async () => {
+    await produceBundle(project);
+    fs.rmSync(path.join(project.dir, "Pulumi.production.yaml"));
+    expect((await gate()).messages.join("\n")).toMatch(
+      /Cannot determine the release.*Pulumi\.production\.yaml does not exist/,
+    );
+  });
+});
+
+describe("nova-readiness-gate reads the engine's stack config", () => {
+  it("prefers PULUMI_CONFIG when PULUMI_STACK names the stack", async () => {
+    await produceBundle(project);
+    restore();
+    const engineConfig = JSON.stringify({
+      "nova-rollout:imageTag": RELEASE,
+      "nova-rollout:apiImageDigest": OTHER_DIGESTS.api,
+      "nova-rollout:workerImageDigest": DIGESTS.worker,
+    });
+    restore = setPolicyRuntime({
+      now: () => NOW,
+      env: { PULUMI_STACK: "production", PULUMI_CONFIG: engineConfig },
+      searchStarts: [],
+    });
+    expect((await gate()).messages.join("\n")).toMatch(/the stack deploys sha256:c{64}/);
+  });
+
+  it("ignores PULUMI_CONFIG of another stack", async () => {
+    await produceBundle(project);
+    restore();
+    restore = setPolicyRuntime({
+      now: () => NOW,
+      env: { PULUMI_STACK: "staging", PULUMI_CONFIG: "{}" },
+      searchStarts: [],
+    });
+    expect((await gate()).messages).toEqual([]);
+  });
+
+  it("finds the project by searching upward when projectDir is not configured", async () => {
+    await produceBundle(project);
+    restore();
+    const nested = path.join(project.dir, "policy");
+    fs.mkdirSync(nested);
+    restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [nested] });
+    const out = await runResourcePolicy(readinessGate, {
+      type: "pulumi:providers:kubernetes",
+      name: "nova-k8s",
+      props: {},
+    });
+    expect(out.messages).toEqual([]);
+  });
+});
+
+function fixtureSettings(p: ProjectFixture) {
+  return {
+    stack: p.stack,
+    project: "nova-rollout",
+    release: RELEASE,
+    digests: DIGESTS,
+    imageRegistry: "127.0.0.1:35000/nova",
+    kubeconfigPath: "kubeconfig.yaml",
+    kubeconfigContext: "nova-prod",
+    evidenceDir: "tests/drills/logs",
+  };
+}
