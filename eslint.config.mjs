@@ -4,10 +4,21 @@ import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
   {
-    ignores: ["node_modules/", "dist/", "coverage/", ".pulumi-local/", ".sandbox/", "policy/node_modules/", "charts/", "tools/**/*.mjs", "**/*.js"],
+    ignores: [
+      "node_modules/",
+      "dist/",
+      "coverage/",
+      ".pulumi-local/",
+      ".sandbox/",
+      "policy/node_modules/",
+      "charts/",
+      "tools/**/*.mjs",
+      "**/*.js",
+    ],
   },
-  ...tseslint.configs.recommendedTypeChecked,
+  ...tseslint.configs.recommendedTypeChecked.map((c) => ({ ...c, files: ["**/*.ts", "**/*.mts"] })),
   {
+    files: ["**/*.ts", "**/*.mts"],
     languageOptions: {
       parserOptions: {
         projectService: true,
@@ -35,9 +46,5 @@ export default tseslint.config(
       "@typescript-eslint/no-unsafe-assignment": "off",
       "@typescript-eslint/no-unsafe-member-access": "off",
     },
-  },
-  {
-    files: ["eslint.config.mjs"],
-    ...tseslint.configs.disableTypeChecked,
   },
 );

@@ -1,0 +1,286 @@
+/**
+ * Release commands of the rollout CLI: preview, up, history, rollback and verify. Each runs the real engine through
+ * the Automation API with the policy pack of the stack's environment attached, so the readiness gate and the safety
+ * policies apply to every path, a rollback included.
+ */
+import * as path from "node:path";
+import { Command, InvalidArgumentError } from "commander";
+import type { OutputMap, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { joinUrl } from "../../components/probe-command";
+import { loadStackSettingsFromFile } from "../../src/config";
+import {
+  alertsAttempt,
+  execAttempt,
+  httpAttempt,
+  withRetries,
+  type Attempt,
+  type ProbeResult,
+} from "../../src/verify/probe";
+import {
+  EXIT,
+  openStack,
+  policyArgs,
+  progress,
+  projectRoot,
+  rollbackTarget,
+  toReleaseEntry,
+  UserError,
+  type ReleaseEntry,
+} from "../engine";
+import { writeLaunchReport, type LaunchSummary } from "../launch-report";
+
+const stackOption = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
+  return n;
+}
+
+async function configValue(stack: Stack, key: string, fallback = ""): Promise<string> {
+  try {
+    return (await stack.getConfig(`nova-rollout:${key}`)).value;
+  } catch {
+    return fallback;
+  }
+}
+
+async function gateArgs(projectDir: string, stack: Stack, withPolicy: boolean) {
+  if (!withPolicy) {
+    process.stderr.write("warning: running without the policy pack; the readiness gate is not enforced\n");
+    return {};
+  }
+  return policyArgs(projectDir, await configValue(stack, "environment"));
+}
+
+function outputValue<T>(outputs: OutputMap, key: string, fallback: T): T {
+  const o = outputs[key];
+  return o === undefined || o.secret ? fallback : (o.value as T);
+}
+
+function summarise(
+  stackName: string,
+  kind: LaunchSummary["kind"],
+  startedAt: Date,
+  result: UpResult,
+  rolledBackTo?: number,
+): LaunchSummary {
+  const o = result.outputs;
+  const digests = outputValue(o, "imageDigests", { api: "", worker: "" });
+  const dump = outputValue<string | undefined>(o, "databaseDump", undefined);
+  return {
+    stack: stackName,
+    kind,
+    release: outputValue(o, "releaseTag", ""),
+    digests,
+    startedAt,
+    finishedAt: new Date(),
+    changes: Object.fromEntries(
+      Object.entries(result.summary.resourceChanges ?? {}).map(([op, n]) => [op, Number(n)]),
+    ),
+    verification: outputValue(o, "verificationResults", []),
+    ...(rolledBackTo !== undefined ? { rolledBackTo } : {}),
+    ...(dump !== undefined ? { databaseDump: dump } : {}),
+  };
+}
+
+async function evidenceDirOf(projectDir: string, stack: Stack): Promise<string> {
+  return path.resolve(projectDir, await configValue(stack, "evidenceDir", "tests/drills/logs"));
+}
+
+export function previewCommand(): Command {
+  return new Command("preview")
+    .description("Preview the rollout of a stack with the readiness gate and safety policies attached")
+    .requiredOption(...stackOption)
+    .option("--no-policy", "skip the policy pack (never for production)")
+    .action(async (o: { stack: string; policy: boolean }) => {
+      const projectDir = projectRoot();
+      const stack = await openStack({ projectDir, stack: o.stack });
+      const result = await stack.preview({
+        ...(await gateArgs(projectDir, stack, o.policy)),
+        onOutput: progress(),
+      });
+      process.stdout.write(`${JSON.stringify(result.changeSummary)}\n`);
+    });
+}
+
+export function upCommand(): Command {
+  return new Command("up")
+    .description(
+      "Roll the release out: gate, pre-apply steps, chart, verification; writes the launch summary",
+    )
+    .requiredOption(...stackOption)
+    .option("--no-policy", "skip the policy pack (never for production)")
+    .action(async (o: { stack: string; policy: boolean }) => {
+      const projectDir = projectRoot();
+      const stack = await openStack({ projectDir, stack: o.stack });
+      if (!o.policy && (await configValue(stack, "environment")) === "production") {
+        throw new UserError("Production rollouts always run with the policy pack.");
+      }
+      const startedAt = new Date();
+      const result = await stack.up({
+        ...(await gateArgs(projectDir, stack, o.policy)),
+        onOutput: progress(),
+      });
+      const file = writeLaunchReport(
+        await evidenceDirOf(projectDir, stack),
+        summarise(o.stack, "release", startedAt, result),
+      );
+      process.stdout.write(`launch summary: ${path.relative(projectDir, file)}\n`);
+    });
+}
+
+function shortDigest(d: string): string {
+  return d.startsWith("sha256:") ? `${d.slice(0, 19)}…` : d || "-";
+}
+
+export function formatHistory(entries: readonly ReleaseEntry[]): string {
+  const rows = entries.map((e) =>
+    [
+      String(e.version).padStart(4),
+      e.kind.padEnd(8),
+      e.result.padEnd(10),
+      e.startTime.toISOString().replace(/\.\d{3}Z$/, "Z"),
+      (e.release || "-").padEnd(12),
+      shortDigest(e.apiDigest).padEnd(21),
+      shortDigest(e.workerDigest),
+    ].join("  "),
+  );
+  const header = [
+    "  v#",
+    "kind    ",
+    "result    ",
+    "started             ",
+    "release     ",
+    "api                  ",
+    "worker",
+  ].join("  ");
+  return [header, ...rows].join("\n");
+}
+
+export function historyCommand(): Command {
+  return new Command("history")
+    .description("List the stack's updates with the release and digests each ran with (secrets never shown)")
+    .requiredOption(...stackOption)
+    .option("-n, --limit <count>", "how many updates", positiveInt, 20)
+    .option("--json", "print JSON")
+    .action(async (o: { stack: string; limit: number; json?: boolean }) => {
+      const stack = await openStack({ projectDir: projectRoot(), stack: o.stack });
+      const entries = (await stack.history(o.limit, 1, false)).map(toReleaseEntry);
+      process.stdout.write(
+        `${o.json === true ? JSON.stringify(entries, null, 2) : formatHistory(entries)}\n`,
+      );
+    });
+}
+
+export function rollbackCommand(): Command {
+  return new Command("rollback")
+    .description(
+      "Re-apply the config of the last good release (or --to <version>), gated and verified; the database stays forward-only",
+    )
+    .requiredOption(...stackOption)
+    .option("--to <version>", "update version to roll back to", positiveInt)
+    .option("--preview", "only preview the rollback")
+    .action(async (o: { stack: string; to?: number; preview?: boolean }) => {
+      const projectDir = projectRoot();
+      const stack = await openStack({ projectDir, stack: o.stack });
+      const history = (await stack.history(100, 1, false)).map(toReleaseEntry);
+      const current = {
+        apiDigest: await configValue(stack, "apiImageDigest"),
+        workerDigest: await configValue(stack, "workerImageDigest"),
+      };
+      const target = rollbackTarget(history, current, o.to);
+      process.stderr.write(
+        `Rolling ${o.stack} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
+      );
+      // Remember what is replaced, so a failed rollback leaves the stack config as it was.
+      const previous: Record<string, string | undefined> = {};
+      for (const key of Object.keys(target.config)) {
+        try {
+          previous[key] = (await stack.getConfig(key)).value;
+        } catch {
+          previous[key] = undefined;
+        }
+      }
+      await stack.setAllConfig(
+        Object.fromEntries(Object.entries(target.config).map(([k, value]) => [k, { value }])),
+      );
+      const args = { ...(await gateArgs(projectDir, stack, true)), onOutput: progress() };
+      try {
+        if (o.preview === true) {
+          await stack.preview(args);
+          return;
+        }
+        const startedAt = new Date();
+        const result = await stack.up(args);
+        const file = writeLaunchReport(
+          await evidenceDirOf(projectDir, stack),
+          summarise(o.stack, "rollback", startedAt, result, target.version),
+        );
+        process.stdout.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
+        process.stderr.write(`Commit Pulumi.${o.stack}.yaml: it now holds the rolled-back release.\n`);
+      } catch (err) {
+        await restoreConfig(stack, previous);
+        throw err;
+      } finally {
+        if (o.preview === true) await restoreConfig(stack, previous);
+      }
+    });
+}
+
+async function restoreConfig(stack: Stack, previous: Record<string, string | undefined>): Promise<void> {
+  for (const [key, value] of Object.entries(previous)) {
+    if (value === undefined) await stack.removeConfig(key);
+    else await stack.setConfig(key, { value });
+  }
+}
+
+/** Runs the post-deploy checks now, outside an update, with the stack's settings. */
+export async function runVerification(
+  settings: ReturnType<typeof loadStackSettingsFromFile>["verification"],
+): Promise<ProbeResult[]> {
+  const checks: [string, Attempt][] = [
+    ["api-health", httpAttempt(joinUrl(settings.apiBaseUrl, "/v1/health"), false)],
+    ["api-metrics", httpAttempt(joinUrl(settings.apiBaseUrl, "/v1/metrics"), true)],
+    ["worker-readyz", httpAttempt(joinUrl(settings.workerBaseUrl, "/readyz"), false)],
+    ["alerts-quiet", alertsAttempt(settings.alertmanagerUrl)],
+  ];
+  if (settings.syntheticE2eCommand !== undefined) {
+    checks.push(["synthetic-e2e", execAttempt(settings.syntheticE2eCommand)]);
+  }
+  if (settings.billingDrillDryRunCommand !== undefined) {
+    checks.push(["billing-drill-dry-run", execAttempt(settings.billingDrillDryRunCommand)]);
+  }
+  const budget = {
+    attempts: settings.attempts,
+    timeoutMs: settings.timeoutSeconds * 1000,
+    backoffMs: 2000,
+    log: (line: string) => process.stderr.write(`${line}\n`),
+  };
+  const results: ProbeResult[] = [];
+  for (const [name, attempt] of checks) results.push(await withRetries(name, attempt, budget));
+  return results;
+}
+
+export function verifyCommand(): Command {
+  return new Command("verify")
+    .description(
+      "Run the post-deploy checks against a stack now (health, metrics, readyz, alerts, E2E, drill)",
+    )
+    .requiredOption(...stackOption)
+    .action(async (o: { stack: string }) => {
+      const settings = loadStackSettingsFromFile(projectRoot(), o.stack);
+      const results = await runVerification(settings.verification);
+      for (const r of results) {
+        process.stdout.write(
+          `${r.ok ? "pass" : "FAIL"}  ${r.check.padEnd(22)} ${r.attempts} attempt(s)  ${r.detail}\n`,
+        );
+      }
+      if (results.some((r) => !r.ok)) {
+        throw new UserError(
+          "Post-deploy verification failed; see the runbook's rollback section.",
+          EXIT.verificationFailed,
+        );
+      }
+    });
+}

@@ -1,0 +1,187 @@
+/**
+ * The rollout CLI's access to the Pulumi engine (Automation API): one place that opens stacks with the offline
+ * toolchain environment, attaches the policy pack, streams progress and maps engine failures to exit codes.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import {
+  CommandError,
+  ConcurrentUpdateError,
+  LocalWorkspace,
+  StackNotFoundError,
+  type ConfigMap,
+  type Stack,
+  type UpdateSummary,
+} from "@pulumi/pulumi/automation";
+import { ConfigValidationError } from "../src/config";
+import { toolchainEnv } from "../tools/toolchain";
+
+/** Exit codes of the rollout CLI, distinct per failure class so pipelines can react. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  stackNotFound: 3,
+  concurrentUpdate: 4,
+  policyViolation: 5,
+  verificationFailed: 6,
+  notReady: 7,
+} as const;
+
+/** A failure caused by the user's input or state; printed as one line, without a stack trace. */
+export class UserError extends Error {
+  override readonly name = "UserError";
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT.usage,
+  ) {
+    super(message);
+  }
+}
+
+/** The repository root (the directory of Pulumi.yaml), whether this runs compiled or from source. */
+export function projectRoot(): string {
+  let dir = __dirname;
+  for (;;) {
+    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
+    const parent = path.dirname(dir);
+    if (parent === dir)
+      throw new UserError("Cannot find Pulumi.yaml above the CLI; run it from the repository.");
+    dir = parent;
+  }
+}
+
+export interface StackContext {
+  readonly projectDir: string;
+  readonly stack: string;
+}
+
+/** Opens an existing stack with the toolchain environment. */
+export async function openStack(ctx: StackContext): Promise<Stack> {
+  const compiled = path.join(ctx.projectDir, "dist", "index.js");
+  if (!fs.existsSync(compiled)) {
+    throw new UserError(`The program is not compiled (${compiled} is missing). Run \`npm run build\` first.`);
+  }
+  const envVars = toolchainEnv(ctx.projectDir);
+  return LocalWorkspace.selectStack({ stackName: ctx.stack, workDir: ctx.projectDir }, { envVars });
+}
+
+/** The policy pack arguments for an environment: the pack and its per-environment enforcement config. */
+export function policyArgs(
+  projectDir: string,
+  environment: string,
+): { policyPacks: string[]; policyPackConfigs: string[] } {
+  const configName = environment === "sandbox" ? "local" : environment;
+  const config = path.join(projectDir, "policy", "config", `${configName}.json`);
+  if (!fs.existsSync(config))
+    throw new UserError(`No policy config for environment "${environment}" (${config}).`);
+  return { policyPacks: [path.join(projectDir, "policy")], policyPackConfigs: [config] };
+}
+
+/** Streams engine output to stderr, line by line, so stdout stays for results. */
+export function progress(prefix = ""): (out: string) => void {
+  return (out) => process.stderr.write(prefix === "" ? out : out.replace(/^/gm, prefix));
+}
+
+/** Maps an error to an exit code and a message a person can act on. */
+export function describeFailure(err: unknown): { code: number; message: string } {
+  if (err instanceof UserError) return { code: err.exitCode, message: err.message };
+  if (err instanceof ConfigValidationError) return { code: EXIT.usage, message: err.message };
+  if (err instanceof StackNotFoundError) {
+    return {
+      code: EXIT.stackNotFound,
+      message: `Stack not found. Create it with \`pulumi stack init <name>\`.`,
+    };
+  }
+  if (err instanceof ConcurrentUpdateError) {
+    return {
+      code: EXIT.concurrentUpdate,
+      message: "Another update of this stack is in progress; wait for it (or `pulumi cancel` a dead one).",
+    };
+  }
+  if (err instanceof CommandError) {
+    const text = err.message;
+    if (
+      /mandatory policy violation|violates? mandatory|Policy Violations?/i.test(text) &&
+      /mandatory/i.test(text)
+    ) {
+      return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
+    }
+    if (/nova-verify-/.test(text)) {
+      return { code: EXIT.verificationFailed, message: "Post-deploy verification failed (see above)." };
+    }
+    return { code: EXIT.failed, message: lastLines(text, 15) };
+  }
+  return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err) };
+}
+
+function lastLines(text: string, n: number): string {
+  return text.trim().split("\n").slice(-n).join("\n");
+}
+
+/** The `nova-rollout:` values of an update's config, secrets left out (history never shows them). */
+export function releaseConfig(config: ConfigMap): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key.startsWith("nova-rollout:") && value.secret !== true) out[key] = value.value;
+  }
+  return out;
+}
+
+/** One line of release history. */
+export interface ReleaseEntry {
+  readonly version: number;
+  readonly result: UpdateSummary["result"];
+  readonly kind: UpdateSummary["kind"];
+  readonly startTime: Date;
+  readonly endTime: Date;
+  readonly release: string;
+  readonly apiDigest: string;
+  readonly workerDigest: string;
+  readonly config: Record<string, string>;
+}
+
+export function toReleaseEntry(u: UpdateSummary): ReleaseEntry {
+  const config = releaseConfig(u.config ?? {});
+  return {
+    version: u.version,
+    result: u.result,
+    kind: u.kind,
+    startTime: u.startTime,
+    endTime: u.endTime,
+    release: config["nova-rollout:imageTag"] ?? "",
+    apiDigest: config["nova-rollout:apiImageDigest"] ?? "",
+    workerDigest: config["nova-rollout:workerImageDigest"] ?? "",
+    config,
+  };
+}
+
+/**
+ * The update to roll back to: the newest successful `update` whose digests differ from `current` (or exactly
+ * `version` when given, which must itself be a successful update). A successful update passed the gate and the
+ * post-deploy verification: a failed verification fails the update.
+ */
+export function rollbackTarget(
+  history: readonly ReleaseEntry[],
+  current: { apiDigest: string; workerDigest: string },
+  version?: number,
+): ReleaseEntry {
+  const good = history.filter((h) => h.kind === "update" && h.result === "succeeded");
+  if (version !== undefined) {
+    const entry = history.find((h) => h.version === version);
+    if (entry === undefined) throw new UserError(`Update ${version} is not in this stack's history.`);
+    if (!good.includes(entry)) {
+      throw new UserError(
+        `Update ${version} was a ${entry.result} ${entry.kind}; only a successful update is a target.`,
+      );
+    }
+    return entry;
+  }
+  const target = [...good]
+    .sort((a, b) => b.version - a.version)
+    .find((h) => h.apiDigest !== current.apiDigest || h.workerDigest !== current.workerDigest);
+  if (target === undefined) {
+    throw new UserError("No earlier successful release with other image digests is in the stack's history.");
+  }
+  return target;
+}

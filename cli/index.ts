@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/**
+ * nova-rollout: the release playbook as commands.
+ *
+ *   preflight → freeze / approve (/ override) → preview → up → verify → history → rollback
+ *
+ * Every engine call goes through the Automation API with the offline toolchain environment (tools/toolchain.ts).
+ */
+import { Command } from "commander";
+import { approveCommand } from "./commands/approve";
+import { freezeCommand } from "./commands/freeze";
+import { overrideCommand } from "./commands/override";
+import { preflightCommand } from "./commands/preflight";
+import {
+  historyCommand,
+  previewCommand,
+  rollbackCommand,
+  upCommand,
+  verifyCommand,
+} from "./commands/release";
+import { describeFailure, EXIT } from "./engine";
+
+export function buildProgram(): Command {
+  const program = new Command("nova-rollout")
+    .description("Roll Nova RMS out with the readiness gate, verification and history-based rollback.")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const command of [
+    preflightCommand(),
+    freezeCommand(),
+    approveCommand(),
+    overrideCommand(),
+    previewCommand(),
+    upCommand(),
+    verifyCommand(),
+    historyCommand(),
+    rollbackCommand(),
+  ]) {
+    program.addCommand(command.exitOverride());
+  }
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync([...argv], { from: "user" });
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    // commander has printed its own message: help and version exit 0, any usage mistake exits 2.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("commander.")) {
+      return code === "commander.helpDisplayed" || code === "commander.version" ? EXIT.ok : EXIT.usage;
+    }
+    const failure = describeFailure(err);
+    process.stderr.write(`error: ${failure.message}\n`);
+    return failure.code;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
