@@ -17,6 +17,7 @@ import {
   ReleaseImages,
   ReleaseNamespace,
   ScheduledJobs,
+  valuesFileFor,
 } from "./components";
 import {
   ConfigValidationError,
@@ -173,9 +174,7 @@ const release = new NovaRelease(
   "nova",
   {
     chartPath: chartDir,
-    valuesFiles: [
-      path.join(chartDir, `values-${settings.environment === "production" ? "production" : "staging"}.yaml`),
-    ],
+    valuesFiles: [valuesFileFor(chartDir, settings.environment)],
     namespace: namespace.name,
     environment: settings.environment,
     imageRegistry: settings.images.registry,

@@ -98,6 +98,11 @@ export interface NovaReleaseArgs {
   readonly skipAwait?: boolean;
 }
 
+/** The chart's values file for an environment: production has its own; staging and sandbox share staging's. */
+export function valuesFileFor(chartDir: string, environment: NovaReleaseArgs["environment"]): string {
+  return `${chartDir.replace(/\/+$/, "")}/values-${environment === "production" ? "production" : "staging"}.yaml`;
+}
+
 /** Helm values for the chart, per the values contract in docs/architecture.md. Pure. */
 export function releaseValues(args: NovaReleaseArgs): pulumi.Inputs {
   const scaling = (s: ServiceScaling) => ({

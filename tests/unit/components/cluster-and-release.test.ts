@@ -101,6 +101,14 @@ describe("NovaRelease and ReleaseNamespace", () => {
     });
   });
 
+  it.each([
+    ["production", "/c/values-production.yaml"],
+    ["staging", "/c/values-staging.yaml"],
+    ["sandbox", "/c/values-staging.yaml"],
+  ] as const)("uses the %s values file", (environment, file) => {
+    expect(release.valuesFileFor("/c/", environment)).toBe(file);
+  });
+
   it("never skips the rollout await in production", () => {
     expect(() => new release.NovaRelease("skip", { ...args, skipAwait: true })).toThrow(/always awaited/);
   });
