@@ -55,6 +55,15 @@ describe("committed stack files", () => {
     expect(plaintextSecretProblems(readStackFile(root, "production"))).toEqual([]);
   });
 
+  it("local (the sandbox stack) validates, with every secret stored encrypted", () => {
+    const s = loadStackSettingsFromFile(root, "local");
+    expect(s.environment).toBe("sandbox");
+    expect(s.images.resolver).toBe("registry-api");
+    expect([...readStackFile(root, "local").encryptedKeys].sort()).toEqual(
+      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl"].map((x) => `nova-rollout:${x}`),
+    );
+  });
+
   it("staging names exactly the secrets each machine must set", () => {
     let problems: string[] = [];
     try {
