@@ -17,6 +17,7 @@ import {
   type ProbeResult,
 } from "../../src/verify/probe";
 import {
+  describeFailure,
   EXIT,
   openStack,
   policyArgs,
@@ -104,6 +105,48 @@ export function previewCommand(): Command {
     });
 }
 
+/**
+ * `up`: the release. When post-deploy verification fails, the previous good release is re-applied automatically
+ * (gated and verified like any rollback) unless `--no-auto-rollback`; the command still exits non-zero.
+ */
+export async function release(
+  projectDir: string,
+  stackName: string,
+  o: { policy: boolean; autoRollback: boolean },
+): Promise<string> {
+  const stack = await openStack({ projectDir, stack: stackName });
+  if (!o.policy && (await configValue(stack, "environment")) === "production") {
+    throw new UserError("Production rollouts always run with the policy pack.");
+  }
+  const startedAt = new Date();
+  let result: UpResult;
+  try {
+    result = await stack.up({ ...(await gateArgs(projectDir, stack, o.policy)), onOutput: progress() });
+  } catch (err) {
+    if (!o.autoRollback || describeFailure(err).code !== EXIT.verificationFailed) throw err;
+    process.stderr.write("\nPost-deploy verification failed: rolling back to the previous good release.\n");
+    let target: ReleaseEntry;
+    try {
+      target = await rollBack(projectDir, stackName, stack);
+    } catch (rollbackErr) {
+      const why = describeFailure(rollbackErr).message;
+      throw new UserError(
+        `Post-deploy verification failed, and the automatic rollback failed too: ${why}\n` +
+          "Follow the runbook's emergency path (docs/runbook.md).",
+        EXIT.verificationFailed,
+      );
+    }
+    throw new UserError(
+      `Post-deploy verification failed; rolled back to update ${target.version} (release ${target.release}).`,
+      EXIT.verificationFailed,
+    );
+  }
+  return writeLaunchReport(
+    await evidenceDirOf(projectDir, stack),
+    summarise(stackName, "release", startedAt, result),
+  );
+}
+
 export function upCommand(): Command {
   return new Command("up")
     .description(
@@ -111,21 +154,10 @@ export function upCommand(): Command {
     )
     .requiredOption(...stackOption)
     .option("--no-policy", "skip the policy pack (never for production)")
-    .action(async (o: { stack: string; policy: boolean }) => {
+    .option("--no-auto-rollback", "leave a release whose verification failed in place")
+    .action(async (o: { stack: string; policy: boolean; autoRollback: boolean }) => {
       const projectDir = projectRoot();
-      const stack = await openStack({ projectDir, stack: o.stack });
-      if (!o.policy && (await configValue(stack, "environment")) === "production") {
-        throw new UserError("Production rollouts always run with the policy pack.");
-      }
-      const startedAt = new Date();
-      const result = await stack.up({
-        ...(await gateArgs(projectDir, stack, o.policy)),
-        onOutput: progress(),
-      });
-      const file = writeLaunchReport(
-        await evidenceDirOf(projectDir, stack),
-        summarise(o.stack, "release", startedAt, result),
-      );
+      const file = await release(projectDir, o.stack, o);
       process.stdout.write(`launch summary: ${path.relative(projectDir, file)}\n`);
     });
 }
@@ -173,6 +205,66 @@ export function historyCommand(): Command {
     });
 }
 
+export interface RollbackOptions {
+  /** Update version to roll back to; default: the newest successful update with other digests. */
+  readonly to?: number;
+  /** Only preview; the stack config is restored afterwards. */
+  readonly preview?: boolean;
+}
+
+/**
+ * Re-applies the config of a good earlier update, through the policy pack and the post-deploy verification. On
+ * failure the stack config is restored as it was. Returns the target's history entry.
+ */
+export async function rollBack(
+  projectDir: string,
+  stackName: string,
+  stack: Stack,
+  o: RollbackOptions = {},
+): Promise<ReleaseEntry> {
+  const history = (await stack.history(100, 1, false)).map(toReleaseEntry);
+  const current = {
+    apiDigest: await configValue(stack, "apiImageDigest"),
+    workerDigest: await configValue(stack, "workerImageDigest"),
+  };
+  const target = rollbackTarget(history, current, o.to);
+  process.stderr.write(
+    `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
+  );
+  // Remember what is replaced, so a failed rollback leaves the stack config as it was.
+  const previous: Record<string, string | undefined> = {};
+  for (const key of Object.keys(target.config)) {
+    try {
+      previous[key] = (await stack.getConfig(key)).value;
+    } catch {
+      previous[key] = undefined;
+    }
+  }
+  await stack.setAllConfig(
+    Object.fromEntries(Object.entries(target.config).map(([k, value]) => [k, { value }])),
+  );
+  const args = { ...(await gateArgs(projectDir, stack, true)), onOutput: progress() };
+  try {
+    if (o.preview === true) {
+      await stack.preview(args);
+      await restoreConfig(stack, previous);
+      return target;
+    }
+    const startedAt = new Date();
+    const result = await stack.up(args);
+    const file = writeLaunchReport(
+      await evidenceDirOf(projectDir, stack),
+      summarise(stackName, "rollback", startedAt, result, target.version),
+    );
+    process.stdout.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
+    process.stderr.write(`Commit Pulumi.${stackName}.yaml: it now holds the rolled-back release.\n`);
+    return target;
+  } catch (err) {
+    await restoreConfig(stack, previous);
+    throw err;
+  }
+}
+
 export function rollbackCommand(): Command {
   return new Command("rollback")
     .description(
@@ -184,47 +276,10 @@ export function rollbackCommand(): Command {
     .action(async (o: { stack: string; to?: number; preview?: boolean }) => {
       const projectDir = projectRoot();
       const stack = await openStack({ projectDir, stack: o.stack });
-      const history = (await stack.history(100, 1, false)).map(toReleaseEntry);
-      const current = {
-        apiDigest: await configValue(stack, "apiImageDigest"),
-        workerDigest: await configValue(stack, "workerImageDigest"),
-      };
-      const target = rollbackTarget(history, current, o.to);
-      process.stderr.write(
-        `Rolling ${o.stack} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
-      );
-      // Remember what is replaced, so a failed rollback leaves the stack config as it was.
-      const previous: Record<string, string | undefined> = {};
-      for (const key of Object.keys(target.config)) {
-        try {
-          previous[key] = (await stack.getConfig(key)).value;
-        } catch {
-          previous[key] = undefined;
-        }
-      }
-      await stack.setAllConfig(
-        Object.fromEntries(Object.entries(target.config).map(([k, value]) => [k, { value }])),
-      );
-      const args = { ...(await gateArgs(projectDir, stack, true)), onOutput: progress() };
-      try {
-        if (o.preview === true) {
-          await stack.preview(args);
-          return;
-        }
-        const startedAt = new Date();
-        const result = await stack.up(args);
-        const file = writeLaunchReport(
-          await evidenceDirOf(projectDir, stack),
-          summarise(o.stack, "rollback", startedAt, result, target.version),
-        );
-        process.stdout.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
-        process.stderr.write(`Commit Pulumi.${o.stack}.yaml: it now holds the rolled-back release.\n`);
-      } catch (err) {
-        await restoreConfig(stack, previous);
-        throw err;
-      } finally {
-        if (o.preview === true) await restoreConfig(stack, previous);
-      }
+      await rollBack(projectDir, o.stack, stack, {
+        ...(o.to !== undefined ? { to: o.to } : {}),
+        ...(o.preview === true ? { preview: true } : {}),
+      });
     });
 }
 
