@@ -8,13 +8,14 @@ import {
   CommandError,
   ConcurrentUpdateError,
   LocalWorkspace,
+  PulumiCommand,
   StackNotFoundError,
   type ConfigMap,
   type Stack,
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import { ConfigValidationError } from "../src/config";
-import { toolchainEnv } from "../tools/toolchain";
+import { cacheDir, toolchainEnv } from "../tools/toolchain";
 
 /** Exit codes of the rollout CLI, distinct per failure class so pipelines can react. */
 export const EXIT = {
@@ -63,7 +64,13 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
     throw new UserError(`The program is not compiled (${compiled} is missing). Run \`npm run build\` first.`);
   }
   const envVars = toolchainEnv(ctx.projectDir);
-  return LocalWorkspace.selectStack({ stackName: ctx.stack, workDir: ctx.projectDir }, { envVars });
+  // The CLI built by `npm run setup` when present, else `pulumi` from PATH.
+  const cached = path.join(cacheDir(), "bin", "pulumi");
+  const pulumiCommand = fs.existsSync(cached) ? await PulumiCommand.get({ root: cacheDir() }) : undefined;
+  return LocalWorkspace.selectStack(
+    { stackName: ctx.stack, workDir: ctx.projectDir },
+    { envVars, ...(pulumiCommand !== undefined ? { pulumiCommand } : {}) },
+  );
 }
 
 /** The policy pack arguments for an environment: the pack and its per-environment enforcement config. */
