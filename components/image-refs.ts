@@ -65,12 +65,6 @@ export function artifactRegistryCoordinates(registry: string): ArtifactRegistryC
 
 /**
  * The OCI distribution API address of a repository's manifest: `http` for loopback registries (the sandbox),
- * `https` everywhere else.
+ * `https` everywhere else. One implementation, in src/registry/oci.ts; re-exported for the components.
  */
-export function manifestUrl(registry: string, repository: string, reference: string): string {
-  const slash = registry.indexOf("/");
-  const host = slash < 0 ? registry : registry.slice(0, slash);
-  const prefix = slash < 0 ? "" : `${registry.slice(slash + 1)}/`;
-  const loopback = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host);
-  return `${loopback ? "http" : "https"}://${host}/v2/${prefix}${repository}/manifests/${reference}`;
-}
+export { manifestUrl } from "../src/registry/oci";

@@ -1,31 +1,25 @@
 /** nova-change-freeze: a production rollout needs an active freeze window on record covering now. */
 import * as path from "node:path";
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { activeFreezes, recordsDir } from "../../src/evidence";
+import { activeFreezes, readRecords, recordsDir } from "../../src/evidence";
 import {
   environmentOf,
+  environmentsSchemaProperty,
   fix,
-  gatedTypesSchemaProperty,
-  type LocationConfig,
   locationSchemaProperties,
   policyRuntime,
-  readConfig,
 } from "./common";
-import { recordsFor } from "./records-policy";
+import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
-export interface ChangeFreezeConfig extends LocationConfig {
+export interface ChangeFreezeConfig extends GatedConfig {
   readonly environments: readonly string[];
-  readonly gatedTypes: readonly string[];
 }
 
 const configSchema: PolicyConfigSchema = {
   properties: {
-    environments: {
-      type: "array",
-      items: { type: "string" },
-      default: ["production"],
-      description: "Stack environments (nova-rollout:environment) that need a freeze window.",
-    },
+    environments: environmentsSchemaProperty(
+      "Stack environments (nova-rollout:environment) that need a freeze window.",
+    ),
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
   },
@@ -38,16 +32,12 @@ export const changeFreeze: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
-    const cfg = readConfig<ChangeFreezeConfig>(args, configSchema);
-    if (!cfg.gatedTypes.includes(args.type)) {
+    const gated = gatedContext<ChangeFreezeConfig>(args, configSchema, reportViolation, "the freeze check");
+    if (gated === undefined) {
       return;
     }
-    const found = recordsFor(args.urn, cfg);
-    if (found === undefined) {
-      reportViolation(`Cannot read the stack name from URN ${args.urn}; the freeze check fails closed.`);
-      return;
-    }
-    const { ctx, records } = found;
+    const { cfg, ctx } = gated;
+    const records = readRecords(ctx.evidenceDir, ctx.stack);
     const env = environmentOf(ctx.settings);
     if (!cfg.environments.includes(env)) {
       return;

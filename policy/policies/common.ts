@@ -70,8 +70,12 @@ export function readConfig<T extends object>(
 export interface LocationConfig {
   /** Project directory; default: search upward for the Pulumi.yaml named nova-rollout. */
   readonly projectDir?: string;
-  /** Evidence directory relative to the project directory. */
-  readonly evidenceDir: string;
+  /**
+   * Evidence directory relative to the project directory; unset: the stack's `nova-rollout:evidenceDir`, else
+   * `DEFAULT_EVIDENCE_DIR`. The schema has no default on purpose: the engine fills schema defaults into the config,
+   * which would hide whether the user set it.
+   */
+  readonly evidenceDir?: string;
 }
 
 export const locationSchemaProperties: Record<"projectDir" | "evidenceDir", PolicyConfigJSONSchema> = {
@@ -82,10 +86,19 @@ export const locationSchemaProperties: Record<"projectDir" | "evidenceDir", Poli
   },
   evidenceDir: {
     type: "string",
-    default: DEFAULT_EVIDENCE_DIR,
-    description: "Evidence directory, relative to the project directory.",
+    description: `Evidence directory, relative to the project directory; default: the stack's nova-rollout:evidenceDir, else ${DEFAULT_EVIDENCE_DIR}.`,
   },
 };
+
+/** The `environments` knob (default: production only); `description` says what applies there. */
+export function environmentsSchemaProperty(description: string): PolicyConfigJSONSchema {
+  return {
+    type: "array",
+    items: { type: "string" },
+    default: ["production"],
+    description,
+  };
+}
 
 /** Where the project and its evidence are, and what the stack expects. */
 export interface StackContext {
@@ -93,6 +106,17 @@ export interface StackContext {
   readonly projectDir: string | undefined;
   readonly evidenceDir: string;
   readonly settings: SettingsResult;
+}
+
+/**
+ * The evidence directory (relative to the project directory unless absolute), in order: the policy config when the
+ * user set it, else the stack's `nova-rollout:evidenceDir` (engine config or stack file), else the default.
+ */
+export function evidenceDirOf(cfg: LocationConfig, settings: SettingsResult): string {
+  if (typeof cfg.evidenceDir === "string" && cfg.evidenceDir.length > 0) {
+    return cfg.evidenceDir;
+  }
+  return settings.ok ? settings.settings.evidenceDir : DEFAULT_EVIDENCE_DIR;
 }
 
 export function stackContext(urn: string, cfg: LocationConfig): StackContext | undefined {
@@ -105,7 +129,16 @@ export function stackContext(urn: string, cfg: LocationConfig): StackContext | u
     cfg.projectDir !== undefined ? path.resolve(cfg.projectDir) : findProjectDir(rt.searchStarts);
   const settings = resolveStackSettings({ stack, projectDir, env: rt.env });
   const base = projectDir ?? process.cwd();
-  return { stack, projectDir, evidenceDir: path.resolve(base, cfg.evidenceDir), settings };
+  return { stack, projectDir, evidenceDir: path.resolve(base, evidenceDirOf(cfg, settings)), settings };
+}
+
+/** A resource policy's config (schema defaults filled) and the context of the resource's stack, if its URN names one. */
+export function policyContext<C extends LocationConfig>(
+  args: ResourceValidationArgs,
+  schema: PolicyConfigSchema,
+): { cfg: C; ctx: StackContext | undefined } {
+  const cfg = readConfig<C>(args, schema);
+  return { cfg, ctx: stackContext(args.urn, cfg) };
 }
 
 /** The stack's environment; unknown counts as production (fail closed). */
@@ -147,21 +180,6 @@ export function fix(command: string): string {
 }
 
 export type { EvidenceStackSettings, ResourceValidationArgs };
-
-/** Resource types the gate-like policies hook: the first resources the program registers. */
-export const GATED_TYPES = [
-  "pulumi:pulumi:Stack",
-  "pulumi:providers:kubernetes",
-  "gcp:container/cluster:Cluster",
-  "kubernetes:core/v1:Namespace",
-] as const;
-
-export const gatedTypesSchemaProperty: PolicyConfigJSONSchema = {
-  type: "array",
-  items: { type: "string" },
-  default: [...GATED_TYPES],
-  description: "Resource types this policy checks; the first resources the program registers.",
-};
 
 /** Release record annotations on the namespace. */
 export const ANNOTATIONS = {

@@ -3,14 +3,7 @@
  * allowed registry, and the Nova images carry exactly the digests the stack expects.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import {
-  fix,
-  type LocationConfig,
-  locationSchemaProperties,
-  readConfig,
-  stackContext,
-  tryRead,
-} from "./common";
+import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
 export interface ImagesPinnedConfig extends LocationConfig {
   /** Registry prefixes images may come from; empty means the stack's `imageRegistry` only. */
@@ -81,8 +74,7 @@ export const imagesPinnedByDigest: ResourceValidationPolicy = {
     if (extract === undefined) {
       return;
     }
-    const cfg = readConfig<ImagesPinnedConfig>(args, configSchema);
-    const ctx = stackContext(args.urn, cfg);
+    const { cfg, ctx } = policyContext<ImagesPinnedConfig>(args, configSchema);
     const settings = ctx?.settings.ok ? ctx.settings.settings : undefined;
     const stack = ctx?.stack ?? "<stack>";
     const allowed =

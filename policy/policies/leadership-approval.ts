@@ -1,31 +1,25 @@
 /** nova-leadership-approval: a rollout needs an unexpired leadership approval for this stack and release. */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { validApprovals } from "../../src/evidence";
+import { readRecords, validApprovals } from "../../src/evidence";
 import {
   environmentOf,
+  environmentsSchemaProperty,
   fix,
-  gatedTypesSchemaProperty,
-  type LocationConfig,
   locationSchemaProperties,
   policyRuntime,
-  readConfig,
 } from "./common";
-import { recordsFor } from "./records-policy";
+import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
-export interface LeadershipApprovalConfig extends LocationConfig {
+export interface LeadershipApprovalConfig extends GatedConfig {
   readonly environments: readonly string[];
   readonly approverRoles: readonly string[];
-  readonly gatedTypes: readonly string[];
 }
 
 const configSchema: PolicyConfigSchema = {
   properties: {
-    environments: {
-      type: "array",
-      items: { type: "string" },
-      default: ["production"],
-      description: "Stack environments (nova-rollout:environment) that need leadership approval.",
-    },
+    environments: environmentsSchemaProperty(
+      "Stack environments (nova-rollout:environment) that need leadership approval.",
+    ),
     approverRoles: {
       type: "array",
       items: { type: "string" },
@@ -44,16 +38,17 @@ export const leadershipApproval: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
-    const cfg = readConfig<LeadershipApprovalConfig>(args, configSchema);
-    if (!cfg.gatedTypes.includes(args.type)) {
+    const gated = gatedContext<LeadershipApprovalConfig>(
+      args,
+      configSchema,
+      reportViolation,
+      "the approval check",
+    );
+    if (gated === undefined) {
       return;
     }
-    const found = recordsFor(args.urn, cfg);
-    if (found === undefined) {
-      reportViolation(`Cannot read the stack name from URN ${args.urn}; the approval check fails closed.`);
-      return;
-    }
-    const { ctx, records } = found;
+    const { cfg, ctx } = gated;
+    const records = readRecords(ctx.evidenceDir, ctx.stack);
     if (!cfg.environments.includes(environmentOf(ctx.settings))) {
       return;
     }

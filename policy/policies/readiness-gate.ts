@@ -14,21 +14,11 @@ import {
   readRecords,
   verifyReadiness,
 } from "../../src/evidence";
-import {
-  ANNOTATIONS,
-  fix,
-  gatedTypesSchemaProperty,
-  type LocationConfig,
-  locationSchemaProperties,
-  policyRuntime,
-  readConfig,
-  stackContext,
-  tryRead,
-} from "./common";
+import { ANNOTATIONS, fix, locationSchemaProperties, policyRuntime, tryRead } from "./common";
+import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
-export interface ReadinessGateConfig extends LocationConfig {
+export interface ReadinessGateConfig extends GatedConfig {
   readonly maxAgeHours: number;
-  readonly gatedTypes: readonly string[];
 }
 
 const configSchema: PolicyConfigSchema = {
@@ -102,15 +92,11 @@ export const readinessGate: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
-    const cfg = readConfig<ReadinessGateConfig>(args, configSchema);
-    if (!cfg.gatedTypes.includes(args.type)) {
+    const gated = gatedContext<ReadinessGateConfig>(args, configSchema, reportViolation, "the gate");
+    if (gated === undefined) {
       return;
     }
-    const ctx = stackContext(args.urn, cfg);
-    if (ctx === undefined) {
-      reportViolation(`Cannot read the stack name from URN ${args.urn}; the gate fails closed.`);
-      return;
-    }
+    const { cfg, ctx } = gated;
     const remedy = preflightRemedy(ctx.stack);
     let expected: ExpectedRelease | undefined;
     if (ctx.settings.ok) {

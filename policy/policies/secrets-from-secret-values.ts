@@ -10,14 +10,8 @@
  * keep its values in plaintext in the state, so it is a violation.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import {
-  fix,
-  type LocationConfig,
-  locationSchemaProperties,
-  readConfig,
-  stackContext,
-  tryRead,
-} from "./common";
+import { SECRET_ENV_NAMES, type SecretKey } from "../../src/config/schema";
+import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
 export interface SecretsConfig extends LocationConfig {
   /** Secret names (metadata.name) whose required keys are checked. */
@@ -69,8 +63,7 @@ export const secretsFromSecretValues: ResourceValidationPolicy = {
     if (args.type !== "kubernetes:core/v1:Secret") {
       return;
     }
-    const cfg = readConfig<SecretsConfig>(args, configSchema);
-    const ctx = stackContext(args.urn, cfg);
+    const { cfg, ctx } = policyContext<SecretsConfig>(args, configSchema);
     const stack = ctx?.stack ?? "<stack>";
     const secretOutputs = args.opts.additionalSecretOutputs;
     const read = tryRead(() => {
@@ -101,12 +94,14 @@ export const secretsFromSecretValues: ResourceValidationPolicy = {
     if (typeof name !== "string" || !cfg.secretNames.includes(name)) {
       return;
     }
-    const required =
+    // The stack lists config keys (`databaseUrl`); the Secret holds them under their environment names.
+    const required = (
       cfg.requiredKeys.length > 0
         ? cfg.requiredKeys
         : ctx?.settings.ok
           ? ctx.settings.settings.requiredSecrets
-          : [];
+          : []
+    ).map((key) => (key in SECRET_ENV_NAMES ? SECRET_ENV_NAMES[key as SecretKey] : key));
     const placeholders = cfg.placeholders.map((p) => p.toLowerCase());
     const values: Record<string, unknown> = { ...(data ?? {}), ...(stringData ?? {}) };
     for (const key of required) {

@@ -6,11 +6,11 @@
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
 import {
   environmentOf,
+  environmentsSchemaProperty,
   fix,
   type LocationConfig,
   locationSchemaProperties,
-  readConfig,
-  stackContext,
+  policyContext,
   tryRead,
 } from "./common";
 
@@ -22,12 +22,7 @@ export interface WorkloadSafetyConfig extends LocationConfig {
 
 const configSchema: PolicyConfigSchema = {
   properties: {
-    environments: {
-      type: "array",
-      items: { type: "string" },
-      default: ["production"],
-      description: "Stack environments the rules apply to.",
-    },
+    environments: environmentsSchemaProperty("Stack environments the rules apply to."),
     minReplicas: {
       type: "integer",
       minimum: 1,
@@ -64,8 +59,7 @@ export const workloadSafety: ResourceValidationPolicy = {
     if (args.type !== "kubernetes:apps/v1:Deployment") {
       return;
     }
-    const cfg = readConfig<WorkloadSafetyConfig>(args, configSchema);
-    const ctx = stackContext(args.urn, cfg);
+    const { cfg, ctx } = policyContext<WorkloadSafetyConfig>(args, configSchema);
     const env = ctx === undefined ? "production" : environmentOf(ctx.settings);
     if (!cfg.environments.includes(env)) {
       return;

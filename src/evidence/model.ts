@@ -96,6 +96,17 @@ export type BundleBody = z.infer<typeof bundleBodySchema>;
 export const bundleSchema = bundleBodySchema.extend({ contentSha256: sha256Hex }).strict();
 export type EvidenceBundle = z.infer<typeof bundleSchema>;
 
+/** Refinement of a record whose `end` timestamp must come strictly after its `start` timestamp. */
+function endsAfter<S extends string, E extends string>(
+  start: S,
+  end: E,
+): [check: (r: Readonly<Record<S | E, string>>) => boolean, params: { message: string; path: string[] }] {
+  return [
+    (r) => Date.parse(r[end]) > Date.parse(r[start]),
+    { message: `${end} must be after ${start}`, path: [end] },
+  ];
+}
+
 export const freezeRecordSchema = z
   .object({
     kind: z.literal("freeze"),
@@ -106,10 +117,7 @@ export const freezeRecordSchema = z
     declaredBy: z.string().min(1),
   })
   .strict()
-  .refine((r) => Date.parse(r.end) > Date.parse(r.start), {
-    message: "end must be after start",
-    path: ["end"],
-  });
+  .refine(...endsAfter("start", "end"));
 export type FreezeRecord = z.infer<typeof freezeRecordSchema>;
 
 export const approvalRecordSchema = z
@@ -123,10 +131,7 @@ export const approvalRecordSchema = z
     expiresAt: isoTimestamp,
   })
   .strict()
-  .refine((r) => Date.parse(r.expiresAt) > Date.parse(r.approvedAt), {
-    message: "expiresAt must be after approvedAt",
-    path: ["expiresAt"],
-  });
+  .refine(...endsAfter("approvedAt", "expiresAt"));
 export type ApprovalRecord = z.infer<typeof approvalRecordSchema>;
 
 export const overrideRecordSchema = z

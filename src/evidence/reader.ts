@@ -45,12 +45,7 @@ export function newestBundleFile(dir: string): string | undefined {
 /** Parses bundle bytes; throws with every schema problem on invalid input. */
 export function parseBundle(bytes: Buffer | string): EvidenceBundle {
   const text = typeof bytes === "string" ? bytes : bytes.toString("utf8");
-  const json: unknown = JSON.parse(text);
-  const result = bundleSchema.safeParse(json);
-  if (!result.success) {
-    throw new Error(describeZodError(result.error));
-  }
-  return result.data;
+  return parseWith(bundleSchema, JSON.parse(text));
 }
 
 /** Finds and parses the newest bundle under `<evidenceDir>/<stack>/`. Fails closed: unparsable → `invalid`. */
@@ -88,6 +83,7 @@ export interface StackRecords {
   readonly invalid: readonly InvalidRecord[];
 }
 
+/** Validates `json` against `schema`; throws with every schema problem. */
 function parseWith<T>(schema: z.ZodType<T>, json: unknown): T {
   const r = schema.safeParse(json);
   if (!r.success) {

@@ -11,6 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { parseArgs } from "node:util";
+import { MANIFEST_ACCEPT } from "../registry/oci";
 
 export interface ProbeResult {
   readonly check: string;
@@ -103,13 +104,6 @@ export function alertsAttempt(baseUrl: string): Attempt {
     return "no alerts firing";
   };
 }
-
-const MANIFEST_ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
 
 /** The registry must report `expected` as the digest of the tag's manifest. */
 export function digestAttempt(manifestUrl: string, expected: string): Attempt {

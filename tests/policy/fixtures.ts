@@ -72,7 +72,7 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
         "nova-rollout:kubeconfigPath": "kubeconfig.yaml",
         "nova-rollout:kubeconfigContext": "nova-prod",
         "nova-rollout:pausedCronJobs": ["nova-billing-drill"],
-        "nova-rollout:requiredSecrets": ["DATABASE_URL", "JWT_SIGNING_KEY", "BILLING_API_KEY"],
+        "nova-rollout:requiredSecrets": ["databaseUrl", "jwtSigningKey", "billingApiKey"],
         "nova-rollout:databaseUrl": { secure: "v1:AAAA" },
         ...opts.extraConfig,
       },

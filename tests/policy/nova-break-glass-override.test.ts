@@ -1,19 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { breakGlassOverride, readinessGate } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { makeProject, NOW, produceBundle, type ProjectFixture, RELEASE, setDrillAge } from "./fixtures";
+import { NOW, produceBundle, RELEASE, setDrillAge } from "./fixtures";
 import { enforcementFor, runResourcePolicy } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 const H = 3_600_000;
 function override(overrides: Record<string, unknown> = {}) {
@@ -31,7 +22,7 @@ function override(overrides: Record<string, unknown> = {}) {
   };
 }
 function writeOverride(content: unknown) {
-  project.write(
+  fixture.project.write(
     "tests/drills/logs/production/records/override-2026.11.3-20261125T173000Z.json",
     JSON.stringify(content),
   );
@@ -46,13 +37,17 @@ describe("nova-break-glass-override", () => {
 
   it("reports nothing without overrides", async () => {
     expect(
-      (await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: project.dir } })).messages,
+      (await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: fixture.project.dir } }))
+        .messages,
     ).toEqual([]);
   });
 
   it("reports an active override", async () => {
     writeOverride(override());
-    const out = await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: project.dir } });
+    const out = await runResourcePolicy(breakGlassOverride, {
+      ...ns,
+      config: { projectDir: fixture.project.dir },
+    });
     expect(out.messages.join()).toMatch(/Sam Ortiz is active until .* waives billing-drill/);
   });
 
@@ -72,7 +67,7 @@ describe("nova-break-glass-override", () => {
       writeOverride(content);
       expect(
         (
-          await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: project.dir } })
+          await runResourcePolicy(breakGlassOverride, { ...ns, config: { projectDir: fixture.project.dir } })
         ).messages.join(),
       ).toMatch(expected);
     });
@@ -84,12 +79,12 @@ describe("nova-break-glass-override", () => {
         type: "pulumi:providers:kubernetes",
         name: "nova-k8s",
         props: {},
-        config: { projectDir: project.dir },
+        config: { projectDir: fixture.project.dir },
       });
 
     it("a valid override naming the failed check lets the gate pass", async () => {
-      setDrillAge(project, 8);
-      await produceBundle(project);
+      setDrillAge(fixture.project, 8);
+      await produceBundle(fixture.project);
       writeOverride(override());
       expect((await gate()).messages).toEqual([]);
     });
@@ -98,16 +93,16 @@ describe("nova-break-glass-override", () => {
       ["expired", override({ expiresAt: new Date(NOW.getTime() - 1).toISOString() })],
       ["naming another check", override({ waivedChecks: ["coverage"] })],
     ])("an override %s waives nothing", async (_l, content) => {
-      setDrillAge(project, 8);
-      await produceBundle(project);
+      setDrillAge(fixture.project, 8);
+      await produceBundle(fixture.project);
       writeOverride(content);
       expect((await gate()).messages.join()).toMatch(/billing-drill/);
     });
 
     it("an override recorded before preflight makes the bundle record a waiver", async () => {
-      setDrillAge(project, 8);
+      setDrillAge(fixture.project, 8);
       writeOverride(override());
-      const { bundle } = await produceBundle(project);
+      const { bundle } = await produceBundle(fixture.project);
       expect(bundle.checks.find((c) => c.id === "billing-drill")?.verdict).toBe("waived");
       expect(bundle.waivers).toHaveLength(1);
       expect((await gate()).messages).toEqual([]);

@@ -1,19 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { changeFreeze } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { makeProject, NOW, type ProjectFixture } from "./fixtures";
+import { NOW } from "./fixtures";
 import { enforcementFor, runResourcePolicy } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 const H = 3_600_000;
 function freeze(overrides: Record<string, unknown> = {}) {
@@ -28,7 +19,7 @@ function freeze(overrides: Record<string, unknown> = {}) {
   };
 }
 function record(content: unknown, name = "freeze-production-20261125T173000Z.json") {
-  project.write(
+  fixture.project.write(
     `tests/drills/logs/production/records/${name}`,
     typeof content === "string" ? content : JSON.stringify(content),
   );
@@ -38,7 +29,7 @@ function run(type = "kubernetes:core/v1:Namespace") {
     type,
     name: "nova-namespace",
     props: {},
-    config: { projectDir: project.dir },
+    config: { projectDir: fixture.project.dir },
   });
 }
 
@@ -49,8 +40,7 @@ describe("nova-change-freeze", () => {
   });
 
   it("does not apply to a staging stack", async () => {
-    project.cleanup();
-    project = makeProject({ environment: "staging" });
+    fixture.remakeProject({ environment: "staging" });
     expect((await run()).messages).toEqual([]);
   });
 

@@ -1,19 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { imagesPinnedByDigest } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { DIGESTS, makeProject, NOW, OTHER_DIGESTS, type ProjectFixture, REGISTRY } from "./fixtures";
+import { DIGESTS, OTHER_DIGESTS, REGISTRY } from "./fixtures";
 import { runResourcePolicy, UNKNOWN } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 const api = `${REGISTRY}/nova-rms-api@${DIGESTS.api}`;
 const worker = `${REGISTRY}/nova-rms-worker@${DIGESTS.worker}`;
@@ -29,7 +20,7 @@ function run(type: string, props: Record<string, unknown>, config: Record<string
     type,
     name: "nova-release:nova-prod/nova-api",
     props,
-    config: { projectDir: project.dir, ...config },
+    config: { projectDir: fixture.project.dir, ...config },
   });
 }
 

@@ -1,19 +1,10 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { leadershipApproval } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { makeProject, NOW, type ProjectFixture, RELEASE } from "./fixtures";
+import { NOW, RELEASE } from "./fixtures";
 import { runResourcePolicy } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 const H = 3_600_000;
 function approval(overrides: Record<string, unknown> = {}) {
@@ -30,7 +21,7 @@ function approval(overrides: Record<string, unknown> = {}) {
 }
 function run(content?: unknown) {
   if (content !== undefined) {
-    project.write(
+    fixture.project.write(
       "tests/drills/logs/production/records/approval-2026.11.3-20261125T173000Z.json",
       JSON.stringify(content),
     );
@@ -39,7 +30,7 @@ function run(content?: unknown) {
     type: "pulumi:providers:kubernetes",
     name: "nova-k8s",
     props: {},
-    config: { projectDir: project.dir },
+    config: { projectDir: fixture.project.dir },
   });
 }
 

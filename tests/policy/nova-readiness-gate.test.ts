@@ -1,12 +1,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { readinessGate } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
 import {
   DIGESTS,
   fakeRegistry,
-  makeProject,
   NOW,
   OTHER_DIGESTS,
   produceBundle,
@@ -16,6 +14,7 @@ import {
   setDrillAge,
 } from "./fixtures";
 import { enforcementFor, fileConfig, runResourcePolicy, UNKNOWN } from "./harness";
+import { usePolicyTestContext } from "./support";
 
 const GATED = [
   ["pulumi:providers:kubernetes", "nova-k8s"],
@@ -38,17 +37,7 @@ function namespaceProps(overrides: Record<string, unknown> = {}) {
   };
 }
 
-let project: ProjectFixture;
-let restore: () => void;
-
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 function gate(
   type = "pulumi:providers:kubernetes",
@@ -60,18 +49,18 @@ function gate(
     type,
     name,
     props,
-    config: fileConfig(readinessGate, file, { projectDir: project.dir }),
+    config: fileConfig(readinessGate, file, { projectDir: fixture.project.dir }),
   });
 }
 
 describe("nova-readiness-gate passing fixture", () => {
   it.each(GATED)("allows %s when the bundle is fresh, bound and passing", async (type, name) => {
-    await produceBundle(project);
+    await produceBundle(fixture.project);
     expect((await gate(type, name)).messages).toEqual([]);
   });
 
   it("allows the namespace carrying the matching release record", async () => {
-    await produceBundle(project);
+    await produceBundle(fixture.project);
     expect((await gate("kubernetes:core/v1:Namespace", "nova-namespace", namespaceProps())).messages).toEqual(
       [],
     );
@@ -82,8 +71,8 @@ describe("nova-readiness-gate passing fixture", () => {
   });
 
   it("allows a billing drill 6 days old", async () => {
-    setDrillAge(project, 6);
-    await produceBundle(project);
+    setDrillAge(fixture.project, 6);
+    await produceBundle(fixture.project);
     expect((await gate()).messages).toEqual([]);
   });
 });
@@ -157,14 +146,14 @@ describe("nova-readiness-gate blocks", () => {
 
   describe.each(cases)("%s", (_label, arrange, expected) => {
     it.each(GATED)("on %s (production: mandatory)", async (type, name) => {
-      await arrange(project);
+      await arrange(fixture.project);
       const out = await gate(type, name);
       expect(out.messages.join("\n")).toMatch(expected);
       expect(enforcementFor(readinessGate, "production")).toBe("mandatory");
     });
 
     it("reports the same failure as advisory with the staging config", async () => {
-      await arrange(project);
+      await arrange(fixture.project);
       const out = await gate("pulumi:providers:kubernetes", "nova-k8s", {}, "staging");
       expect(out.messages.join("\n")).toMatch(expected);
       expect(enforcementFor(readinessGate, "staging")).toBe("advisory");
@@ -173,24 +162,19 @@ describe("nova-readiness-gate blocks", () => {
   });
 
   it("a bundle older than maxAgeHours", async () => {
-    await produceBundle(project);
-    restore();
-    restore = setPolicyRuntime({
-      now: () => new Date(NOW.getTime() + 25 * 3_600_000),
-      env: {},
-      searchStarts: [],
-    });
+    await produceBundle(fixture.project);
+    fixture.setRuntime({ now: () => new Date(NOW.getTime() + 25 * 3_600_000) });
     expect((await gate()).messages.join("\n")).toMatch(/stale.*25\.0 h old; threshold 24 h/);
   });
 
   it("an unparsable bundle (fail closed)", async () => {
-    const { json } = await produceBundle(project);
+    const { json } = await produceBundle(fixture.project);
     fs.writeFileSync(json, "{ not json");
     expect((await gate()).messages.join("\n")).toMatch(/cannot be used.*fails closed/);
   });
 
   it("a namespace whose release record differs from the stack config", async () => {
-    await produceBundle(project);
+    await produceBundle(fixture.project);
     const out = await gate(
       "kubernetes:core/v1:Namespace",
       "nova-namespace",
@@ -200,7 +184,7 @@ describe("nova-readiness-gate blocks", () => {
   });
 
   it("a namespace whose release record is unknown during preview (a violation, not an advisory skip)", async () => {
-    await produceBundle(project);
+    await produceBundle(fixture.project);
     const out = await gate("kubernetes:core/v1:Namespace", "nova-namespace", {
       metadata: { name: "nova-prod", annotations: UNKNOWN },
     });
@@ -209,8 +193,8 @@ describe("nova-readiness-gate blocks", () => {
   });
 
   it("a stack without a stack file or engine config", async () => {
-    await produceBundle(project);
-    fs.rmSync(path.join(project.dir, "Pulumi.production.yaml"));
+    await produceBundle(fixture.project);
+    fs.rmSync(path.join(fixture.project.dir, "Pulumi.production.yaml"));
     expect((await gate()).messages.join("\n")).toMatch(
       /Cannot determine the release.*Pulumi\.production\.yaml does not exist/,
     );
@@ -219,38 +203,27 @@ describe("nova-readiness-gate blocks", () => {
 
 describe("nova-readiness-gate reads the engine's stack config", () => {
   it("prefers PULUMI_CONFIG when PULUMI_STACK names the stack", async () => {
-    await produceBundle(project);
-    restore();
+    await produceBundle(fixture.project);
     const engineConfig = JSON.stringify({
       "nova-rollout:imageTag": RELEASE,
       "nova-rollout:apiImageDigest": OTHER_DIGESTS.api,
       "nova-rollout:workerImageDigest": DIGESTS.worker,
     });
-    restore = setPolicyRuntime({
-      now: () => NOW,
-      env: { PULUMI_STACK: "production", PULUMI_CONFIG: engineConfig },
-      searchStarts: [],
-    });
+    fixture.setRuntime({ env: { PULUMI_STACK: "production", PULUMI_CONFIG: engineConfig } });
     expect((await gate()).messages.join("\n")).toMatch(/the stack deploys sha256:c{64}/);
   });
 
   it("ignores PULUMI_CONFIG of another stack", async () => {
-    await produceBundle(project);
-    restore();
-    restore = setPolicyRuntime({
-      now: () => NOW,
-      env: { PULUMI_STACK: "staging", PULUMI_CONFIG: "{}" },
-      searchStarts: [],
-    });
+    await produceBundle(fixture.project);
+    fixture.setRuntime({ env: { PULUMI_STACK: "staging", PULUMI_CONFIG: "{}" } });
     expect((await gate()).messages).toEqual([]);
   });
 
   it("finds the project by searching upward when projectDir is not configured", async () => {
-    await produceBundle(project);
-    restore();
-    const nested = path.join(project.dir, "policy");
+    await produceBundle(fixture.project);
+    const nested = path.join(fixture.project.dir, "policy");
     fs.mkdirSync(nested);
-    restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [nested] });
+    fixture.setRuntime({ searchStarts: [nested] });
     const out = await runResourcePolicy(readinessGate, {
       type: "pulumi:providers:kubernetes",
       name: "nova-k8s",

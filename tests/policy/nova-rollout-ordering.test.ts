@@ -1,19 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { rolloutOrdering } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { makeProject, NOW, type ProjectFixture } from "./fixtures";
 import { runStackPolicy, type StackResourceSpec, stackResources } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 const CMD = "command:local:Command";
 function specs(): StackResourceSpec[] {
@@ -46,7 +36,7 @@ function run(
 ) {
   return runStackPolicy(rolloutOrdering, {
     resources: stackResources(mutate(specs())),
-    config: { projectDir: project.dir, ...config },
+    config: { projectDir: fixture.project.dir, ...config },
   });
 }
 const without = (name: string) => (s: StackResourceSpec[]) => s.filter((r) => r.name !== name);

@@ -1,19 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { secretsFromSecretValues } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { makeProject, NOW, type ProjectFixture } from "./fixtures";
 import { runResourcePolicy, UNKNOWN } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 /** What the @pulumi/kubernetes Secret class registers: additionalSecretOutputs data + stringData. */
 const SDK_OPTS = { additionalSecretOutputs: ["data", "stringData"] };
@@ -48,7 +38,7 @@ function run(
     name: "nova-secret",
     props,
     opts,
-    config: { projectDir: project.dir, ...config },
+    config: { projectDir: fixture.project.dir, ...config },
   });
 }
 

@@ -1,19 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { workloadSafety } from "../../policy/policies";
-import { setPolicyRuntime } from "../../policy/policies/common";
-import { makeProject, NOW, type ProjectFixture } from "./fixtures";
 import { enforcementFor, runResourcePolicy } from "./harness";
+import { usePolicyTestContext } from "./support";
 
-let project: ProjectFixture;
-let restore: () => void;
-beforeEach(() => {
-  project = makeProject();
-  restore = setPolicyRuntime({ now: () => NOW, env: {}, searchStarts: [] });
-});
-afterEach(() => {
-  restore();
-  project.cleanup();
-});
+const fixture = usePolicyTestContext();
 
 type Mutator = (d: ReturnType<typeof deployment>) => void;
 function deployment() {
@@ -47,7 +37,7 @@ function run(mutate: Mutator = () => undefined) {
     type: "kubernetes:apps/v1:Deployment",
     name: "nova-release:nova-prod/nova-api",
     props: d,
-    config: { projectDir: project.dir },
+    config: { projectDir: fixture.project.dir },
   });
 }
 const c0 = (d: ReturnType<typeof deployment>) => d.spec.template.spec.containers[0]!;
@@ -62,8 +52,7 @@ describe("nova-workload-safety", () => {
   });
 
   it("does not apply to sandbox stacks and is advisory there", async () => {
-    project.cleanup();
-    project = makeProject({ environment: "sandbox" });
+    fixture.remakeProject({ environment: "sandbox" });
     expect((await run((d) => (d.spec.replicas = 1))).messages).toEqual([]);
     expect(enforcementFor(workloadSafety, "local")).toBe("advisory");
     expect(enforcementFor(workloadSafety, "production")).toBe("mandatory");

@@ -1,7 +1,11 @@
 /** The registry resolves the release tag of each image to the expected digest (OCI distribution API). */
 import { createHash } from "node:crypto";
+import { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry } from "../../registry/oci";
 import { type CheckResult, type ImageDigests } from "../model";
 import { result } from "./types";
+
+/** The OCI helpers live in src/registry/oci.ts; re-exported here for the evidence API. */
+export { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry };
 
 /** The subset of `fetch` the check uses; inject a fake in tests. */
 export type FetchLike = (
@@ -13,36 +17,7 @@ export type FetchLike = (
   arrayBuffer(): Promise<ArrayBuffer>;
 }>;
 
-/** Accept headers for OCI and Docker manifests and indexes. */
-export const MANIFEST_ACCEPT = [
-  "application/vnd.oci.image.index.v1+json",
-  "application/vnd.oci.image.manifest.v1+json",
-  "application/vnd.docker.distribution.manifest.list.v2+json",
-  "application/vnd.docker.distribution.manifest.v2+json",
-].join(", ");
-
 export const IMAGE_REPOSITORIES = { api: "nova-rms-api", worker: "nova-rms-worker" } as const;
-
-/** Splits `host[:port]/path/prefix` into host and repository prefix. */
-export function splitRegistry(imageRegistry: string): { host: string; prefix: string } {
-  const trimmed = imageRegistry.replace(/^[a-z]+:\/\//, "").replace(/\/+$/, "");
-  const slash = trimmed.indexOf("/");
-  return slash < 0
-    ? { host: trimmed, prefix: "" }
-    : { host: trimmed.slice(0, slash), prefix: trimmed.slice(slash + 1) };
-}
-
-/** `http` for loopback registries, `https` otherwise. */
-export function registryScheme(host: string): "http" | "https" {
-  return /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/.test(host) ? "http" : "https";
-}
-
-/** The manifest URL of `<registry>/<repository>:<tag>`. */
-export function manifestUrl(imageRegistry: string, repository: string, tag: string): string {
-  const { host, prefix } = splitRegistry(imageRegistry);
-  const repo = prefix.length > 0 ? `${prefix}/${repository}` : repository;
-  return `${registryScheme(host)}://${host}/v2/${repo}/manifests/${encodeURIComponent(tag)}`;
-}
 
 /** Resolves a tag to its digest: `Docker-Content-Digest` of HEAD, else of GET, else sha256 of the GET body. */
 export async function resolveDigest(

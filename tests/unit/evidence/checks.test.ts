@@ -4,6 +4,11 @@ import { checkCoverage, DEFAULT_COVERAGE_THRESHOLDS } from "../../../src/evidenc
 import { checkE2eSmoke } from "../../../src/evidence/checks/e2e";
 import { checkKubeconfig } from "../../../src/evidence/checks/kubeconfig";
 import { checkRegistryDigests, manifestUrl, MANIFEST_ACCEPT } from "../../../src/evidence/checks/registry";
+import {
+  MANIFEST_ACCEPT as OCI_MANIFEST_ACCEPT,
+  manifestUrl as ociManifestUrl,
+} from "../../../src/registry/oci";
+import { manifestUrl as componentsManifestUrl } from "../../../components/image-refs";
 import { checkSampleData } from "../../../src/evidence/checks/sample-data";
 import { checkStagingStack } from "../../../src/evidence/checks/staging-stack";
 import { evidenceTimestamp, parseEvidenceTimestamp } from "../../../src/evidence/paths";
@@ -107,6 +112,26 @@ describe("other checks", () => {
     expect(manifestUrl("us-docker.pkg.dev/p/nova", "nova-rms-api", "t")).toBe(
       "https://us-docker.pkg.dev/v2/p/nova/nova-rms-api/manifests/t",
     );
+  });
+  it("shares one manifest URL builder with the components and one accept header with the probe", () => {
+    expect(manifestUrl).toBe(componentsManifestUrl);
+    expect(manifestUrl).toBe(ociManifestUrl);
+    expect(MANIFEST_ACCEPT).toBe(OCI_MANIFEST_ACCEPT);
+  });
+  it.each([
+    ["[::1]:5000/nova", "api", "t", "http://[::1]:5000/v2/nova/api/manifests/t"],
+    ["127.1.2.3/nova", "api", "t", "http://127.1.2.3/v2/nova/api/manifests/t"],
+    ["localhost.example.com/nova", "api", "t", "https://localhost.example.com/v2/nova/api/manifests/t"],
+    ["https://us-docker.pkg.dev/p/nova/", "api", "t", "https://us-docker.pkg.dev/v2/p/nova/api/manifests/t"],
+    [
+      "reg.example",
+      "api",
+      `sha256:${"a".repeat(64)}`,
+      `https://reg.example/v2/api/manifests/sha256:${"a".repeat(64)}`,
+    ],
+    ["reg.example", "api", "a/../b", "https://reg.example/v2/api/manifests/a%2F..%2Fb"],
+  ])("addresses %s/%s at %s", (registry, repo, ref, url) => {
+    expect(manifestUrl(registry, repo, ref)).toBe(url);
   });
   it("asks the registry with the OCI and Docker accept headers", async () => {
     const seen: string[] = [];
