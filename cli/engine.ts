@@ -108,10 +108,8 @@ export function describeFailure(err: unknown): { code: number; message: string }
   }
   if (err instanceof CommandError) {
     const text = err.message;
-    if (
-      /mandatory policy violation|violates? mandatory|Policy Violations?/i.test(text) &&
-      /mandatory/i.test(text)
-    ) {
+    // The engine lists each violation as `- [mandatory]  <policy>  (<type>: <name>)`.
+    if (/\[mandatory\]\s+nova-/.test(text)) {
       return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
     }
     if (/nova-verify-/.test(text)) {

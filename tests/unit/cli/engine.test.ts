@@ -100,7 +100,7 @@ describe("failures map to distinct exit codes and readable messages", () => {
     [new ConcurrentUpdateError(new Error("conflict") as never), EXIT.concurrentUpdate, /in progress/],
     [
       new CommandError(
-        new Error("error: preview failed\nmandatory policy violation: nova-readiness-gate") as never,
+        new Error("Policies:\n    - [mandatory]  nova-readiness-gate  (kubernetes:core/v1:Namespace: nova-namespace)") as never,
       ),
       EXIT.policyViolation,
       /mandatory policy/,
