@@ -100,7 +100,9 @@ describe("failures map to distinct exit codes and readable messages", () => {
     [new ConcurrentUpdateError(new Error("conflict") as never), EXIT.concurrentUpdate, /in progress/],
     [
       new CommandError(
-        new Error("Policies:\n    - [mandatory]  nova-readiness-gate  (kubernetes:core/v1:Namespace: nova-namespace)") as never,
+        new Error(
+          "Policies:\n    - [mandatory]  nova-readiness-gate  (kubernetes:core/v1:Namespace: nova-namespace)",
+        ) as never,
       ),
       EXIT.policyViolation,
       /mandatory policy/,

@@ -60,7 +60,9 @@ describe("committed stack files", () => {
     expect(s.environment).toBe("sandbox");
     expect(s.images.resolver).toBe("registry-api");
     expect([...readStackFile(root, "local").encryptedKeys].sort()).toEqual(
-      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl"].map((x) => `nova-rollout:${x}`),
+      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl"].map(
+        (x) => `nova-rollout:${x}`,
+      ),
     );
   });
 
