@@ -1,0 +1,207 @@
+// Integration harness: the real Pulumi engine (offline toolchain from `npm run setup`) against the local sandbox
+// (`npm run sandbox:up`). Tests fail loudly when the toolchain or the sandbox is missing; they never skip.
+import { execFile, execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import {
+  LocalWorkspace,
+  PulumiCommand,
+  type InlineProgramArgs,
+  type LocalProgramArgs,
+  type LocalWorkspaceOptions,
+  type PulumiFn,
+  type Stack,
+} from "@pulumi/pulumi/automation";
+import { cacheDir, requireToolchain, toolchainEnv } from "../../tools/toolchain";
+
+const execFileAsync = promisify(execFile);
+
+/** Repository root (tests/integration/../..). */
+export const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/** Sandbox facts shared with tools/sandbox/lib.sh (keep in step). */
+export const SANDBOX = {
+  dir: path.join(REPO_ROOT, ".sandbox"),
+  kubeconfig: path.join(REPO_ROOT, ".sandbox", "kubeconfig"),
+  context: "nova-sandbox",
+  apiServer: "https://127.0.0.1:36443",
+  postgresUrl: "postgresql://postgres@127.0.0.1:55432/nova",
+  registry: "127.0.0.1:35000",
+  imageRegistry: "127.0.0.1:35000/nova",
+  imageTag: "sandbox",
+  nodes: ["nova-node-1", "nova-node-2"],
+  standins: {
+    api: "http://127.0.0.1:38080",
+    worker: "http://127.0.0.1:33001",
+    alertmanager: "http://127.0.0.1:39093",
+  },
+} as const;
+
+export type StandinName = keyof typeof SANDBOX.standins;
+
+/** The environment for every pulumi/kubectl call: process.env plus the toolchain's variables. */
+export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const merged: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) merged[k] = v;
+  return { ...merged, ...toolchainEnv(REPO_ROOT), ...extra };
+}
+
+/** Throws (never skips) when a toolchain binary or plugin is missing; the message says `npm run setup`. */
+export function requireToolchainOrThrow(): string {
+  return requireToolchain(REPO_ROOT);
+}
+
+/** The PulumiCommand of the cached CLI (its bin/pulumi is the symlink in the cache). */
+export async function pulumiCommand(): Promise<PulumiCommand> {
+  requireToolchainOrThrow();
+  return PulumiCommand.get({ root: cacheDir() });
+}
+
+/** Runs a binary from the toolchain environment and returns stdout. */
+export async function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string } = {},
+): Promise<string> {
+  const { stdout } = await execFileAsync(cmd, [...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: testEnv(),
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout;
+}
+
+/** kubectl against the sandbox cluster. */
+export async function kubectl(...args: string[]): Promise<string> {
+  return run("kubectl", ["--kubeconfig", SANDBOX.kubeconfig, "--context", SANDBOX.context, ...args]);
+}
+
+async function sandboxHealthy(): Promise<boolean> {
+  if (!fs.existsSync(SANDBOX.kubeconfig)) return false;
+  try {
+    await kubectl("get", "--raw", "/readyz");
+    const res = await fetch(`${SANDBOX.standins.api}/__mode`);
+    return res.ok;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure the sandbox is up: a healthy sandbox is left alone, otherwise tools/sandbox/up.sh runs (it is
+ * idempotent and restarts only what is down). Throws with the script's output tail when it fails.
+ */
+export async function ensureSandbox(): Promise<void> {
+  requireToolchainOrThrow();
+  if (await sandboxHealthy()) return;
+  try {
+    await execFileAsync("bash", [path.join(REPO_ROOT, "tools", "sandbox", "up.sh")], {
+      cwd: REPO_ROOT,
+      env: testEnv(),
+      maxBuffer: 64 * 1024 * 1024,
+    });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    const tail = `${e.stdout ?? ""}\n${e.stderr ?? ""}`.trim().split("\n").slice(-40).join("\n");
+    throw new Error(`sandbox did not come up (tools/sandbox/up.sh):\n${tail}`);
+  }
+}
+
+/** A fresh file-backend directory (file://...) for one test; removed by the returned cleanup function. */
+export function tempBackend(prefix = "nova-it-"): { url: string; dir: string; cleanup: () => void } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { url: `file://${dir}`, dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+export interface StackOptions {
+  /** Stack name, e.g. "it-rollout". */
+  readonly stackName: string;
+  /** File backend URL (see tempBackend). Defaults to the repository's .pulumi-local/state. */
+  readonly backendUrl?: string;
+  /** Stack config values (plain); keys without a namespace get the project's. */
+  readonly config?: Readonly<Record<string, string>>;
+  /** Stack config values stored as secrets. */
+  readonly secrets?: Readonly<Record<string, string>>;
+  /** Extra environment for the engine. */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+async function workspaceOptions(opts: StackOptions, workDir?: string): Promise<LocalWorkspaceOptions> {
+  const envVars = toolchainEnv(REPO_ROOT);
+  if (opts.backendUrl) envVars.PULUMI_BACKEND_URL = opts.backendUrl;
+  return {
+    ...(workDir ? { workDir } : {}),
+    pulumiHome: envVars.PULUMI_HOME,
+    pulumiCommand: await pulumiCommand(),
+    envVars: { ...envVars, ...(opts.env ?? {}) },
+    secretsProvider: "passphrase",
+  };
+}
+
+async function applyConfig(stack: Stack, opts: StackOptions): Promise<void> {
+  const entries: Record<string, { value: string; secret: boolean }> = {};
+  for (const [k, v] of Object.entries(opts.config ?? {})) entries[k] = { value: v, secret: false };
+  for (const [k, v] of Object.entries(opts.secrets ?? {})) entries[k] = { value: v, secret: true };
+  if (Object.keys(entries).length > 0) await stack.setAllConfig(entries);
+}
+
+/**
+ * Creates or selects a stack of the repository's program (workDir = repo root, Pulumi.yaml there) with the
+ * offline toolchain environment and passphrase secrets, then applies the given config.
+ */
+export async function createOrSelectProjectStack(opts: StackOptions): Promise<Stack> {
+  requireToolchainOrThrow();
+  const args: LocalProgramArgs = { stackName: opts.stackName, workDir: REPO_ROOT };
+  const stack = await LocalWorkspace.createOrSelectStack(args, await workspaceOptions(opts, REPO_ROOT));
+  await applyConfig(stack, opts);
+  return stack;
+}
+
+/** Creates or selects a stack of an inline program (its own project name) with the same environment. */
+export async function createOrSelectInlineStack(
+  projectName: string,
+  program: PulumiFn,
+  opts: StackOptions,
+): Promise<Stack> {
+  requireToolchainOrThrow();
+  const args: InlineProgramArgs = { projectName, stackName: opts.stackName, program };
+  const wsOpts = await workspaceOptions(opts);
+  const stack = await LocalWorkspace.createOrSelectStack(args, {
+    ...wsOpts,
+    projectSettings: {
+      name: projectName,
+      runtime: "nodejs",
+      backend: { url: wsOpts.envVars?.PULUMI_BACKEND_URL },
+    },
+  });
+  await applyConfig(stack, opts);
+  return stack;
+}
+
+/** Sets a stand-in endpoint's answer: setStandinMode("api", 500) makes /v1/health and /v1/metrics answer 500. */
+export async function setStandinMode(name: StandinName, status: number, body?: unknown): Promise<void> {
+  const res = await fetch(`${SANDBOX.standins[name]}/__mode`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(body === undefined ? { status } : { status, body }),
+  });
+  if (!res.ok) throw new Error(`stand-in ${name}: POST /__mode answered ${res.status}`);
+}
+
+/** Restores every stand-in to 200. */
+export async function resetStandins(): Promise<void> {
+  for (const name of Object.keys(SANDBOX.standins) as StandinName[]) await setStandinMode(name, 200);
+}
+
+/** The digests of the sandbox images, as written by tools/sandbox/build-images.mjs. */
+export function sandboxImageDigests(): { api: string; worker: string } {
+  const read = (n: string) => fs.readFileSync(path.join(SANDBOX.dir, "images", `${n}.digest`), "utf8").trim();
+  return { api: read("nova-rms-api"), worker: read("nova-rms-worker") };
+}
+
+/** Synchronous `pulumi` call with the toolchain env (for quick checks such as `pulumi version`). */
+export function pulumiSync(args: readonly string[]): string {
+  return execFileSync("pulumi", [...args], { cwd: REPO_ROOT, env: testEnv(), encoding: "utf8" });
+}

@@ -1,0 +1,119 @@
+#!/usr/bin/env node
+// Stand-in HTTP endpoints for the post-deploy verification, on 127.0.0.1 only (plain node:http):
+//   :38080  GET /v1/health -> 200 JSON, GET /v1/metrics -> 200 Prometheus text     (the API)
+//   :33001  GET /readyz -> 200 "ok"                                                 (the worker)
+//   :39093  GET /api/v2/alerts -> 200 []                                            (Alertmanager)
+// Control endpoint on each port: POST /__mode with {"status": 500} makes every other path of that port answer
+// 500; {"status": 200} restores it; an optional "body" (string or JSON) replaces the answer (e.g. firing alerts);
+// an optional "count" limits the mode to that many answers, after which the port answers normally again.
+// GET /__mode shows the current mode. Ports can be overridden with NOVA_STANDIN_{API,WORKER,ALERTMANAGER}_PORT.
+import * as http from "node:http";
+
+const HOST = "127.0.0.1";
+
+const servers = [
+  {
+    name: "api",
+    port: Number(process.env.NOVA_STANDIN_API_PORT ?? 38080),
+    routes: {
+      "/v1/health": () => ({
+        type: "application/json",
+        body: JSON.stringify({ status: "ok", service: "nova-rms-api", version: "sandbox" }),
+      }),
+      "/v1/metrics": () => ({
+        type: "text/plain; version=0.0.4",
+        body: [
+          "# HELP http_requests_total Requests served.",
+          "# TYPE http_requests_total counter",
+          'http_requests_total{code="200"} 1027',
+          'http_requests_total{code="500"} 0',
+          "# HELP nova_up Whether the service is up.",
+          "# TYPE nova_up gauge",
+          "nova_up 1",
+          "",
+        ].join("\n"),
+      }),
+    },
+  },
+  {
+    name: "worker",
+    port: Number(process.env.NOVA_STANDIN_WORKER_PORT ?? 33001),
+    routes: { "/readyz": () => ({ type: "text/plain", body: "ok\n" }) },
+  },
+  {
+    name: "alertmanager",
+    port: Number(process.env.NOVA_STANDIN_ALERTMANAGER_PORT ?? 39093),
+    routes: { "/api/v2/alerts": () => ({ type: "application/json", body: "[]" }) },
+  },
+];
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
+
+function send(res, status, type, body) {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+for (const def of servers) {
+  const mode = { status: 200, body: undefined, remaining: undefined };
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? "/", `http://${HOST}`);
+    try {
+      if (url.pathname === "/__mode") {
+        if (req.method === "POST") {
+          const parsed = JSON.parse((await readBody(req)) || "{}");
+          const status = Number(parsed.status ?? 200);
+          if (!Number.isInteger(status) || status < 100 || status > 599) {
+            return send(res, 400, "application/json", JSON.stringify({ error: "status must be 100-599" }));
+          }
+          const count = parsed.count === undefined ? undefined : Number(parsed.count);
+          if (count !== undefined && (!Number.isInteger(count) || count < 1)) {
+            return send(
+              res,
+              400,
+              "application/json",
+              JSON.stringify({ error: "count must be a whole number >= 1" }),
+            );
+          }
+          mode.status = status;
+          mode.body = parsed.body;
+          mode.remaining = count;
+        }
+        return send(res, 200, "application/json", JSON.stringify({ name: def.name, ...mode }));
+      }
+      const route = def.routes[url.pathname];
+      if (!route || req.method !== "GET") {
+        return send(res, 404, "application/json", JSON.stringify({ error: "not found" }));
+      }
+      const answer = route();
+      const status = mode.status;
+      let body = answer.body;
+      if (mode.body !== undefined) {
+        body = typeof mode.body === "string" ? mode.body : JSON.stringify(mode.body);
+      } else if (status >= 400) {
+        body = JSON.stringify({ error: `stand-in ${def.name} set to answer ${status}` });
+      }
+      // A mode with a count lasts for that many answers, then the stand-in is healthy again.
+      if (mode.remaining !== undefined && --mode.remaining === 0) {
+        Object.assign(mode, { status: 200, body: undefined, remaining: undefined });
+      }
+      return send(res, status, status >= 400 ? "application/json" : answer.type, body);
+    } catch (err) {
+      return send(res, 400, "application/json", JSON.stringify({ error: String(err) }));
+    }
+  });
+  server.listen(def.port, HOST, () => console.log(`stand-in ${def.name} on http://${HOST}:${def.port}`));
+  server.on("error", (err) => {
+    console.error(`stand-in ${def.name}: ${err.message}`);
+    process.exit(1);
+  });
+}
+
+for (const sig of ["SIGTERM", "SIGINT"]) process.on(sig, () => process.exit(0));

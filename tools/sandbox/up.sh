@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# Starts the local sandbox on 127.0.0.1 (idempotent: running components are kept):
+#   etcd :32379, kube-apiserver :36443 (client-cert auth), kube-controller-manager, kube-scheduler,
+#   kwok (2 fake nodes, pods become Ready), PostgreSQL :55432 (db `nova`), docker-registry :35000 with the two
+#   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager).
+# State lives in <repo>/.sandbox (kubeconfig: .sandbox/kubeconfig, context nova-sandbox). Stop with down.sh.
+set -euo pipefail
+
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source=tools/env.sh
+source "$NOVA_REPO_ROOT/tools/env.sh"
+
+mkdir -p "$PID_DIR" "$LOG_DIR" "$PKI_DIR"
+T0="$(now_s)"
+
+# fail NAME MESSAGE: print the component's log tail and exit.
+fail() {
+  log_line "$1" FAILED "$2"
+  tail_log "$LOG_DIR/$1.log" 40
+  exit 1
+}
+
+require_bin() {
+  command -v "$1" >/dev/null || die "missing '$1' (run \`npm run setup\`)"
+}
+for b in kubectl openssl node curl; do require_bin "$b"; done
+
+# start NAME CMD...: run CMD detached in its own session, logging to .sandbox/logs/NAME.log.
+start() {
+  local name="$1"
+  shift
+  require_bin "$1"
+  setsid "$@" >>"$LOG_DIR/$name.log" 2>&1 </dev/null &
+  echo $! >"$PID_DIR/$name.pid"
+}
+
+# wait_for NAME SECONDS CMD...: poll CMD until it succeeds, failing if the process dies or time runs out.
+wait_for() {
+  local name="$1" timeout="$2" deadline
+  shift 2
+  deadline=$(($(now_s) + timeout))
+  until "$@" >/dev/null 2>&1; do
+    if [[ -f "$PID_DIR/$name.pid" ]] && ! is_running "$name"; then fail "$name" "process exited"; fi
+    (($(now_s) < deadline)) || fail "$name" "not ready after ${timeout}s"
+    sleep 0.5
+  done
+}
+
+kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" --context "$KUBE_CONTEXT" "$@"; }
+
+# ---------------------------------------------------------------------------------------------------- pki
+make_cert() { # NAME SUBJECT EXT
+  local name="$1" subj="$2" ext="$3"
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI_DIR/$name.key" -out "$PKI_DIR/$name.csr" \
+    -subj "$subj" 2>/dev/null
+  openssl x509 -req -in "$PKI_DIR/$name.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" -CAcreateserial \
+    -days 3650 -sha256 -out "$PKI_DIR/$name.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null
+  rm -f "$PKI_DIR/$name.csr"
+}
+if [[ ! -f "$PKI_DIR/admin.crt" ]]; then
+  umask 077
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI_DIR/ca.key" -out "$PKI_DIR/ca.crt" -days 3650 \
+    -subj "/CN=nova-sandbox-ca" 2>/dev/null
+  make_cert apiserver "/CN=kube-apiserver" "$(printf '%s' \
+    "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default," \
+    "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" $'\n' \
+    "extendedKeyUsage=serverAuth" $'\n' "keyUsage=digitalSignature,keyEncipherment")"
+  # One client identity in system:masters for every sandbox component and for the tests.
+  make_cert admin "/O=system:masters/CN=nova-sandbox-admin" \
+    "$(printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=digitalSignature,keyEncipherment")"
+  openssl genrsa -out "$PKI_DIR/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$PKI_DIR/sa.key" -pubout -out "$PKI_DIR/sa.pub" 2>/dev/null
+  umask 022
+  log_line pki generated "$PKI_DIR"
+fi
+if [[ ! -f "$KUBECONFIG_FILE" ]]; then
+  kubectl config --kubeconfig "$KUBECONFIG_FILE" set-cluster "$KUBE_CONTEXT" \
+    --server "https://127.0.0.1:$APISERVER_PORT" --certificate-authority "$PKI_DIR/ca.crt" --embed-certs >/dev/null
+  kubectl config --kubeconfig "$KUBECONFIG_FILE" set-credentials nova-sandbox-admin \
+    --client-certificate "$PKI_DIR/admin.crt" --client-key "$PKI_DIR/admin.key" --embed-certs >/dev/null
+  kubectl config --kubeconfig "$KUBECONFIG_FILE" set-context "$KUBE_CONTEXT" \
+    --cluster "$KUBE_CONTEXT" --user nova-sandbox-admin >/dev/null
+  kubectl config --kubeconfig "$KUBECONFIG_FILE" use-context "$KUBE_CONTEXT" >/dev/null
+  chmod 600 "$KUBECONFIG_FILE"
+fi
+
+# ---------------------------------------------------------------------------------------------------- etcd
+if is_running etcd; then
+  log_line etcd running ":$ETCD_PORT"
+else
+  t="$(now_s)"
+  start etcd etcd --name nova-sandbox --data-dir "$SANDBOX_DIR/etcd" \
+    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+    --initial-cluster "nova-sandbox=http://127.0.0.1:$ETCD_PEER_PORT" \
+    --log-level warn --quota-backend-bytes 1073741824
+  wait_for etcd 60 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+  log_line etcd started ":$ETCD_PORT $(($(now_s) - t))s"
+fi
+
+# ---------------------------------------------------------------------------------------------------- apiserver
+if is_running kube-apiserver; then
+  log_line kube-apiserver running ":$APISERVER_PORT"
+else
+  t="$(now_s)"
+  # --endpoint-reconciler-type=none: the `kubernetes` Service cannot point at a loopback address.
+  start kube-apiserver kube-apiserver \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+    --tls-cert-file "$PKI_DIR/apiserver.crt" --tls-private-key-file "$PKI_DIR/apiserver.key" \
+    --client-ca-file "$PKI_DIR/ca.crt" \
+    --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --allow-privileged \
+    --endpoint-reconciler-type none --profiling=false --enable-priority-and-fairness=false
+  wait_for kube-apiserver 120 kctl get --raw /readyz
+  log_line kube-apiserver started ":$APISERVER_PORT $(($(now_s) - t))s"
+fi
+
+# ---------------------------------------------------------------------------------------------------- controllers
+if is_running kube-controller-manager; then
+  log_line kube-controller-manager running
+else
+  t="$(now_s)"
+  start kube-controller-manager kube-controller-manager \
+    --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
+    --authorization-kubeconfig "$KUBECONFIG_FILE" \
+    --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --leader-elect=false \
+    --service-account-private-key-file "$PKI_DIR/sa.key" --root-ca-file "$PKI_DIR/ca.crt" \
+    --cluster-signing-cert-file "$PKI_DIR/ca.crt" --cluster-signing-key-file "$PKI_DIR/ca.key" \
+    --use-service-account-credentials=false --profiling=false
+  wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
+  log_line kube-controller-manager started "$(($(now_s) - t))s"
+fi
+if is_running kube-scheduler; then
+  log_line kube-scheduler running
+else
+  t="$(now_s)"
+  start kube-scheduler kube-scheduler \
+    --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
+    --authorization-kubeconfig "$KUBECONFIG_FILE" \
+    --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false
+  wait_for kube-scheduler 60 curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+  log_line kube-scheduler started "$(($(now_s) - t))s"
+fi
+
+# ---------------------------------------------------------------------------------------------------- kwok + nodes
+if is_running kwok; then
+  log_line kwok running
+else
+  t="$(now_s)"
+  # No stage config is given, so kwok uses its default stages: node-initialize + heartbeat (with lease),
+  # pod-ready, pod-complete, pod-delete. It manages only nodes annotated kwok.x-k8s.io/node=fake.
+  start kwok kwok --kubeconfig "$KUBECONFIG_FILE" --manage-all-nodes=false \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --cidr 10.244.0.1/16 --node-ip 127.0.0.1 --node-lease-duration-seconds 40 \
+    --server-address "127.0.0.1:$KWOK_PORT"
+  wait_for kwok 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
+  log_line kwok started "$(($(now_s) - t))s"
+fi
+for n in nova-node-1 nova-node-2; do
+  if ! kctl get node "$n" >/dev/null 2>&1; then
+    kctl apply -f - >/dev/null <<EOF
+apiVersion: v1
+kind: Node
+metadata:
+  name: $n
+  annotations:
+    kwok.x-k8s.io/node: fake
+    node.alpha.kubernetes.io/ttl: "0"
+  labels:
+    kubernetes.io/hostname: $n
+    kubernetes.io/os: linux
+    kubernetes.io/arch: amd64
+    type: kwok
+    topology.kubernetes.io/zone: sandbox-${n##*-}
+status:
+  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
+  capacity: {cpu: "16", memory: 64Gi, pods: "110"}
+EOF
+  fi
+done
+wait_for kwok 90 kctl wait --for=condition=Ready node/nova-node-1 node/nova-node-2 --timeout=5s
+log_line nodes ready "nova-node-1 nova-node-2"
+
+# ---------------------------------------------------------------------------------------------------- postgres
+PG_DIR="$SANDBOX_DIR/pg"
+as_pg() { if [[ "$(id -u)" == 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+if [[ -f "$PG_DIR/data/postmaster.pid" ]] && as_pg pg_ctl -D "$PG_DIR/data" status >/dev/null 2>&1; then
+  log_line postgres running ":$POSTGRES_PORT"
+else
+  t="$(now_s)"
+  mkdir -p "$PG_DIR/run"
+  # PostgreSQL refuses to run as root; as root the cluster belongs to the `postgres` user.
+  [[ "$(id -u)" == 0 ]] && chown -R postgres: "$PG_DIR" && chmod o+x "$SANDBOX_DIR"
+  if [[ ! -f "$PG_DIR/data/PG_VERSION" ]]; then
+    as_pg initdb -D "$PG_DIR/data" --auth=trust --username=postgres --encoding=UTF8 --locale=C \
+      >"$LOG_DIR/postgres-initdb.log" 2>&1 || fail postgres-initdb "initdb failed"
+  fi
+  as_pg pg_ctl -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+    -o "-p $POSTGRES_PORT -k $PG_DIR/run -c listen_addresses=127.0.0.1" start >"$LOG_DIR/postgres.log" 2>&1 ||
+    { cat "$PG_DIR/postgres.log" >>"$LOG_DIR/postgres.log" 2>/dev/null || true; fail postgres "pg_ctl start failed"; }
+  head -n 1 "$PG_DIR/data/postmaster.pid" >"$PID_DIR/postgres.pid"
+  psql_nova() { psql -h 127.0.0.1 -p "$POSTGRES_PORT" -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+  # `nova` is the application database; `nova_rehearsal` is the scratch clone the migration rehearsal restores into.
+  for db in nova nova_rehearsal; do
+    if [[ "$(psql_nova -d postgres -c "SELECT 1 FROM pg_database WHERE datname='$db'")" != 1 ]]; then
+      psql_nova -d postgres -c "CREATE DATABASE $db"
+    fi
+  done
+  psql_nova -d nova >/dev/null <<'SQL'
+CREATE TABLE IF NOT EXISTS tenants (id serial PRIMARY KEY, name text NOT NULL UNIQUE, plan text NOT NULL);
+INSERT INTO tenants (name, plan) VALUES ('acme', 'enterprise'), ('globex', 'standard'), ('initech', 'trial')
+  ON CONFLICT (name) DO NOTHING;
+SQL
+  log_line postgres started ":$POSTGRES_PORT db nova $(($(now_s) - t))s"
+fi
+
+# ---------------------------------------------------------------------------------------------------- registry
+REGISTRY_BIN=/usr/bin/docker-registry
+if [[ ! -x "$REGISTRY_BIN" ]] || ! command -v skopeo >/dev/null; then
+  log_line registry FAILED "docker-registry and skopeo (Debian packages) are required: run \`npm run setup\` as root"
+  exit 1
+fi
+if is_running registry; then
+  log_line registry running ":$REGISTRY_PORT"
+else
+  t="$(now_s)"
+  mkdir -p "$SANDBOX_DIR/registry/data"
+  cat >"$SANDBOX_DIR/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $SANDBOX_DIR/registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$REGISTRY_PORT
+EOF
+  start registry "$REGISTRY_BIN" serve "$SANDBOX_DIR/registry/config.yml"
+  wait_for registry 30 curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/"
+  log_line registry started ":$REGISTRY_PORT $(($(now_s) - t))s"
+fi
+node "$NOVA_REPO_ROOT/tools/sandbox/build-images.mjs" "$SANDBOX_DIR/images" >"$LOG_DIR/images.log" 2>&1 ||
+  fail images "image build failed"
+for img in nova-rms-api nova-rms-worker; do
+  want="$(cat "$SANDBOX_DIR/images/$img.digest")"
+  have="$(curl -fsSI -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    "http://127.0.0.1:$REGISTRY_PORT/v2/nova/$img/manifests/sandbox" 2>/dev/null |
+    tr -d '\r' | sed -n 's/^[Dd]ocker-[Cc]ontent-[Dd]igest: //p')" || true
+  if [[ "$have" != "$want" ]]; then
+    skopeo copy --quiet --preserve-digests --dest-tls-verify=false \
+      "oci:$SANDBOX_DIR/images/$img:sandbox" "docker://127.0.0.1:$REGISTRY_PORT/nova/$img:sandbox" \
+      >>"$LOG_DIR/images.log" 2>&1 || fail images "skopeo copy of $img failed"
+  fi
+  log_line "image $img" pushed "127.0.0.1:$REGISTRY_PORT/nova/$img:sandbox@$want"
+done
+
+# ---------------------------------------------------------------------------------------------------- stand-ins
+if is_running standins; then
+  log_line standins running
+else
+  start standins node "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs"
+  wait_for standins 20 curl -fsS "http://127.0.0.1:$STANDIN_API_PORT/__mode"
+  log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT"
+fi
+
+echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT)"

@@ -1,0 +1,137 @@
+// The offline toolchain environment for TypeScript callers (the integration harness and the rollout CLI).
+// It mirrors tools/env.sh: keep the two in step.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/** Sandbox-only default passphrase for the local file backend. It is public: never use it for a real stack. */
+export const SANDBOX_PASSPHRASE = "nova-sandbox-only";
+
+/** Binaries `npm run setup` provides; requireToolchain() checks each one. */
+export const TOOLCHAIN_BINARIES = [
+  "pulumi",
+  "pulumi-language-nodejs",
+  "pulumi-resource-kubernetes",
+  "pulumi-resource-command",
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "kube-scheduler",
+  "kwok",
+  "helm",
+] as const;
+
+/** Plugins installed into the cache's PULUMI_HOME, with the versions pinned in tools/versions.env. */
+export interface PluginPin {
+  readonly kind: "resource";
+  readonly name: string;
+  readonly version: string;
+}
+
+/** The cache directory: $NOVA_CACHE_DIR or ~/.cache/nova-rollout. */
+export function cacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.NOVA_CACHE_DIR && env.NOVA_CACHE_DIR !== ""
+    ? env.NOVA_CACHE_DIR
+    : path.join(os.homedir(), ".cache", "nova-rollout");
+}
+
+/** Reads tools/versions.env (KEY=value lines) into a record. */
+export function readVersions(repoRoot: string): Readonly<Record<string, string>> {
+  const text = fs.readFileSync(path.join(repoRoot, "tools", "versions.env"), "utf8");
+  const out: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1] !== undefined && m[2] !== undefined) out[m[1]] = m[2].replace(/^["']|["']$/g, "");
+  }
+  return out;
+}
+
+/** The plugin pins derived from tools/versions.env. */
+export function pinnedPlugins(repoRoot: string): readonly PluginPin[] {
+  const v = readVersions(repoRoot);
+  return [
+    { kind: "resource", name: "kubernetes", version: v.K8S_PROVIDER_VERSION ?? "" },
+    { kind: "resource", name: "command", version: v.COMMAND_PROVIDER_VERSION ?? "" },
+  ];
+}
+
+/**
+ * The environment every Pulumi invocation of this repository runs with: the offline engine settings, PATH with
+ * the cache's bin directory first, PULUMI_HOME in the cache, and the local file backend and sandbox passphrase as
+ * defaults (a value already set in `base` wins). Returns only the variables it sets, so it can be merged into
+ * `process.env` or passed as Automation API `envVars`.
+ */
+export function toolchainEnv(
+  repoRoot: string,
+  base: NodeJS.ProcessEnv = process.env,
+): Record<string, string> {
+  const cache = cacheDir(base);
+  const bin = path.join(cache, "bin");
+  const currentPath = base.PATH ?? "";
+  const pathParts = currentPath.split(path.delimiter).filter((p) => p !== "" && p !== bin);
+  return {
+    NOVA_REPO_ROOT: repoRoot,
+    NOVA_CACHE_DIR: cache,
+    PATH: [bin, ...pathParts].join(path.delimiter),
+    PULUMI_HOME: path.join(cache, "pulumi-home"),
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+    PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+    // Plugins come from PULUMI_HOME (exact versions) and the language host from beside `pulumi`, not from PATH.
+    PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+    PULUMI_BACKEND_URL:
+      base.PULUMI_BACKEND_URL && base.PULUMI_BACKEND_URL !== ""
+        ? base.PULUMI_BACKEND_URL
+        : `file://${path.join(repoRoot, ".pulumi-local", "state")}`,
+    PULUMI_CONFIG_PASSPHRASE: base.PULUMI_CONFIG_PASSPHRASE ?? SANDBOX_PASSPHRASE,
+    NOVA_SANDBOX_DIR: path.join(repoRoot, ".sandbox"),
+    NOVA_SANDBOX_KUBECONFIG: path.join(repoRoot, ".sandbox", "kubeconfig"),
+  };
+}
+
+/** Thrown when a toolchain binary or plugin is missing; the message names it and says how to fix it. */
+export class ToolchainMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ToolchainMissingError";
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks that every toolchain binary is in the cache's bin directory and that the pinned plugins are installed in
+ * its PULUMI_HOME. Throws a ToolchainMissingError naming exactly what is missing and "run `npm run setup`".
+ * Returns the cache's bin directory.
+ */
+export function requireToolchain(
+  repoRoot: string,
+  binaries: readonly string[] = TOOLCHAIN_BINARIES,
+  base: NodeJS.ProcessEnv = process.env,
+): string {
+  const env = toolchainEnv(repoRoot, base);
+  const bin = path.join(env.NOVA_CACHE_DIR ?? cacheDir(base), "bin");
+  const missing = binaries.filter((b) => !isExecutable(path.join(bin, b)));
+  if (missing.length > 0) {
+    throw new ToolchainMissingError(
+      `missing toolchain binary ${missing.map((m) => `'${m}'`).join(", ")} in ${bin}: run \`npm run setup\``,
+    );
+  }
+  const pluginsDir = path.join(env.PULUMI_HOME ?? "", "plugins");
+  const missingPlugins = pinnedPlugins(repoRoot).filter(
+    (p) => !fs.existsSync(path.join(pluginsDir, `${p.kind}-${p.name}-v${p.version}`)),
+  );
+  if (missingPlugins.length > 0) {
+    throw new ToolchainMissingError(
+      `missing Pulumi plugin ${missingPlugins.map((p) => `${p.kind} ${p.name} v${p.version}`).join(", ")} in ${pluginsDir}: run \`npm run setup\``,
+    );
+  }
+  return bin;
+}
