@@ -146,10 +146,18 @@ export interface ReleaseEntry {
   readonly config: Record<string, string>;
 }
 
-export function toReleaseEntry(u: UpdateSummary): ReleaseEntry {
+/**
+ * History entries, newest first, as releases. Backends that do not number updates (the file backend reports 0)
+ * get their position counted from the oldest, so versions are always usable with `rollback --to`.
+ */
+export function toReleaseEntries(history: readonly UpdateSummary[]): ReleaseEntry[] {
+  return history.map((u, i) => toReleaseEntry(u, history.length - i));
+}
+
+export function toReleaseEntry(u: UpdateSummary, position?: number): ReleaseEntry {
   const config = releaseConfig(u.config ?? {});
   return {
-    version: u.version,
+    version: u.version > 0 ? u.version : (position ?? u.version),
     result: u.result,
     kind: u.kind,
     startTime: u.startTime,
@@ -189,4 +197,24 @@ export function rollbackTarget(
     throw new UserError("No earlier successful release with other image digests is in the stack's history.");
   }
   return target;
+}
+
+/**
+ * The `pulumi config --json` document that sets `values`: list and map values (stored as JSON text in history) are
+ * set as structured values, so keys that Pulumi.yaml types as arrays keep their type.
+ */
+export function configJson(values: Readonly<Record<string, string>>): string {
+  const doc: Record<string, { value: string; secret: false; objectValue?: unknown }> = {};
+  for (const [key, value] of Object.entries(values)) {
+    let objectValue: unknown;
+    if (/^\s*[[{]/.test(value)) {
+      try {
+        objectValue = JSON.parse(value);
+      } catch {
+        objectValue = undefined;
+      }
+    }
+    doc[key] = objectValue === undefined ? { value, secret: false } : { value, secret: false, objectValue };
+  }
+  return JSON.stringify(doc);
 }

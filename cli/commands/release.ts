@@ -17,6 +17,7 @@ import {
   type ProbeResult,
 } from "../../src/verify/probe";
 import {
+  configJson,
   describeFailure,
   EXIT,
   openStack,
@@ -24,7 +25,7 @@ import {
   progress,
   projectRoot,
   rollbackTarget,
-  toReleaseEntry,
+  toReleaseEntries,
   UserError,
   type ReleaseEntry,
 } from "../engine";
@@ -198,7 +199,7 @@ export function historyCommand(): Command {
     .option("--json", "print JSON")
     .action(async (o: { stack: string; limit: number; json?: boolean }) => {
       const stack = await openStack({ projectDir: projectRoot(), stack: o.stack });
-      const entries = (await stack.history(o.limit, 1, false)).map(toReleaseEntry);
+      const entries = toReleaseEntries(await stack.history(o.limit, 1, false));
       process.stdout.write(
         `${o.json === true ? JSON.stringify(entries, null, 2) : formatHistory(entries)}\n`,
       );
@@ -222,7 +223,7 @@ export async function rollBack(
   stack: Stack,
   o: RollbackOptions = {},
 ): Promise<ReleaseEntry> {
-  const history = (await stack.history(100, 1, false)).map(toReleaseEntry);
+  const history = toReleaseEntries(await stack.history(100, 1, false));
   const current = {
     apiDigest: await configValue(stack, "apiImageDigest"),
     workerDigest: await configValue(stack, "workerImageDigest"),
@@ -231,18 +232,13 @@ export async function rollBack(
   process.stderr.write(
     `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
   );
-  // Remember what is replaced, so a failed rollback leaves the stack config as it was.
-  const previous: Record<string, string | undefined> = {};
-  for (const key of Object.keys(target.config)) {
-    try {
-      previous[key] = (await stack.getConfig(key)).value;
-    } catch {
-      previous[key] = undefined;
-    }
-  }
-  await stack.setAllConfig(
-    Object.fromEntries(Object.entries(target.config).map(([k, value]) => [k, { value }])),
+  // Only what differs is re-applied; what it replaces is remembered, so a failed rollback leaves the config as it was.
+  const now: Record<string, { value: string } | undefined> = await stack.getAllConfig();
+  const changes = Object.fromEntries(
+    Object.entries(target.config).filter(([key, value]) => now[key]?.value !== value),
   );
+  const previous = Object.fromEntries(Object.keys(changes).map((key) => [key, now[key]?.value]));
+  await stack.setAllConfigJson(configJson(changes));
   const args = { ...(await gateArgs(projectDir, stack, true)), onOutput: progress() };
   try {
     if (o.preview === true) {
@@ -284,10 +280,12 @@ export function rollbackCommand(): Command {
 }
 
 async function restoreConfig(stack: Stack, previous: Record<string, string | undefined>): Promise<void> {
+  const kept: Record<string, string> = {};
   for (const [key, value] of Object.entries(previous)) {
     if (value === undefined) await stack.removeConfig(key);
-    else await stack.setConfig(key, { value });
+    else kept[key] = value;
   }
+  if (Object.keys(kept).length > 0) await stack.setAllConfigJson(configJson(kept));
 }
 
 /** Runs the post-deploy checks now, outside an update, with the stack's settings. */

@@ -5,8 +5,10 @@ import {
   EXIT,
   policyArgs,
   projectRoot,
+  configJson,
   releaseConfig,
   rollbackTarget,
+  toReleaseEntries,
   toReleaseEntry,
   UserError,
   type ReleaseEntry,
@@ -85,6 +87,31 @@ describe("release history", () => {
     expect(text.split("\n")).toHaveLength(3);
     expect(text).toContain("succeeded");
     expect(text).toContain("sha256:222222222222…");
+  });
+});
+
+describe("history without update numbers (file backend)", () => {
+  it("numbers entries by position, oldest first", () => {
+    const raw = [2, 1, 0].map(() => ({
+      version: 0,
+      result: "succeeded" as const,
+      kind: "update" as const,
+      startTime: new Date(),
+      endTime: new Date(),
+      message: "",
+      environment: {},
+      config: {},
+    }));
+    expect(toReleaseEntries(raw).map((e) => e.version)).toEqual([3, 2, 1]);
+  });
+
+  it("writes list values back as structured config", () => {
+    expect(
+      JSON.parse(configJson({ "nova-rollout:pausedCronJobs": '["a","b"]', "nova-rollout:imageTag": "r1" })),
+    ).toEqual({
+      "nova-rollout:pausedCronJobs": { value: '["a","b"]', secret: false, objectValue: ["a", "b"] },
+      "nova-rollout:imageTag": { value: "r1", secret: false },
+    });
   });
 });
 
