@@ -1,0 +1,398 @@
+// The rollout end to end: the real engine (Automation API), the real policy pack and the sandbox's Kubernetes API.
+// The cases share stacks and run in order: the sandbox stack's successful update is the "staging" history the
+// production-shaped stack's readiness evidence is bound to.
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { release, rollBack } from "../../cli/commands/release";
+import { toReleaseEntries } from "../../cli/engine";
+import type { StagingHistoryFn } from "../../src/evidence";
+import {
+  createOrSelectProjectStack,
+  ensureSandbox,
+  kubectl,
+  REPO_ROOT,
+  requireToolchainOrThrow,
+  resetStandins,
+  SANDBOX,
+  sandboxImageDigests,
+  tempBackend,
+} from "./harness";
+import {
+  deployments,
+  EvidenceProject,
+  failApiFor,
+  fakeDigests,
+  filesUnder,
+  flipByte,
+  PLAINTEXT_CANARIES,
+  policyConfigFile,
+  sandboxConfig,
+  SECRETS,
+  stateResources,
+} from "./scenario";
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-rollout-it-"));
+const backend = tempBackend();
+const engineOutput: string[] = [];
+const capture = (out: string) => void engineOutput.push(out);
+const stacks: Stack[] = [];
+
+let sandbox: Stack;
+let sandboxPolicy: string;
+const previousBackend = process.env.PULUMI_BACKEND_URL;
+
+async function projectStack(name: string, config: Record<string, string>): Promise<Stack> {
+  const stack = await createOrSelectProjectStack({
+    stackName: name,
+    backendUrl: backend.url,
+    config,
+    secrets: SECRETS,
+  });
+  stacks.push(stack);
+  return stack;
+}
+
+/** Runs `fn`, expecting the engine to fail; returns everything it said (error text and streamed output). */
+async function expectEngineFailure(fn: (out: (s: string) => void) => Promise<unknown>): Promise<string> {
+  const lines: string[] = [];
+  const out = (s: string) => {
+    lines.push(s);
+    capture(s);
+  };
+  let error: unknown;
+  try {
+    await fn(out);
+  } catch (err) {
+    error = err;
+  }
+  expect(error, "the engine should have refused").toBeDefined();
+  return `${lines.join("")}\n${error instanceof Error ? error.message : String(error)}`;
+}
+
+beforeAll(async () => {
+  requireToolchainOrThrow();
+  expect(fs.existsSync(path.join(REPO_ROOT, "dist", "index.js")), "run `npm run build` first").toBe(true);
+  await ensureSandbox();
+  await resetStandins();
+  // The CLI functions open stacks through the toolchain environment; point them at this run's backend.
+  process.env.PULUMI_BACKEND_URL = backend.url;
+  sandboxPolicy = policyConfigFile(work, "local", {
+    projectDir: REPO_ROOT,
+    evidenceDir: path.join(work, "evidence"),
+  });
+}, 600_000);
+
+afterAll(async () => {
+  for (const stack of stacks.reverse()) {
+    try {
+      await stack.destroy({ onOutput: capture });
+    } catch {
+      // best effort: the namespace is removed below
+    }
+    fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stack.name}.yaml`), { force: true });
+  }
+  if (previousBackend === undefined) delete process.env.PULUMI_BACKEND_URL;
+  else process.env.PULUMI_BACKEND_URL = previousBackend;
+  await resetStandins().catch(() => undefined);
+  backend.cleanup();
+  fs.rmSync(work, { recursive: true, force: true });
+}, 900_000);
+
+describe.sequential("rollout on the sandbox cluster", () => {
+  it("(a) previews and deploys the sandbox stack: both Deployments Ready on the pinned digests", async () => {
+    sandbox = await projectStack(
+      "it-sandbox",
+      sandboxConfig({
+        namespace: "it-sandbox",
+        backups: path.join(work, "backups"),
+        evidenceDir: path.join(work, "evidence"),
+      }),
+    );
+    const policy = { policyPacks: [path.join(REPO_ROOT, "policy")], policyPackConfigs: [sandboxPolicy] };
+    const preview = await sandbox.preview({ ...policy, onOutput: capture });
+    expect(preview.changeSummary.create).toBeGreaterThan(10);
+
+    const up = await sandbox.up({ ...policy, onOutput: capture });
+    expect(up.summary.result).toBe("succeeded");
+    const digests = sandboxImageDigests();
+    const deployed = await deployments("it-sandbox");
+    expect(deployed["nova-api"]).toEqual({
+      image: `${SANDBOX.imageRegistry}/nova-rms-api@${digests.api}`,
+      replicas: 2,
+      ready: 2,
+    });
+    expect(deployed["nova-worker"]).toEqual({
+      image: `${SANDBOX.imageRegistry}/nova-rms-worker@${digests.worker}`,
+      replicas: 2,
+      ready: 2,
+    });
+
+    const results = up.outputs.verificationResults?.value as { check: string; ok: boolean }[];
+    expect(results.map((r) => r.check).sort()).toEqual([
+      "alerts-quiet",
+      "api-health",
+      "api-metrics",
+      "worker-readyz",
+    ]);
+    expect(results.every((r) => r.ok)).toBe(true);
+    // The database dump is real: pg_dump wrote it where the stack output says.
+    expect(fs.statSync(up.outputs.databaseDump?.value as string).size).toBeGreaterThan(0);
+    // The CronJob exists and was resumed after verification.
+    expect(
+      await kubectl(
+        "get",
+        "cronjob",
+        "nova-billing-drill",
+        "-n",
+        "it-sandbox",
+        "-o",
+        "jsonpath={.spec.suspend}",
+      ),
+    ).not.toBe("true");
+  });
+
+  describe("(b) the readiness gate on a production-shaped stack", () => {
+    let prod: Stack;
+    let evidence: EvidenceProject;
+    let mandatory: string;
+    const digests = () => sandboxImageDigests();
+    const staging: StagingHistoryFn = async () => {
+      const [last] = await sandbox.history(1, 1, false);
+      if (last === undefined) return undefined;
+      return { result: last.result, version: last.version, endTime: last.endTime, config: last.config };
+    };
+    const gate = () => ({
+      policyPacks: [path.join(REPO_ROOT, "policy")],
+      policyPackConfigs: [mandatory],
+    });
+
+    beforeAll(async () => {
+      evidence = new EvidenceProject(path.join(work, "prod-evidence"), "it-production", "it-sandbox");
+      mandatory = policyConfigFile(work, "production", {
+        projectDir: evidence.dir,
+        evidenceDir: evidence.evidenceDir,
+      });
+      prod = await projectStack(
+        "it-production",
+        sandboxConfig({
+          namespace: "it-prod",
+          environment: "production",
+          backups: path.join(work, "prod-backups"),
+          evidenceDir: evidence.evidenceDir,
+        }),
+      );
+    });
+
+    it("blocks preview and up when there is no evidence, and the state holds no created resource", async () => {
+      evidence.clear();
+      const previewText = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
+      expect(previewText).toMatch(/nova-readiness-gate/);
+      expect(previewText).toMatch(/mandatory/);
+      expect(previewText).toMatch(/No readiness evidence/);
+      expect(previewText).toMatch(/nova-change-freeze/);
+      expect(previewText).toMatch(/nova-leadership-approval/);
+
+      const upText = await expectEngineFailure((out) => prod.up({ ...gate(), onOutput: out }));
+      expect(upText).toMatch(/nova-readiness-gate/);
+      const created = (await stateResources(prod)).filter((r) => /^(kubernetes|command):/.test(r.type));
+      expect(created).toEqual([]);
+      expect(await kubectl("get", "namespace", "it-prod", "--ignore-not-found", "-o", "name")).toBe("");
+    });
+
+    it.each([
+      ["a billing drill 8 days old", (e: EvidenceProject) => e.setDrillAge(8), /billing-drill/],
+      [
+        "coverage 59/50/70/60",
+        (e: EvidenceProject) => e.setCoverage({ statements: 59, branches: 50, functions: 70, lines: 60 }),
+        /coverage/,
+      ],
+    ])("blocks %s", async (_what, spoil, check) => {
+      evidence.clear();
+      evidence.setDrillAge(1);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+      spoil(evidence);
+      evidence.authorise("sandbox");
+      await evidence.preflight("sandbox", digests(), staging);
+      const text = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
+      expect(text).toMatch(/nova-readiness-gate/);
+      expect(text).toMatch(check);
+    });
+
+    it.each([
+      [
+        "one byte changed in a referenced artifact",
+        (e: EvidenceProject) => flipByte(path.join(e.dir, "coverage/coverage-summary.json"), 30),
+        /coverage/,
+      ],
+      [
+        "one byte changed in the bundle",
+        (_e: EvidenceProject, bundle: string) => flipByte(bundle, 40),
+        /bundle/,
+      ],
+    ])("blocks %s", async (_what, tamper, check) => {
+      evidence.clear();
+      evidence.setDrillAge(1);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+      evidence.authorise("sandbox");
+      const { json } = await evidence.preflight("sandbox", digests(), staging);
+      tamper(evidence, json);
+      const text = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
+      expect(text).toMatch(/nova-readiness-gate/);
+      expect(text).toMatch(check);
+    });
+
+    it("blocks a bundle made for other digests, and a stale one", async () => {
+      evidence.clear();
+      evidence.setDrillAge(1);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+      evidence.authorise("sandbox");
+      await evidence.preflight("sandbox", fakeDigests("other"), staging);
+      const other = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
+      expect(other).toMatch(/nova-readiness-gate/);
+      expect(other).toMatch(/digest/i);
+
+      evidence.clear();
+      evidence.authorise("sandbox");
+      await evidence.preflight("sandbox", digests(), staging, { now: new Date(Date.now() - 30 * 3_600_000) });
+      const stale = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
+      expect(stale).toMatch(/nova-readiness-gate/);
+      expect(stale).toMatch(/hours? old|stale|older than/i);
+    });
+
+    it("lets a ready release through: fresh evidence (drill 6 days old), freeze and approval", async () => {
+      evidence.clear();
+      evidence.setDrillAge(6);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+      evidence.authorise("sandbox");
+      const { bundle } = await evidence.preflight("sandbox", digests(), staging);
+      expect(bundle.checks.filter((c) => c.verdict !== "pass").map((c) => c.id)).toEqual([]);
+      const out: string[] = [];
+      const preview = await prod.preview({ ...gate(), onOutput: (s) => (out.push(s), capture(s)) });
+      expect(preview.changeSummary.create).toBeGreaterThan(10);
+      expect(out.join("")).not.toMatch(/mandatory/);
+    });
+
+    it("only warns on the staging enforcement: the same missing evidence is advisory", async () => {
+      evidence.clear();
+      const staged = policyConfigFile(work, "staging", {
+        projectDir: evidence.dir,
+        evidenceDir: evidence.evidenceDir,
+      });
+      const out: string[] = [];
+      await prod.preview({
+        policyPacks: [path.join(REPO_ROOT, "policy")],
+        policyPackConfigs: [staged],
+        onOutput: (s) => (out.push(s), capture(s)),
+      });
+      expect(out.join("")).toMatch(/nova-readiness-gate/);
+      expect(out.join("")).toMatch(/advisory/);
+    });
+  });
+
+  describe("(d, e) release history, a failed verification and the rollback", () => {
+    let history: Stack;
+    const d1 = fakeDigests("release-1");
+    const d2 = fakeDigests("release-2");
+    const d3 = fakeDigests("release-3");
+    const config = (d: typeof d1, tag: string) =>
+      sandboxConfig({
+        namespace: "it-history",
+        resolver: "pinned",
+        digests: d,
+        tag,
+        backups: path.join(work, "history-backups"),
+        evidenceDir: path.join(work, "evidence"),
+      });
+
+    it("(e) two successful updates with different digests: history returns both, each with its config", async () => {
+      history = await projectStack("it-history", config(d1, "r1"));
+      await release(REPO_ROOT, "it-history", { policy: true, autoRollback: false });
+      await history.setAllConfig(
+        Object.fromEntries(Object.entries(config(d2, "r2")).map(([k, v]) => [k, { value: v }])),
+      );
+      await release(REPO_ROOT, "it-history", { policy: true, autoRollback: false });
+
+      const entries = toReleaseEntries(await history.history(10, 1, false));
+      const ups = entries.filter((e) => e.kind === "update");
+      expect(ups.map((e) => [e.version, e.result, e.release, e.apiDigest, e.workerDigest])).toEqual([
+        [2, "succeeded", "r2", d2.api, d2.worker],
+        [1, "succeeded", "r1", d1.api, d1.worker],
+      ]);
+      expect((await deployments("it-history"))["nova-api"]?.image).toBe(
+        `${SANDBOX.imageRegistry}/nova-rms-api@${d2.api}`,
+      );
+      // Each up wrote its launch summary next to the evidence.
+      expect(
+        filesUnder(path.join(work, "evidence", "it-history")).filter((f) => f.endsWith("-launch.md")),
+      ).toHaveLength(2);
+    });
+
+    it("(d) an endpoint answering 500 fails the update; the Deployments end on the previous digests", async () => {
+      await history.setAllConfig(
+        Object.fromEntries(Object.entries(config(d3, "r3")).map(([k, v]) => [k, { value: v }])),
+      );
+      // Both api checks (health, metrics) use 3 attempts: 6 failing answers fail the release, then the api recovers,
+      // so the automatic rollback's own verification passes.
+      await failApiFor(6);
+      let error: unknown;
+      try {
+        await release(REPO_ROOT, "it-history", { policy: true, autoRollback: true });
+      } catch (err) {
+        error = err;
+      }
+      expect(String(error)).toMatch(/verification failed; rolled back to update 2 \(release r2\)/);
+      const deployed = await deployments("it-history");
+      expect(deployed["nova-api"]).toEqual({
+        image: `${SANDBOX.imageRegistry}/nova-rms-api@${d2.api}`,
+        replicas: 2,
+        ready: 2,
+      });
+      expect(deployed["nova-worker"]?.image).toBe(`${SANDBOX.imageRegistry}/nova-rms-worker@${d2.worker}`);
+      const entries = toReleaseEntries(await history.history(10, 1, false)).filter(
+        (e) => e.kind === "update",
+      );
+      expect(entries.slice(0, 2).map((e) => [e.result, e.release])).toEqual([
+        ["succeeded", "r2"],
+        ["failed", "r3"],
+      ]);
+      expect((await history.getConfig("nova-rollout:apiImageDigest")).value).toBe(d2.api);
+    });
+
+    it("rolls back explicitly to an earlier update from history", async () => {
+      const target = await rollBack(REPO_ROOT, "it-history", history, { to: 1 });
+      expect(target.release).toBe("r1");
+      expect((await deployments("it-history"))["nova-api"]?.image).toBe(
+        `${SANDBOX.imageRegistry}/nova-rms-api@${d1.api}`,
+      );
+    });
+  });
+
+  it("(c) no plaintext secret in the exported state, the engine's output or the evidence files", async () => {
+    // The state as the backend stores it (`exportStack` would decrypt it for us).
+    const state = filesUnder(backend.dir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => fs.readFileSync(f, "utf8"))
+      .join("\n");
+    expect(state).toMatch(/it-sandbox/);
+    const texts = {
+      state,
+      engineOutput: engineOutput.join(""),
+      evidence: filesUnder(work)
+        .filter((f) => /evidence/.test(f))
+        .map((f) => fs.readFileSync(f, "utf8"))
+        .join("\n"),
+    };
+    expect(texts.engineOutput.length).toBeGreaterThan(1000);
+    expect(texts.evidence).toMatch(/preflight|launch|Launch/);
+    for (const [where, text] of Object.entries(texts)) {
+      for (const canary of PLAINTEXT_CANARIES) {
+        expect(text.includes(canary), `${where} contains a secret value`).toBe(false);
+      }
+    }
+    // The values are in the state, encrypted.
+    expect(state).toMatch(/"ciphertext"/);
+  });
+});

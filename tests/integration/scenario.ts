@@ -1,0 +1,290 @@
+// Building blocks of the rollout scenarios: stack config shaped like the committed stacks but aimed at the sandbox,
+// policy-pack configs pointing at a test's own evidence, and readers for what the engine and the cluster hold.
+import * as crypto from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import {
+  collectEvidence,
+  evidenceTimestamp as stamp,
+  writeEvidence,
+  writeRecord,
+  type CollectorOptions,
+  type EvidenceBundle,
+  type StagingHistoryFn,
+} from "../../src/evidence";
+import { kubectl, REPO_ROOT, SANDBOX, sandboxImageDigests } from "./harness";
+
+/** Secret values unique to this run, so a leak cannot be confused with anything committed. */
+const runId = crypto.randomBytes(6).toString("hex");
+export const SECRETS = {
+  "nova-rollout:databaseUrl": SANDBOX.postgresUrl,
+  "nova-rollout:rehearsalDatabaseUrl": SANDBOX.postgresUrl.replace(/\/nova$/, "/nova_rehearsal"),
+  "nova-rollout:jwtSigningKey": `it-jwt-signing-key-${runId}`,
+  "nova-rollout:billingApiKey": `it-billing-api-key-${runId}`,
+} as const;
+/** The values that must never appear in plain text (the sandbox database URL has no password, so it is not one). */
+export const PLAINTEXT_CANARIES = [
+  SECRETS["nova-rollout:jwtSigningKey"],
+  SECRETS["nova-rollout:billingApiKey"],
+];
+
+export interface Digests {
+  readonly api: string;
+  readonly worker: string;
+}
+
+/** A digest pair that no registry holds: fine for `pinned` stacks on kwok, where images are never pulled. */
+export function fakeDigests(seed: string): Digests {
+  const d = (s: string) => `sha256:${crypto.createHash("sha256").update(`${seed}/${s}`).digest("hex")}`;
+  return { api: d("api"), worker: d("worker") };
+}
+
+/** Stack config (full keys) for the program on the sandbox. */
+export function sandboxConfig(opts: {
+  namespace: string;
+  environment?: "sandbox" | "production";
+  resolver?: "pinned" | "registry-api";
+  digests?: Digests;
+  tag?: string;
+  backups: string;
+  evidenceDir: string;
+  extra?: Record<string, string>;
+}): Record<string, string> {
+  const digests = opts.digests ?? sandboxImageDigests();
+  const production = opts.environment === "production";
+  const c: Record<string, string> = {
+    environment: opts.environment ?? "sandbox",
+    namespace: opts.namespace,
+    clusterMode: "kubeconfig",
+    kubeconfigPath: SANDBOX.kubeconfig,
+    kubeconfigContext: SANDBOX.context,
+    imageRegistry: SANDBOX.imageRegistry,
+    imageTag: opts.tag ?? SANDBOX.imageTag,
+    apiImageDigest: digests.api,
+    workerImageDigest: digests.worker,
+    imageResolver: opts.resolver ?? "registry-api",
+    apiReplicas: "2",
+    workerReplicas: "2",
+    autoscalingEnabled: production ? "true" : "false",
+    apiMaxReplicas: "4",
+    workerMaxReplicas: "4",
+    backupDestination: opts.backups,
+    migrationCommand:
+      'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE TABLE IF NOT EXISTS release_marker (release text PRIMARY KEY)"',
+    apiBaseUrl: SANDBOX.standins.api,
+    workerBaseUrl: SANDBOX.standins.worker,
+    alertmanagerUrl: SANDBOX.standins.alertmanager,
+    verifyAttempts: "3",
+    verifyTimeoutSeconds: "5",
+    evidenceDir: opts.evidenceDir,
+    ...opts.extra,
+  };
+  return Object.fromEntries(Object.entries(c).map(([k, v]) => [`nova-rollout:${k}`, v]));
+}
+
+/**
+ * A policy-pack config file: the committed one for `base`, with every policy that reads evidence pointed at the
+ * given project and evidence directories.
+ */
+export function policyConfigFile(
+  dir: string,
+  base: "local" | "staging" | "production",
+  location: { projectDir: string; evidenceDir: string },
+): string {
+  const committed = JSON.parse(
+    fs.readFileSync(path.join(REPO_ROOT, "policy", "config", `${base}.json`), "utf8"),
+  ) as Record<string, Record<string, unknown>>;
+  const located = [
+    "nova-readiness-gate",
+    "nova-change-freeze",
+    "nova-leadership-approval",
+    "nova-break-glass-override",
+  ];
+  for (const name of located) {
+    if (committed[name] !== undefined) committed[name] = { ...committed[name], ...location };
+  }
+  const file = path.join(dir, `policy-${base}.json`);
+  fs.writeFileSync(file, JSON.stringify(committed, null, 2));
+  return file;
+}
+
+/** The engine's state of a stack: type and name of every resource. */
+export async function stateResources(stack: Stack): Promise<{ type: string; urn: string }[]> {
+  const exported = await stack.exportStack();
+  const resources = (exported.deployment as { resources?: { type: string; urn: string }[] }).resources ?? [];
+  return resources.map((r) => ({ type: r.type, urn: r.urn }));
+}
+
+/** The images and readiness of the Deployments in a namespace. */
+export async function deployments(
+  namespace: string,
+): Promise<Record<string, { image: string; replicas: number; ready: number }>> {
+  const list = JSON.parse(await kubectl("get", "deployments", "-n", namespace, "-o", "json")) as {
+    items: {
+      metadata: { name: string };
+      spec: { replicas?: number; template: { spec: { containers: { image: string }[] } } };
+      status: { readyReplicas?: number };
+    }[];
+  };
+  return Object.fromEntries(
+    list.items.map((d) => [
+      d.metadata.name,
+      {
+        image: d.spec.template.spec.containers[0]?.image ?? "",
+        replicas: d.spec.replicas ?? 0,
+        ready: d.status.readyReplicas ?? 0,
+      },
+    ]),
+  );
+}
+
+const DAY = 86_400_000;
+const FIXTURES = path.join(REPO_ROOT, "tests", "fixtures", "evidence");
+
+/** A project directory holding the release's evidence artifacts (coverage, E2E report, drill and seed logs, docs). */
+export class EvidenceProject {
+  readonly evidenceDir: string;
+  constructor(
+    readonly dir: string,
+    readonly stack: string,
+    readonly stagingStack: string,
+  ) {
+    this.evidenceDir = path.join(dir, "tests", "drills", "logs");
+    this.write(
+      "coverage/coverage-summary.json",
+      fs.readFileSync(path.join(FIXTURES, "coverage-summary.json")),
+    );
+    this.write(
+      "playwright-report/results.json",
+      fs.readFileSync(path.join(FIXTURES, "playwright-report.json")),
+    );
+    this.write("docs/runbooks/rollout.md", "# Rollout runbook\n");
+    this.write("STATUS.md", "# Status\n");
+    this.write("TODO.md", "# TODO\n");
+    this.write(
+      `tests/drills/logs/${stagingStack}/${stamp(new Date(Date.now() - DAY))}-seed-sample-data.log`,
+      fs.readFileSync(path.join(FIXTURES, "seed-sample-data.log")),
+    );
+    this.setDrillAge(1);
+  }
+
+  write(rel: string, content: string | Buffer): string {
+    const abs = path.join(this.dir, rel);
+    fs.mkdirSync(path.dirname(abs), { recursive: true });
+    fs.writeFileSync(abs, content);
+    return abs;
+  }
+
+  /** Replaces the billing-drill log with one `days` old. */
+  setDrillAge(days: number): void {
+    const logs = path.join(this.evidenceDir, this.stagingStack);
+    fs.mkdirSync(logs, { recursive: true });
+    for (const f of fs.readdirSync(logs).filter((n) => n.includes("billing-drill")))
+      fs.rmSync(path.join(logs, f));
+    this.write(
+      `tests/drills/logs/${this.stagingStack}/${stamp(new Date(Date.now() - days * DAY))}-billing-drill.log`,
+      fs.readFileSync(path.join(FIXTURES, "billing-drill.log")),
+    );
+  }
+
+  setCoverage(pct: { statements: number; branches: number; functions: number; lines: number }): void {
+    const summary = JSON.parse(fs.readFileSync(path.join(FIXTURES, "coverage-summary.json"), "utf8")) as {
+      total: Record<string, { pct: number }>;
+    };
+    for (const [k, v] of Object.entries(pct)) if (summary.total[k]) summary.total[k].pct = v;
+    this.write("coverage/coverage-summary.json", JSON.stringify(summary, null, 2));
+  }
+
+  /** Removes every bundle and record of the stack (each case starts from nothing). */
+  clear(): void {
+    fs.rmSync(path.join(this.evidenceDir, this.stack), { recursive: true, force: true });
+  }
+
+  /** Runs the real collector (registry and stack history included) and writes the bundle like `preflight`. */
+  async preflight(
+    release: string,
+    digests: Digests,
+    history: StagingHistoryFn,
+    overrides: Partial<CollectorOptions> = {},
+  ): Promise<{ bundle: EvidenceBundle; json: string }> {
+    const now = overrides.now ?? new Date();
+    const bundle = await collectEvidence({
+      settings: {
+        stack: this.stack,
+        project: "nova-rollout",
+        release,
+        digests,
+        imageRegistry: SANDBOX.imageRegistry,
+        kubeconfigPath: SANDBOX.kubeconfig,
+        kubeconfigContext: SANDBOX.context,
+        evidenceDir: "tests/drills/logs",
+      },
+      projectDir: this.dir,
+      now,
+      releaseCut: new Date(now.getTime() - 2 * DAY),
+      stagingStack: this.stagingStack,
+      stagingHistory: history,
+      ...overrides,
+    });
+    const files = writeEvidence(bundle, this.evidenceDir, []);
+    return { bundle, json: files.json };
+  }
+
+  /** Records an active change freeze and a leadership approval for the release. */
+  authorise(release: string): void {
+    const now = Date.now();
+    writeRecord(
+      this.evidenceDir,
+      {
+        kind: "freeze",
+        stack: this.stack,
+        start: new Date(now - 3_600_000).toISOString(),
+        end: new Date(now + 4 * 3_600_000).toISOString(),
+        reason: "integration test release window",
+        declaredBy: "release-manager@nova.example",
+      },
+      new Date(now),
+    );
+    writeRecord(
+      this.evidenceDir,
+      {
+        kind: "approval",
+        stack: this.stack,
+        release,
+        approvedBy: "cto@nova.example",
+        role: "cto",
+        approvedAt: new Date(now - 60_000).toISOString(),
+        expiresAt: new Date(now + 4 * 3_600_000).toISOString(),
+      },
+      new Date(now),
+    );
+  }
+}
+
+/** Flips one byte of a file (a tampered artifact or bundle). */
+export function flipByte(file: string, offset = 10): void {
+  const bytes = fs.readFileSync(file);
+  const i = Math.min(offset, bytes.length - 1);
+  bytes[i] = (bytes[i] ?? 0) ^ 0x01;
+  fs.writeFileSync(file, bytes);
+}
+
+/** Makes the api stand-in answer `status` for the next `count` requests, then recover. */
+export async function failApiFor(count: number, status = 500): Promise<void> {
+  const res = await fetch(`${SANDBOX.standins.api}/__mode`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ status, count }),
+  });
+  if (!res.ok) throw new Error(`stand-in api: POST /__mode answered ${res.status}`);
+}
+
+/** Every file under a directory, recursively. */
+export function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
+}
