@@ -370,7 +370,7 @@ describe.sequential("rollout on the sandbox cluster", () => {
     });
   });
 
-  it("(c) no plaintext secret in the exported state, the engine's output or the evidence files", async () => {
+  it("(c) no plaintext secret in the exported state, the engine's output or the evidence files", () => {
     // The state as the backend stores it (`exportStack` would decrypt it for us).
     const state = filesUnder(backend.dir)
       .filter((f) => f.endsWith(".json"))
