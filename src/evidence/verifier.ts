@@ -98,7 +98,8 @@ export function validApprovals<T extends ApprovalRecord>(
       a.release === release &&
       Date.parse(a.approvedAt) <= t + CLOCK_SKEW_MS &&
       t < Date.parse(a.expiresAt) &&
-      (allowedRoles === undefined || allowedRoles.includes(a.role)),
+      // Roles are titles people type ("CTO", "cto"): compared without regard to case.
+      (allowedRoles === undefined || allowedRoles.some((r) => r.toLowerCase() === a.role.toLowerCase())),
   );
 }
 

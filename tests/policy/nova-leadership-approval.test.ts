@@ -39,6 +39,10 @@ describe("nova-leadership-approval", () => {
     expect((await run(approval())).messages).toEqual([]);
   });
 
+  it("accepts a role written in another case (CTO for cto)", async () => {
+    expect((await run(approval({ role: "CTO" }))).messages).toEqual([]);
+  });
+
   describe.each([
     ["no approval", undefined, /no approval for release 2026\.11\.3/],
     [
