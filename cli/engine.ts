@@ -15,6 +15,7 @@ import {
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import { ConfigValidationError } from "../src/config";
+import { findProjectDir } from "../src/evidence/stack-settings";
 import { cacheDir, toolchainEnv } from "../tools/toolchain";
 
 /** Exit codes of the rollout CLI, distinct per failure class so pipelines can react. */
@@ -40,16 +41,12 @@ export class UserError extends Error {
   }
 }
 
-/** The repository root (the directory of Pulumi.yaml), whether this runs compiled or from source. */
+/** The repository root (the directory of the nova-rollout Pulumi.yaml), whether this runs compiled or from source. */
 export function projectRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, "Pulumi.yaml"))) return dir;
-    const parent = path.dirname(dir);
-    if (parent === dir)
-      throw new UserError("Cannot find Pulumi.yaml above the CLI; run it from the repository.");
-    dir = parent;
-  }
+  const dir = findProjectDir([__dirname]);
+  if (dir === undefined)
+    throw new UserError("Cannot find Pulumi.yaml above the CLI; run it from the repository.");
+  return dir;
 }
 
 export interface StackContext {

@@ -9,11 +9,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { CONFIG_NAMESPACE } from "../config/schema";
+import { readStackFile, stackFilePath } from "../config/stack-file";
 import { imageDigestSchema, type ImageDigests } from "./model";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
 
-export const PROJECT_NAME = "nova-rollout";
-const NS = `${PROJECT_NAME}:`;
+export const PROJECT_NAME = CONFIG_NAMESPACE;
+const NS = `${CONFIG_NAMESPACE}:`;
 
 /** What the collector and the policies need to know about a stack. */
 export interface EvidenceStackSettings {
@@ -107,31 +109,18 @@ export function settingsFromConfigMap(
   };
 }
 
-/** `Pulumi.<stack>.yaml` in a project directory. */
-export function stackFileOf(projectDir: string, stack: string): string {
-  return path.join(projectDir, `Pulumi.${stack}.yaml`);
-}
-
-/** Reads the `config:` block of `Pulumi.<stack>.yaml`; `{secure: …}` values are dropped, never decrypted. */
+/**
+ * The plain `nova-rollout:*` values of `Pulumi.<stack>.yaml` (read by `src/config`), encrypted values left out;
+ * undefined when the file does not exist.
+ */
 export function readStackConfigFile(projectDir: string, stack: string): Record<string, unknown> | undefined {
-  let text: string;
-  try {
-    text = fs.readFileSync(stackFileOf(projectDir, stack), "utf8");
-  } catch {
+  if (!fs.existsSync(stackFilePath(projectDir, stack))) {
     return undefined;
   }
-  const doc: unknown = parseYaml(text);
-  const config = (doc as { config?: unknown } | null)?.config;
-  const out: Record<string, unknown> = {};
-  if (config !== null && typeof config === "object") {
-    for (const [k, v] of Object.entries(config as Record<string, unknown>)) {
-      const isSecure = v !== null && typeof v === "object" && !Array.isArray(v) && "secure" in v;
-      if (k.startsWith(NS) && !isSecure) {
-        out[k] = v;
-      }
-    }
-  }
-  return out;
+  const { config, encryptedKeys } = readStackFile(projectDir, stack);
+  return Object.fromEntries(
+    Object.entries(config).filter(([k]) => k.startsWith(NS) && !encryptedKeys.has(k)),
+  );
 }
 
 /** The engine-provided stack config of this policy-pack process, when the engine named the same stack. */
@@ -175,12 +164,12 @@ export function resolveStackSettings(opts: {
       source: "(none)",
     };
   }
-  const file = stackFileOf(opts.projectDir, opts.stack);
+  const file = stackFilePath(opts.projectDir, opts.stack);
   let flat: Record<string, unknown> | undefined;
   try {
     flat = readStackConfigFile(opts.projectDir, opts.stack);
   } catch (e) {
-    return { ok: false, problems: [`${file} is not valid YAML: ${(e as Error).message}`], source: file };
+    return { ok: false, problems: [(e as Error).message], source: file };
   }
   if (flat === undefined) {
     return { ok: false, problems: [`${file} does not exist`], source: file };
