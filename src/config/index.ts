@@ -1,3 +1,4 @@
 export * from "./schema";
 export * from "./settings";
 export * from "./stack-file";
+export * from "./inspect";

@@ -1,17 +1,20 @@
 /**
- * The few stack settings the evidence code needs, read without the full `src/config` validation so that the policy
- * pack can resolve them at preview time. Sources, in order of trust:
+ * The stack settings the evidence code needs, read through the program's own schema (`src/config/inspect.ts`) but
+ * without requiring the whole config to be valid, so the policy pack can judge a stack at preview time. Sources, in
+ * order of trust:
  *  1. the engine: `PULUMI_CONFIG` (JSON of the decrypted stack config) and `PULUMI_STACK`, which the engine sets in
  *     the environment of every policy-pack process (pkg/resource/plugin/analyzer_plugin.go `constructEnv`);
- *  2. the stack file `Pulumi.<stack>.yaml` in the project directory (only `nova-rollout:*` plain keys are read).
- * Secret values are never read from either source.
+ *  2. the stack file `Pulumi.<stack>.yaml` in the project directory (encrypted values stay placeholders).
+ * Secret values are never returned from either source.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { inspectStackConfig, type ConfigKey } from "../config/inspect";
 import { CONFIG_NAMESPACE } from "../config/schema";
+import { projectKeys, type ConfigProblem } from "../config/settings";
 import { readStackFile, stackFilePath } from "../config/stack-file";
-import { imageDigestSchema, type ImageDigests } from "./model";
+import { type ImageDigests } from "./model";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
 
 export const PROJECT_NAME = CONFIG_NAMESPACE;
@@ -28,14 +31,19 @@ export interface EvidenceStackSettings {
   readonly digests: ImageDigests;
   /** Registry plus path prefix, e.g. `127.0.0.1:35000/nova`. */
   readonly imageRegistry?: string;
+  readonly namespace?: string;
   readonly kubeconfigPath?: string;
   readonly kubeconfigContext?: string;
+  readonly gcpProject?: string;
+  readonly gkeClusterName?: string;
   /** Evidence directory, relative to the project directory unless absolute. */
   readonly evidenceDir: string;
   readonly pausedCronJobs: readonly string[];
   readonly requiredSecrets: readonly string[];
   /** Where the values came from (`engine` or the stack file path), for messages. */
   readonly source: string;
+  /** Problems of the whole config as the program would report them (empty when the program accepts it). */
+  readonly configProblems: readonly ConfigProblem[];
 }
 
 /** Result of resolving settings: either the settings or every problem found. */
@@ -43,84 +51,69 @@ export type SettingsResult =
   | { readonly ok: true; readonly settings: EvidenceStackSettings }
   | { readonly ok: false; readonly problems: readonly string[]; readonly source: string };
 
-function str(v: unknown): string | undefined {
-  return typeof v === "string" && v.length > 0 ? v : undefined;
-}
-
-function list(v: unknown): string[] {
-  if (Array.isArray(v)) {
-    return v.filter((x): x is string => typeof x === "string");
-  }
-  if (typeof v === "string" && v.trim().startsWith("[")) {
-    try {
-      const parsed: unknown = JSON.parse(v);
-      return list(parsed);
-    } catch {
-      return [];
-    }
-  }
-  return [];
-}
-
-/** Builds settings from a flat `nova-rollout:<key>` map (stack file or engine config). */
+/**
+ * Builds settings from a flat `nova-rollout:<key>` map (stack file or engine config) through the program's own
+ * schema (`src/config`): same rules, same defaults. Only the release and the digests are required here; every other
+ * problem is carried in `configProblems` so the gate can still judge a partly valid stack.
+ */
 export function settingsFromConfigMap(
   stack: string,
   flat: Readonly<Record<string, unknown>>,
   source: string,
+  projectDir: string = process.cwd(),
 ): SettingsResult {
-  const get = (key: string): unknown => flat[`${NS}${key}`];
+  const config = inspectStackConfig(projectKeys(flat), { stack, projectDir });
   const problems: string[] = [];
-  const release = str(get("imageTag"));
-  if (release === undefined) {
-    problems.push(`${NS}imageTag is not set in ${source}`);
-  }
-  const digest = (key: string): string | undefined => {
-    const v = get(key);
-    const r = imageDigestSchema.safeParse(v);
-    if (!r.success) {
-      problems.push(
-        `${NS}${key} must be sha256:<64 hex> in ${source} (found ${typeof v === "string" ? v : typeof v})`,
-      );
-      return undefined;
+  const required = <T>(key: ConfigKey, value: T | undefined): T | undefined => {
+    if (value === undefined) {
+      const p = config.problems.find((x) => x.key === `${NS}${key}`);
+      problems.push(`${NS}${key} ${p === undefined ? "is not set" : p.message} in ${source}`);
     }
-    return r.data;
+    return value;
   };
-  const api = digest("apiImageDigest");
-  const worker = digest("workerImageDigest");
+  const release = required("imageTag", config.value("imageTag"));
+  const api = required("apiImageDigest", config.value("apiImageDigest"));
+  const worker = required("workerImageDigest", config.value("workerImageDigest"));
   if (release === undefined || api === undefined || worker === undefined) {
     return { ok: false, problems, source };
   }
+  const optional = (key: ConfigKey): Record<string, string> => {
+    const v = config.value(key);
+    return typeof v === "string" ? { [key]: v } : {};
+  };
   return {
     ok: true,
     settings: {
       stack,
       project: PROJECT_NAME,
-      environment: str(get("environment")),
+      ...optional("environment"),
       release,
       digests: { api, worker },
-      imageRegistry: str(get("imageRegistry")),
-      kubeconfigPath: str(get("kubeconfigPath")),
-      kubeconfigContext: str(get("kubeconfigContext")),
-      evidenceDir: str(get("evidenceDir")) ?? DEFAULT_EVIDENCE_DIR,
-      pausedCronJobs: list(get("pausedCronJobs")),
-      requiredSecrets: list(get("requiredSecrets")),
+      ...optional("imageRegistry"),
+      ...optional("namespace"),
+      ...optional("kubeconfigPath"),
+      ...optional("kubeconfigContext"),
+      ...optional("gcpProject"),
+      ...optional("gkeClusterName"),
+      evidenceDir: config.value("evidenceDir") ?? DEFAULT_EVIDENCE_DIR,
+      pausedCronJobs: config.value("pausedCronJobs") ?? [],
+      requiredSecrets: config.value("requiredSecrets") ?? [],
       source,
+      configProblems: config.problems,
     },
   };
 }
 
 /**
- * The plain `nova-rollout:*` values of `Pulumi.<stack>.yaml` (read by `src/config`), encrypted values left out;
- * undefined when the file does not exist.
+ * The `nova-rollout:*` values of `Pulumi.<stack>.yaml` (read by `src/config`), encrypted values as the
+ * `[encrypted]` placeholder (never decrypted); undefined when the file does not exist.
  */
 export function readStackConfigFile(projectDir: string, stack: string): Record<string, unknown> | undefined {
   if (!fs.existsSync(stackFilePath(projectDir, stack))) {
     return undefined;
   }
-  const { config, encryptedKeys } = readStackFile(projectDir, stack);
-  return Object.fromEntries(
-    Object.entries(config).filter(([k]) => k.startsWith(NS) && !encryptedKeys.has(k)),
-  );
+  const { config } = readStackFile(projectDir, stack);
+  return Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(NS)));
 }
 
 /** The engine-provided stack config of this policy-pack process, when the engine named the same stack. */
@@ -155,7 +148,12 @@ export function resolveStackSettings(opts: {
 }): SettingsResult {
   const fromEngine = engineConfig(opts.env, opts.stack);
   if (fromEngine !== undefined) {
-    return settingsFromConfigMap(opts.stack, fromEngine, "the engine's stack config (PULUMI_CONFIG)");
+    return settingsFromConfigMap(
+      opts.stack,
+      fromEngine,
+      "the engine's stack config (PULUMI_CONFIG)",
+      opts.projectDir ?? process.cwd(),
+    );
   }
   if (opts.projectDir === undefined) {
     return {
@@ -174,7 +172,7 @@ export function resolveStackSettings(opts: {
   if (flat === undefined) {
     return { ok: false, problems: [`${file} does not exist`], source: file };
   }
-  return settingsFromConfigMap(opts.stack, flat, file);
+  return settingsFromConfigMap(opts.stack, flat, file, opts.projectDir);
 }
 
 /** Whether `dir/Pulumi.yaml` declares the project `name`. */
