@@ -4,7 +4,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-/** Sandbox-only default passphrase for the local file backend. It is public: never use it for a real stack. */
+/**
+ * Sandbox-only default passphrase for the local file backend of the stack `local`. It is public: never use it for a
+ * real stack (the rollout CLI refuses it for production stacks).
+ */
 export const SANDBOX_PASSPHRASE = "nova-sandbox-only";
 
 /** Binaries `npm run setup` provides; requireToolchain() checks each one. */
@@ -55,21 +58,43 @@ export function pinnedPlugins(repoRoot: string): readonly PluginPin[] {
   ];
 }
 
+/** The sandbox stack (`Pulumi.local.yaml`): the only stack the sandbox backend and passphrase defaults apply to. */
+export const SANDBOX_STACK = "local";
+
+/** The sandbox file backend inside the repository: `file://<repo>/.pulumi-local/state`. Sandbox stack only. */
+export function sandboxBackendUrl(repoRoot: string): string {
+  return `file://${path.join(repoRoot, ".pulumi-local", "state")}`;
+}
+
+/** Options of {@link toolchainEnv}. */
+export interface ToolchainEnvOptions {
+  /**
+   * Add the sandbox defaults: the file backend inside the repository ({@link sandboxBackendUrl}) and the public
+   * {@link SANDBOX_PASSPHRASE}, each only when the user has not set that variable. Ask for them only for the sandbox
+   * stack {@link SANDBOX_STACK}; the default is `false`.
+   */
+  readonly sandboxDefaults?: boolean;
+}
+
 /**
  * The environment every Pulumi invocation of this repository runs with: the offline engine settings, PATH with
- * the cache's bin directory first, PULUMI_HOME in the cache, and the local file backend and sandbox passphrase as
- * defaults (a value already set in `base` wins). Returns only the variables it sets, so it can be merged into
- * `process.env` or passed as Automation API `envVars`.
+ * the cache's bin directory first and PULUMI_HOME in the cache. With `sandboxDefaults` (sandbox stack `local`
+ * only) it also sets PULUMI_BACKEND_URL to the repository's file backend unless it is set, and
+ * PULUMI_CONFIG_PASSPHRASE to the sandbox passphrase unless PULUMI_CONFIG_PASSPHRASE or
+ * PULUMI_CONFIG_PASSPHRASE_FILE is set. Without it, neither variable is touched: the user's backend and secrets
+ * provider apply (see `cli/backend.ts` for the checks). Returns only the variables it sets, so it can be merged
+ * into `process.env` or passed as Automation API `envVars`.
  */
 export function toolchainEnv(
   repoRoot: string,
   base: NodeJS.ProcessEnv = process.env,
+  options: ToolchainEnvOptions = {},
 ): Record<string, string> {
   const cache = cacheDir(base);
   const bin = path.join(cache, "bin");
   const currentPath = base.PATH ?? "";
   const pathParts = currentPath.split(path.delimiter).filter((p) => p !== "" && p !== bin);
-  return {
+  const env: Record<string, string> = {
     NOVA_REPO_ROOT: repoRoot,
     NOVA_CACHE_DIR: cache,
     PATH: [bin, ...pathParts].join(path.delimiter),
@@ -79,14 +104,22 @@ export function toolchainEnv(
     PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
     // Plugins come from PULUMI_HOME (exact versions) and the language host from beside `pulumi`, not from PATH.
     PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
-    PULUMI_BACKEND_URL:
-      base.PULUMI_BACKEND_URL && base.PULUMI_BACKEND_URL !== ""
-        ? base.PULUMI_BACKEND_URL
-        : `file://${path.join(repoRoot, ".pulumi-local", "state")}`,
-    PULUMI_CONFIG_PASSPHRASE: base.PULUMI_CONFIG_PASSPHRASE ?? SANDBOX_PASSPHRASE,
     NOVA_SANDBOX_DIR: path.join(repoRoot, ".sandbox"),
     NOVA_SANDBOX_KUBECONFIG: path.join(repoRoot, ".sandbox", "kubeconfig"),
   };
+  if (options.sandboxDefaults === true) {
+    env.PULUMI_BACKEND_URL =
+      base.PULUMI_BACKEND_URL !== undefined && base.PULUMI_BACKEND_URL !== ""
+        ? base.PULUMI_BACKEND_URL
+        : sandboxBackendUrl(repoRoot);
+    const passphraseFile = base.PULUMI_CONFIG_PASSPHRASE_FILE;
+    if (base.PULUMI_CONFIG_PASSPHRASE !== undefined) {
+      env.PULUMI_CONFIG_PASSPHRASE = base.PULUMI_CONFIG_PASSPHRASE;
+    } else if (passphraseFile === undefined || passphraseFile === "") {
+      env.PULUMI_CONFIG_PASSPHRASE = SANDBOX_PASSPHRASE;
+    }
+  }
+  return env;
 }
 
 /** Thrown when a toolchain binary or plugin is missing; the message names it and says how to fix it. */

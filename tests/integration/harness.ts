@@ -128,9 +128,43 @@ export interface StackOptions {
   readonly env?: Readonly<Record<string, string>>;
 }
 
+/**
+ * The passphrase of every stack the integration tests create (in their own temp file backends). Test-only and public,
+ * like the sandbox passphrase, but distinct from it, so no test stack can be opened with the sandbox defaults.
+ */
+export const TEST_PASSPHRASE = "nova-integration-test-only";
+
+/**
+ * Points the CLI functions (`release`, `rollBack`, … which open stacks from `process.env`) at a test backend: sets
+ * `process.env.PULUMI_BACKEND_URL` to `url` and `process.env.PULUMI_CONFIG_PASSPHRASE` to {@link TEST_PASSPHRASE}, since
+ * the toolchain environment no longer supplies defaults for stacks other than `local` (a PULUMI_CONFIG_PASSPHRASE_FILE of
+ * the caller's shell is removed meanwhile). Returns a function restoring all three variables as they were.
+ */
+export function useTestBackend(url: string): () => void {
+  const previous = {
+    PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL,
+    PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE,
+    PULUMI_CONFIG_PASSPHRASE_FILE: process.env.PULUMI_CONFIG_PASSPHRASE_FILE,
+  };
+  process.env.PULUMI_BACKEND_URL = url;
+  process.env.PULUMI_CONFIG_PASSPHRASE = TEST_PASSPHRASE;
+  delete process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  return () => {
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
 async function workspaceOptions(opts: StackOptions, workDir?: string): Promise<LocalWorkspaceOptions> {
+  // No sandbox defaults: the backend is the test's own (or, when none is given, the repository's file backend as
+  // before) and the passphrase is always the test passphrase, whatever the caller's shell has set.
   const envVars = toolchainEnv(REPO_ROOT);
-  if (opts.backendUrl) envVars.PULUMI_BACKEND_URL = opts.backendUrl;
+  const sandboxBackend = toolchainEnv(REPO_ROOT, process.env, { sandboxDefaults: true }).PULUMI_BACKEND_URL;
+  envVars.PULUMI_BACKEND_URL =
+    opts.backendUrl !== undefined && opts.backendUrl !== "" ? opts.backendUrl : (sandboxBackend ?? "");
+  envVars.PULUMI_CONFIG_PASSPHRASE = TEST_PASSPHRASE;
   return {
     ...(workDir ? { workDir } : {}),
     pulumiHome: envVars.PULUMI_HOME,
