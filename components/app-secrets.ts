@@ -37,6 +37,12 @@ export interface AppSecretsArgs {
   readonly source: SecretSourceArgs;
   /** Labels added to the Secret. */
   readonly labels?: Readonly<Record<string, string>>;
+  /**
+   * Set Pulumi's `protect` option on the Kubernetes Secret, so the engine refuses to delete or replace it until it is
+   * unprotected with `pulumi state unprotect`. Pass `true` for production. Default false; when omitted the Secret
+   * inherits the component's own `protect` option, as any Pulumi child does.
+   */
+  readonly protect?: boolean;
 }
 
 /**
@@ -100,7 +106,11 @@ export class AppSecrets extends pulumi.ComponentResource {
         type: "Opaque",
         stringData,
       },
-      { parent: this, additionalSecretOutputs: ["data", "stringData"] },
+      {
+        parent: this,
+        additionalSecretOutputs: ["data", "stringData"],
+        ...(args.protect !== undefined ? { protect: args.protect } : {}),
+      },
     );
     this.secretName = this.secret.metadata.name;
     this.registerOutputs({ secretName: this.secretName, checksum: this.checksum });

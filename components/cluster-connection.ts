@@ -9,6 +9,11 @@ export type ClusterConnectionArgs =
       readonly kubeconfig: pulumi.Input<string>;
       /** Context to use inside the kubeconfig. */
       readonly context: string;
+      /**
+       * Accepted so callers can pass one `protect` for every mode; it has no effect here: in kubeconfig mode the
+       * cluster is not managed by this stack and the component creates only the Kubernetes provider. Default false.
+       */
+      readonly protect?: boolean;
     }
   | {
       readonly mode: "gke";
@@ -18,6 +23,13 @@ export type ClusterConnectionArgs =
       /** Nodes per zone of the node pool. */
       readonly nodeCount: number;
       readonly machineType: string;
+      /**
+       * Set Pulumi's `protect` option on the GKE cluster and its node pool, so the engine refuses to delete or
+       * replace them until they are unprotected with `pulumi state unprotect`. Default true: an unprotected cluster
+       * must be asked for with `protect: false` (e.g. a throwaway staging cluster). Independent of GCP's own
+       * `deletionProtection`, which stays on.
+       */
+      readonly protect?: boolean;
     };
 
 /** Renders a kubeconfig for a GKE cluster that authenticates with `gke-gcloud-auth-plugin`. Pure. */
@@ -64,6 +76,7 @@ export class ClusterConnection extends pulumi.ComponentResource {
       this.kubeconfig = pulumi.secret(args.kubeconfig);
       this.context = args.context;
     } else {
+      const protect = args.protect ?? true;
       const cluster = new gcp.container.Cluster(
         `${name}-gke`,
         {
@@ -76,7 +89,7 @@ export class ClusterConnection extends pulumi.ComponentResource {
           workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
           deletionProtection: true,
         },
-        { parent: this, protect: true },
+        { parent: this, protect },
       );
       const pool = new gcp.container.NodePool(
         `${name}-gke-nodes`,
@@ -92,7 +105,7 @@ export class ClusterConnection extends pulumi.ComponentResource {
           },
           management: { autoRepair: true, autoUpgrade: true },
         },
-        { parent: this },
+        { parent: this, protect },
       );
       this.context = undefined;
       this.kubeconfig = pulumi.secret(

@@ -18,6 +18,12 @@ export interface ReleaseNamespaceArgs {
   readonly release: string;
   /** The expected image digests, known at preview time (from stack config). */
   readonly digests: { readonly api: string; readonly worker: string };
+  /**
+   * Set Pulumi's `protect` option on the Namespace, so the engine refuses to delete or replace it (and with it every
+   * object inside) until it is unprotected with `pulumi state unprotect`. Pass `true` for production. Default false;
+   * when omitted the Namespace inherits the component's own `protect` option, as any Pulumi child does.
+   */
+  readonly protect?: boolean;
 }
 
 /** Release-record annotations for the namespace. Pure. */
@@ -53,7 +59,7 @@ export class ReleaseNamespace extends pulumi.ComponentResource {
           annotations: releaseAnnotations(args),
         },
       },
-      { parent: this },
+      { parent: this, ...(args.protect !== undefined ? { protect: args.protect } : {}) },
     );
     this.name = this.namespace.metadata.name;
     this.registerOutputs({ name: this.name });
