@@ -2,8 +2,8 @@
  * The Nova RMS rollout. This file is the only place that reads stack config (and the files it names); it validates
  * the config once, then wires the playbook's components in order:
  *
- *   cluster connection → release namespace (release record) → images, secrets, database dump + rehearsal,
- *   CronJob pause → nova-stack chart → post-deploy verification → CronJob resume
+ *   readiness gate (program guard) → cluster connection → release namespace (release record) → images, secrets,
+ *   database dump + rehearsal, CronJob pause → nova-stack chart → post-deploy verification → CronJob resume
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -27,6 +27,7 @@ import {
   SECRET_KEYS,
   type StackSettings,
 } from "./src/config";
+import { formatFindings, gateForStack, type StackGateVerdict } from "./src/evidence";
 
 /** The repository root, whether this runs compiled (`dist/index.js`) or from source. */
 const projectDir = path.basename(__dirname) === "dist" ? path.resolve(__dirname, "..") : __dirname;
@@ -62,7 +63,30 @@ function readKubeconfig(file: string): pulumi.Output<string> {
   }
 }
 
+/**
+ * The gate's second layer. Open-source Pulumi runs a policy pack only when the caller names it, so the program itself
+ * refuses a real update of a production stack (any stack aimed at a protected target) that the gate would block. It
+ * runs the same `src/evidence` verifier as the pack, before any resource is registered. A preview only warns: the
+ * pack's report is the primary output there.
+ */
+function guardRelease(): StackGateVerdict {
+  const stack = pulumi.getStack();
+  const verdict = gateForStack({ stack, config: pulumi.runtime.allConfig(), projectDir, now: new Date() });
+  if (verdict.findings.length === 0) return verdict;
+  const n = verdict.findings.length;
+  const header = `Stack ${stack} is production${verdict.stackClass.protectedTargets.length > 0 ? ` (it targets ${verdict.stackClass.protectedTargets.join(", ")})` : ""} and not ready to roll out: ${n} ${n === 1 ? "finding" : "findings"}.`;
+  if (pulumi.runtime.isDryRun()) {
+    void pulumi.log.warn(
+      `${formatFindings(header, verdict.findings)}\nA real update (pulumi up) refuses this release until each is fixed.`,
+    );
+    return verdict;
+  }
+  throw new pulumi.RunError(`${formatFindings(header, verdict.findings)}\nNothing was changed.`);
+}
+
 const settings = loadSettings();
+// 0. Readiness gate: nothing below runs for an unready production release.
+const production = guardRelease().stackClass.production;
 const probeScript = path.join(projectDir, "dist", "src", "verify", "probe.js");
 const budget = {
   attempts: settings.verification.attempts,
@@ -83,7 +107,7 @@ const cluster = new ClusterConnection(
         kubeconfig: readKubeconfig(settings.cluster.kubeconfigPath),
         context: settings.cluster.context,
       }
-    : { ...settings.cluster },
+    : { ...settings.cluster, protect: production },
 );
 const providers = [cluster.provider];
 
@@ -98,6 +122,8 @@ const namespace = new ReleaseNamespace(
       api: settings.images.api.digest ?? "build",
       worker: settings.images.worker.digest ?? "build",
     },
+    // Production's namespace and Secret are protected: `pulumi destroy` refuses them (see the runbook's teardown).
+    protect: production,
   },
   { providers },
 );
@@ -125,6 +151,7 @@ const secrets = new AppSecrets(
     namespace: namespace.name,
     entries: SECRET_KEYS.map((key) => ({ key, envName: SECRET_ENV_NAMES[key] })),
     required: settings.secrets.required,
+    protect: production,
     source:
       settings.secrets.source === "config"
         ? {

@@ -15,8 +15,10 @@ import {
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import { ConfigValidationError } from "../src/config";
+import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evidence/enforcement";
 import { findProjectDir } from "../src/evidence/stack-settings";
-import { cacheDir, toolchainEnv } from "../tools/toolchain";
+import { cacheDir } from "../tools/toolchain";
+import { engineEnvFor, productionReason } from "./backend";
 
 /** Exit codes of the rollout CLI, distinct per failure class so pipelines can react. */
 export const EXIT = {
@@ -54,13 +56,25 @@ export interface StackContext {
   readonly stack: string;
 }
 
-/** Opens an existing stack with the toolchain environment. */
+/**
+ * Opens an existing stack with the toolchain environment and the backend and secrets settings of {@link engineEnvFor}:
+ * the sandbox defaults for the stack `local` only, the user's own backend and passphrase for every other stack, and
+ * the production refusals for stacks `classifyStackFile` counts as production. Throws {@link UserError} when the
+ * program is not compiled or the backend/passphrase settings are missing or not allowed.
+ */
 export async function openStack(ctx: StackContext): Promise<Stack> {
   const compiled = path.join(ctx.projectDir, "dist", "index.js");
   if (!fs.existsSync(compiled)) {
     throw new UserError(`The program is not compiled (${compiled} is missing). Run \`npm run build\` first.`);
   }
-  const envVars = toolchainEnv(ctx.projectDir);
+  const stackClass = classifyStackFile(ctx.projectDir, ctx.stack);
+  const envVars = engineEnvFor({
+    projectDir: ctx.projectDir,
+    stack: ctx.stack,
+    baseEnv: process.env,
+    production: stackClass.production,
+    productionReason: productionReason(stackClass),
+  });
   // The CLI built by `npm run setup` when present, else `pulumi` from PATH.
   const cached = path.join(cacheDir(), "bin", "pulumi");
   const pulumiCommand = fs.existsSync(cached) ? await PulumiCommand.get({ root: cacheDir() }) : undefined;
@@ -70,15 +84,39 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
   );
 }
 
-/** The policy pack arguments for an environment: the pack and its per-environment enforcement config. */
+/** The committed enforcement a stack is judged with: production follows the target, not the label. */
+export function enforcementFor(
+  stackClass: StackClass,
+  environment: string | undefined,
+): "production" | "staging" | "local" {
+  if (stackClass.production) return "production";
+  return environment === "sandbox" ? "local" : environment === "staging" ? "staging" : "production";
+}
+
+/**
+ * The policy pack arguments for a stack: the pack and the committed enforcement of its class. A stack aimed at a
+ * protected target gets the production enforcement whatever its name or `environment` value; `--no-policy` is
+ * refused for anything but a sandbox stack.
+ */
 export function policyArgs(
   projectDir: string,
-  environment: string,
-): { policyPacks: string[]; policyPackConfigs: string[] } {
-  const configName = environment === "sandbox" ? "local" : environment;
-  const config = path.join(projectDir, "policy", "config", `${configName}.json`);
-  if (!fs.existsSync(config))
-    throw new UserError(`No policy config for environment "${environment}" (${config}).`);
+  stackName: string,
+  withPolicy = true,
+): { policyPacks: string[]; policyPackConfigs: string[] } | Record<string, never> {
+  const stackClass = classifyStackFile(projectDir, stackName);
+  const environment = stackClass.declaredEnvironment;
+  const level = enforcementFor(stackClass, environment);
+  if (!withPolicy) {
+    if (level !== "local") {
+      throw new UserError(
+        `--no-policy is only for sandbox stacks; ${stackName} is judged with the ${level} enforcement${stackClass.protectedTargets.length > 0 ? ` (it targets ${stackClass.protectedTargets.join(", ")})` : ""}.`,
+      );
+    }
+    process.stderr.write("warning: running without the policy pack; the readiness gate is not enforced\n");
+    return {};
+  }
+  const config = policyConfigPath(projectDir, level);
+  if (!fs.existsSync(config)) throw new UserError(`The committed policy config ${config} is missing.`);
   return { policyPacks: [path.join(projectDir, "policy")], policyPackConfigs: [config] };
 }
 

@@ -8,10 +8,10 @@ import {
   activeFreezes,
   automationHistory,
   collectEvidence,
-  DEFAULT_COVERAGE_THRESHOLDS,
-  DEFAULT_DRILL_MAX_AGE_DAYS,
   findProjectDir,
+  type GateThresholds,
   imageDigestSchema,
+  loadProductionEnforcement,
   parseTime,
   projectFileReader,
   readNewestBundle,
@@ -25,7 +25,7 @@ interface PreflightOptions {
   stack: string;
   projectDir?: string;
   evidenceDir?: string;
-  stagingStack: string;
+  stagingStack?: string;
   releaseCut?: string;
   release?: string;
   apiDigest?: string;
@@ -33,16 +33,17 @@ interface PreflightOptions {
   registry?: string;
   kubeconfig?: string;
   context?: string;
-  minStatements: string;
-  minBranches: string;
-  minFunctions: string;
-  minLines: string;
-  drillMaxAgeDays: string;
-  maxAgeHours: string;
+  minStatements?: string;
+  minBranches?: string;
+  minFunctions?: string;
+  minLines?: string;
+  drillMaxAgeDays?: string;
+  maxAgeHours?: string;
   engine: boolean;
 }
 
-function num(name: string, v: string): number {
+function num(name: string, v: string | undefined, committed: number): number {
+  if (v === undefined) return committed;
   const n = Number(v);
   if (!Number.isFinite(n) || n < 0) {
     throw new Error(`--${name} must be a non-negative number (got ${v})`);
@@ -68,6 +69,15 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     console.error(`preflight: cannot determine what stack ${o.stack} deploys:\n  ${problems.join("\n  ")}`);
     return 2;
   }
+  // Thresholds default to the committed ones (policy/config/production.json); options may only tighten them: the
+  // gate re-judges a production bundle against the committed values and names any weakened one.
+  let committed: GateThresholds;
+  try {
+    committed = loadProductionEnforcement(projectDir).thresholds;
+  } catch (e) {
+    console.error(`preflight: ${(e as Error).message}`);
+    return 2;
+  }
   const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? "tests/drills/logs";
   const evidenceAbs = path.resolve(projectDir, evidenceDir);
   const records = readRecords(evidenceAbs, o.stack);
@@ -89,14 +99,14 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     projectDir,
     now,
     releaseCut,
-    stagingStack: o.stagingStack,
+    stagingStack: o.stagingStack ?? committed.stagingStack,
     coverageThresholds: {
-      statements: num("min-statements", o.minStatements),
-      branches: num("min-branches", o.minBranches),
-      functions: num("min-functions", o.minFunctions),
-      lines: num("min-lines", o.minLines),
+      statements: num("min-statements", o.minStatements, committed.coverage.statements),
+      branches: num("min-branches", o.minBranches, committed.coverage.branches),
+      functions: num("min-functions", o.minFunctions, committed.coverage.functions),
+      lines: num("min-lines", o.minLines, committed.coverage.lines),
     },
-    drillMaxAgeDays: num("drill-max-age-days", o.drillMaxAgeDays),
+    drillMaxAgeDays: num("drill-max-age-days", o.drillMaxAgeDays, committed.drillMaxAgeDays),
     stagingHistory: o.engine ? automationHistory(projectDir) : undefined,
     registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
     overrides: records.overrides,
@@ -106,7 +116,7 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     bundle: memoryLookup,
     expected: { stack: o.stack, release, digests: { api, worker } },
     now,
-    maxAgeHours: num("max-age-hours", o.maxAgeHours),
+    maxAgeHours: num("max-age-hours", o.maxAgeHours, committed.maxAgeHours),
     override: records.overrides,
     readFile: projectFileReader(projectDir),
   }).filter((f) => f.checkId !== "bundle");
@@ -116,7 +126,7 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     bundle: readNewestBundle(evidenceAbs, o.stack),
     expected: { stack: o.stack, release, digests: { api, worker } },
     now,
-    maxAgeHours: num("max-age-hours", o.maxAgeHours),
+    maxAgeHours: num("max-age-hours", o.maxAgeHours, committed.maxAgeHours),
     override: records.overrides,
     readFile: projectFileReader(projectDir),
   });
@@ -147,7 +157,10 @@ export function preflightCommand(): Command {
       "--evidence-dir <dir>",
       "evidence directory relative to the project (default: nova-rollout:evidenceDir)",
     )
-    .option("--staging-stack <stack>", "stack whose drills, seed log and last update count", "staging")
+    .option(
+      "--staging-stack <stack>",
+      "stack whose drills, seed log and last update count (default: committed)",
+    )
     .option(
       "--release-cut <time>",
       "when the release was cut (ISO); default: start of the active freeze window",
@@ -161,12 +174,15 @@ export function preflightCommand(): Command {
     .option("--registry <registry>", "registry/prefix (default: nova-rollout:imageRegistry)")
     .option("--kubeconfig <path>", "kubeconfig (default: nova-rollout:kubeconfigPath)")
     .option("--context <name>", "kubeconfig context (default: nova-rollout:kubeconfigContext)")
-    .option("--min-statements <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.statements))
-    .option("--min-branches <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.branches))
-    .option("--min-functions <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.functions))
-    .option("--min-lines <pct>", "coverage threshold", String(DEFAULT_COVERAGE_THRESHOLDS.lines))
-    .option("--drill-max-age-days <days>", "maximum billing-drill age", String(DEFAULT_DRILL_MAX_AGE_DAYS))
-    .option("--max-age-hours <hours>", "bundle freshness used for the final verdict", "24")
+    .option(
+      "--min-statements <pct>",
+      "coverage threshold (default: committed; lower values block production)",
+    )
+    .option("--min-branches <pct>", "coverage threshold (default: committed)")
+    .option("--min-functions <pct>", "coverage threshold (default: committed)")
+    .option("--min-lines <pct>", "coverage threshold (default: committed)")
+    .option("--drill-max-age-days <days>", "maximum billing-drill age (default: committed)")
+    .option("--max-age-hours <hours>", "bundle freshness used for the final verdict (default: committed)")
     .addOption(
       new Option("--no-engine", "do not query the staging stack history (the staging check then fails)"),
     )

@@ -47,14 +47,6 @@ async function configValue(stack: Stack, key: string, fallback = ""): Promise<st
   }
 }
 
-async function gateArgs(projectDir: string, stack: Stack, withPolicy: boolean) {
-  if (!withPolicy) {
-    process.stderr.write("warning: running without the policy pack; the readiness gate is not enforced\n");
-    return {};
-  }
-  return policyArgs(projectDir, await configValue(stack, "environment"));
-}
-
 function outputValue<T>(outputs: OutputMap, key: string, fallback: T): T {
   const o = outputs[key];
   return o === undefined || o.secret ? fallback : (o.value as T);
@@ -94,12 +86,12 @@ export function previewCommand(): Command {
   return new Command("preview")
     .description("Preview the rollout of a stack with the readiness gate and safety policies attached")
     .requiredOption(...stackOption)
-    .option("--no-policy", "skip the policy pack (never for production)")
+    .option("--no-policy", "skip the policy pack (sandbox stacks only)")
     .action(async (o: { stack: string; policy: boolean }) => {
       const projectDir = projectRoot();
       const stack = await openStack({ projectDir, stack: o.stack });
       const result = await stack.preview({
-        ...(await gateArgs(projectDir, stack, o.policy)),
+        ...policyArgs(projectDir, o.stack, o.policy),
         onOutput: progress(),
       });
       process.stdout.write(`${JSON.stringify(result.changeSummary)}\n`);
@@ -116,13 +108,11 @@ export async function release(
   o: { policy: boolean; autoRollback: boolean },
 ): Promise<string> {
   const stack = await openStack({ projectDir, stack: stackName });
-  if (!o.policy && (await configValue(stack, "environment")) === "production") {
-    throw new UserError("Production rollouts always run with the policy pack.");
-  }
+  const gate = policyArgs(projectDir, stackName, o.policy);
   const startedAt = new Date();
   let result: UpResult;
   try {
-    result = await stack.up({ ...(await gateArgs(projectDir, stack, o.policy)), onOutput: progress() });
+    result = await stack.up({ ...gate, onOutput: progress() });
   } catch (err) {
     if (!o.autoRollback || describeFailure(err).code !== EXIT.verificationFailed) throw err;
     process.stderr.write("\nPost-deploy verification failed: rolling back to the previous good release.\n");
@@ -154,7 +144,7 @@ export function upCommand(): Command {
       "Roll the release out: gate, pre-apply steps, chart, verification; writes the launch summary",
     )
     .requiredOption(...stackOption)
-    .option("--no-policy", "skip the policy pack (never for production)")
+    .option("--no-policy", "skip the policy pack (sandbox stacks only)")
     .option("--no-auto-rollback", "leave a release whose verification failed in place")
     .action(async (o: { stack: string; policy: boolean; autoRollback: boolean }) => {
       const projectDir = projectRoot();
@@ -239,7 +229,7 @@ export async function rollBack(
   );
   const previous = Object.fromEntries(Object.keys(changes).map((key) => [key, now[key]?.value]));
   await stack.setAllConfigJson(configJson(changes));
-  const args = { ...(await gateArgs(projectDir, stack, true)), onOutput: progress() };
+  const args = { ...policyArgs(projectDir, stackName), onOutput: progress() };
   try {
     if (o.preview === true) {
       await stack.preview(args);

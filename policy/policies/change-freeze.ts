@@ -1,14 +1,10 @@
-/** nova-change-freeze: a production rollout needs an active freeze window on record covering now. */
-import * as path from "node:path";
+/**
+ * nova-change-freeze: a production rollout (any stack aimed at a protected target, or an environment listed in the
+ * config) needs an active freeze window on record covering now.
+ */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { activeFreezes, readRecords, recordsDir } from "../../src/evidence";
-import {
-  environmentOf,
-  environmentsSchemaProperty,
-  fix,
-  locationSchemaProperties,
-  policyRuntime,
-} from "./common";
+import { freezeFindings } from "../../src/evidence";
+import { environmentsSchemaProperty, fix, gateInputOf, locationSchemaProperties, reportOnce } from "./common";
 import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
 export interface ChangeFreezeConfig extends GatedConfig {
@@ -37,25 +33,13 @@ export const changeFreeze: ResourceValidationPolicy = {
       return;
     }
     const { cfg, ctx } = gated;
-    const records = readRecords(ctx.evidenceDir, ctx.stack);
-    const env = environmentOf(ctx.settings);
-    if (!cfg.environments.includes(env)) {
-      return;
-    }
-    const dir = path.relative(ctx.projectDir ?? process.cwd(), recordsDir(ctx.evidenceDir, ctx.stack));
-    for (const bad of records.invalid) {
-      reportViolation(
-        `Record ${bad.path} is unreadable or invalid (${bad.error}); records fail closed.${fix(`fix or delete it, then re-record with npm run rollout -- freeze --stack ${ctx.stack}`)}`,
-      );
-    }
-    const now = policyRuntime().now();
-    if (activeFreezes(records.freezes, ctx.stack, now).length === 0) {
-      const latest = [...records.freezes].sort((a, b) => Date.parse(b.end) - Date.parse(a.end))[0];
-      const seen =
-        latest === undefined ? "no freeze record" : `latest window ${latest.start} – ${latest.end}`;
-      reportViolation(
-        `No active change-freeze window for ${env} stack ${ctx.stack} at ${now.toISOString()} (found: ${seen} in ${dir}); threshold: a window with start <= now < end.${fix(`npm run rollout -- freeze --stack ${ctx.stack} --start <ISO> --end <ISO> --reason "<why>" --declared-by <you>`)}`,
-      );
-    }
+    const gate = gateInputOf(ctx);
+    const lines =
+      gate.input === undefined
+        ? [
+            `${gate.enforcementError}; the freeze check fails closed.${fix("restore policy/config/production.json")}`,
+          ]
+        : freezeFindings(gate.input, cfg.environments).map((f) => `${f.message}${fix(f.remedy)}`);
+    reportOnce("nova-change-freeze", ctx.stack, args.urn, lines, reportViolation);
   },
 };

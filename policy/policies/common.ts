@@ -7,10 +7,14 @@ import * as policySdk from "@pulumi/policy";
 import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/policy";
 import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import {
+  classifySettings,
   DEFAULT_EVIDENCE_DIR,
   findProjectDir,
+  loadProductionEnforcement,
   resolveStackSettings,
   type EvidenceStackSettings,
+  type GateInput,
+  type ProductionEnforcement,
   type SettingsResult,
 } from "../../src/evidence";
 
@@ -31,6 +35,8 @@ const defaultRuntime = (): PolicyRuntime => ({
 });
 
 let runtime: PolicyRuntime = defaultRuntime();
+/** Gate policies that already reported their findings in this process, by policy and stack (see `reportOnce`). */
+const reported = new Map<string, string>();
 
 /** The current runtime. */
 export function policyRuntime(): PolicyRuntime {
@@ -41,8 +47,10 @@ export function policyRuntime(): PolicyRuntime {
 export function setPolicyRuntime(partial: Partial<PolicyRuntime>): () => void {
   const previous = runtime;
   runtime = { ...runtime, ...partial };
+  reported.clear();
   return () => {
     runtime = previous;
+    reported.clear();
   };
 }
 
@@ -130,6 +138,58 @@ export function stackContext(urn: string, cfg: LocationConfig): StackContext | u
   const settings = resolveStackSettings({ stack, projectDir, env: rt.env });
   const base = projectDir ?? process.cwd();
   return { stack, projectDir, evidenceDir: path.resolve(base, evidenceDirOf(cfg, settings)), settings };
+}
+
+/**
+ * What a gate-like policy judges: the stack's settings, the committed production enforcement of the project and
+ * how the stack is classified. Production follows the target: any protected target makes the stack production. When
+ * the enforcement cannot be read the stack counts as production and `enforcementError` says why (fail closed).
+ */
+export function gateInputOf(
+  ctx: StackContext,
+): { input: GateInput; enforcementError?: undefined } | { input?: undefined; enforcementError: string } {
+  let enforcement: ProductionEnforcement;
+  try {
+    enforcement = loadProductionEnforcement(ctx.projectDir ?? process.cwd());
+  } catch (e) {
+    return { enforcementError: (e as Error).message };
+  }
+  return {
+    input: {
+      stack: ctx.stack,
+      settings: ctx.settings,
+      projectDir: ctx.projectDir ?? process.cwd(),
+      evidenceDir: ctx.evidenceDir,
+      enforcement,
+      stackClass: classifySettings(ctx.settings, ctx.projectDir ?? process.cwd(), enforcement),
+      now: policyRuntime().now(),
+    },
+  };
+}
+
+/**
+ * Reports a gate policy's findings once per stack and process: the first gated resource (the root stack) gets every
+ * finding with its fix; later gated resources get one line pointing there, so a blocked preview reads like a
+ * checklist while each gated resource is still blocked.
+ */
+export function reportOnce(
+  policy: string,
+  stack: string,
+  urn: string,
+  lines: readonly string[],
+  reportViolation: (message: string) => void,
+): void {
+  if (lines.length === 0) return;
+  const key = `${policy}\u0000${stack}`;
+  const first = reported.get(key);
+  if (first === undefined || first === urn) {
+    reported.set(key, urn);
+    for (const line of lines) reportViolation(line);
+    return;
+  }
+  reportViolation(
+    `Blocked by the ${lines.length} ${lines.length === 1 ? "finding" : "findings"} reported for ${first}.`,
+  );
 }
 
 /** A resource policy's config (schema defaults filled) and the context of the resource's stack, if its URN names one. */

@@ -4,6 +4,7 @@ import { breakGlassOverride } from "./break-glass-override";
 import { changeFreeze } from "./change-freeze";
 import { imagesPinnedByDigest } from "./images-pinned-by-digest";
 import { leadershipApproval } from "./leadership-approval";
+import { productionTarget } from "./production-target";
 import { readinessGate } from "./readiness-gate";
 import { rolloutOrdering } from "./rollout-ordering";
 import { secretsFromSecretValues } from "./secrets-from-secret-values";
@@ -14,6 +15,7 @@ export {
   changeFreeze,
   imagesPinnedByDigest,
   leadershipApproval,
+  productionTarget,
   readinessGate,
   rolloutOrdering,
   secretsFromSecretValues,
@@ -22,6 +24,7 @@ export {
 export { setPolicyRuntime, stackFromUrn, type PolicyRuntime } from "./common";
 
 export const policies: Policies = [
+  productionTarget,
   readinessGate,
   changeFreeze,
   leadershipApproval,

@@ -1,13 +1,7 @@
 /** nova-leadership-approval: a rollout needs an unexpired leadership approval for this stack and release. */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { readRecords, validApprovals } from "../../src/evidence";
-import {
-  environmentOf,
-  environmentsSchemaProperty,
-  fix,
-  locationSchemaProperties,
-  policyRuntime,
-} from "./common";
+import { approvalFindings, DEFAULT_APPROVER_ROLES } from "../../src/evidence";
+import { environmentsSchemaProperty, fix, gateInputOf, locationSchemaProperties, reportOnce } from "./common";
 import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
 export interface LeadershipApprovalConfig extends GatedConfig {
@@ -23,8 +17,9 @@ const configSchema: PolicyConfigSchema = {
     approverRoles: {
       type: "array",
       items: { type: "string" },
-      default: ["vp-engineering", "cto", "head-of-platform"],
-      description: "Roles whose approval authorises a rollout.",
+      default: [...DEFAULT_APPROVER_ROLES],
+      description:
+        "Roles whose approval authorises a non-production rollout; production always uses the committed roles.",
     },
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
@@ -48,27 +43,15 @@ export const leadershipApproval: ResourceValidationPolicy = {
       return;
     }
     const { cfg, ctx } = gated;
-    const records = readRecords(ctx.evidenceDir, ctx.stack);
-    if (!cfg.environments.includes(environmentOf(ctx.settings))) {
-      return;
-    }
-    if (!ctx.settings.ok) {
-      reportViolation(
-        `Cannot determine the release of stack ${ctx.stack} (${ctx.settings.problems.join("; ")}); approvals are per release.${fix(`pulumi config set nova-rollout:imageTag <tag> --stack ${ctx.stack}`)}`,
-      );
-      return;
-    }
-    const release = ctx.settings.settings.release;
-    const now = policyRuntime().now();
-    if (validApprovals(records.approvals, ctx.stack, release, now, cfg.approverRoles).length === 0) {
-      const forRelease = records.approvals.filter((a) => a.release === release);
-      const seen =
-        forRelease.length === 0
-          ? `no approval for release ${release}`
-          : forRelease.map((a) => `${a.approvedBy} (${a.role}) expires ${a.expiresAt}`).join(", ");
-      reportViolation(
-        `No valid leadership approval for stack ${ctx.stack} release ${release} at ${now.toISOString()} (found: ${seen}); threshold: unexpired, role in [${cfg.approverRoles.join(", ")}].${fix(`npm run rollout -- approve --stack ${ctx.stack} --release ${release} --approved-by <name> --role <role> --expires-in-hours 24`)}`,
-      );
-    }
+    const gate = gateInputOf(ctx);
+    const lines =
+      gate.input === undefined
+        ? [
+            `${gate.enforcementError}; the approval check fails closed.${fix("restore policy/config/production.json")}`,
+          ]
+        : approvalFindings({ ...gate.input, approverRoles: cfg.approverRoles }, cfg.environments).map(
+            (f) => `${f.message}${fix(f.remedy)}`,
+          );
+    reportOnce("nova-leadership-approval", ctx.stack, args.urn, lines, reportViolation);
   },
 };

@@ -1,20 +1,17 @@
 /**
  * nova-readiness-gate: the first resources of a rollout (the root stack, the Kubernetes provider, the GKE cluster and
  * the namespace carrying the release record) are only touched when the newest preflight bundle of this stack is fresh,
- * bound to the release and digests the stack deploys, its artifacts are unchanged and every check passed.
+ * bound to the release and digests the stack deploys, its artifacts are unchanged and every check passed. For a
+ * production stack the bundle must also have been judged with the committed thresholds (`src/evidence/gate.ts`).
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
 import {
   type ExpectedRelease,
   type ImageDigests,
   imageDigestSchema,
-  preflightRemedy,
-  projectFileReader,
-  readNewestBundle,
-  readRecords,
-  verifyReadiness,
+  readinessFindings,
 } from "../../src/evidence";
-import { ANNOTATIONS, fix, locationSchemaProperties, policyRuntime, tryRead } from "./common";
+import { ANNOTATIONS, fix, gateInputOf, locationSchemaProperties, reportOnce, tryRead } from "./common";
 import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
 export interface ReadinessGateConfig extends GatedConfig {
@@ -28,6 +25,23 @@ const configSchema: PolicyConfigSchema = {
       minimum: 0,
       default: 24,
       description: "Maximum age of the preflight bundle in hours.",
+    },
+    coverage: {
+      type: "object",
+      description:
+        "Coverage thresholds in percent (statements, branches, functions, lines) a production bundle must have been judged with.",
+    },
+    drillMaxAgeDays: {
+      type: "number",
+      description: "Maximum billing-drill age in days a production bundle must have been judged with.",
+    },
+    stagingStack: {
+      type: "string",
+      description: "The staging stack a production bundle must have been judged against.",
+    },
+    releaseCutMaxAgeDays: {
+      type: "number",
+      description: "How many days before the preflight the release cut may lie.",
     },
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
@@ -88,7 +102,7 @@ export function releaseRecordOf(props: Record<string, unknown>): {
 export const readinessGate: ResourceValidationPolicy = {
   name: "nova-readiness-gate",
   description:
-    "Blocks the first resources of a rollout unless a fresh preflight evidence bundle for this stack, bound to the same release and image digests, with unchanged artifacts and every check passed, is on file.",
+    "Blocks the first resources of a rollout unless a fresh preflight evidence bundle for this stack, bound to the same release and image digests, judged with the committed thresholds, with unchanged artifacts and every check passed, is on file.",
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
@@ -97,58 +111,40 @@ export const readinessGate: ResourceValidationPolicy = {
       return;
     }
     const { cfg, ctx } = gated;
-    const remedy = preflightRemedy(ctx.stack);
-    let expected: ExpectedRelease | undefined;
-    if (ctx.settings.ok) {
-      expected = {
-        stack: ctx.stack,
-        release: ctx.settings.settings.release,
-        digests: ctx.settings.settings.digests,
-      };
-    }
+    const lines: string[] = [];
     if (args.type === "kubernetes:core/v1:Namespace") {
       const record = releaseRecordOf(args.props);
       for (const p of record.problems) {
-        reportViolation(
+        lines.push(
           `Namespace release record is incomplete: ${p}; threshold: release, api-digest and worker-digest annotations set from stack config.${fix("set nova-rollout:imageTag / apiImageDigest / workerImageDigest and re-run pulumi preview")}`,
         );
       }
-      if (record.expected !== undefined) {
-        if (expected === undefined) {
-          expected = { ...record.expected, stack: ctx.stack };
-        } else {
-          const rec = record.expected;
-          if (
-            rec.release !== expected.release ||
-            rec.digests.api !== expected.digests.api ||
-            rec.digests.worker !== expected.digests.worker
-          ) {
-            reportViolation(
-              `Namespace release record (release ${rec.release}, api ${rec.digests.api}, worker ${rec.digests.worker}) differs from the stack config (release ${expected.release}, api ${expected.digests.api}, worker ${expected.digests.worker}).${fix("rebuild (npm run build) so the program and Pulumi." + ctx.stack + ".yaml agree")}`,
-            );
-          }
+      const rec = record.expected;
+      if (rec !== undefined && ctx.settings.ok) {
+        const expected = ctx.settings.settings;
+        if (
+          rec.release !== expected.release ||
+          rec.digests.api !== expected.digests.api ||
+          rec.digests.worker !== expected.digests.worker
+        ) {
+          lines.push(
+            `Namespace release record (release ${rec.release}, api ${rec.digests.api}, worker ${rec.digests.worker}) differs from the stack config (release ${expected.release}, api ${expected.digests.api}, worker ${expected.digests.worker}).${fix("rebuild (npm run build) so the program and Pulumi." + ctx.stack + ".yaml agree")}`,
+          );
         }
       }
+      // The record's own problems are this resource's; report them here, not once per stack.
+      for (const line of lines) reportViolation(line);
+      lines.length = 0;
     }
-    if (expected === undefined) {
-      const problems = ctx.settings.ok ? [] : ctx.settings.problems;
-      reportViolation(
-        `Cannot determine the release this stack deploys (${problems.join("; ")}); the gate fails closed.${fix(`pulumi config set nova-rollout:imageTag <tag> --stack ${ctx.stack} and the digests, then ${remedy}`)}`,
+    const gate = gateInputOf(ctx);
+    if (gate.input === undefined) {
+      lines.push(
+        `${gate.enforcementError}; the gate fails closed.${fix("restore policy/config/production.json from the repository")}`,
       );
-      return;
+    } else {
+      const findings = readinessFindings({ ...gate.input, maxAgeHours: cfg.maxAgeHours });
+      for (const f of findings) lines.push(`Readiness gate [${f.checkId}]: ${f.message}${fix(f.remedy)}`);
     }
-    const now = policyRuntime().now();
-    const records = readRecords(ctx.evidenceDir, ctx.stack);
-    const findings = verifyReadiness({
-      bundle: readNewestBundle(ctx.evidenceDir, ctx.stack),
-      expected,
-      now,
-      maxAgeHours: cfg.maxAgeHours,
-      override: records.overrides,
-      readFile: projectFileReader(ctx.projectDir ?? process.cwd()),
-    });
-    for (const f of findings) {
-      reportViolation(`Readiness gate [${f.checkId}]: ${f.message}${fix(f.remedy)}`);
-    }
+    reportOnce("nova-readiness-gate", ctx.stack, args.urn, lines, reportViolation);
   },
 };

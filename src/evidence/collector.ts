@@ -157,6 +157,8 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   const { settings, projectDir, now } = opts;
   const paths = { ...DEFAULT_ARTIFACT_PATHS, ...opts.paths };
   const staging = opts.stagingStack ?? "staging";
+  const coverageThresholds = opts.coverageThresholds ?? DEFAULT_COVERAGE_THRESHOLDS;
+  const drillMaxAgeDays = opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS;
   const evidenceRoot = path.resolve(projectDir, settings.evidenceDir);
   const stagingLogs = filesIn(path.join(evidenceRoot, staging)).sort();
   const updatedAt = opts.updatedAt ?? gitOrMtime;
@@ -186,12 +188,9 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   }
 
   const checks: CheckResult[] = [
-    checkCoverage(
-      load(projectDir, paths.coverageSummary),
-      opts.coverageThresholds ?? DEFAULT_COVERAGE_THRESHOLDS,
-    ),
+    checkCoverage(load(projectDir, paths.coverageSummary), coverageThresholds),
     checkE2eSmoke(load(projectDir, paths.e2eReport)),
-    checkBillingDrill(drillLogs, now, opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS, staging),
+    checkBillingDrill(drillLogs, now, drillMaxAgeDays, staging),
     checkSampleData(seedFile === undefined ? undefined : load(projectDir, seedFile), staging),
     checkDocUpdated("runbooks-updated", "Runbooks", newestRunbook, opts.releaseCut, settings.stack),
     checkDocUpdated(
@@ -260,6 +259,13 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     release: settings.release,
     imageDigests: { ...settings.digests },
     createdAt: now.toISOString(),
+    judgedWith: {
+      coverage: { ...coverageThresholds },
+      drillMaxAgeDays,
+      stagingStack: staging,
+      releaseCut: opts.releaseCut === undefined ? null : opts.releaseCut.toISOString(),
+      imageRegistry: settings.imageRegistry ?? null,
+    },
     checks,
     waivers,
   });

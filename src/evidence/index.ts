@@ -11,3 +11,5 @@ export { DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
 export { type FetchLike, manifestUrl, MANIFEST_ACCEPT } from "./checks/registry";
 export { automationHistory, type StagingHistoryFn, type StagingUpdate } from "./checks/staging-stack";
 export * from "./records";
+export * from "./enforcement";
+export * from "./gate";

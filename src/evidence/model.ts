@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 
 /** Version of the bundle format; bump when a field changes meaning. */
-export const BUNDLE_SCHEMA_VERSION = 1;
+export const BUNDLE_SCHEMA_VERSION = 2;
 
 /** The check identifiers the collector produces, in report order. */
 export const CHECK_IDS = [
@@ -77,6 +77,26 @@ export type Waiver = z.infer<typeof waiverSchema>;
 export const digestsSchema = z.object({ api: imageDigestSchema, worker: imageDigestSchema }).strict();
 export type ImageDigests = z.infer<typeof digestsSchema>;
 
+/**
+ * The thresholds and inputs the collector judged the checks with. The gate compares them with the committed
+ * enforcement, so a bundle made with weaker options (`--min-branches 0`, another staging stack, an old release cut)
+ * is blocked and the finding names the weakened threshold.
+ */
+export const judgedWithSchema = z
+  .object({
+    coverage: z
+      .object({ statements: z.number(), branches: z.number(), functions: z.number(), lines: z.number() })
+      .strict(),
+    drillMaxAgeDays: z.number(),
+    stagingStack: z.string().min(1),
+    /** When the release was cut (docs must be updated after it); null when unknown (the docs checks fail). */
+    releaseCut: isoTimestamp.nullable(),
+    /** The registry the digests were checked in; null when not configured (the registry check fails). */
+    imageRegistry: z.string().min(1).nullable(),
+  })
+  .strict();
+export type JudgedWith = z.infer<typeof judgedWithSchema>;
+
 /** The bundle body: everything except its own content hash. */
 export const bundleBodySchema = z
   .object({
@@ -87,6 +107,7 @@ export const bundleBodySchema = z
     release: z.string().min(1),
     imageDigests: digestsSchema,
     createdAt: isoTimestamp,
+    judgedWith: judgedWithSchema,
     checks: z.array(checkResultSchema).min(1),
     waivers: z.array(waiverSchema),
   })

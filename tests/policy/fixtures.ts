@@ -27,7 +27,8 @@ export const OTHER_DIGESTS: ImageDigests = {
   worker: `sha256:${"d".repeat(64)}`,
 };
 export const RELEASE = "2026.11.3";
-export const REGISTRY = "127.0.0.1:35000/nova";
+/** The committed production registry (policy/config/production.json allowedRegistries). */
+export const REGISTRY = "us-docker.pkg.dev/nova-prod/nova";
 /** A fixed clock for every fixture. */
 export const NOW = new Date("2026-11-25T18:30:00Z");
 const DAY = 86_400_000;
@@ -60,6 +61,11 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
   };
   const digests = opts.digests ?? DIGESTS;
   write("Pulumi.yaml", stringify({ name: "nova-rollout", runtime: "nodejs" }));
+  // The committed enforcement, as in a checkout: protected targets, baseline and thresholds.
+  write(
+    "policy/config/production.json",
+    fs.readFileSync(path.resolve(__dirname, "../../policy/config/production.json")),
+  );
   write(
     `Pulumi.${stack}.yaml`,
     stringify({

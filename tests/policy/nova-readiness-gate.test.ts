@@ -222,7 +222,7 @@ describe("nova-readiness-gate reads the engine's stack config", () => {
   it("finds the project by searching upward when projectDir is not configured", async () => {
     await produceBundle(fixture.project);
     const nested = path.join(fixture.project.dir, "policy");
-    fs.mkdirSync(nested);
+    fs.mkdirSync(nested, { recursive: true });
     fixture.setRuntime({ searchStarts: [nested] });
     const out = await runResourcePolicy(readinessGate, {
       type: "pulumi:providers:kubernetes",
@@ -245,3 +245,74 @@ function fixtureSettings(p: ProjectFixture) {
     evidenceDir: "tests/drills/logs",
   };
 }
+
+describe("nova-readiness-gate re-judges the thresholds a production bundle was made with", () => {
+  it.each([
+    [
+      "--min-branches 0 with branches at 40 %",
+      (p: ProjectFixture) => setCoverage(p, { statements: 80, branches: 40, functions: 80, lines: 80 }),
+      { coverageThresholds: { statements: 60, branches: 0, functions: 70, lines: 60 } },
+      /\[thresholds\].*weakened threshold: coverage branches >= 0%; the committed policy requires >= 50%/,
+    ],
+    [
+      "--drill-max-age-days 36500",
+      (p: ProjectFixture) => setDrillAge(p, 30),
+      { drillMaxAgeDays: 36_500 },
+      /billing drill max age 36500 days; the committed policy requires <= 7 days/,
+    ],
+    [
+      "another staging stack",
+      (p: ProjectFixture) =>
+        fs.cpSync(path.join(p.evidenceDir, "staging"), path.join(p.evidenceDir, "dev"), { recursive: true }),
+      { stagingStack: "dev" },
+      /staging stack "dev"; the committed policy requires "staging"/,
+    ],
+    [
+      "a release cut in 1970",
+      () => undefined,
+      { releaseCut: new Date("1970-01-01T00:00:00Z") },
+      /release cut 1970-01-01T00:00:00.000Z/,
+    ],
+    [
+      "a registry outside the allowed ones",
+      () => undefined,
+      {
+        settings: {
+          stack: "production",
+          project: "nova-rollout",
+          release: RELEASE,
+          digests: DIGESTS,
+          imageRegistry: "registry.example.com/nova",
+          kubeconfigPath: "kubeconfig.yaml",
+          kubeconfigContext: "nova-prod",
+          evidenceDir: "tests/drills/logs",
+        },
+      },
+      /weakened threshold: registry registry\.example\.com\/nova/,
+    ],
+  ])("blocks a bundle made with %s", async (_what, prepare, options, expected) => {
+    prepare(fixture.project);
+    const { bundle } = await produceBundle(fixture.project, options);
+    // The collector itself passed every check: only the re-judgement blocks it.
+    expect(bundle.checks.filter((c) => c.verdict !== "pass")).toEqual([]);
+    const out = await gate();
+    expect(out.messages.join("\n")).toMatch(expected);
+  });
+
+  it("does not re-judge a staging stack's bundle (its gate is advisory and its options are its own)", async () => {
+    const p = fixture.remakeProject({
+      stack: "staging",
+      environment: "staging",
+      extraConfig: { "nova-rollout:namespace": "nova-staging" },
+    });
+    setCoverage(p, { statements: 80, branches: 40, functions: 80, lines: 80 });
+    await produceBundle(p, { coverageThresholds: { statements: 60, branches: 0, functions: 70, lines: 60 } });
+    const out = await runResourcePolicy(readinessGate, {
+      type: "pulumi:pulumi:Stack",
+      stack: "staging",
+      props: {},
+      config: fileConfig(readinessGate, "staging", { projectDir: p.dir }),
+    });
+    expect(out.messages.join("\n")).not.toMatch(/thresholds/);
+  });
+});

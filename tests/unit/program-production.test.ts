@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { DIGEST_A, DIGEST_B, productionRaw } from "./support/config-fixtures";
 import { installMocks, promiseOf, settle, type MockState } from "./support/mocks";
 
-// The whole program on a production-shaped stack (GKE, Artifact Registry, Secret Manager), under mocks.
+// The whole program on a production-shaped stack (GKE, Artifact Registry, Secret Manager), under mocks, as a preview:
+// no evidence is on file, so the program guard warns instead of refusing (program-guard.test.ts covers the refusal).
 let mocks: MockState;
 let program: typeof import("../../index");
 
@@ -18,6 +19,7 @@ beforeAll(async () => {
   );
   mocks = installMocks({
     stack: "production",
+    preview: true,
     calls: {
       "gcp:artifactregistry/getDockerImage:getDockerImage": (i) => ({
         selfLink: `us-docker.pkg.dev/nova-prod/nova/x@${String(i.imageName).startsWith("nova-rms-api") ? DIGEST_A : DIGEST_B}`,

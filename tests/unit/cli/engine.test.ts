@@ -1,8 +1,12 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation";
-import { describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
   describeFailure,
   EXIT,
+  openStack,
   policyArgs,
   projectRoot,
   configJson,
@@ -16,6 +20,7 @@ import {
 import { formatHistory } from "../../../cli/commands/release";
 import { renderLaunchReport } from "../../../cli/launch-report";
 import { ConfigValidationError } from "../../../src/config";
+import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";
 
 const A1 = `sha256:${"1".repeat(64)}`;
 const A2 = `sha256:${"2".repeat(64)}`;
@@ -147,19 +152,52 @@ describe("failures map to distinct exit codes and readable messages", () => {
   });
 });
 
-describe("policy arguments", () => {
+describe("policy arguments: the enforcement follows the target", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-policy-args-"));
+  fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: nova-rollout\nruntime: nodejs\n");
+  fs.mkdirSync(path.join(dir, "policy", "config"), { recursive: true });
+  for (const f of ["local", "staging", "production"]) {
+    fs.copyFileSync(
+      path.join(projectRoot(), "policy", "config", `${f}.json`),
+      path.join(dir, "policy", "config", `${f}.json`),
+    );
+  }
+  const stackFile = (stack: string, config: Record<string, string>) =>
+    fs.writeFileSync(
+      path.join(dir, `Pulumi.${stack}.yaml`),
+      `config:\n${Object.entries({ imageTag: "r1", apiImageDigest: A1, workerImageDigest: W1, ...config })
+        .map(([k, v]) => `  nova-rollout:${k}: "${v}"`)
+        .join("\n")}\n`,
+    );
+  stackFile("local", { environment: "sandbox", namespace: "nova-sandbox" });
+  stackFile("staging", { environment: "staging", namespace: "nova-staging" });
+  stackFile("production", { environment: "production", namespace: "nova-prod" });
+  stackFile("prod-eu", { environment: "staging", namespace: "nova-prod" });
+  stackFile("relabelled", { environment: "sandbox", gcpProject: "nova-prod", namespace: "nova-x" });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
   it.each([
-    ["sandbox", "local.json"],
+    ["local", "local.json"],
     ["staging", "staging.json"],
     ["production", "production.json"],
-  ])("%s uses policy/config/%s", (environment, file) => {
-    const args = policyArgs(projectRoot(), environment);
-    expect(args.policyPacks[0]).toMatch(/\/policy$/);
-    expect(args.policyPackConfigs[0]).toMatch(new RegExp(`/policy/config/${file}$`));
+    ["prod-eu", "production.json"],
+    ["relabelled", "production.json"],
+    ["no-such-stack", "production.json"],
+  ])("stack %s is judged with policy/config/%s", (stack, file) => {
+    const args = policyArgs(dir, stack);
+    expect(args.policyPacks?.[0]).toMatch(/\/policy$/);
+    expect(args.policyPackConfigs?.[0]).toMatch(new RegExp(`/policy/config/${file}$`));
   });
 
-  it("refuses an unknown environment", () => {
-    expect(() => policyArgs(projectRoot(), "qa")).toThrow(/No policy config/);
+  it("allows --no-policy for the sandbox stack only", () => {
+    expect(policyArgs(dir, "local", false)).toEqual({});
+    expect(() => policyArgs(dir, "staging", false)).toThrow(
+      /--no-policy is only for sandbox stacks; staging is judged with the staging enforcement/,
+    );
+    expect(() => policyArgs(dir, "prod-eu", false)).toThrow(
+      /prod-eu is judged with the production enforcement \(it targets namespace nova-prod\)/,
+    );
+    expect(() => policyArgs(dir, "relabelled", false)).toThrow(/GCP project nova-prod/);
   });
 });
 
@@ -182,5 +220,46 @@ describe("launch summary", () => {
     expect(md).toContain("| api-health | pass | 1 | 200 |");
     expect(md).toContain("update 3, same 20");
     expect(md).toMatch(/Billing drill within 7 days/);
+  });
+});
+
+describe("openStack applies the backend rules before the engine starts", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "nova-openstack-"));
+  const projectDir = path.join(root, "project");
+  fs.mkdirSync(path.join(projectDir, "dist"), { recursive: true });
+  fs.writeFileSync(path.join(projectDir, "dist", "index.js"), "");
+  fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: nova-rollout\nruntime: nodejs\n");
+  fs.writeFileSync(path.join(projectDir, "Pulumi.staging.yaml"), "encryptionsalt: v1:abc\nconfig: {}\n");
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  afterAll(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  // The temp project has no committed enforcement, so classifyStackFile counts every stack as production.
+  it.each<[string, Record<string, string | undefined>, RegExp]>([
+    ["no backend", {}, /Stack "staging" has no Pulumi backend configured: set PULUMI_BACKEND_URL=/],
+    [
+      "the sandbox passphrase (stack classified production)",
+      { PULUMI_BACKEND_URL: "gs://bucket/nova", PULUMI_CONFIG_PASSPHRASE: SANDBOX_PASSPHRASE },
+      /is production \(its stack file or policy\/config\/production.json cannot be read, so it counts as production\) and PULUMI_CONFIG_PASSPHRASE is the public sandbox passphrase/,
+    ],
+    [
+      "the sandbox file backend (stack classified production)",
+      { PULUMI_BACKEND_URL: sandboxBackendUrl(projectDir), PULUMI_CONFIG_PASSPHRASE: "own-passphrase" },
+      /is production \(.*\) and its backend \(PULUMI_BACKEND_URL\) is a file backend inside the project/,
+    ],
+  ])("refuses a non-local stack with %s", async (_name, env, message) => {
+    vi.stubEnv("NOVA_CACHE_DIR", path.join(root, "cache"));
+    for (const name of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"]) {
+      vi.stubEnv(name, env[name]);
+    }
+    const err = await openStack({ projectDir, stack: "staging" }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).exitCode).toBe(EXIT.usage);
+    expect((err as UserError).message).toMatch(message);
+    expect((err as UserError).message).not.toContain(SANDBOX_PASSPHRASE);
   });
 });

@@ -1,0 +1,280 @@
+/**
+ * The committed production enforcement (`policy/config/production.json`): which targets are protected, the baseline a
+ * protected stack must keep (registries, secrets, paused CronJobs, evidence directory) and the readiness thresholds.
+ * The program guard, the rollout CLI and the policy pack all read it here, so "production" and "ready" have one
+ * definition. Production is a property of the target: a stack aimed at a protected cluster, project or namespace is
+ * production whatever its name or `environment` value.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { readStackFile } from "../config/stack-file";
+import { DEFAULT_EVIDENCE_DIR } from "./paths";
+import { settingsFromConfigMap, type SettingsResult } from "./stack-settings";
+
+/** Name of the policy whose config entry holds the protected targets and the production baseline. */
+export const PRODUCTION_TARGET_POLICY = "nova-production-target";
+/** Name of the readiness gate policy, whose config entry holds the thresholds. */
+export const READINESS_GATE_POLICY = "nova-readiness-gate";
+
+/** Project-relative path of the committed policy config of an enforcement level (`local`, `staging`, `production`). */
+export function policyConfigPath(projectDir: string, name: "local" | "staging" | "production"): string {
+  return path.join(projectDir, "policy", "config", `${name}.json`);
+}
+
+const names = z.array(z.string().min(1)).default([]);
+
+export const protectedTargetsSchema = z
+  .object({
+    /** GCP projects whose GKE clusters are production. */
+    gcpProjects: names,
+    /** GKE cluster names that are production. */
+    gkeClusters: names,
+    /** Kubernetes API server URLs (from the kubeconfig) that are production. */
+    kubeServers: names,
+    /** Kubeconfig context names that are production. */
+    kubeContexts: names,
+    /** Namespaces that only production releases may use. */
+    namespaces: names,
+  })
+  .strict();
+export type ProtectedTargets = z.output<typeof protectedTargetsSchema>;
+
+/** The baseline a protected stack must keep; none of it may be configured away in stack config. */
+export const productionBaselineSchema = z
+  .object({
+    protectedTargets: protectedTargetsSchema,
+    /** Registries (host/path) production images may come from; the stack's own imageRegistry is no anchor. */
+    allowedRegistries: z.array(z.string().min(1)).min(1),
+    /** Application secrets that must be present (config keys). */
+    requiredSecrets: z.array(z.string().min(1)).min(1),
+    /** CronJobs that must be paused during the apply. */
+    pausedCronJobs: z.array(z.string().min(1)).min(1),
+    /** The evidence directory a protected stack must use, relative to the project directory. */
+    evidenceDir: z.string().min(1).default(DEFAULT_EVIDENCE_DIR),
+  })
+  .loose();
+export type ProductionBaseline = z.output<typeof productionBaselineSchema>;
+
+export const coverageThresholdsSchema = z
+  .object({
+    statements: z.number().min(0).max(100),
+    branches: z.number().min(0).max(100),
+    functions: z.number().min(0).max(100),
+    lines: z.number().min(0).max(100),
+  })
+  .strict();
+
+/** The readiness thresholds the gate judges a bundle against (and the preflight collects with by default). */
+export const gateThresholdsSchema = z
+  .object({
+    /** Maximum bundle age in hours. */
+    maxAgeHours: z.number().min(0).default(24),
+    coverage: coverageThresholdsSchema.default({ statements: 60, branches: 50, functions: 70, lines: 60 }),
+    /** Maximum age of the billing drill log in days. */
+    drillMaxAgeDays: z.number().min(0).default(7),
+    /** The stack whose last update, drill and seed logs count as staging. */
+    stagingStack: z.string().min(1).default("staging"),
+    /** The release cut (docs must be updated after it) may lie at most this many days before the preflight. */
+    releaseCutMaxAgeDays: z.number().min(0).default(30),
+  })
+  .loose();
+export type GateThresholds = z.output<typeof gateThresholdsSchema>;
+
+/** Name of the approval policy, whose config entry holds the approver roles. */
+export const LEADERSHIP_APPROVAL_POLICY = "nova-leadership-approval";
+
+/** Default roles whose approval authorises a production rollout. */
+export const DEFAULT_APPROVER_ROLES: readonly string[] = ["vp-engineering", "cto", "head-of-platform"];
+
+const approvalEntrySchema = z
+  .object({
+    approverRoles: z
+      .array(z.string().min(1))
+      .min(1)
+      .default([...DEFAULT_APPROVER_ROLES]),
+  })
+  .loose();
+
+/** Everything the committed production policy config says about production. */
+export interface ProductionEnforcement {
+  readonly file: string;
+  readonly baseline: ProductionBaseline;
+  readonly thresholds: GateThresholds;
+  /** Roles whose approval authorises a production rollout. */
+  readonly approverRoles: readonly string[];
+}
+
+/** Thrown when the committed policy config is missing or malformed; the gate fails closed on it. */
+export class EnforcementConfigError extends Error {
+  override readonly name = "EnforcementConfigError";
+}
+
+/** Reads and validates `policy/config/production.json` of a project. Throws {@link EnforcementConfigError}. */
+export function loadProductionEnforcement(projectDir: string): ProductionEnforcement {
+  const file = policyConfigPath(projectDir, "production");
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new EnforcementConfigError(
+      `Cannot read the committed production enforcement ${file}: ${(err as Error).message}`,
+    );
+  }
+  return parseProductionEnforcement(doc, file);
+}
+
+/** Validates a parsed production policy config document. */
+export function parseProductionEnforcement(doc: unknown, file: string): ProductionEnforcement {
+  const entries = (doc ?? {}) as Record<string, unknown>;
+  const baseline = productionBaselineSchema.safeParse(entries[PRODUCTION_TARGET_POLICY] ?? {});
+  const thresholds = gateThresholdsSchema.safeParse(entries[READINESS_GATE_POLICY] ?? {});
+  const approval = approvalEntrySchema.safeParse(entries[LEADERSHIP_APPROVAL_POLICY] ?? {});
+  const problems = [
+    ...(approval.success
+      ? []
+      : approval.error.issues.map((i) => `${LEADERSHIP_APPROVAL_POLICY}.${i.path.join(".")}: ${i.message}`)),
+    ...(baseline.success
+      ? []
+      : baseline.error.issues.map((i) => `${PRODUCTION_TARGET_POLICY}.${i.path.join(".")}: ${i.message}`)),
+    ...(thresholds.success
+      ? []
+      : thresholds.error.issues.map((i) => `${READINESS_GATE_POLICY}.${i.path.join(".")}: ${i.message}`)),
+  ];
+  if (!baseline.success || !thresholds.success || !approval.success) {
+    throw new EnforcementConfigError(
+      `The committed production enforcement ${file} is invalid: ${problems.join("; ")}`,
+    );
+  }
+  return {
+    file,
+    baseline: baseline.data,
+    thresholds: thresholds.data,
+    approverRoles: approval.data.approverRoles,
+  };
+}
+
+/** What identifies where a stack deploys, as far as stack config and its kubeconfig tell. */
+export interface TargetFacts {
+  readonly namespace?: string;
+  readonly gcpProject?: string;
+  readonly gkeClusterName?: string;
+  readonly kubeContext?: string;
+  /** The API server URL of the kubeconfig context, when the kubeconfig could be read. */
+  readonly kubeServer?: string;
+}
+
+/** The protected targets a stack points at, as `kind value` strings for messages; empty when none. */
+export function protectedTargetMatches(facts: TargetFacts, targets: ProtectedTargets): string[] {
+  const out: string[] = [];
+  const hit = (list: readonly string[], value: string | undefined, what: string) => {
+    if (value !== undefined && list.includes(value)) out.push(`${what} ${value}`);
+  };
+  hit(targets.namespaces, facts.namespace, "namespace");
+  hit(targets.gcpProjects, facts.gcpProject, "GCP project");
+  hit(targets.gkeClusters, facts.gkeClusterName, "GKE cluster");
+  hit(targets.kubeContexts, facts.kubeContext, "kubeconfig context");
+  const server = facts.kubeServer?.replace(/\/+$/, "");
+  hit(
+    targets.kubeServers.map((s) => s.replace(/\/+$/, "")),
+    server,
+    "Kubernetes API server",
+  );
+  return out;
+}
+
+/** The API server URL of `context` in a kubeconfig document (YAML text); undefined when it cannot be told. */
+export function kubeServerOf(kubeconfigText: string, context: string | undefined): string | undefined {
+  try {
+    const doc = parseYaml(kubeconfigText) as {
+      "current-context"?: string;
+      contexts?: { name?: string; context?: { cluster?: string } }[];
+      clusters?: { name?: string; cluster?: { server?: string } }[];
+    } | null;
+    const ctxName = context ?? doc?.["current-context"];
+    const cluster = doc?.contexts?.find((c) => c.name === ctxName)?.context?.cluster;
+    const server = doc?.clusters?.find((c) => c.name === cluster)?.cluster?.server;
+    return typeof server === "string" && server.length > 0 ? server : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads the API server of a kubeconfig file's context; undefined when the file is unreadable. */
+export function kubeServerOfFile(file: string | undefined, context: string | undefined): string | undefined {
+  if (file === undefined) return undefined;
+  try {
+    return kubeServerOf(fs.readFileSync(file, "utf8"), context);
+  } catch {
+    return undefined;
+  }
+}
+
+/** How a stack is classified, and why. */
+export interface StackClass {
+  readonly production: boolean;
+  /** The protected targets it points at. */
+  readonly protectedTargets: readonly string[];
+  /** The `environment` value it declares, if any. */
+  readonly declaredEnvironment?: string;
+}
+
+/**
+ * A stack is production when it declares `environment: production` or points at any protected target. The label
+ * can only make a stack stricter, never looser.
+ */
+export function classifyStack(
+  facts: TargetFacts & { readonly environment?: string },
+  targets: ProtectedTargets,
+): StackClass {
+  const matches = protectedTargetMatches(facts, targets);
+  return {
+    production: facts.environment === "production" || matches.length > 0,
+    protectedTargets: matches,
+    ...(facts.environment !== undefined ? { declaredEnvironment: facts.environment } : {}),
+  };
+}
+
+/**
+ * Classifies a stack from its `Pulumi.<stack>.yaml` against the committed production enforcement, reading the file
+ * through the program's schema. A stack whose file or enforcement cannot be read counts as production (fail closed).
+ */
+export function classifyStackFile(projectDir: string, stack: string): StackClass {
+  let enforcement: ProductionEnforcement;
+  let flat: Readonly<Record<string, unknown>>;
+  try {
+    enforcement = loadProductionEnforcement(projectDir);
+    flat = readStackFile(projectDir, stack).config;
+  } catch {
+    return { production: true, protectedTargets: [] };
+  }
+  return classifySettings(
+    settingsFromConfigMap(stack, flat, `Pulumi.${stack}.yaml`, projectDir),
+    projectDir,
+    enforcement,
+  );
+}
+
+/** Classifies resolved stack settings against the protected targets; unresolved settings count as production. */
+export function classifySettings(
+  settings: SettingsResult,
+  projectDir: string,
+  enforcement: ProductionEnforcement,
+): StackClass {
+  if (!settings.ok) return { production: true, protectedTargets: [] };
+  const s = settings.settings;
+  const kubeconfig = s.kubeconfigPath === undefined ? undefined : path.resolve(projectDir, s.kubeconfigPath);
+  const server = kubeServerOfFile(kubeconfig, s.kubeconfigContext);
+  const facts = Object.fromEntries(
+    Object.entries({
+      environment: s.environment,
+      namespace: s.namespace,
+      gcpProject: s.gcpProject,
+      gkeClusterName: s.gkeClusterName,
+      kubeContext: s.kubeconfigContext,
+      kubeServer: server,
+    }).filter(([, v]) => v !== undefined),
+  );
+  return classifyStack(facts, enforcement.baseline.protectedTargets);
+}

@@ -1,0 +1,40 @@
+import * as pulumi from "@pulumi/pulumi";
+import { expect, it } from "vitest";
+import { productionRaw } from "./support/config-fixtures";
+import { installMocks, settle } from "./support/mocks";
+
+// A real update (not a preview) of a production stack with no evidence on file: the program refuses before it
+// registers any resource, with one message listing every finding and its fix.
+it("refuses a real update of an unready production stack and registers nothing", async () => {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(
+      Object.entries(productionRaw({ evidenceDir: "tests/drills/logs" })).map(([k, v]) => [
+        `nova-rollout:${k}`,
+        String(v),
+      ]),
+    ),
+    [
+      "nova-rollout:databaseUrl",
+      "nova-rollout:jwtSigningKey",
+      "nova-rollout:billingApiKey",
+      "nova-rollout:rehearsalDatabaseUrl",
+    ],
+  );
+  const mocks = installMocks({ stack: "it-guard-no-evidence", preview: false });
+  let error: unknown;
+  try {
+    await import("../../index");
+  } catch (e) {
+    error = e;
+  }
+  await settle();
+  expect(error).toBeInstanceOf(pulumi.RunError);
+  const message = (error as Error).message;
+  expect(message).toMatch(/^Stack it-guard-no-evidence is production \(it targets namespace nova-prod/);
+  expect(message).toMatch(/\[bundle\] No readiness evidence for stack "it-guard-no-evidence"/);
+  expect(message).toMatch(/\[freeze\] No active change-freeze window/);
+  expect(message).toMatch(/\[approval\] No valid leadership approval/);
+  expect(message).toMatch(/fix: npm run preflight -- --stack it-guard-no-evidence/);
+  expect(message).toMatch(/Nothing was changed\.$/);
+  expect(mocks.resources.filter((r) => !r.type.startsWith("pulumi:"))).toEqual([]);
+});
