@@ -76,8 +76,15 @@ function guardRelease(): StackGateVerdict {
   const n = verdict.findings.length;
   const header = `Stack ${stack} is production${verdict.stackClass.protectedTargets.length > 0 ? ` (it targets ${verdict.stackClass.protectedTargets.join(", ")})` : ""} and not ready to roll out: ${n} ${n === 1 ? "finding" : "findings"}.`;
   if (pulumi.runtime.isDryRun()) {
+    // The pack's report (when attached) carries each finding with its fix; the warning names them without repeating
+    // the fixes, so a preview without the pack still says what is missing.
+    const list = verdict.findings.map((f, i) => `  ${i + 1}. [${f.checkId}] ${f.message}`);
     void pulumi.log.warn(
-      `${formatFindings(header, verdict.findings)}\nA real update (pulumi up) refuses this release until each is fixed.`,
+      [
+        header,
+        ...list,
+        "`pulumi up` refuses this release until each is fixed; `npm run rollout -- preview` shows each fix.",
+      ].join("\n"),
     );
     return verdict;
   }

@@ -126,6 +126,8 @@ export interface StackOptions {
   readonly secrets?: Readonly<Record<string, string>>;
   /** Extra environment for the engine. */
   readonly env?: Readonly<Record<string, string>>;
+  /** Project directory (default: the repository); e.g. a production-shaped checkout made by `productionCheckout`. */
+  readonly workDir?: string;
 }
 
 /**
@@ -187,8 +189,9 @@ async function applyConfig(stack: Stack, opts: StackOptions): Promise<void> {
  */
 export async function createOrSelectProjectStack(opts: StackOptions): Promise<Stack> {
   requireToolchainOrThrow();
-  const args: LocalProgramArgs = { stackName: opts.stackName, workDir: REPO_ROOT };
-  const stack = await LocalWorkspace.createOrSelectStack(args, await workspaceOptions(opts, REPO_ROOT));
+  const workDir = opts.workDir ?? REPO_ROOT;
+  const args: LocalProgramArgs = { stackName: opts.stackName, workDir };
+  const stack = await LocalWorkspace.createOrSelectStack(args, await workspaceOptions(opts, workDir));
   await applyConfig(stack, opts);
   return stack;
 }

@@ -1,6 +1,5 @@
 // The rollout end to end: the real engine (Automation API), the real policy pack and the sandbox's Kubernetes API.
-// The cases share stacks and run in order: the sandbox stack's successful update is the "staging" history the
-// production-shaped stack's readiness evidence is bound to.
+// The cases share stacks and run in order. The gate in production shape is in production-gate.test.ts.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -8,7 +7,6 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { release, rollBack } from "../../cli/commands/release";
 import { toReleaseEntries } from "../../cli/engine";
-import type { StagingHistoryFn } from "../../src/evidence";
 import {
   createOrSelectProjectStack,
   ensureSandbox,
@@ -19,19 +17,18 @@ import {
   SANDBOX,
   sandboxImageDigests,
   tempBackend,
+  useTestBackend,
 } from "./harness";
+import { unprotectAll } from "./protect";
 import {
   deployments,
-  EvidenceProject,
   failApiFor,
   fakeDigests,
   filesUnder,
-  flipByte,
   PLAINTEXT_CANARIES,
   policyConfigFile,
   sandboxConfig,
   SECRETS,
-  stateResources,
 } from "./scenario";
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-rollout-it-"));
@@ -42,7 +39,7 @@ const stacks: Stack[] = [];
 
 let sandbox: Stack;
 let sandboxPolicy: string;
-const previousBackend = process.env.PULUMI_BACKEND_URL;
+let restoreEnv: () => void = () => undefined;
 
 async function projectStack(name: string, config: Record<string, string>): Promise<Stack> {
   const stack = await createOrSelectProjectStack({
@@ -55,30 +52,13 @@ async function projectStack(name: string, config: Record<string, string>): Promi
   return stack;
 }
 
-/** Runs `fn`, expecting the engine to fail; returns everything it said (error text and streamed output). */
-async function expectEngineFailure(fn: (out: (s: string) => void) => Promise<unknown>): Promise<string> {
-  const lines: string[] = [];
-  const out = (s: string) => {
-    lines.push(s);
-    capture(s);
-  };
-  let error: unknown;
-  try {
-    await fn(out);
-  } catch (err) {
-    error = err;
-  }
-  expect(error, "the engine should have refused").toBeDefined();
-  return `${lines.join("")}\n${error instanceof Error ? error.message : String(error)}`;
-}
-
 beforeAll(async () => {
   requireToolchainOrThrow();
   expect(fs.existsSync(path.join(REPO_ROOT, "dist", "index.js")), "run `npm run build` first").toBe(true);
   await ensureSandbox();
   await resetStandins();
   // The CLI functions open stacks through the toolchain environment; point them at this run's backend.
-  process.env.PULUMI_BACKEND_URL = backend.url;
+  restoreEnv = useTestBackend(backend.url);
   sandboxPolicy = policyConfigFile(work, "local", {
     projectDir: REPO_ROOT,
     evidenceDir: path.join(work, "evidence"),
@@ -88,14 +68,14 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const stack of stacks.reverse()) {
     try {
+      await unprotectAll(stack);
       await stack.destroy({ onOutput: capture });
     } catch {
       // best effort: the namespace is removed below
     }
     fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stack.name}.yaml`), { force: true });
   }
-  if (previousBackend === undefined) delete process.env.PULUMI_BACKEND_URL;
-  else process.env.PULUMI_BACKEND_URL = previousBackend;
+  restoreEnv();
   await resetStandins().catch(() => undefined);
   backend.cleanup();
   fs.rmSync(work, { recursive: true, force: true });
@@ -152,144 +132,6 @@ describe.sequential("rollout on the sandbox cluster", () => {
         "jsonpath={.spec.suspend}",
       ),
     ).not.toBe("true");
-  });
-
-  describe("(b) the readiness gate on a production-shaped stack", () => {
-    let prod: Stack;
-    let evidence: EvidenceProject;
-    let mandatory: string;
-    const digests = () => sandboxImageDigests();
-    const staging: StagingHistoryFn = async () => {
-      const [last] = await sandbox.history(1, 1, false);
-      if (last === undefined) return undefined;
-      return { result: last.result, version: last.version, endTime: last.endTime, config: last.config };
-    };
-    const gate = () => ({
-      policyPacks: [path.join(REPO_ROOT, "policy")],
-      policyPackConfigs: [mandatory],
-    });
-
-    beforeAll(async () => {
-      evidence = new EvidenceProject(path.join(work, "prod-evidence"), "it-production", "it-sandbox");
-      mandatory = policyConfigFile(work, "production", {
-        projectDir: evidence.dir,
-        evidenceDir: evidence.evidenceDir,
-      });
-      prod = await projectStack(
-        "it-production",
-        sandboxConfig({
-          namespace: "it-prod",
-          environment: "production",
-          backups: path.join(work, "prod-backups"),
-          evidenceDir: evidence.evidenceDir,
-        }),
-      );
-    });
-
-    it("blocks preview and up when there is no evidence, and the state holds no created resource", async () => {
-      evidence.clear();
-      const previewText = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
-      expect(previewText).toMatch(/nova-readiness-gate/);
-      expect(previewText).toMatch(/mandatory/);
-      expect(previewText).toMatch(/No readiness evidence/);
-      expect(previewText).toMatch(/nova-change-freeze/);
-      expect(previewText).toMatch(/nova-leadership-approval/);
-
-      const upText = await expectEngineFailure((out) => prod.up({ ...gate(), onOutput: out }));
-      expect(upText).toMatch(/nova-readiness-gate/);
-      const created = (await stateResources(prod)).filter((r) => /^(kubernetes|command):/.test(r.type));
-      expect(created).toEqual([]);
-      expect(await kubectl("get", "namespace", "it-prod", "--ignore-not-found", "-o", "name")).toBe("");
-    });
-
-    it.each([
-      ["a billing drill 8 days old", (e: EvidenceProject) => e.setDrillAge(8), /billing-drill/],
-      [
-        "coverage 59/50/70/60",
-        (e: EvidenceProject) => e.setCoverage({ statements: 59, branches: 50, functions: 70, lines: 60 }),
-        /coverage/,
-      ],
-    ])("blocks %s", async (_what, spoil, check) => {
-      evidence.clear();
-      evidence.setDrillAge(1);
-      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-      spoil(evidence);
-      evidence.authorise("sandbox");
-      await evidence.preflight("sandbox", digests(), staging);
-      const text = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
-      expect(text).toMatch(/nova-readiness-gate/);
-      expect(text).toMatch(check);
-    });
-
-    it.each([
-      [
-        "one byte changed in a referenced artifact",
-        (e: EvidenceProject) => flipByte(path.join(e.dir, "coverage/coverage-summary.json"), 30),
-        /coverage/,
-      ],
-      [
-        "one byte changed in the bundle",
-        (_e: EvidenceProject, bundle: string) => flipByte(bundle, 40),
-        /bundle/,
-      ],
-    ])("blocks %s", async (_what, tamper, check) => {
-      evidence.clear();
-      evidence.setDrillAge(1);
-      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-      evidence.authorise("sandbox");
-      const { json } = await evidence.preflight("sandbox", digests(), staging);
-      tamper(evidence, json);
-      const text = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
-      expect(text).toMatch(/nova-readiness-gate/);
-      expect(text).toMatch(check);
-    });
-
-    it("blocks a bundle made for other digests, and a stale one", async () => {
-      evidence.clear();
-      evidence.setDrillAge(1);
-      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-      evidence.authorise("sandbox");
-      await evidence.preflight("sandbox", fakeDigests("other"), staging);
-      const other = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
-      expect(other).toMatch(/nova-readiness-gate/);
-      expect(other).toMatch(/digest/i);
-
-      evidence.clear();
-      evidence.authorise("sandbox");
-      await evidence.preflight("sandbox", digests(), staging, { now: new Date(Date.now() - 30 * 3_600_000) });
-      const stale = await expectEngineFailure((out) => prod.preview({ ...gate(), onOutput: out }));
-      expect(stale).toMatch(/nova-readiness-gate/);
-      expect(stale).toMatch(/hours? old|stale|older than/i);
-    });
-
-    it("lets a ready release through: fresh evidence (drill 6 days old), freeze and approval", async () => {
-      evidence.clear();
-      evidence.setDrillAge(6);
-      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-      evidence.authorise("sandbox");
-      const { bundle } = await evidence.preflight("sandbox", digests(), staging);
-      expect(bundle.checks.filter((c) => c.verdict !== "pass").map((c) => c.id)).toEqual([]);
-      const out: string[] = [];
-      const preview = await prod.preview({ ...gate(), onOutput: (s) => (out.push(s), capture(s)) });
-      expect(preview.changeSummary.create).toBeGreaterThan(10);
-      expect(out.join("")).not.toMatch(/mandatory/);
-    });
-
-    it("only warns on the staging enforcement: the same missing evidence is advisory", async () => {
-      evidence.clear();
-      const staged = policyConfigFile(work, "staging", {
-        projectDir: evidence.dir,
-        evidenceDir: evidence.evidenceDir,
-      });
-      const out: string[] = [];
-      await prod.preview({
-        policyPacks: [path.join(REPO_ROOT, "policy")],
-        policyPackConfigs: [staged],
-        onOutput: (s) => (out.push(s), capture(s)),
-      });
-      expect(out.join("")).toMatch(/nova-readiness-gate/);
-      expect(out.join("")).toMatch(/advisory/);
-    });
   });
 
   describe("(d, e) release history, a failed verification and the rollback", () => {

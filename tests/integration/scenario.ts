@@ -11,6 +11,7 @@ import {
   writeRecord,
   type CollectorOptions,
   type EvidenceBundle,
+  type FetchLike,
   type StagingHistoryFn,
 } from "../../src/evidence";
 import { kubectl, REPO_ROOT, SANDBOX, sandboxImageDigests } from "./harness";
@@ -149,6 +150,8 @@ export class EvidenceProject {
     readonly dir: string,
     readonly stack: string,
     readonly stagingStack: string,
+    /** The registry the release's images are checked in (and the stack deploys from). */
+    readonly imageRegistry: string = SANDBOX.imageRegistry,
   ) {
     this.evidenceDir = path.join(dir, "tests", "drills", "logs");
     this.write(
@@ -215,7 +218,7 @@ export class EvidenceProject {
         project: "nova-rollout",
         release,
         digests,
-        imageRegistry: SANDBOX.imageRegistry,
+        imageRegistry: this.imageRegistry,
         kubeconfigPath: SANDBOX.kubeconfig,
         kubeconfigContext: SANDBOX.context,
         evidenceDir: "tests/drills/logs",
@@ -287,4 +290,39 @@ export function filesUnder(dir: string): string[] {
     .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => path.join(e.parentPath, e.name));
+}
+
+/** The committed production registry (policy/config/production.json `allowedRegistries`). */
+export const PRODUCTION_REGISTRY = "us-docker.pkg.dev/nova-prod/nova";
+
+/**
+ * A registry client for the preflight that serves the production registry's manifests from the sandbox registry (a
+ * pull-through mirror, as an air-gapped site would run): the digests checked are the sandbox images' real ones.
+ */
+export function productionRegistryMirror(): FetchLike {
+  const from = `https://${PRODUCTION_REGISTRY.replace("/", "/v2/")}/`;
+  const to = `http://${SANDBOX.registry}/v2/nova/`;
+  return (url, init) => globalThis.fetch(url.startsWith(from) ? to + url.slice(from.length) : url, init);
+}
+
+/**
+ * A production-shaped checkout of this repository in `dir`, as a colleague's clone would be: the compiled program
+ * and pack (`dist/`), the chart, `Pulumi.yaml`, `package.json` and the committed policy configs, copied unmodified;
+ * `node_modules` linked. Its evidence lives where the committed production enforcement says (`tests/drills/logs`).
+ */
+export function productionCheckout(dir: string): string {
+  fs.mkdirSync(dir, { recursive: true });
+  for (const rel of [
+    "Pulumi.yaml",
+    "package.json",
+    "dist",
+    "charts",
+    "policy/PulumiPolicy.yaml",
+    "policy/package.json",
+    "policy/config",
+  ]) {
+    fs.cpSync(path.join(REPO_ROOT, rel), path.join(dir, rel), { recursive: true });
+  }
+  fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
 }

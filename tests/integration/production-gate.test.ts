@@ -1,0 +1,349 @@
+// The readiness gate in production shape: a production-shaped checkout of this repository (compiled program, chart,
+// committed policy configs, unmodified), stacks aimed at the sandbox cluster, the committed *production* enforcement,
+// the real engine and the real Kubernetes API. Each case attacks the gate the way a careless or hostile operator would.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StagingHistoryFn } from "../../src/evidence";
+import {
+  createOrSelectInlineStack,
+  createOrSelectProjectStack,
+  ensureSandbox,
+  kubectl,
+  requireToolchainOrThrow,
+  resetStandins,
+  sandboxImageDigests,
+  tempBackend,
+  TEST_PASSPHRASE,
+  testEnv,
+  useTestBackend,
+} from "./harness";
+import { protectedUrns, unprotectAll } from "./protect";
+import {
+  deployments,
+  EvidenceProject,
+  fakeDigests,
+  flipByte,
+  PRODUCTION_REGISTRY,
+  productionCheckout,
+  productionRegistryMirror,
+  sandboxConfig,
+  SECRETS,
+  stateResources,
+} from "./scenario";
+
+const execFileAsync = promisify(execFile);
+const work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-prod-gate-it-"));
+const checkout = productionCheckout(path.join(work, "checkout"));
+const backend = tempBackend("nova-prod-gate-backend-");
+const stacks: Stack[] = [];
+const PROD = "it-prod";
+let restoreEnv: () => void = () => undefined;
+let prod: Stack;
+let staging: Stack;
+const evidence = new EvidenceProject(checkout, PROD, "staging", PRODUCTION_REGISTRY);
+const digests = () => sandboxImageDigests();
+const committed = (level: "production" | "staging") => ({
+  policyPacks: [path.join(checkout, "policy")],
+  policyPackConfigs: [path.join(checkout, "policy", "config", `${level}.json`)],
+});
+
+/** Stack config of a production-shaped stack on the sandbox cluster, evidence where production keeps it. */
+function prodConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
+  return sandboxConfig({
+    namespace,
+    environment: "production",
+    resolver: "pinned",
+    backups: path.join(work, "backups"),
+    evidenceDir: "tests/drills/logs",
+    extra: { imageRegistry: PRODUCTION_REGISTRY, ...extra },
+  });
+}
+
+async function projectStack(name: string, config: Record<string, string>): Promise<Stack> {
+  const stack = await createOrSelectProjectStack({
+    stackName: name,
+    workDir: checkout,
+    backendUrl: backend.url,
+    config,
+    secrets: SECRETS,
+  });
+  stacks.push(stack);
+  return stack;
+}
+
+/** Runs a command of the checkout (plain `pulumi` or the rollout CLI); never throws, returns the code and all output. */
+async function runIn(
+  cmd: string,
+  args: readonly string[],
+  env: Record<string, string> = {},
+  drop: readonly string[] = [],
+): Promise<{ code: number; out: string }> {
+  const base = testEnv({
+    PULUMI_BACKEND_URL: backend.url,
+    PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+    ...env,
+  });
+  for (const name of drop) delete base[name];
+  try {
+    const { stdout, stderr } = await execFileAsync(cmd, [...args], {
+      cwd: checkout,
+      env: base,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    return { code: 0, out: `${stdout}\n${stderr}` };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === "number" ? e.code : -1, out: `${e.stdout ?? ""}\n${e.stderr ?? ""}` };
+  }
+}
+
+const rollout = (args: readonly string[], env?: Record<string, string>, drop?: readonly string[]) =>
+  runIn(process.execPath, [path.join(checkout, "dist", "cli", "index.js"), ...args], env, drop);
+
+async function previewText(stack: Stack, level: "production" | "staging" = "production"): Promise<string> {
+  const lines: string[] = [];
+  try {
+    await stack.preview({ ...committed(level), onOutput: (s) => void lines.push(s) });
+    return lines.join("");
+  } catch (err) {
+    return `${lines.join("")}\n${err instanceof Error ? err.message : String(err)}`;
+  }
+}
+
+const stagingHistory: StagingHistoryFn = async () => {
+  const [last] = await staging.history(1, 1, false);
+  if (last === undefined) return undefined;
+  return { result: last.result, version: last.version, endTime: last.endTime, config: last.config };
+};
+
+/** Fresh, passing evidence for the release plus a freeze window and an approval. */
+async function readyEvidence(): Promise<string> {
+  evidence.clear();
+  evidence.setDrillAge(1);
+  evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+  evidence.authorise("sandbox");
+  const { bundle, json } = await evidence.preflight("sandbox", digests(), stagingHistory, {
+    fetch: productionRegistryMirror(),
+  });
+  expect(bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`)).toEqual([]);
+  return json;
+}
+
+beforeAll(async () => {
+  requireToolchainOrThrow();
+  expect(fs.existsSync(path.join(checkout, "dist", "index.js")), "run `npm run build` first").toBe(true);
+  await ensureSandbox();
+  await resetStandins();
+  restoreEnv = useTestBackend(backend.url);
+  // The staging stack's last update is what the staging check of the preflight reads.
+  staging = await createOrSelectInlineStack("nova-staging-it", () => Promise.resolve(), {
+    stackName: "staging",
+    backendUrl: backend.url,
+    config: {
+      "nova-rollout:apiImageDigest": digests().api,
+      "nova-rollout:workerImageDigest": digests().worker,
+    },
+  });
+  await staging.up();
+  prod = await projectStack(PROD, prodConfig("it-prod"));
+}, 600_000);
+
+afterAll(async () => {
+  for (const stack of stacks.reverse()) {
+    try {
+      await unprotectAll(stack);
+      await stack.destroy();
+    } catch {
+      // best effort
+    }
+  }
+  await staging?.destroy().catch(() => undefined);
+  restoreEnv();
+  backend.cleanup();
+  fs.rmSync(work, { recursive: true, force: true });
+}, 900_000);
+
+describe.sequential(
+  "the readiness gate on a production-shaped stack, committed production enforcement",
+  () => {
+    it("plain `pulumi up` (no policy pack) of an unready release is refused by the program and changes nothing", async () => {
+      evidence.clear();
+      const { code, out } = await runIn("pulumi", ["up", "--stack", PROD, "--yes", "--non-interactive"]);
+      expect(code).not.toBe(0);
+      expect(out).toMatch(/Stack it-prod is production and not ready to roll out/);
+      expect(out).toMatch(/\[bundle\] No readiness evidence for stack "it-prod"/);
+      expect(out).toMatch(/fix: npm run preflight -- --stack it-prod/);
+      expect(out).toMatch(/\[freeze\]/);
+      expect(out).toMatch(/\[approval\]/);
+      expect(out).not.toMatch(/\n\s+at .+\.js:\d+:\d+/); // no stack trace for a user mistake
+      const created = (await stateResources(prod)).filter((r) => /^(kubernetes|command):/.test(r.type));
+      expect(created).toEqual([]);
+      expect(await kubectl("get", "namespace", "it-prod", "--ignore-not-found", "-o", "name")).toBe("");
+    });
+
+    it("the pack blocks the same preview, and its report says each finding once", async () => {
+      evidence.clear();
+      const lines: string[] = [];
+      await expect(
+        prod.preview({ ...committed("production"), onOutput: (l) => void lines.push(l) }),
+      ).rejects.toThrow();
+      const stream = lines.join("");
+      const policies = stream.slice(stream.indexOf("Policies:"), stream.indexOf("Diagnostics:"));
+      expect(policies).toMatch(/\[mandatory\]\s+nova-readiness-gate/);
+      for (const finding of [
+        /No readiness evidence for stack "it-prod"/g,
+        /No active change-freeze window/g,
+        /No valid leadership approval/g,
+      ]) {
+        expect(policies.match(finding)).toHaveLength(1);
+        // …and once more in the program guard's preview warning, which names the findings without their fixes.
+        expect(stream.match(finding)).toHaveLength(2);
+      }
+      expect(policies).toMatch(
+        /Blocked by the 1 finding reported for urn:pulumi:it-prod::nova-rollout::pulumi:pulumi:Stack/,
+      );
+      expect(stream).toMatch(/`pulumi up` refuses this release until each is fixed/);
+    });
+
+    it.each([
+      ["a billing drill 8 days old", () => evidence.setDrillAge(8), /billing-drill/],
+      [
+        "one byte changed in a referenced artifact",
+        () => flipByte(path.join(checkout, "coverage/coverage-summary.json"), 30),
+        /Artifact coverage\/coverage-summary\.json of check "coverage" changed since preflight/,
+      ],
+    ])("blocks %s", async (_what, spoil, expected) => {
+      await readyEvidence();
+      spoil();
+      const text = await previewText(prod);
+      expect(text).toMatch(/nova-readiness-gate/);
+      expect(text).toMatch(expected);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+    });
+
+    it("blocks a bundle made for other digests", async () => {
+      evidence.clear();
+      evidence.authorise("sandbox");
+      await evidence.preflight("sandbox", fakeDigests("other"), stagingHistory, {
+        fetch: productionRegistryMirror(),
+      });
+      expect(await previewText(prod)).toMatch(
+        /Evidence bundle is bound to api digest sha256:[0-9a-f]{64}; the stack deploys/,
+      );
+    });
+
+    it("blocks a bundle made with --min-branches 0 (branches at 40 %) and names the weakened threshold", async () => {
+      evidence.clear();
+      evidence.setDrillAge(1);
+      evidence.setCoverage({ statements: 80, branches: 40, functions: 80, lines: 80 });
+      evidence.authorise("sandbox");
+      const { bundle } = await evidence.preflight("sandbox", digests(), stagingHistory, {
+        fetch: productionRegistryMirror(),
+        coverageThresholds: { statements: 60, branches: 0, functions: 70, lines: 60 },
+      });
+      expect(bundle.checks.find((c) => c.id === "coverage")?.verdict).toBe("pass");
+      const text = await previewText(prod);
+      expect(text).toMatch(
+        /weakened threshold: coverage branches >= 0%; the committed policy requires >= 50%/,
+      );
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+    });
+
+    it("blocks a registry that is not in allowedRegistries (the stack's own registry is no anchor)", async () => {
+      await readyEvidence();
+      await prod.setConfig("nova-rollout:imageRegistry", { value: "127.0.0.1:35000/nova" });
+      try {
+        const text = await previewText(prod);
+        expect(text).toMatch(/mandatory/);
+        expect(text).toMatch(
+          /Production baseline \[registry\]: Image registry 127\.0\.0\.1:35000\/nova is not an allowed production registry/,
+        );
+      } finally {
+        await prod.setConfig("nova-rollout:imageRegistry", { value: PRODUCTION_REGISTRY });
+      }
+    });
+
+    it("blocks a production stack judged with the staging enforcement (a lowered option)", async () => {
+      await readyEvidence();
+      const text = await previewText(prod, "staging");
+      expect(text).toMatch(/mandatory/);
+      expect(text).toMatch(
+        /is production \(it declares environment production\) but the policy pack runs with the staging enforcement/,
+      );
+    });
+
+    it("the rollout CLI gives production enforcement to a relabelled and a renamed stack, and refuses --no-policy", async () => {
+      evidence.clear();
+      await projectStack("it-relabelled", prodConfig("nova-prod", { environment: "staging" }));
+      await projectStack("prod-eu", prodConfig("it-prod-eu"));
+      for (const [stack, reason] of [
+        ["it-relabelled", /targets namespace nova-prod.*declares environment staging/],
+        ["prod-eu", /No readiness evidence for stack "prod-eu"/],
+      ] as const) {
+        const blocked = await rollout(["preview", "--stack", stack]);
+        expect(blocked.code, blocked.out).toBe(5);
+        expect(blocked.out).toMatch(/\[mandatory\]/);
+        expect(blocked.out).toMatch(reason);
+        const noPolicy = await rollout(["preview", "--stack", stack, "--no-policy"]);
+        expect(noPolicy.code).toBe(2);
+        expect(noPolicy.out).toMatch(
+          new RegExp(
+            `--no-policy is only for sandbox stacks; ${stack} is judged with the production enforcement`,
+          ),
+        );
+      }
+    });
+
+    it("the CLI refuses a non-sandbox stack with no backend or passphrase set, and never uses the sandbox passphrase", async () => {
+      const emptyCache = fs.mkdtempSync(path.join(work, "cache-"));
+      const noBackend = await rollout(["history", "--stack", PROD], { NOVA_CACHE_DIR: emptyCache }, [
+        "PULUMI_BACKEND_URL",
+        "PULUMI_CONFIG_PASSPHRASE",
+        "PULUMI_CONFIG_PASSPHRASE_FILE",
+      ]);
+      expect(noBackend.code).toBe(2);
+      expect(noBackend.out).toMatch(/PULUMI_BACKEND_URL/);
+      const noPassphrase = await rollout(["history", "--stack", PROD], { NOVA_CACHE_DIR: emptyCache }, [
+        "PULUMI_CONFIG_PASSPHRASE",
+        "PULUMI_CONFIG_PASSPHRASE_FILE",
+      ]);
+      expect(noPassphrase.code).toBe(2);
+      expect(noPassphrase.out).toMatch(/PULUMI_CONFIG_PASSPHRASE/);
+      const sandboxPassphrase = await rollout(["history", "--stack", PROD], {
+        PULUMI_CONFIG_PASSPHRASE: "nova-sandbox-only",
+      });
+      expect(sandboxPassphrase.code).toBe(2);
+      for (const r of [noBackend, noPassphrase, sandboxPassphrase])
+        expect(r.out).not.toMatch(/nova-sandbox-only/);
+    });
+
+    it("with ready evidence the pack passes the preview and plain `pulumi up` rolls the release out, protected", async () => {
+      await readyEvidence();
+      const text = await previewText(prod);
+      expect(text).not.toMatch(/mandatory/);
+      const { code, out } = await runIn("pulumi", ["up", "--stack", PROD, "--yes", "--non-interactive"]);
+      expect(code, out).toBe(0);
+      // Autoscaling is on in production: the HPA owns the replica count (kwok has no metrics to scale on).
+      const api = (await deployments("it-prod"))["nova-api"];
+      expect(api?.image).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${digests().api}`);
+      expect(api?.ready).toBeGreaterThan(0);
+      expect(api?.ready).toBe(api?.replicas);
+      const protectedOnes = protectedUrns(await prod.exportStack());
+      expect(protectedOnes.some((u) => u.includes("kubernetes:core/v1:Namespace"))).toBe(true);
+      expect(protectedOnes.some((u) => u.includes("kubernetes:core/v1:Secret"))).toBe(true);
+    });
+
+    it("plain `pulumi destroy` of the production-shaped stack refuses while its resources are protected", async () => {
+      const { code, out } = await runIn("pulumi", ["destroy", "--stack", PROD, "--yes", "--non-interactive"]);
+      expect(code).not.toBe(0);
+      expect(out).toMatch(/protect/i);
+      expect(await kubectl("get", "namespace", "it-prod", "-o", "name")).toMatch(/namespace\/it-prod/);
+      expect((await deployments("it-prod"))["nova-api"]?.ready).toBeGreaterThan(0);
+    });
+  },
+);
