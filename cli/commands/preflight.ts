@@ -38,6 +38,8 @@ interface PreflightOptions {
   minFunctions?: string;
   minLines?: string;
   drillMaxAgeDays?: string;
+  stagingMaxAgeHours?: string;
+  sampleDataMaxAgeDays?: string;
   maxAgeHours?: string;
   engine: boolean;
 }
@@ -94,6 +96,10 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
       imageRegistry: o.registry ?? base?.imageRegistry,
       kubeconfigPath: o.kubeconfig ?? base?.kubeconfigPath,
       kubeconfigContext: o.context ?? base?.kubeconfigContext,
+      clusterMode: base?.clusterMode,
+      gcpProject: base?.gcpProject,
+      gcpRegion: base?.gcpRegion,
+      gkeClusterName: base?.gkeClusterName,
       evidenceDir,
     },
     projectDir,
@@ -107,6 +113,12 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
       lines: num("min-lines", o.minLines, committed.coverage.lines),
     },
     drillMaxAgeDays: num("drill-max-age-days", o.drillMaxAgeDays, committed.drillMaxAgeDays),
+    stagingMaxAgeHours: num("staging-max-age-hours", o.stagingMaxAgeHours, committed.stagingMaxAgeHours),
+    sampleDataMaxAgeDays: num(
+      "sample-data-max-age-days",
+      o.sampleDataMaxAgeDays,
+      committed.sampleDataMaxAgeDays,
+    ),
     stagingHistory: o.engine ? automationHistory(projectDir) : undefined,
     registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
     overrides: records.overrides,
@@ -182,6 +194,11 @@ export function preflightCommand(): Command {
     .option("--min-functions <pct>", "coverage threshold (default: committed)")
     .option("--min-lines <pct>", "coverage threshold (default: committed)")
     .option("--drill-max-age-days <days>", "maximum billing-drill age (default: committed)")
+    .option(
+      "--staging-max-age-hours <hours>",
+      "maximum age of the staging stack's newest successful update (default: committed)",
+    )
+    .option("--sample-data-max-age-days <days>", "maximum seed-log age (default: committed)")
     .option("--max-age-hours <hours>", "bundle freshness used for the final verdict (default: committed)")
     .addOption(
       new Option("--no-engine", "do not query the staging stack history (the staging check then fails)"),

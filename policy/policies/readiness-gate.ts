@@ -35,6 +35,16 @@ const configSchema: PolicyConfigSchema = {
       type: "number",
       description: "Maximum billing-drill age in days a production bundle must have been judged with.",
     },
+    stagingMaxAgeHours: {
+      type: "number",
+      description:
+        "Maximum age in hours of the staging stack's newest successful update a production bundle must have been judged with.",
+    },
+    sampleDataMaxAgeDays: {
+      type: "number",
+      description:
+        "Maximum seed-log (sample-data) age in days a production bundle must have been judged with.",
+    },
     stagingStack: {
       type: "string",
       description: "The staging stack a production bundle must have been judged against.",

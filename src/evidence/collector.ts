@@ -10,10 +10,19 @@ import { checkBillingDrill, DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-
 import { checkCoverage, type CoverageThresholds, DEFAULT_COVERAGE_THRESHOLDS } from "./checks/coverage";
 import { checkDocUpdated, type DatedDocument } from "./checks/docs-updated";
 import { checkE2eSmoke } from "./checks/e2e";
-import { checkKubeconfig } from "./checks/kubeconfig";
+import {
+  checkGkeCluster,
+  checkKubeconfig,
+  gcloudClusterAccess,
+  type GkeClusterAccessFn,
+} from "./checks/kubeconfig";
 import { checkRegistryDigests, type FetchLike } from "./checks/registry";
-import { checkSampleData } from "./checks/sample-data";
-import { checkStagingStack, type StagingHistoryFn } from "./checks/staging-stack";
+import { checkSampleData, DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS, seedLogTime } from "./checks/sample-data";
+import {
+  checkStagingStack,
+  DEFAULT_STAGING_MAX_AGE_HOURS,
+  type StagingHistoryFn,
+} from "./checks/staging-stack";
 import { type LoadedArtifact } from "./checks/types";
 import {
   BUNDLE_SCHEMA_VERSION,
@@ -62,6 +71,10 @@ export type CollectorSettings = Pick<
   | "imageRegistry"
   | "kubeconfigPath"
   | "kubeconfigContext"
+  | "clusterMode"
+  | "gcpProject"
+  | "gcpRegion"
+  | "gkeClusterName"
   | "evidenceDir"
 >;
 
@@ -78,12 +91,21 @@ export interface CollectorOptions {
   readonly stagingStack?: string;
   readonly coverageThresholds?: CoverageThresholds;
   readonly drillMaxAgeDays?: number;
+  /** The staging stack's newest successful update must be younger than this. Default 72 hours. */
+  readonly stagingMaxAgeHours?: number;
+  /** The newest seed log must be younger than this (stamp in its file name). Default 7 days. */
+  readonly sampleDataMaxAgeDays?: number;
   readonly paths?: Partial<ArtifactPaths>;
   readonly fetch?: FetchLike;
   /** `Authorization` header for the registry (e.g. `Bearer …`); used, never recorded. */
   readonly registryAuthorization?: string;
   /** Stack history reader; undefined means no engine, and the staging check fails. */
   readonly stagingHistory?: StagingHistoryFn;
+  /**
+   * Probes the GKE cluster of a `clusterMode: gke` stack (the `kubeconfig` check). Default: `gcloud container
+   * clusters describe … --format=value(status)`, RUNNING passes.
+   */
+  readonly gkeClusterAccess?: GkeClusterAccessFn;
   readonly updatedAt?: UpdatedAtFn;
   /** Override records on file; active ones turn the named failing checks into `waived`. */
   readonly overrides?: readonly (OverrideRecord & { readonly path?: string })[];
@@ -159,6 +181,8 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   const staging = opts.stagingStack ?? "staging";
   const coverageThresholds = opts.coverageThresholds ?? DEFAULT_COVERAGE_THRESHOLDS;
   const drillMaxAgeDays = opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS;
+  const stagingMaxAgeHours = opts.stagingMaxAgeHours ?? DEFAULT_STAGING_MAX_AGE_HOURS;
+  const sampleDataMaxAgeDays = opts.sampleDataMaxAgeDays ?? DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS;
   const evidenceRoot = path.resolve(projectDir, settings.evidenceDir);
   const stagingLogs = filesIn(path.join(evidenceRoot, staging)).sort();
   const updatedAt = opts.updatedAt ?? gitOrMtime;
@@ -167,7 +191,10 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     .filter((f) => /billing-drill/i.test(path.basename(f)) && !/-preflight\.(json|md)$/.test(f))
     .map((f) => load(projectDir, f))
     .filter((a): a is LoadedArtifact => a !== undefined);
-  const seedFile = stagingLogs.filter((f) => /seed/i.test(path.basename(f))).at(-1);
+  // The newest seed log by the time stamp its name starts with; an unstamped one only when there is no other (it fails).
+  const seedFiles = stagingLogs.filter((f) => /seed/i.test(path.basename(f)));
+  const seedFile =
+    seedFiles.filter((f) => seedLogTime(path.basename(f)) !== undefined).at(-1) ?? seedFiles.at(-1);
   const runbooks = filesIn(path.resolve(projectDir, paths.runbooksDir))
     .map((f) => ({ f, t: fs.statSync(f).mtime.getTime() }))
     .sort((a, b) => b.t - a.t || a.f.localeCompare(b.f));
@@ -191,7 +218,12 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     checkCoverage(load(projectDir, paths.coverageSummary), coverageThresholds),
     checkE2eSmoke(load(projectDir, paths.e2eReport)),
     checkBillingDrill(drillLogs, now, drillMaxAgeDays, staging),
-    checkSampleData(seedFile === undefined ? undefined : load(projectDir, seedFile), staging),
+    checkSampleData(
+      seedFile === undefined ? undefined : load(projectDir, seedFile),
+      now,
+      sampleDataMaxAgeDays,
+      staging,
+    ),
     checkDocUpdated("runbooks-updated", "Runbooks", newestRunbook, opts.releaseCut, settings.stack),
     checkDocUpdated(
       "status-updated",
@@ -207,13 +239,20 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
       opts.releaseCut,
       settings.stack,
     ),
-    checkKubeconfig(
-      kubeText,
-      kubeconfigAbs === undefined
-        ? "(kubeconfigPath not configured)"
-        : toProjectRelative(projectDir, kubeconfigAbs),
-      settings.kubeconfigContext,
-    ),
+    settings.clusterMode === "gke"
+      ? await checkGkeCluster({
+          gcpProject: settings.gcpProject,
+          gcpRegion: settings.gcpRegion,
+          gkeClusterName: settings.gkeClusterName,
+          access: opts.gkeClusterAccess ?? gcloudClusterAccess(),
+        })
+      : checkKubeconfig(
+          kubeText,
+          kubeconfigAbs === undefined
+            ? "(kubeconfigPath not configured)"
+            : toProjectRelative(projectDir, kubeconfigAbs),
+          settings.kubeconfigContext,
+        ),
     await checkRegistryDigests({
       imageRegistry: settings.imageRegistry,
       release: settings.release,
@@ -225,6 +264,8 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
       stagingStack: staging,
       expected: settings.digests,
       history: opts.stagingHistory,
+      now,
+      maxAgeHours: stagingMaxAgeHours,
     }),
   ];
 
@@ -262,6 +303,8 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     judgedWith: {
       coverage: { ...coverageThresholds },
       drillMaxAgeDays,
+      stagingMaxAgeHours,
+      sampleDataMaxAgeDays,
       stagingStack: staging,
       releaseCut: opts.releaseCut === undefined ? null : opts.releaseCut.toISOString(),
       imageRegistry: settings.imageRegistry ?? null,

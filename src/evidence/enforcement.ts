@@ -74,6 +74,10 @@ export const gateThresholdsSchema = z
     coverage: coverageThresholdsSchema.default({ statements: 60, branches: 50, functions: 70, lines: 60 }),
     /** Maximum age of the billing drill log in days. */
     drillMaxAgeDays: z.number().min(0).default(7),
+    /** Maximum age in hours of the staging stack's newest successful `update`. */
+    stagingMaxAgeHours: z.number().min(0).default(72),
+    /** Maximum age in days of the newest seed (sample-data) log, from the stamp in its file name. */
+    sampleDataMaxAgeDays: z.number().min(0).default(7),
     /** The stack whose last update, drill and seed logs count as staging. */
     stagingStack: z.string().min(1).default("staging"),
     /** The release cut (docs must be updated after it) may lie at most this many days before the preflight. */

@@ -3,8 +3,17 @@
  * guard (`index.ts`) runs all of them before a real update of a production stack. Every function here is pure apart
  * from reading the evidence directory, and returns findings (empty = ready); nothing throws for a user mistake.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
-import { type JudgedWith, type Finding } from "./model";
+import {
+  bundleContentHash,
+  type Finding,
+  type JudgedWith,
+  ROLLBACK_RECORD_MAX_HOURS,
+  type RollbackRecord,
+  serializeBundle,
+  sha256,
+} from "./model";
 import {
   classifySettings,
   EnforcementConfigError,
@@ -15,7 +24,7 @@ import {
   type StackClass,
 } from "./enforcement";
 import { preflightRemedy, recordsDir } from "./paths";
-import { readNewestBundle, readRecords, type StackRecords } from "./reader";
+import { readBundles, readNewestBundle, readRecords, type StackRecords } from "./reader";
 import { settingsFromConfigMap, type EvidenceStackSettings, type SettingsResult } from "./stack-settings";
 import { activeFreezes, validApprovals, verifyReadiness } from "./verifier";
 import { projectFileReader } from "./collector";
@@ -120,6 +129,16 @@ export function weakenedThresholdFindings(
   if (judged.drillMaxAgeDays > thresholds.drillMaxAgeDays) {
     weak("billing drill max age", `${judged.drillMaxAgeDays} days`, `<= ${thresholds.drillMaxAgeDays} days`);
   }
+  if (judged.stagingMaxAgeHours > thresholds.stagingMaxAgeHours) {
+    weak("staging update max age", `${judged.stagingMaxAgeHours} h`, `<= ${thresholds.stagingMaxAgeHours} h`);
+  }
+  if (judged.sampleDataMaxAgeDays > thresholds.sampleDataMaxAgeDays) {
+    weak(
+      "sample-data max age",
+      `${judged.sampleDataMaxAgeDays} days`,
+      `<= ${thresholds.sampleDataMaxAgeDays} days`,
+    );
+  }
   if (judged.stagingStack !== thresholds.stagingStack) {
     weak("staging stack", `"${judged.stagingStack}"`, `"${thresholds.stagingStack}"`);
   }
@@ -157,6 +176,8 @@ export function readinessFindings(input: GateInput): Finding[] {
     ];
   }
   const s = input.settings.settings;
+  const rollback = activeRollback(input);
+  if (rollback !== undefined) return rollbackFindings(input, rollback);
   const production = input.stackClass.production;
   const thresholds = input.enforcement.thresholds;
   const maxAgeHours = production ? thresholds.maxAgeHours : (input.maxAgeHours ?? thresholds.maxAgeHours);
@@ -185,7 +206,8 @@ export function readinessFindings(input: GateInput): Finding[] {
 
 /** The freeze section: production rolls out only inside an active change-freeze window on record. */
 export function freezeFindings(input: GateInput, environments?: readonly string[]): Finding[] {
-  if (!appliesTo(input, environments)) return [];
+  // A rollback to a release that already ran is not a change the freeze is meant to stop.
+  if (!appliesTo(input, environments) || activeRollback(input) !== undefined) return [];
   const records = recordsOf(input);
   const out: Finding[] = invalidRecordFindings(input, records);
   if (activeFreezes(records.freezes, input.stack, input.now).length === 0) {
@@ -204,7 +226,8 @@ export function freezeFindings(input: GateInput, environments?: readonly string[
 
 /** The approval section: an unexpired leadership approval for this stack and release. */
 export function approvalFindings(input: GateInput, environments?: readonly string[]): Finding[] {
-  if (!appliesTo(input, environments)) return [];
+  // A rollback is admitted by what admitted the release it restores, approval included.
+  if (!appliesTo(input, environments) || activeRollback(input) !== undefined) return [];
   if (!input.settings.ok) {
     return [
       {
@@ -289,30 +312,49 @@ export function gateForStack(opts: {
   readonly projectDir: string;
   readonly now: Date;
 }): StackGateVerdict {
-  let enforcement: ProductionEnforcement;
-  try {
-    enforcement = loadProductionEnforcement(opts.projectDir);
-  } catch (e) {
-    if (!(e instanceof EnforcementConfigError)) throw e;
+  const input = gateInputFor(opts);
+  if ("enforcementError" in input) {
     return {
       stackClass: { production: true, protectedTargets: [] },
       findings: [
         {
           checkId: "enforcement",
-          message: `${e.message}; every stack counts as production until it is restored.`,
+          message: `${input.enforcementError}; every stack counts as production until it is restored.`,
           remedy: "git checkout -- policy/config/production.json",
         },
       ],
     };
   }
+  if (!input.stackClass.production) return { stackClass: input.stackClass, findings: [] };
+  const sections = evaluateGate(input);
+  return { stackClass: input.stackClass, findings: GATE_SECTIONS.flatMap((s) => sections[s]) };
+}
+
+/**
+ * The gate input of a stack from its flat config map (the engine's, or its stack file's): settings through the
+ * program's schema, the committed enforcement and the stack's class. Returns the enforcement error when the committed
+ * enforcement cannot be read.
+ */
+export function gateInputFor(opts: {
+  readonly stack: string;
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly projectDir: string;
+  readonly now: Date;
+}): GateInput | { readonly enforcementError: string } {
+  let enforcement: ProductionEnforcement;
+  try {
+    enforcement = loadProductionEnforcement(opts.projectDir);
+  } catch (e) {
+    if (!(e instanceof EnforcementConfigError)) throw e;
+    return { enforcementError: e.message };
+  }
   const settings = settingsFromConfigMap(opts.stack, opts.config, "the stack config", opts.projectDir);
   const stackClass = classifySettings(settings, opts.projectDir, enforcement);
-  if (!stackClass.production) return { stackClass, findings: [] };
   const evidenceDir = path.resolve(
     opts.projectDir,
     settings.ok ? settings.settings.evidenceDir : enforcement.baseline.evidenceDir,
   );
-  const sections = evaluateGate({
+  return {
     stack: opts.stack,
     settings,
     projectDir: opts.projectDir,
@@ -320,6 +362,143 @@ export function gateForStack(opts: {
     enforcement,
     stackClass,
     now: opts.now,
-  });
-  return { stackClass, findings: GATE_SECTIONS.flatMap((s) => sections[s]) };
+  };
+}
+
+/**
+ * The rollback record that admits the release the stack now deploys, if one is on file: same stack, release and both
+ * digests, created (within clock skew) before now, unexpired, and no longer-lived than ROLLBACK_RECORD_MAX_HOURS.
+ */
+export function activeRollback(input: GateInput): RollbackRecord | undefined {
+  if (!input.settings.ok) return undefined;
+  const s = input.settings.settings;
+  const t = input.now.getTime();
+  return recordsOf(input).rollbacks.find(
+    (r) =>
+      r.stack === input.stack &&
+      r.release === s.release &&
+      r.imageDigests.api === s.digests.api &&
+      r.imageDigests.worker === s.digests.worker &&
+      Date.parse(r.createdAt) <= t + 5 * 60_000 &&
+      t < Date.parse(r.expiresAt) &&
+      Date.parse(r.expiresAt) - Date.parse(r.createdAt) <= ROLLBACK_RECORD_MAX_HOURS * 3_600_000,
+  );
+}
+
+/**
+ * Readiness of a rollback: the bundle that admitted the restored release still exists, is intact (content hash and
+ * bytes as preflight wrote them), belongs to this stack and is bound to exactly the digests being restored, and every
+ * check in it passed (or was waived) then. Freshness, the freeze and a new approval are not required.
+ */
+export function rollbackFindings(input: GateInput, record: RollbackRecord): Finding[] {
+  const remedy = `npm run rollout -- rollback --stack ${input.stack} --to <version> (a target whose admission is intact)`;
+  const found = readBundles(input.evidenceDir, input.stack).find(
+    (b) => b.bundle.contentSha256 === record.bundleSha256,
+  );
+  if (found === undefined) {
+    return [
+      {
+        checkId: "rollback",
+        message: `The bundle sha256:${record.bundleSha256} that admitted release ${record.release} (update ${record.targetVersion}) is not in ${path.relative(input.projectDir, input.evidenceDir)}/${input.stack}; a rollback is admitted only by the intact bundle of the release it restores.`,
+        remedy,
+      },
+    ];
+  }
+  const out: Finding[] = [];
+  const { contentSha256, ...body } = found.bundle;
+  if (
+    bundleContentHash(body) !== contentSha256 ||
+    !Buffer.from(serializeBundle(found.bundle), "utf8").equals(found.bytes)
+  ) {
+    out.push({
+      checkId: "rollback",
+      message: `The bundle ${path.relative(input.projectDir, found.path)} that admitted release ${record.release} was modified after preflight wrote it.`,
+      remedy,
+    });
+  }
+  const b = found.bundle;
+  if (
+    b.stack !== input.stack ||
+    b.release !== record.release ||
+    b.imageDigests.api !== record.imageDigests.api ||
+    b.imageDigests.worker !== record.imageDigests.worker
+  ) {
+    out.push({
+      checkId: "rollback",
+      message: `The bundle ${path.relative(input.projectDir, found.path)} is for stack ${b.stack} release ${b.release} (api ${b.imageDigests.api}, worker ${b.imageDigests.worker}), not the release being restored.`,
+      remedy,
+    });
+  }
+  const failed = b.checks.filter((c) => c.verdict === "fail").map((c) => c.id);
+  if (failed.length > 0) {
+    out.push({
+      checkId: "rollback",
+      message: `The bundle that admitted release ${record.release} records failed checks (${failed.join(", ")}); it never admitted that release.`,
+      remedy,
+    });
+  }
+  return out;
+}
+
+/** What admitted a release: the bundle's content hash and the approval record's sha256 (for stack history). */
+export interface Admission {
+  readonly release: string;
+  readonly bundleSha256: string;
+  readonly approvalSha256?: string;
+}
+
+/** The admission of the release a stack deploys now, when its gate passes; undefined when it does not. */
+export function admissionOf(input: GateInput): Admission | undefined {
+  if (!input.settings.ok) return undefined;
+  const sections = evaluateGate(input);
+  if (GATE_SECTIONS.some((s) => sections[s].length > 0)) return undefined;
+  const rollback = activeRollback(input);
+  const release = input.settings.settings.release;
+  if (rollback !== undefined) return { release, bundleSha256: rollback.bundleSha256 };
+  const lookup = readNewestBundle(input.evidenceDir, input.stack);
+  if (lookup.status !== "ok") return undefined;
+  const records = recordsOf(input);
+  const approval = validApprovals(
+    records.approvals,
+    input.stack,
+    release,
+    input.now,
+    input.enforcement.approverRoles,
+  )[0];
+  return {
+    release,
+    bundleSha256: lookup.bundle.contentSha256,
+    ...(approval !== undefined ? { approvalSha256: sha256(fs.readFileSync(approval.path)) } : {}),
+  };
+}
+
+const ADMISSION_PREFIX = "nova-rollout admission ";
+
+/** The update message that records an admission in stack history. */
+export function admissionMessage(a: Admission, what: string): string {
+  return `${what}; ${ADMISSION_PREFIX}${JSON.stringify(a)}`;
+}
+
+/** Reads an admission back from an update message; undefined when the message carries none. */
+export function parseAdmission(message: string | undefined): Admission | undefined {
+  if (message === undefined) return undefined;
+  const at = message.indexOf(ADMISSION_PREFIX);
+  if (at < 0) return undefined;
+  try {
+    const v = JSON.parse(message.slice(at + ADMISSION_PREFIX.length)) as Partial<Admission>;
+    if (
+      typeof v.release !== "string" ||
+      typeof v.bundleSha256 !== "string" ||
+      !/^[0-9a-f]{64}$/.test(v.bundleSha256)
+    ) {
+      return undefined;
+    }
+    return {
+      release: v.release,
+      bundleSha256: v.bundleSha256,
+      ...(typeof v.approvalSha256 === "string" ? { approvalSha256: v.approvalSha256 } : {}),
+    };
+  } catch {
+    return undefined;
+  }
 }

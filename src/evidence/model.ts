@@ -88,6 +88,10 @@ export const judgedWithSchema = z
       .object({ statements: z.number(), branches: z.number(), functions: z.number(), lines: z.number() })
       .strict(),
     drillMaxAgeDays: z.number(),
+    /** Maximum age in hours of the staging stack's newest successful update. */
+    stagingMaxAgeHours: z.number(),
+    /** Maximum age in days of the newest seed (sample-data) log. */
+    sampleDataMaxAgeDays: z.number(),
     stagingStack: z.string().min(1),
     /** When the release was cut (docs must be updated after it); null when unknown (the docs checks fail). */
     releaseCut: isoTimestamp.nullable(),
@@ -170,7 +174,34 @@ export const overrideRecordSchema = z
   .strict();
 export type OverrideRecord = z.infer<typeof overrideRecordSchema>;
 
-export type RecordKind = "freeze" | "approval" | "override";
+/**
+ * A rollback record: who restores which earlier release of a stack, why, and until when the record admits it. The
+ * release is admitted by what admitted it then (the bundle named by `bundleSha256`, recorded in stack history), so
+ * bundle freshness and the change freeze do not block it; the record itself is short-lived.
+ */
+export const rollbackRecordSchema = z
+  .object({
+    kind: z.literal("rollback"),
+    stack: stackName,
+    release: z.string().min(1),
+    imageDigests: digestsSchema,
+    /** contentSha256 of the bundle that admitted the release being restored. */
+    bundleSha256: sha256Hex,
+    /** The history version of the update being restored. */
+    targetVersion: z.number().int().min(1),
+    reason: z.string().min(1),
+    requestedBy: z.string().min(1),
+    createdAt: isoTimestamp,
+    expiresAt: isoTimestamp,
+  })
+  .strict()
+  .refine(...endsAfter("createdAt", "expiresAt"));
+export type RollbackRecord = z.infer<typeof rollbackRecordSchema>;
+
+/** The longest a rollback record may admit a rollback, in hours. */
+export const ROLLBACK_RECORD_MAX_HOURS = 2;
+
+export type RecordKind = "freeze" | "approval" | "override" | "rollback";
 
 /** A finding of the verifier: one reason the stack is not ready. */
 export interface Finding {

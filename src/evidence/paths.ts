@@ -52,7 +52,11 @@ export function bundlePaths(
 }
 
 /** File name of a record: `<kind>-<release or stack>-<timestamp>.json`. */
-export function recordFileName(kind: "freeze" | "approval" | "override", label: string, at: Date): string {
+export function recordFileName(
+  kind: "freeze" | "approval" | "override" | "rollback",
+  label: string,
+  at: Date,
+): string {
   const safe = label.replace(/[^A-Za-z0-9._-]/g, "_");
   return `${kind}-${safe}-${evidenceTimestamp(at)}.json`;
 }

@@ -12,6 +12,8 @@ import {
   freezeRecordSchema,
   type OverrideRecord,
   overrideRecordSchema,
+  type RollbackRecord,
+  rollbackRecordSchema,
 } from "./model";
 import { BUNDLE_SUFFIX, parseEvidenceTimestamp, recordsDir, stackEvidenceDir } from "./paths";
 
@@ -80,6 +82,7 @@ export interface StackRecords {
   readonly freezes: readonly (FreezeRecord & { readonly path: string })[];
   readonly approvals: readonly (ApprovalRecord & { readonly path: string })[];
   readonly overrides: readonly (OverrideRecord & { readonly path: string })[];
+  readonly rollbacks: readonly (RollbackRecord & { readonly path: string })[];
   readonly invalid: readonly InvalidRecord[];
 }
 
@@ -98,6 +101,7 @@ export function readRecords(evidenceDir: string, stack: string): StackRecords {
   const freezes: (FreezeRecord & { path: string })[] = [];
   const approvals: (ApprovalRecord & { path: string })[] = [];
   const overrides: (OverrideRecord & { path: string })[] = [];
+  const rollbacks: (RollbackRecord & { path: string })[] = [];
   const invalid: InvalidRecord[] = [];
   for (const name of listFiles(dir)
     .filter((n) => n.endsWith(".json"))
@@ -113,9 +117,11 @@ export function readRecords(evidenceDir: string, stack: string): StackRecords {
             ? parseWith(approvalRecordSchema, json)
             : kind === "override"
               ? parseWith(overrideRecordSchema, json)
-              : undefined;
+              : kind === "rollback"
+                ? parseWith(rollbackRecordSchema, json)
+                : undefined;
       if (record === undefined) {
-        throw new Error('kind: expected "freeze", "approval" or "override"');
+        throw new Error('kind: expected "freeze", "approval", "override" or "rollback"');
       }
       if (record.stack !== stack) {
         throw new Error(`stack: the record names stack "${record.stack}" but lives under "${stack}"`);
@@ -124,6 +130,8 @@ export function readRecords(evidenceDir: string, stack: string): StackRecords {
         freezes.push({ ...record, path: file });
       } else if (record.kind === "approval") {
         approvals.push({ ...record, path: file });
+      } else if (record.kind === "rollback") {
+        rollbacks.push({ ...record, path: file });
       } else {
         overrides.push({ ...record, path: file });
       }
@@ -131,5 +139,27 @@ export function readRecords(evidenceDir: string, stack: string): StackRecords {
       invalid.push({ path: file, error: (e as Error).message });
     }
   }
-  return { freezes, approvals, overrides, invalid };
+  return { freezes, approvals, overrides, rollbacks, invalid };
+}
+
+/** Every bundle of a stack that parses, newest first by file name (for finding the one a history entry names). */
+export function readBundles(
+  evidenceDir: string,
+  stack: string,
+): { readonly path: string; readonly bundle: EvidenceBundle; readonly bytes: Buffer }[] {
+  const dir = stackEvidenceDir(evidenceDir, stack);
+  const out: { path: string; bundle: EvidenceBundle; bytes: Buffer }[] = [];
+  for (const name of listFiles(dir)
+    .filter((n) => n.endsWith(BUNDLE_SUFFIX))
+    .sort()
+    .reverse()) {
+    const file = path.join(dir, name);
+    try {
+      const bytes = fs.readFileSync(file);
+      out.push({ path: file, bundle: parseBundle(bytes), bytes });
+    } catch {
+      // unreadable or invalid bundles admit nothing
+    }
+  }
+  return out;
 }

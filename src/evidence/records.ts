@@ -9,10 +9,12 @@ import {
   freezeRecordSchema,
   type OverrideRecord,
   overrideRecordSchema,
+  type RollbackRecord,
+  rollbackRecordSchema,
 } from "./model";
 import { recordFileName, recordsDir } from "./paths";
 
-export type AnyRecord = FreezeRecord | ApprovalRecord | OverrideRecord;
+export type AnyRecord = FreezeRecord | ApprovalRecord | OverrideRecord | RollbackRecord;
 
 /** Validates a record; throws one error listing every problem. */
 export function validateRecord(record: unknown): AnyRecord {
@@ -22,7 +24,9 @@ export function validateRecord(record: unknown): AnyRecord {
       ? freezeRecordSchema
       : kind === "approval"
         ? approvalRecordSchema
-        : overrideRecordSchema;
+        : kind === "rollback"
+          ? rollbackRecordSchema
+          : overrideRecordSchema;
   const r = schema.safeParse(record);
   if (!r.success) {
     throw new Error(`invalid ${String(kind)} record: ${describeZodError(r.error)}`);

@@ -34,7 +34,10 @@ export interface EvidenceStackSettings {
   readonly namespace?: string;
   readonly kubeconfigPath?: string;
   readonly kubeconfigContext?: string;
+  /** `kubeconfig` (the default) or `gke`: how the program reaches the cluster. */
+  readonly clusterMode?: string;
   readonly gcpProject?: string;
+  readonly gcpRegion?: string;
   readonly gkeClusterName?: string;
   /** Evidence directory, relative to the project directory unless absolute. */
   readonly evidenceDir: string;
@@ -93,7 +96,9 @@ export function settingsFromConfigMap(
       ...optional("namespace"),
       ...optional("kubeconfigPath"),
       ...optional("kubeconfigContext"),
+      ...optional("clusterMode"),
       ...optional("gcpProject"),
+      ...optional("gcpRegion"),
       ...optional("gkeClusterName"),
       evidenceDir: config.value("evidenceDir") ?? DEFAULT_EVIDENCE_DIR,
       pausedCronJobs: config.value("pausedCronJobs") ?? [],

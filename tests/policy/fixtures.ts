@@ -174,15 +174,18 @@ export function passingOptions(
     releaseCut: new Date(NOW.getTime() - 2 * DAY),
     fetch: fakeRegistry(),
     stagingHistory: () =>
-      Promise.resolve({
-        result: "succeeded",
-        version: 7,
-        endTime: new Date(NOW.getTime() - DAY),
-        config: {
-          "nova-rollout:apiImageDigest": { value: DIGESTS.api, secret: false },
-          "nova-rollout:workerImageDigest": { value: DIGESTS.worker, secret: false },
+      Promise.resolve([
+        {
+          kind: "update",
+          result: "succeeded",
+          version: 7,
+          endTime: new Date(NOW.getTime() - DAY),
+          config: {
+            "nova-rollout:apiImageDigest": { value: DIGESTS.api, secret: false },
+            "nova-rollout:workerImageDigest": { value: DIGESTS.worker, secret: false },
+          },
         },
-      }),
+      ]),
     updatedAt: () => ({ date: new Date(NOW.getTime() - 3_600_000), how: "mtime" }),
     ...overrides,
   };

@@ -2,9 +2,11 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { readinessGate } from "../../policy/policies";
+import { evidenceTimestamp } from "../../src/evidence";
 import {
   DIGESTS,
   fakeRegistry,
+  FIXTURES,
   NOW,
   OTHER_DIGESTS,
   produceBundle,
@@ -134,7 +136,11 @@ describe("nova-readiness-gate blocks", () => {
     ],
     [
       "a staging stack whose last update used other digests",
-      (p) => produceBundle(p, { stagingHistory: () => Promise.resolve({ result: "succeeded", config: {} }) }),
+      (p) =>
+        produceBundle(p, {
+          stagingHistory: () =>
+            Promise.resolve([{ kind: "update", result: "succeeded", endTime: NOW, config: {} }]),
+        }),
       /staging-stack.*\(absent\)/,
     ],
     [
@@ -289,6 +295,40 @@ describe("nova-readiness-gate re-judges the thresholds a production bundle was m
         },
       },
       /weakened threshold: registry registry\.example\.com\/nova/,
+    ],
+    [
+      "--staging-max-age-hours 8760 and a staging update 30 days old",
+      () => undefined,
+      {
+        stagingMaxAgeHours: 8760,
+        stagingHistory: () =>
+          Promise.resolve([
+            {
+              kind: "update",
+              result: "succeeded",
+              version: 7,
+              endTime: new Date(NOW.getTime() - 30 * 86_400_000),
+              config: {
+                "nova-rollout:apiImageDigest": { value: DIGESTS.api },
+                "nova-rollout:workerImageDigest": { value: DIGESTS.worker },
+              },
+            },
+          ]),
+      },
+      /\[thresholds\].*weakened threshold: staging update max age 8760 h; the committed policy requires <= 72 h/,
+    ],
+    [
+      "--sample-data-max-age-days 365 and a seed log 30 days old",
+      (p: ProjectFixture) => {
+        const dir = path.join(p.evidenceDir, "staging");
+        for (const f of fs.readdirSync(dir).filter((n) => n.includes("seed"))) fs.rmSync(path.join(dir, f));
+        p.write(
+          `tests/drills/logs/staging/${evidenceTimestamp(new Date(NOW.getTime() - 30 * 86_400_000))}-seed-sample-data.log`,
+          fs.readFileSync(path.join(FIXTURES, "seed-sample-data.log")),
+        );
+      },
+      { sampleDataMaxAgeDays: 365 },
+      /weakened threshold: sample-data max age 365 days; the committed policy requires <= 7 days/,
     ],
   ])("blocks a bundle made with %s", async (_what, prepare, options, expected) => {
     prepare(fixture.project);

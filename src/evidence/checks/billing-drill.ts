@@ -1,7 +1,10 @@
-/** The newest billing-drill log of the staging stack must be younger than the threshold (default 7 days). */
+/**
+ * The newest billing-drill log of the staging stack must be younger than the threshold (default 7 days), end with the
+ * success marker {@link DRILL_SUCCESS_MARKER} and contain no failure line.
+ */
 import { type CheckResult } from "../model";
 import { parseEvidenceTimestamp } from "../paths";
-import { type LoadedArtifact, result } from "./types";
+import { type LoadedArtifact, provenanceOf, result } from "./types";
 
 const TITLE = "Billing drill ran on staging recently";
 
@@ -35,9 +38,32 @@ export function drillTime(fileName: string, text: string): Date | undefined {
   return undefined;
 }
 
-/** Whether a log declares a failed drill (`result: fail` / `status: failed`). */
+/**
+ * The machine-readable success marker: the last non-empty line of a drill log that passed must be exactly this
+ * (surrounding whitespace ignored). The drill writes it only after every step succeeded; a log without it (a drill
+ * that was cut short, or an unrelated file) proves nothing and fails.
+ */
+export const DRILL_SUCCESS_MARKER = "NOVA-DRILL-RESULT: pass";
+
+/**
+ * Whether a log declares a failed drill: a `result:` / `status:` line saying `fail`, `failed` or `error`, or a
+ * `NOVA-DRILL-RESULT:` line with anything but `pass`.
+ */
 export function drillFailed(text: string): boolean {
-  return /^\s*(?:result|status)\s*[:=]\s*(?:fail|failed|error)\b/im.test(text);
+  return (
+    /^\s*(?:result|status)\s*[:=]\s*(?:fail|failed|error)\b/im.test(text) ||
+    /^[ \t]*NOVA-DRILL-RESULT[ \t]*:(?![ \t]*pass[ \t]*\r?$)/im.test(text)
+  );
+}
+
+/** Whether the last non-empty line of a log is {@link DRILL_SUCCESS_MARKER}. */
+export function drillPassedMarker(text: string): boolean {
+  const last = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0)
+    .at(-1);
+  return last === DRILL_SUCCESS_MARKER;
 }
 
 /**
@@ -49,8 +75,8 @@ export function checkBillingDrill(
   maxAgeDays: number,
   stagingStack: string,
 ): CheckResult {
-  const threshold = `newest drill log younger than ${maxAgeDays} days`;
-  const remedy = `npm run drill:billing -- --stack ${stagingStack} (writes tests/drills/logs/${stagingStack}/<timestamp>-billing-drill.log)`;
+  const threshold = `newest drill log younger than ${maxAgeDays} days, last line "${DRILL_SUCCESS_MARKER}", no failure line`;
+  const remedy = `npm run drill:billing -- --stack ${stagingStack} (writes tests/drills/logs/${stagingStack}/<timestamp>-billing-drill.log, with release:/commit: lines and the final line "${DRILL_SUCCESS_MARKER}" only when every step passed)`;
   const dated = logs
     .map((a) => ({ a, t: drillTime(a.path, a.bytes.toString("utf8")) }))
     .filter((x): x is { a: LoadedArtifact; t: Date } => x.t !== undefined)
@@ -62,8 +88,16 @@ export function checkBillingDrill(
     return result("billing-drill", TITLE, false, found, threshold, null, remedy);
   }
   const ageDays = (now.getTime() - newest.t.getTime()) / 86_400_000;
-  const failed = drillFailed(newest.a.bytes.toString("utf8"));
-  const found = `${newest.a.path} ran ${newest.t.toISOString()} (${ageDays.toFixed(1)} days ago)${failed ? ", result: fail" : ""}`;
-  const pass = ageDays >= -1 / 24 && ageDays < maxAgeDays && !failed;
+  const text = newest.a.bytes.toString("utf8");
+  const failed = drillFailed(text);
+  const marked = drillPassedMarker(text);
+  const provenance = provenanceOf(text);
+  const found = [
+    `${newest.a.path} ran ${newest.t.toISOString()} (${ageDays.toFixed(1)} days ago)`,
+    ...(failed ? ["result: fail"] : []),
+    marked ? `ends with "${DRILL_SUCCESS_MARKER}"` : `no final "${DRILL_SUCCESS_MARKER}" line`,
+    ...(provenance === "" ? [] : [provenance]),
+  ].join(", ");
+  const pass = ageDays >= -1 / 24 && ageDays < maxAgeDays && !failed && marked;
   return result("billing-drill", TITLE, pass, found, threshold, newest.a, remedy);
 }

@@ -1,6 +1,6 @@
 /** Smoke E2E from a Playwright JSON report (`--reporter=json`). */
 import { type CheckResult } from "../model";
-import { type LoadedArtifact, result } from "./types";
+import { describeProvenance, type LoadedArtifact, result } from "./types";
 
 const TITLE = "Smoke E2E suite ran and passed";
 const REMEDY = "npx playwright test --project smoke --reporter=json (then re-run preflight)";
@@ -29,7 +29,7 @@ export function checkE2eSmoke(artifact: LoadedArtifact | undefined, project = "s
     return result("e2e-smoke", TITLE, false, "no Playwright JSON report", threshold, null, REMEDY);
   }
   let report: {
-    config?: { projects?: { name?: unknown }[] };
+    config?: { projects?: { name?: unknown }[]; metadata?: Record<string, unknown> };
     suites?: PwSuite[];
     stats?: { unexpected?: unknown };
   };
@@ -43,7 +43,11 @@ export function checkE2eSmoke(artifact: LoadedArtifact | undefined, project = "s
   collectTests(report.suites, tests);
   const ran = tests.filter((t) => t.projectName === project && t.status !== "skipped").length;
   const unexpected = report.stats?.unexpected;
-  const found = `projects [${projects.map(String).join(", ")}], ${ran} ${project} test(s) ran, stats.unexpected ${String(unexpected)}`;
+  // The release/commit the run belongs to, when the report's `config.metadata` (Playwright `metadata`) says so.
+  const meta = report.config?.metadata ?? {};
+  const str = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
+  const provenance = describeProvenance(str(meta["release"]), str(meta["commit"]));
+  const found = `projects [${projects.map(String).join(", ")}], ${ran} ${project} test(s) ran, stats.unexpected ${String(unexpected)}${provenance === "" ? "" : `, ${provenance}`}`;
   const pass = projects.includes(project) && ran >= 1 && unexpected === 0;
   return result("e2e-smoke", TITLE, pass, found, threshold, artifact, REMEDY);
 }

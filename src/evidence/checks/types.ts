@@ -25,3 +25,22 @@ export function result(
   const ref = artifact === null ? null : "bytes" in artifact ? refOf(artifact) : artifact;
   return { id, title, verdict: pass ? "pass" : "fail", found, threshold, artifact: ref, remedy };
 }
+
+/**
+ * The release and commit an artifact says it belongs to: lines `release: <id>` and `commit: <sha>` (also `=`,
+ * optionally after a leading ISO timestamp, case-insensitive; the first of each counts). Returns text for a check's
+ * `found`, e.g. `release 2026.11.3, commit 3f9c2e1`, or an empty string when the artifact names neither.
+ */
+export function provenanceOf(text: string): string {
+  const field = (key: string): string | undefined =>
+    new RegExp(String.raw`^\s*(?:\d{4}-\d{2}-\d{2}T\S*\s+)?${key}\s*[:=]\s*(\S+)\s*$`, "im").exec(text)?.[1];
+  return describeProvenance(field("release"), field("commit"));
+}
+
+/** `release <r>, commit <c>` for the parts that are known; empty when neither is. */
+export function describeProvenance(release: string | undefined, commit: string | undefined): string {
+  return [
+    ...(release === undefined ? [] : [`release ${release}`]),
+    ...(commit === undefined ? [] : [`commit ${commit}`]),
+  ].join(", ");
+}
