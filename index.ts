@@ -28,6 +28,7 @@ import {
   type StackSettings,
 } from "./src/config";
 import { formatFindings, gateForStack, type StackGateVerdict } from "./src/evidence";
+import { treeFingerprint, workloadFingerprint } from "./src/release/fingerprint";
 
 /** The repository root, whether this runs compiled (`dist/index.js`) or from source. */
 const projectDir = path.basename(__dirname) === "dist" ? path.resolve(__dirname, "..") : __dirname;
@@ -104,6 +105,16 @@ const releaseKey = [
   settings.images.api.digest ?? "build",
   settings.images.worker.digest ?? "build",
 ];
+// Everything that shapes the rendered workloads: a change to any of it rolls pods, so the CronJobs are paused and
+// the release verified again (not only when digests or secrets change).
+const chartDir = path.join(projectDir, "charts", "nova-stack");
+const workloadKey = workloadFingerprint(treeFingerprint(chartDir), {
+  environment: settings.environment,
+  namespace: settings.namespace,
+  registry: settings.images.registry,
+  releaseKey,
+  scaling: settings.scaling,
+});
 
 // 1. Cluster connection: an explicit provider for every Kubernetes resource.
 const cluster = new ClusterConnection(
@@ -197,13 +208,12 @@ const jobs = new ScheduledJobs(
     cronJobs: settings.pausedCronJobs,
     kubeconfig: cluster.kubeconfig,
     ...(cluster.context !== undefined ? { context: cluster.context } : {}),
-    releaseKey,
+    releaseKey: [...releaseKey, workloadKey],
   },
   afterGate,
 );
 
 // 5. Apply: the nova-stack chart, after every pre-apply step.
-const chartDir = path.join(projectDir, "charts", "nova-stack");
 const release = new NovaRelease(
   "nova",
   {
@@ -244,7 +254,7 @@ const verification = new PostDeployVerification(
       ? { billingDrillDryRunCommand: settings.verification.billingDrillDryRunCommand }
       : {}),
     budget,
-    triggers: [images.digests.api, images.digests.worker, secrets.checksum],
+    triggers: [images.digests.api, images.digests.worker, secrets.checksum, workloadKey],
   },
   { dependsOn: release.resources },
 );

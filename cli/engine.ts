@@ -16,6 +16,7 @@ import {
 } from "@pulumi/pulumi/automation";
 import { ConfigValidationError } from "../src/config";
 import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evidence/enforcement";
+import { parseAdmission, type Admission } from "../src/evidence/gate";
 import { findProjectDir } from "../src/evidence/stack-settings";
 import { cacheDir } from "../tools/toolchain";
 import { engineEnvFor, productionReason } from "./backend";
@@ -30,6 +31,8 @@ export const EXIT = {
   policyViolation: 5,
   verificationFailed: 6,
   notReady: 7,
+  /** A rollback (automatic or manual) failed: the stack is between releases; see the printed emergency steps. */
+  rollbackFailed: 8,
 } as const;
 
 /** A failure caused by the user's input or state; printed as one line, without a stack trace. */
@@ -155,6 +158,11 @@ export function describeFailure(err: unknown): { code: number; message: string }
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err) };
 }
 
+function admissionField(message: string | undefined): { admission?: Admission } {
+  const admission = parseAdmission(message);
+  return admission === undefined ? {} : { admission };
+}
+
 function lastLines(text: string, n: number): string {
   return text.trim().split("\n").slice(-n).join("\n");
 }
@@ -179,6 +187,8 @@ export interface ReleaseEntry {
   readonly apiDigest: string;
   readonly workerDigest: string;
   readonly config: Record<string, string>;
+  /** What admitted this release through the gate (recorded in the update's message by `rollout up`/`rollback`). */
+  readonly admission?: Admission;
 }
 
 /**
@@ -201,6 +211,7 @@ export function toReleaseEntry(u: UpdateSummary, position?: number): ReleaseEntr
     apiDigest: config["nova-rollout:apiImageDigest"] ?? "",
     workerDigest: config["nova-rollout:workerImageDigest"] ?? "",
     config,
+    ...admissionField(u.message),
   };
 }
 
@@ -213,11 +224,20 @@ export function rollbackTarget(
   history: readonly ReleaseEntry[],
   current: { apiDigest: string; workerDigest: string },
   version?: number,
+  requireAdmission = false,
 ): ReleaseEntry {
-  const good = history.filter((h) => h.kind === "update" && h.result === "succeeded");
+  const good = history.filter(
+    (h) =>
+      h.kind === "update" && h.result === "succeeded" && (!requireAdmission || h.admission !== undefined),
+  );
   if (version !== undefined) {
     const entry = history.find((h) => h.version === version);
     if (entry === undefined) throw new UserError(`Update ${version} is not in this stack's history.`);
+    if (requireAdmission && entry.result === "succeeded" && entry.admission === undefined) {
+      throw new UserError(
+        `Update ${version} carries no gate admission (it was not released through \`rollout up\`); a production stack rolls back only to a release the gate admitted.`,
+      );
+    }
     if (!good.includes(entry)) {
       throw new UserError(
         `Update ${version} was a ${entry.result} ${entry.kind}; only a successful update is a target.`,

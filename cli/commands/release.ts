@@ -3,11 +3,23 @@
  * the Automation API with the policy pack of the stack's environment attached, so the readiness gate and the safety
  * policies apply to every path, a rollback included.
  */
+import { execFile } from "node:child_process";
+import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import { Command, InvalidArgumentError } from "commander";
 import type { OutputMap, Stack, UpResult } from "@pulumi/pulumi/automation";
 import { joinUrl } from "../../components/probe-command";
 import { loadStackSettingsFromFile } from "../../src/config";
+import {
+  admissionMessage,
+  admissionOf,
+  classifyStackFile,
+  gateInputFor,
+  readStackConfigFile,
+  writeRecord,
+  type Admission,
+} from "../../src/evidence";
 import {
   alertsAttempt,
   execAttempt,
@@ -30,6 +42,8 @@ import {
   type ReleaseEntry,
 } from "../engine";
 import { writeLaunchReport, type LaunchSummary } from "../launch-report";
+
+const execFileAsync = promisify(execFile);
 
 const stackOption = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
 
@@ -98,9 +112,21 @@ export function previewCommand(): Command {
     });
 }
 
+/** The gate admission of what the stack file deploys now (undefined when the gate would not pass it). */
+function currentAdmission(projectDir: string, stackName: string): Admission | undefined {
+  const input = gateInputFor({
+    stack: stackName,
+    config: readStackConfigFile(projectDir, stackName) ?? {},
+    projectDir,
+    now: new Date(),
+  });
+  return "enforcementError" in input ? undefined : admissionOf(input);
+}
+
 /**
- * `up`: the release. When post-deploy verification fails, the previous good release is re-applied automatically
- * (gated and verified like any rollback) unless `--no-auto-rollback`; the command still exits non-zero.
+ * `up`: the release. The update's message records what admitted it (bundle hash, approval), so stack history can
+ * later admit a rollback to it. When post-deploy verification fails, the previous good release is re-applied
+ * automatically (gated and verified like any rollback) unless `--no-auto-rollback`; the command still exits non-zero.
  */
 export async function release(
   projectDir: string,
@@ -110,23 +136,19 @@ export async function release(
   const stack = await openStack({ projectDir, stack: stackName });
   const gate = policyArgs(projectDir, stackName, o.policy);
   const startedAt = new Date();
+  const tag = await configValue(stack, "imageTag");
+  const admission = currentAdmission(projectDir, stackName);
+  const message = admission === undefined ? `release ${tag}` : admissionMessage(admission, `release ${tag}`);
   let result: UpResult;
   try {
-    result = await stack.up({ ...gate, onOutput: progress() });
+    result = await stack.up({ ...gate, message, onOutput: progress() });
   } catch (err) {
     if (!o.autoRollback || describeFailure(err).code !== EXIT.verificationFailed) throw err;
     process.stderr.write("\nPost-deploy verification failed: rolling back to the previous good release.\n");
-    let target: ReleaseEntry;
-    try {
-      target = await rollBack(projectDir, stackName, stack);
-    } catch (rollbackErr) {
-      const why = describeFailure(rollbackErr).message;
-      throw new UserError(
-        `Post-deploy verification failed, and the automatic rollback failed too: ${why}\n` +
-          "Follow the runbook's emergency path (docs/runbook.md).",
-        EXIT.verificationFailed,
-      );
-    }
+    const target = await rollBack(projectDir, stackName, stack, {
+      reason: `automatic rollback after release ${tag} failed post-deploy verification`,
+      requestedBy: "nova-rollout (automatic)",
+    });
     throw new UserError(
       `Post-deploy verification failed; rolled back to update ${target.version} (release ${target.release}).`,
       EXIT.verificationFailed,
@@ -201,11 +223,21 @@ export interface RollbackOptions {
   readonly to?: number;
   /** Only preview; the stack config is restored afterwards. */
   readonly preview?: boolean;
+  /** Why (recorded in the rollback record). */
+  readonly reason?: string;
+  /** Who asks for it (recorded in the rollback record). */
+  readonly requestedBy?: string;
 }
 
+/** How long a rollback record admits its rollback. */
+const ROLLBACK_RECORD_HOURS = 1;
+
 /**
- * Re-applies the config of a good earlier update, through the policy pack and the post-deploy verification. On
- * failure the stack config is restored as it was. Returns the target's history entry.
+ * Re-applies the config of a good earlier update, through the policy pack and the post-deploy verification. On a
+ * production stack the target must carry a gate admission in history; a rollback record (who, why, until when) bound
+ * to the target's bundle is written first, so the gate admits the rollback by what admitted the release then. The
+ * rollback's own update re-runs the CronJob pause/resume, so nothing stays paused. On failure the stack config is
+ * restored as it was and the error says what state the stack is in and what to do (exit code 8).
  */
 export async function rollBack(
   projectDir: string,
@@ -213,15 +245,37 @@ export async function rollBack(
   stack: Stack,
   o: RollbackOptions = {},
 ): Promise<ReleaseEntry> {
+  const production = classifyStackFile(projectDir, stackName).production;
   const history = toReleaseEntries(await stack.history(100, 1, false));
   const current = {
     apiDigest: await configValue(stack, "apiImageDigest"),
     workerDigest: await configValue(stack, "workerImageDigest"),
   };
-  const target = rollbackTarget(history, current, o.to);
+  const target = rollbackTarget(history, current, o.to, production);
   process.stderr.write(
     `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
   );
+  const evidenceDir = await evidenceDirOf(projectDir, stack);
+  if (target.admission !== undefined) {
+    const now = new Date();
+    const file = writeRecord(
+      evidenceDir,
+      {
+        kind: "rollback",
+        stack: stackName,
+        release: target.release,
+        imageDigests: { api: target.apiDigest, worker: target.workerDigest },
+        bundleSha256: target.admission.bundleSha256,
+        targetVersion: target.version,
+        reason: o.reason ?? `rollback to update ${target.version}`,
+        requestedBy: o.requestedBy ?? os.userInfo().username,
+        createdAt: now.toISOString(),
+        expiresAt: new Date(now.getTime() + ROLLBACK_RECORD_HOURS * 3_600_000).toISOString(),
+      },
+      now,
+    );
+    process.stderr.write(`rollback record: ${path.relative(projectDir, file)}\n`);
+  }
   // Only what differs is re-applied; what it replaces is remembered, so a failed rollback leaves the config as it was.
   const now: Record<string, { value: string } | undefined> = await stack.getAllConfig();
   const changes = Object.fromEntries(
@@ -229,7 +283,12 @@ export async function rollBack(
   );
   const previous = Object.fromEntries(Object.keys(changes).map((key) => [key, now[key]?.value]));
   await stack.setAllConfigJson(configJson(changes));
-  const args = { ...policyArgs(projectDir, stackName), onOutput: progress() };
+  const what = `rollback to update ${target.version} (release ${target.release})`;
+  const args = {
+    ...policyArgs(projectDir, stackName),
+    message: target.admission === undefined ? what : admissionMessage(target.admission, what),
+    onOutput: progress(),
+  };
   try {
     if (o.preview === true) {
       await stack.preview(args);
@@ -239,7 +298,7 @@ export async function rollBack(
     const startedAt = new Date();
     const result = await stack.up(args);
     const file = writeLaunchReport(
-      await evidenceDirOf(projectDir, stack),
+      evidenceDir,
       summarise(stackName, "rollback", startedAt, result, target.version),
     );
     process.stdout.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
@@ -247,7 +306,64 @@ export async function rollBack(
     return target;
   } catch (err) {
     await restoreConfig(stack, previous);
-    throw err;
+    if (o.preview === true) throw err;
+    throw new UserError(await rollbackFailedReport(projectDir, stackName, target, err), EXIT.rollbackFailed);
+  }
+}
+
+/** What a person needs after a failed rollback: where the stack stands and the emergency steps. */
+async function rollbackFailedReport(
+  projectDir: string,
+  stackName: string,
+  target: ReleaseEntry,
+  err: unknown,
+): Promise<string> {
+  const why = describeFailure(err).message;
+  let namespace = "<namespace>";
+  let jobs: readonly string[] = ["nova-billing-drill"];
+  let kube: string[] = [];
+  try {
+    const settings = loadStackSettingsFromFile(projectDir, stackName);
+    namespace = settings.namespace;
+    jobs = settings.pausedCronJobs;
+    if (settings.cluster.mode === "kubeconfig") {
+      kube = ["--kubeconfig", settings.cluster.kubeconfigPath, "--context", settings.cluster.context];
+    }
+  } catch {
+    // the report still gives the steps with placeholders
+  }
+  const state: string[] = [];
+  for (const job of jobs) {
+    state.push(
+      `  CronJob ${job}: ${await kubectlQuery([...kube, "-n", namespace, "get", "cronjob", job, "-o", "jsonpath={.spec.suspend}"], (v) => (v === "true" ? "SUSPENDED" : "running"))}`,
+    );
+  }
+  for (const d of ["nova-api", "nova-worker"]) {
+    state.push(
+      `  Deployment ${d}: ${await kubectlQuery([...kube, "-n", namespace, "get", "deployment", d, "-o", "jsonpath={.spec.template.spec.containers[0].image} ready={.status.readyReplicas}/{.spec.replicas}"], (v) => v)}`,
+    );
+  }
+  const k = kube.length > 0 ? `kubectl ${kube.join(" ")}` : "kubectl";
+  return [
+    `The rollback to update ${target.version} (release ${target.release}) failed: ${why}`,
+    `The stack config of ${stackName} is as it was before the rollback. The cluster now:`,
+    ...state,
+    'Emergency steps (docs/runbook.md, "When verification fails"):',
+    `  1. ${k} -n ${namespace} rollout undo deployment/nova-api deployment/nova-worker`,
+    ...jobs.map(
+      (j, i) => `  ${i + 2}. ${k} -n ${namespace} patch cronjob ${j} -p '{"spec":{"suspend":false}}'`,
+    ),
+    `  ${jobs.length + 2}. npm run rollout -- history --stack ${stackName}, then rollback --to <version> once the cause is fixed`,
+  ].join("\n");
+}
+
+/** Runs kubectl read-only; the formatted answer, or why it could not be read. */
+async function kubectlQuery(args: readonly string[], format: (v: string) => string): Promise<string> {
+  try {
+    const { stdout } = await execFileAsync("kubectl", [...args], { timeout: 15_000 });
+    return format(stdout.trim());
+  } catch (e) {
+    return `unknown (${((e as Error).message.split("\n")[0] ?? "kubectl failed").slice(0, 120)})`;
   }
 }
 
@@ -259,12 +375,16 @@ export function rollbackCommand(): Command {
     .requiredOption(...stackOption)
     .option("--to <version>", "update version to roll back to", positiveInt)
     .option("--preview", "only preview the rollback")
-    .action(async (o: { stack: string; to?: number; preview?: boolean }) => {
+    .option("--reason <text>", "why (recorded in the rollback record)")
+    .option("--by <name>", "who asks for it (recorded in the rollback record; default: your user name)")
+    .action(async (o: { stack: string; to?: number; preview?: boolean; reason?: string; by?: string }) => {
       const projectDir = projectRoot();
       const stack = await openStack({ projectDir, stack: o.stack });
       await rollBack(projectDir, o.stack, stack, {
         ...(o.to !== undefined ? { to: o.to } : {}),
         ...(o.preview === true ? { preview: true } : {}),
+        ...(o.reason !== undefined ? { reason: o.reason } : {}),
+        ...(o.by !== undefined ? { requestedBy: o.by } : {}),
       });
     });
 }

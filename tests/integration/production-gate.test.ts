@@ -1,171 +1,62 @@
 // The readiness gate in production shape: a production-shaped checkout of this repository (compiled program, chart,
 // committed policy configs, unmodified), stacks aimed at the sandbox cluster, the committed *production* enforcement,
 // the real engine and the real Kubernetes API. Each case attacks the gate the way a careless or hostile operator would.
-import { execFile } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { StagingHistoryFn } from "../../src/evidence";
-import {
-  createOrSelectInlineStack,
-  createOrSelectProjectStack,
-  ensureSandbox,
-  kubectl,
-  requireToolchainOrThrow,
-  resetStandins,
-  sandboxImageDigests,
-  tempBackend,
-  TEST_PASSPHRASE,
-  testEnv,
-  useTestBackend,
-} from "./harness";
-import { protectedUrns, unprotectAll } from "./protect";
+import { kubectl, sandboxImageDigests } from "./harness";
+import { ProductionWorld } from "./production-world";
+import { protectedUrns } from "./protect";
 import {
   deployments,
-  EvidenceProject,
+  type EvidenceProject,
   fakeDigests,
   flipByte,
   PRODUCTION_REGISTRY,
-  productionCheckout,
   productionRegistryMirror,
-  sandboxConfig,
-  SECRETS,
   stateResources,
 } from "./scenario";
 
-const execFileAsync = promisify(execFile);
-const work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-prod-gate-it-"));
-const checkout = productionCheckout(path.join(work, "checkout"));
-const backend = tempBackend("nova-prod-gate-backend-");
-const stacks: Stack[] = [];
 const PROD = "it-prod";
-let restoreEnv: () => void = () => undefined;
+let world: ProductionWorld;
+let checkout: string;
 let prod: Stack;
-let staging: Stack;
-const evidence = new EvidenceProject(checkout, PROD, "staging", PRODUCTION_REGISTRY);
+let evidence: EvidenceProject;
 const digests = () => sandboxImageDigests();
-const committed = (level: "production" | "staging") => ({
-  policyPacks: [path.join(checkout, "policy")],
-  policyPackConfigs: [path.join(checkout, "policy", "config", `${level}.json`)],
-});
-
-/** Stack config of a production-shaped stack on the sandbox cluster, evidence where production keeps it. */
-function prodConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
-  return sandboxConfig({
-    namespace,
-    environment: "production",
-    resolver: "pinned",
-    backups: path.join(work, "backups"),
-    evidenceDir: "tests/drills/logs",
-    extra: { imageRegistry: PRODUCTION_REGISTRY, ...extra },
-  });
-}
-
-async function projectStack(name: string, config: Record<string, string>): Promise<Stack> {
-  const stack = await createOrSelectProjectStack({
-    stackName: name,
-    workDir: checkout,
-    backendUrl: backend.url,
-    config,
-    secrets: SECRETS,
-  });
-  stacks.push(stack);
-  return stack;
-}
-
-/** Runs a command of the checkout (plain `pulumi` or the rollout CLI); never throws, returns the code and all output. */
-async function runIn(
-  cmd: string,
-  args: readonly string[],
-  env: Record<string, string> = {},
-  drop: readonly string[] = [],
-): Promise<{ code: number; out: string }> {
-  const base = testEnv({
-    PULUMI_BACKEND_URL: backend.url,
-    PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
-    ...env,
-  });
-  for (const name of drop) delete base[name];
-  try {
-    const { stdout, stderr } = await execFileAsync(cmd, [...args], {
-      cwd: checkout,
-      env: base,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    return { code: 0, out: `${stdout}\n${stderr}` };
-  } catch (err) {
-    const e = err as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof e.code === "number" ? e.code : -1, out: `${e.stdout ?? ""}\n${e.stderr ?? ""}` };
-  }
-}
-
+const runIn = (cmd: string, args: readonly string[]) => world.run(cmd, args);
 const rollout = (args: readonly string[], env?: Record<string, string>, drop?: readonly string[]) =>
-  runIn(process.execPath, [path.join(checkout, "dist", "cli", "index.js"), ...args], env, drop);
+  world.rollout(args, env, drop);
+const projectStack = (name: string, config: Record<string, string>) => world.projectStack(name, config);
+const prodConfig = (namespace: string, extra?: Record<string, string>) => world.prodConfig(namespace, extra);
 
 async function previewText(stack: Stack, level: "production" | "staging" = "production"): Promise<string> {
   const lines: string[] = [];
   try {
-    await stack.preview({ ...committed(level), onOutput: (s) => void lines.push(s) });
+    await stack.preview({ ...world.committed(level), onOutput: (s) => void lines.push(s) });
     return lines.join("");
   } catch (err) {
     return `${lines.join("")}\n${err instanceof Error ? err.message : String(err)}`;
   }
 }
 
-const stagingHistory: StagingHistoryFn = async () => {
-  const [last] = await staging.history(1, 1, false);
-  if (last === undefined) return undefined;
-  return { result: last.result, version: last.version, endTime: last.endTime, config: last.config };
-};
-
 /** Fresh, passing evidence for the release plus a freeze window and an approval. */
-async function readyEvidence(): Promise<string> {
+async function readyEvidence(): Promise<void> {
   evidence.clear();
-  evidence.setDrillAge(1);
-  evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-  evidence.authorise("sandbox");
-  const { bundle, json } = await evidence.preflight("sandbox", digests(), stagingHistory, {
-    fetch: productionRegistryMirror(),
-  });
-  expect(bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`)).toEqual([]);
-  return json;
+  await world.ready(evidence, "sandbox", digests());
 }
 
 beforeAll(async () => {
-  requireToolchainOrThrow();
+  world = await ProductionWorld.create("nova-prod-gate-it-");
+  checkout = world.checkout;
   expect(fs.existsSync(path.join(checkout, "dist", "index.js")), "run `npm run build` first").toBe(true);
-  await ensureSandbox();
-  await resetStandins();
-  restoreEnv = useTestBackend(backend.url);
-  // The staging stack's last update is what the staging check of the preflight reads.
-  staging = await createOrSelectInlineStack("nova-staging-it", () => Promise.resolve(), {
-    stackName: "staging",
-    backendUrl: backend.url,
-    config: {
-      "nova-rollout:apiImageDigest": digests().api,
-      "nova-rollout:workerImageDigest": digests().worker,
-    },
-  });
-  await staging.up();
+  await world.stage(digests());
+  evidence = world.evidence(PROD);
   prod = await projectStack(PROD, prodConfig("it-prod"));
 }, 600_000);
 
 afterAll(async () => {
-  for (const stack of stacks.reverse()) {
-    try {
-      await unprotectAll(stack);
-      await stack.destroy();
-    } catch {
-      // best effort
-    }
-  }
-  await staging?.destroy().catch(() => undefined);
-  restoreEnv();
-  backend.cleanup();
-  fs.rmSync(work, { recursive: true, force: true });
+  await world?.dispose();
 }, 900_000);
 
 describe.sequential(
@@ -190,7 +81,7 @@ describe.sequential(
       evidence.clear();
       const lines: string[] = [];
       await expect(
-        prod.preview({ ...committed("production"), onOutput: (l) => void lines.push(l) }),
+        prod.preview({ ...world.committed("production"), onOutput: (l) => void lines.push(l) }),
       ).rejects.toThrow();
       const stream = lines.join("");
       const policies = stream.slice(stream.indexOf("Policies:"), stream.indexOf("Diagnostics:"));
@@ -229,7 +120,7 @@ describe.sequential(
     it("blocks a bundle made for other digests", async () => {
       evidence.clear();
       evidence.authorise("sandbox");
-      await evidence.preflight("sandbox", fakeDigests("other"), stagingHistory, {
+      await evidence.preflight("sandbox", fakeDigests("other"), world.stagingHistory, {
         fetch: productionRegistryMirror(),
       });
       expect(await previewText(prod)).toMatch(
@@ -242,7 +133,7 @@ describe.sequential(
       evidence.setDrillAge(1);
       evidence.setCoverage({ statements: 80, branches: 40, functions: 80, lines: 80 });
       evidence.authorise("sandbox");
-      const { bundle } = await evidence.preflight("sandbox", digests(), stagingHistory, {
+      const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
         fetch: productionRegistryMirror(),
         coverageThresholds: { statements: 60, branches: 0, functions: 70, lines: 60 },
       });
@@ -300,7 +191,7 @@ describe.sequential(
     });
 
     it("the CLI refuses a non-sandbox stack with no backend or passphrase set, and never uses the sandbox passphrase", async () => {
-      const emptyCache = fs.mkdtempSync(path.join(work, "cache-"));
+      const emptyCache = fs.mkdtempSync(path.join(world.work, "cache-"));
       const noBackend = await rollout(["history", "--stack", PROD], { NOVA_CACHE_DIR: emptyCache }, [
         "PULUMI_BACKEND_URL",
         "PULUMI_CONFIG_PASSPHRASE",

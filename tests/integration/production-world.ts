@@ -1,0 +1,248 @@
+// A production-shaped world for integration tests: a checkout of this repository with the committed policy configs
+// (unmodified), its own file backend, a `staging` stack whose last update the preflight reads, and production-shaped
+// stacks aimed at the sandbox cluster. Used by the gate and rollback scenarios.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { MANIFEST_ACCEPT, type StagingHistoryFn } from "../../src/evidence";
+import { STAGING_HISTORY_DEPTH } from "../../src/evidence/checks/staging-stack";
+import {
+  createOrSelectInlineStack,
+  createOrSelectProjectStack,
+  ensureSandbox,
+  REPO_ROOT,
+  requireToolchainOrThrow,
+  resetStandins,
+  SANDBOX,
+  tempBackend,
+  TEST_PASSPHRASE,
+  testEnv,
+  useTestBackend,
+} from "./harness";
+import { unprotectAll } from "./protect";
+import {
+  type Digests,
+  EvidenceProject,
+  PRODUCTION_REGISTRY,
+  productionCheckout,
+  productionRegistryMirror,
+  sandboxConfig,
+  SECRETS,
+} from "./scenario";
+
+const execFileAsync = promisify(execFile);
+
+export class ProductionWorld {
+  readonly checkout: string;
+  private readonly backend = tempBackend("nova-prod-backend-");
+  private readonly stacks: Stack[] = [];
+  private restoreEnv: () => void = () => undefined;
+  private restorePath: () => void = () => undefined;
+  private staging: Stack | undefined;
+
+  private constructor(readonly work: string) {
+    this.checkout = productionCheckout(path.join(work, "checkout"));
+  }
+
+  /** Makes the checkout, points the CLI functions at the world's backend and creates the `staging` stack. */
+  static async create(prefix: string): Promise<ProductionWorld> {
+    requireToolchainOrThrow();
+    const world = new ProductionWorld(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
+    await ensureSandbox();
+    await resetStandins();
+    world.restoreEnv = useTestBackend(world.backend.url);
+    world.restorePath = useGcsStandin(path.join(world.work, "gcs"));
+    return world;
+  }
+
+  get backendUrl(): string {
+    return this.backend.url;
+  }
+
+  /** Points the staging stack's last successful update at `digests` (what the preflight's staging check reads). */
+  async stage(digests: Digests): Promise<void> {
+    this.staging ??= await createOrSelectInlineStack("nova-staging-it", () => Promise.resolve(), {
+      stackName: "staging",
+      backendUrl: this.backend.url,
+    });
+    await this.staging.setAllConfig({
+      "nova-rollout:apiImageDigest": { value: digests.api },
+      "nova-rollout:workerImageDigest": { value: digests.worker },
+    });
+    await this.staging.up();
+  }
+
+  /** The staging history reader the preflight uses. */
+  readonly stagingHistory: StagingHistoryFn = async () => {
+    if (this.staging === undefined) return [];
+    const entries = await this.staging.history(STAGING_HISTORY_DEPTH, 1, false);
+    return entries.map((e) => ({
+      kind: e.kind,
+      result: e.result,
+      version: e.version,
+      endTime: e.endTime,
+      config: e.config,
+    }));
+  };
+
+  /** Stack config of a production-shaped stack on the sandbox cluster, evidence where production keeps it. */
+  prodConfig(namespace: string, extra: Record<string, string> = {}): Record<string, string> {
+    return sandboxConfig({
+      namespace,
+      environment: "production",
+      resolver: "pinned",
+      // Production dumps go to gs:// only; the sandbox's `gcloud storage` stand-in keeps them under the world.
+      backups: `gs://nova-it-backups/${namespace}`,
+      evidenceDir: "tests/drills/logs",
+      extra: { imageRegistry: PRODUCTION_REGISTRY, ...extra },
+    });
+  }
+
+  /** Creates (or selects) a project stack of the checkout with the world's backend and the test secrets. */
+  async projectStack(name: string, config: Record<string, string>): Promise<Stack> {
+    const stack = await createOrSelectProjectStack({
+      stackName: name,
+      workDir: this.checkout,
+      backendUrl: this.backend.url,
+      config,
+      secrets: SECRETS,
+    });
+    this.stacks.push(stack);
+    return stack;
+  }
+
+  /** The evidence of one stack of the checkout (artifacts at the checkout's root, as in a repository). */
+  evidence(stack: string): EvidenceProject {
+    return new EvidenceProject(this.checkout, stack, "staging", PRODUCTION_REGISTRY);
+  }
+
+  /**
+   * Makes `release` ready for `stack`: staging updated to its digests, passing artifacts, a preflight bundle, a freeze
+   * window and an approval. Returns the bundle's content hash.
+   */
+  async ready(evidence: EvidenceProject, release: string, digests: Digests): Promise<string> {
+    await this.stage(digests);
+    evidence.setDrillAge(1);
+    evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+    evidence.authorise(release);
+    const { bundle } = await evidence.preflight(release, digests, this.stagingHistory, {
+      fetch: productionRegistryMirror(),
+    });
+    const failing = bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`);
+    if (failing.length > 0) throw new Error(`preflight for ${release} did not pass: ${failing.join("; ")}`);
+    return bundle.contentSha256;
+  }
+
+  /** The committed pack arguments of an enforcement level, from the checkout. */
+  committed(level: "production" | "staging" | "local"): {
+    policyPacks: string[];
+    policyPackConfigs: string[];
+  } {
+    return {
+      policyPacks: [path.join(this.checkout, "policy")],
+      policyPackConfigs: [path.join(this.checkout, "policy", "config", `${level}.json`)],
+    };
+  }
+
+  /** Runs a command in the checkout (plain `pulumi`, the rollout CLI); never throws: the exit code and all output. */
+  async run(
+    cmd: string,
+    args: readonly string[],
+    env: Record<string, string> = {},
+    drop: readonly string[] = [],
+  ): Promise<{ code: number; out: string }> {
+    const base = testEnv({
+      PULUMI_BACKEND_URL: this.backend.url,
+      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+      ...env,
+    });
+    for (const name of drop) delete base[name];
+    try {
+      const { stdout, stderr } = await execFileAsync(cmd, [...args], {
+        cwd: this.checkout,
+        env: base,
+        maxBuffer: 64 * 1024 * 1024,
+      });
+      return { code: 0, out: `${stdout}\n${stderr}` };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: typeof e.code === "number" ? e.code : -1, out: `${e.stdout ?? ""}\n${e.stderr ?? ""}` };
+    }
+  }
+
+  /** The rollout CLI of the checkout. */
+  rollout(args: readonly string[], env?: Record<string, string>, drop?: readonly string[]) {
+    return this.run(
+      process.execPath,
+      [path.join(this.checkout, "dist", "cli", "index.js"), ...args],
+      env,
+      drop,
+    );
+  }
+
+  /** Destroys every stack (protection cleared first), restores the environment and removes the world. */
+  async dispose(): Promise<void> {
+    for (const stack of this.stacks.reverse()) {
+      try {
+        await unprotectAll(stack);
+        await stack.destroy();
+      } catch {
+        // best effort
+      }
+    }
+    await this.staging?.destroy().catch(() => undefined);
+    this.restoreEnv();
+    this.restorePath();
+    this.backend.cleanup();
+    fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Publishes the sandbox images under another tag with other digests (the manifests converted to the Docker v2
+ * schema 2 format by skopeo): a second, real release in the sandbox registry. Returns the new digests.
+ */
+export async function publishRelease(tag: string): Promise<Digests> {
+  const out: Record<string, string> = {};
+  for (const repo of ["nova-rms-api", "nova-rms-worker"]) {
+    await execFileAsync("skopeo", [
+      "copy",
+      "--src-tls-verify=false",
+      "--dest-tls-verify=false",
+      "--format",
+      "v2s2",
+      `docker://${SANDBOX.imageRegistry}/${repo}:sandbox`,
+      `docker://${SANDBOX.imageRegistry}/${repo}:${tag}`,
+    ]);
+    const res = await fetch(`http://${SANDBOX.imageRegistry.replace("/", "/v2/")}/${repo}/manifests/${tag}`, {
+      method: "HEAD",
+      headers: { accept: MANIFEST_ACCEPT },
+    });
+    const digest = res.headers.get("docker-content-digest");
+    if (!res.ok || digest === null) throw new Error(`registry has no ${repo}:${tag} (${res.status})`);
+    out[repo] = digest;
+  }
+  return { api: out["nova-rms-api"] ?? "", worker: out["nova-rms-worker"] ?? "" };
+}
+
+/**
+ * Puts the sandbox's `gcloud storage` stand-in (tools/sandbox/bin/gcloud) first on PATH for the engine, the CLI
+ * functions and subprocesses, storing objects under `dir`. Returns a function restoring PATH and NOVA_SANDBOX_GCS.
+ */
+export function useGcsStandin(dir: string): () => void {
+  const previous = { PATH: process.env.PATH, NOVA_SANDBOX_GCS: process.env.NOVA_SANDBOX_GCS };
+  fs.mkdirSync(dir, { recursive: true });
+  process.env.PATH = [path.join(REPO_ROOT, "tools", "sandbox", "bin"), process.env.PATH ?? ""].join(
+    path.delimiter,
+  );
+  process.env.NOVA_SANDBOX_GCS = dir;
+  return () => {
+    for (const [name, value] of Object.entries(previous)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
