@@ -16,6 +16,7 @@ import {
   PostDeployVerification,
   ReleaseImages,
   ReleaseNamespace,
+  ResumeScheduledJobs,
   ScheduledJobs,
   valuesFileFor,
 } from "./components";
@@ -95,7 +96,9 @@ function guardRelease(): StackGateVerdict {
 const settings = loadSettings();
 // 0. Readiness gate: nothing below runs for an unready production release.
 const production = guardRelease().stackClass.production;
-const probeScript = path.join(projectDir, "dist", "src", "verify", "probe.js");
+// Relative to the project directory, where the engine runs the command provider: resource inputs must not depend on
+// where the repository is checked out (a preview from another clone shows no change).
+const probeScript = path.join("dist", "src", "verify", "probe.js");
 const budget = {
   attempts: settings.verification.attempts,
   timeoutSeconds: settings.verification.timeoutSeconds,
@@ -107,8 +110,10 @@ const releaseKey = [
 ];
 // Everything that shapes the rendered workloads: a change to any of it rolls pods, so the CronJobs are paused and
 // the release verified again (not only when digests or secrets change).
-const chartDir = path.join(projectDir, "charts", "nova-stack");
-const workloadKey = workloadFingerprint(treeFingerprint(chartDir), {
+// The chart is addressed relative to the project directory (where the engine runs the kubernetes provider), so the
+// release's inputs are the same in every checkout; its content enters through the fingerprint.
+const chartDir = path.join("charts", "nova-stack");
+const workloadKey = workloadFingerprint(treeFingerprint(path.join(projectDir, chartDir)), {
   environment: settings.environment,
   namespace: settings.namespace,
   registry: settings.images.registry,
@@ -258,7 +263,19 @@ const verification = new PostDeployVerification(
   },
   { dependsOn: release.resources },
 );
-jobs.resumeAfter(verification);
+// 7. The CronJobs resume only after verification passed.
+new ResumeScheduledJobs(
+  "nova-jobs",
+  {
+    namespace: settings.namespace,
+    cronJobs: settings.pausedCronJobs,
+    kubeconfig: cluster.kubeconfig,
+    ...(cluster.context !== undefined ? { context: cluster.context } : {}),
+    releaseKey: [...releaseKey, workloadKey],
+    pauses: jobs.pauses,
+  },
+  { dependsOn: [verification] },
+);
 
 export const environment = settings.environment;
 export const releaseTag = settings.images.tag;

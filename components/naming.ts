@@ -1,4 +1,4 @@
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 
 /** Quotes a value for a POSIX shell (single quotes; embedded quotes escaped). */
@@ -27,6 +27,18 @@ export function kebab(value: string): string {
  * Children do not inherit a component's `dependsOn`; components that must run after something pass it on with
  * this, explicitly (never the whole options object).
  */
-export function forwardDependsOn(opts?: pulumi.ResourceOptions): Pick<pulumi.ResourceOptions, "dependsOn"> {
-  return opts?.dependsOn !== undefined ? { dependsOn: opts.dependsOn } : {};
+export function forwardDependsOn(
+  opts?: pulumi.ResourceOptions,
+  ...more: pulumi.Resource[]
+): Pick<pulumi.ResourceOptions, "dependsOn"> {
+  const given = opts?.dependsOn;
+  if (given === undefined) return more.length > 0 ? { dependsOn: more } : {};
+  if (more.length === 0) return { dependsOn: given };
+  if (Array.isArray(given)) return { dependsOn: [...given, ...more] };
+  if (pulumi.Resource.isInstance(given)) return { dependsOn: [given, ...more] };
+  return {
+    dependsOn: pulumi
+      .output(given as pulumi.Input<pulumi.Input<pulumi.Resource>[] | pulumi.Resource>)
+      .apply((d) => [...(Array.isArray(d) ? d : [d]), ...more]),
+  };
 }

@@ -44,22 +44,16 @@ export function suspendScript(
 }
 
 /**
- * Scheduled jobs that could touch production are suspended before the chart changes and resumed only after
- * post-deploy verification passed (see {@link ScheduledJobs.resumeAfter}). If verification fails, they stay
- * suspended: a person decides.
+ * Scheduled jobs that could touch production are suspended before the chart changes; {@link ResumeScheduledJobs}
+ * resumes them only after post-deploy verification passed. If verification fails, they stay suspended until a
+ * rollback's own update (which pauses and resumes again) or a person resumes them.
  */
 export class ScheduledJobs extends pulumi.ComponentResource {
-  /** The pause commands; the chart depends on them. */
+  /** The pause commands, one per CronJob in `cronJobs` order; the chart depends on them. */
   public readonly pauses: command.local.Command[];
-  /** The resume commands, once {@link resumeAfter} was called. */
-  public readonly resumes: command.local.Command[] = [];
-  private readonly resourceName: string;
-  private readonly args: ScheduledJobsArgs;
 
   constructor(name: string, args: ScheduledJobsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nova:jobs:ScheduledJobs", name, {}, opts);
-    this.resourceName = name;
-    this.args = args;
     const seen = new Set<string>();
     const dupes = args.cronJobs.filter((j) => (seen.has(j) ? true : (seen.add(j), false)));
     if (dupes.length > 0) {
@@ -82,25 +76,46 @@ export class ScheduledJobs extends pulumi.ComponentResource {
     );
     this.registerOutputs({ paused: args.cronJobs });
   }
+}
 
-  /** Resumes every paused CronJob after `verification` (and everything it depends on) succeeded. */
-  public resumeAfter(verification: pulumi.Resource | pulumi.Resource[]): command.local.Command[] {
-    if (this.resumes.length > 0) throw new Error("ScheduledJobs.resumeAfter may be called once");
-    const { args } = this;
-    for (const [i, job] of args.cronJobs.entries()) {
-      const pause = this.pauses[i] as command.local.Command;
-      this.resumes.push(
+export interface ResumeScheduledJobsArgs extends ScheduledJobsArgs {
+  /** The pause commands of the same CronJobs ({@link ScheduledJobs.pauses}); each resume runs after its pause. */
+  readonly pauses: readonly pulumi.Resource[];
+}
+
+/**
+ * Resumes the CronJobs {@link ScheduledJobs} paused. Create it with `dependsOn` on the post-deploy verification, so a
+ * failed verification leaves them suspended. Children are named `${name}-resume-<job>`.
+ */
+export class ResumeScheduledJobs extends pulumi.ComponentResource {
+  /** The resume commands, one per CronJob. */
+  public readonly resumes: command.local.Command[];
+
+  constructor(name: string, args: ResumeScheduledJobsArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nova:jobs:ResumeScheduledJobs", name, {}, opts);
+    if (args.pauses.length !== args.cronJobs.length) {
+      throw new pulumi.InputPropertiesError({
+        message: "ResumeScheduledJobs: one pause per CronJob",
+        errors: [
+          {
+            propertyPath: "pauses",
+            reason: `${args.pauses.length} pauses for ${args.cronJobs.length} CronJobs`,
+          },
+        ],
+      });
+    }
+    this.resumes = args.cronJobs.map(
+      (job, i) =>
         new command.local.Command(
-          `${this.resourceName}-resume-${job}`,
+          `${name}-resume-${job}`,
           {
             create: suspendScript(args.namespace, job, false, args.context),
             environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
             triggers: [...args.releaseKey],
           },
-          { parent: this, dependsOn: [pause, ...([] as pulumi.Resource[]).concat(verification)] },
+          { parent: this, ...forwardDependsOn(opts, args.pauses[i] as pulumi.Resource) },
         ),
-      );
-    }
-    return this.resumes;
+    );
+    this.registerOutputs({ resumed: args.cronJobs });
   }
 }

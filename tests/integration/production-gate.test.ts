@@ -14,6 +14,7 @@ import {
   fakeDigests,
   flipByte,
   PRODUCTION_REGISTRY,
+  productionCheckout,
   productionRegistryMirror,
   stateResources,
 } from "./scenario";
@@ -227,6 +228,25 @@ describe.sequential(
       const protectedOnes = protectedUrns(await prod.exportStack());
       expect(protectedOnes.some((u) => u.includes("kubernetes:core/v1:Namespace"))).toBe(true);
       expect(protectedOnes.some((u) => u.includes("kubernetes:core/v1:Secret"))).toBe(true);
+    });
+
+    it("resources do not depend on the checkout: a preview from a colleague's clone at another path shows no change", async () => {
+      const colleague = productionCheckout(path.join(world.work, "elsewhere", "colleague-clone"));
+      fs.copyFileSync(
+        path.join(checkout, `Pulumi.${PROD}.yaml`),
+        path.join(colleague, `Pulumi.${PROD}.yaml`),
+      );
+      const { code, out } = await runIn("pulumi", [
+        "preview",
+        "--stack",
+        PROD,
+        "--cwd",
+        colleague,
+        "--expect-no-changes",
+        "--non-interactive",
+      ]);
+      expect(code, out).toBe(0);
+      expect(out).not.toMatch(/~ +command:local:Command|\+- +command:local:Command/);
     });
 
     it("plain `pulumi destroy` of the production-shaped stack refuses while its resources are protected", async () => {

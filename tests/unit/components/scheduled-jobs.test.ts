@@ -20,8 +20,19 @@ describe("ScheduledJobs", () => {
       releaseKey: ["r1"],
     });
     const verification = new Marker("verify");
-    const resumes = jobs.resumeAfter(verification);
-    expect(resumes).toHaveLength(2);
+    const resumed = new mod.ResumeScheduledJobs(
+      "jobs",
+      {
+        namespace: "nova-prod",
+        cronJobs: ["nova-billing-drill", "nova-reports"],
+        kubeconfig: pulumi.secret("apiVersion: v1"),
+        context: "prod",
+        releaseKey: ["r1"],
+        pauses: jobs.pauses,
+      },
+      { dependsOn: [verification] },
+    );
+    expect(resumed.resumes).toHaveLength(2);
     await settle();
     const pause = mocks.named("jobs-pause-nova-billing-drill");
     expect(pause.inputs.create).toContain(
@@ -30,7 +41,21 @@ describe("ScheduledJobs", () => {
     expect(pause.inputs.create).toContain("--context prod --namespace nova-prod");
     const resume = mocks.named("jobs-resume-nova-reports");
     expect(resume.inputs.create).toContain(`'{"spec":{"suspend":false}}'`);
-    expect(() => jobs.resumeAfter(verification)).toThrow(/once/);
+    // Each resume waits for the verification and for its own pause.
+    expect(resume.dependsOn).toEqual(expect.arrayContaining(["verify", "jobs-pause-nova-reports"]));
+  });
+
+  it("refuses resumes that do not pair with the pauses", () => {
+    expect(
+      () =>
+        new mod.ResumeScheduledJobs("odd", {
+          namespace: "ns",
+          cronJobs: ["a", "b"],
+          kubeconfig: "x",
+          releaseKey: [],
+          pauses: [new Marker("only-one")],
+        }),
+    ).toThrow(/one pause per CronJob/);
   });
 
   it("refuses a CronJob listed twice", () => {
