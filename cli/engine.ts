@@ -150,12 +150,14 @@ export function describeFailure(err: unknown): { code: number; message: string }
     if (/\[mandatory\]\s+nova-/.test(text)) {
       return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
     }
-    if (/nova-verify-/.test(text)) {
-      return { code: EXIT.verificationFailed, message: "Post-deploy verification failed (see above)." };
-    }
     return { code: EXIT.failed, message: lastLines(text, 15) };
   }
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** The stack's whole history, newest first: numbering is stable only when counted over every update. */
+export async function fullHistory(stack: Stack): Promise<ReleaseEntry[]> {
+  return toReleaseEntries(await stack.history(undefined, undefined, false));
 }
 
 function admissionField(message: string | undefined): { admission?: Admission } {
@@ -193,7 +195,8 @@ export interface ReleaseEntry {
 
 /**
  * History entries, newest first, as releases. Backends that do not number updates (the file backend reports 0)
- * get their position counted from the oldest, so versions are always usable with `rollback --to`.
+ * get their position counted from the oldest, so versions are always usable with `rollback --to`. Pass the whole
+ * history (see {@link fullHistory}): positions counted on a page would shift as updates accumulate.
  */
 export function toReleaseEntries(history: readonly UpdateSummary[]): ReleaseEntry[] {
   return history.map((u, i) => toReleaseEntry(u, history.length - i));
@@ -258,18 +261,69 @@ export function rollbackTarget(
  * The `pulumi config --json` document that sets `values`: list and map values (stored as JSON text in history) are
  * set as structured values, so keys that Pulumi.yaml types as arrays keep their type.
  */
-export function configJson(values: Readonly<Record<string, string>>): string {
-  const doc: Record<string, { value: string; secret: false; objectValue?: unknown }> = {};
-  for (const [key, value] of Object.entries(values)) {
+export function configJson(
+  values: Readonly<Record<string, string | { readonly value: string; readonly secret?: boolean }>>,
+): string {
+  const doc: Record<string, { value: string; secret: boolean; objectValue?: unknown }> = {};
+  for (const [key, entry] of Object.entries(values)) {
+    const { value, secret } = typeof entry === "string" ? { value: entry, secret: false } : entry;
     let objectValue: unknown;
-    if (/^\s*[[{]/.test(value)) {
+    // Secrets are restored as the text they were, never parsed into a structured (and plain) value.
+    if (secret !== true && /^\s*[[{]/.test(value)) {
       try {
         objectValue = JSON.parse(value);
       } catch {
         objectValue = undefined;
       }
     }
-    doc[key] = objectValue === undefined ? { value, secret: false } : { value, secret: false, objectValue };
+    doc[key] = {
+      value,
+      secret: secret === true,
+      ...(objectValue !== undefined ? { objectValue } : {}),
+    };
   }
   return JSON.stringify(doc);
+}
+
+/** Names of the post-deploy verification commands (`PostDeployVerification` children), by logical name prefix. */
+export const VERIFICATION_RESOURCE_PREFIX = "nova-verify-";
+
+/** The parts of Automation API engine events the failure classification reads. */
+export interface EngineEventLike {
+  readonly resOpFailedEvent?: { readonly metadata?: { readonly urn?: string } };
+  readonly diagnosticEvent?: { readonly urn?: string; readonly severity?: string };
+}
+
+/** URNs of the resources whose step failed, from the engine's event stream. */
+export function failedUrns(events: readonly EngineEventLike[]): string[] {
+  const urns = new Set<string>();
+  for (const e of events) {
+    const op = e.resOpFailedEvent?.metadata?.urn;
+    if (op !== undefined && op !== "") urns.add(op);
+    const d = e.diagnosticEvent;
+    if (
+      d?.severity === "error" &&
+      d.urn !== undefined &&
+      d.urn !== "" &&
+      !d.urn.endsWith("::pulumi:pulumi:Stack")
+    ) {
+      // The root stack's error diagnostic only summarises; the failing step has its own URN.
+      urns.add(d.urn);
+    }
+  }
+  return [...urns];
+}
+
+/**
+ * Whether an update failed in post-deploy verification and nowhere else: every failing resource is a verification
+ * command. A failure of any other step (e.g. resuming a CronJob after verification passed) is not a verification
+ * failure and must not roll a healthy release back.
+ */
+export function failedInVerification(events: readonly EngineEventLike[]): boolean {
+  const urns = failedUrns(events);
+  const name = (urn: string) => urn.split("::").at(-1) ?? "";
+  return (
+    urns.length > 0 &&
+    urns.every((u) => u.includes("command:local:Command") && name(u).startsWith(VERIFICATION_RESOURCE_PREFIX))
+  );
 }

@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as readline from "node:readline/promises";
 import { promisify } from "node:util";
 import { Command, InvalidArgumentError } from "commander";
 import type { OutputMap, Stack, UpResult } from "@pulumi/pulumi/automation";
@@ -36,9 +37,11 @@ import {
   policyArgs,
   progress,
   projectRoot,
+  failedInVerification,
+  fullHistory,
   rollbackTarget,
-  toReleaseEntries,
   UserError,
+  type EngineEventLike,
   type ReleaseEntry,
 } from "../engine";
 import { writeLaunchReport, type LaunchSummary } from "../launch-report";
@@ -140,10 +143,18 @@ export async function release(
   const admission = currentAdmission(projectDir, stackName);
   const message = admission === undefined ? `release ${tag}` : admissionMessage(admission, `release ${tag}`);
   let result: UpResult;
+  const events: EngineEventLike[] = [];
   try {
-    result = await stack.up({ ...gate, message, onOutput: progress() });
+    result = await stack.up({ ...gate, message, onOutput: progress(), onEvent: (e) => void events.push(e) });
   } catch (err) {
-    if (!o.autoRollback || describeFailure(err).code !== EXIT.verificationFailed) throw err;
+    // Decided from the engine's events (which resources failed), not from the error text.
+    if (!failedInVerification(events)) throw err;
+    if (!o.autoRollback) {
+      throw new UserError(
+        "Post-deploy verification failed (see above); the release is left in place.",
+        EXIT.verificationFailed,
+      );
+    }
     process.stderr.write("\nPost-deploy verification failed: rolling back to the previous good release.\n");
     const target = await rollBack(projectDir, stackName, stack, {
       reason: `automatic rollback after release ${tag} failed post-deploy verification`,
@@ -211,7 +222,7 @@ export function historyCommand(): Command {
     .option("--json", "print JSON")
     .action(async (o: { stack: string; limit: number; json?: boolean }) => {
       const stack = await openStack({ projectDir: projectRoot(), stack: o.stack });
-      const entries = toReleaseEntries(await stack.history(o.limit, 1, false));
+      const entries = (await fullHistory(stack)).slice(0, o.limit);
       process.stdout.write(
         `${o.json === true ? JSON.stringify(entries, null, 2) : formatHistory(entries)}\n`,
       );
@@ -227,6 +238,8 @@ export interface RollbackOptions {
   readonly reason?: string;
   /** Who asks for it (recorded in the rollback record). */
   readonly requestedBy?: string;
+  /** Asked with the target before anything changes; a false answer cancels. Default: no question. */
+  readonly confirm?: (target: ReleaseEntry) => Promise<boolean>;
 }
 
 /** How long a rollback record admits its rollback. */
@@ -246,7 +259,7 @@ export async function rollBack(
   o: RollbackOptions = {},
 ): Promise<ReleaseEntry> {
   const production = classifyStackFile(projectDir, stackName).production;
-  const history = toReleaseEntries(await stack.history(100, 1, false));
+  const history = await fullHistory(stack);
   const current = {
     apiDigest: await configValue(stack, "apiImageDigest"),
     workerDigest: await configValue(stack, "workerImageDigest"),
@@ -255,6 +268,9 @@ export async function rollBack(
   process.stderr.write(
     `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
   );
+  if (o.confirm !== undefined && !(await o.confirm(target))) {
+    throw new UserError("Rollback cancelled; nothing changed.", EXIT.failed);
+  }
   const evidenceDir = await evidenceDirOf(projectDir, stack);
   if (target.admission !== undefined) {
     const now = new Date();
@@ -277,11 +293,14 @@ export async function rollBack(
     process.stderr.write(`rollback record: ${path.relative(projectDir, file)}\n`);
   }
   // Only what differs is re-applied; what it replaces is remembered, so a failed rollback leaves the config as it was.
-  const now: Record<string, { value: string } | undefined> = await stack.getAllConfig();
+  const now: Record<string, { value: string; secret?: boolean } | undefined> = await stack.getAllConfig();
   const changes = Object.fromEntries(
-    Object.entries(target.config).filter(([key, value]) => now[key]?.value !== value),
+    Object.entries(target.config).filter(
+      ([key, value]) => now[key]?.value !== value || now[key]?.secret === true,
+    ),
   );
-  const previous = Object.fromEntries(Object.keys(changes).map((key) => [key, now[key]?.value]));
+  // What each changed key held, secret flag included, so a failed rollback restores it exactly.
+  const previous = Object.fromEntries(Object.keys(changes).map((key) => [key, now[key]]));
   await stack.setAllConfigJson(configJson(changes));
   const what = `rollback to update ${target.version} (release ${target.release})`;
   const args = {
@@ -377,23 +396,54 @@ export function rollbackCommand(): Command {
     .option("--preview", "only preview the rollback")
     .option("--reason <text>", "why (recorded in the rollback record)")
     .option("--by <name>", "who asks for it (recorded in the rollback record; default: your user name)")
-    .action(async (o: { stack: string; to?: number; preview?: boolean; reason?: string; by?: string }) => {
-      const projectDir = projectRoot();
-      const stack = await openStack({ projectDir, stack: o.stack });
-      await rollBack(projectDir, o.stack, stack, {
-        ...(o.to !== undefined ? { to: o.to } : {}),
-        ...(o.preview === true ? { preview: true } : {}),
-        ...(o.reason !== undefined ? { reason: o.reason } : {}),
-        ...(o.by !== undefined ? { requestedBy: o.by } : {}),
-      });
-    });
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(
+      async (o: {
+        stack: string;
+        to?: number;
+        preview?: boolean;
+        reason?: string;
+        by?: string;
+        yes?: boolean;
+      }) => {
+        const projectDir = projectRoot();
+        const stack = await openStack({ projectDir, stack: o.stack });
+        await rollBack(projectDir, o.stack, stack, {
+          ...(o.yes === true || o.preview === true ? {} : { confirm: askToConfirm }),
+          ...(o.to !== undefined ? { to: o.to } : {}),
+          ...(o.preview === true ? { preview: true } : {}),
+          ...(o.reason !== undefined ? { reason: o.reason } : {}),
+          ...(o.by !== undefined ? { requestedBy: o.by } : {}),
+        });
+      },
+    );
 }
 
-async function restoreConfig(stack: Stack, previous: Record<string, string | undefined>): Promise<void> {
-  const kept: Record<string, string> = {};
-  for (const [key, value] of Object.entries(previous)) {
-    if (value === undefined) await stack.removeConfig(key);
-    else kept[key] = value;
+/** Asks on the terminal whether to roll back to `target`; without a terminal, `--yes` is required. */
+async function askToConfirm(target: ReleaseEntry): Promise<boolean> {
+  if (process.stdin.isTTY !== true) {
+    throw new UserError("rollback asks for confirmation; pass --yes when running without a terminal.");
+  }
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await rl.question(
+      `Roll back to update ${target.version}: release ${target.release}, api ${target.apiDigest}, worker ${target.workerDigest}? [y/N] `,
+    );
+    return /^y(es)?$/i.test(answer.trim());
+  } finally {
+    rl.close();
+  }
+}
+
+/** Puts back the config a rollback replaced: removed keys removed again, secrets stored as secrets. */
+export async function restoreConfig(
+  stack: Pick<Stack, "removeConfig" | "setAllConfigJson">,
+  previous: Readonly<Record<string, { readonly value: string; readonly secret?: boolean } | undefined>>,
+): Promise<void> {
+  const kept: Record<string, { value: string; secret?: boolean }> = {};
+  for (const [key, entry] of Object.entries(previous)) {
+    if (entry === undefined) await stack.removeConfig(key);
+    else kept[key] = entry;
   }
   if (Object.keys(kept).length > 0) await stack.setAllConfigJson(configJson(kept));
 }
