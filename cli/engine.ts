@@ -150,7 +150,7 @@ export function describeFailure(err: unknown): { code: number; message: string }
     if (/\[mandatory\]\s+nova-/.test(text)) {
       return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
     }
-    return { code: EXIT.failed, message: lastLines(text, 15) };
+    return { code: EXIT.failed, message: engineErrors(text) ?? lastLines(text, 15) };
   }
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err) };
 }
@@ -163,6 +163,17 @@ export async function fullHistory(stack: Stack): Promise<ReleaseEntry[]> {
 function admissionField(message: string | undefined): { admission?: Admission } {
   const admission = parseAdmission(message);
   return admission === undefined ? {} : { admission };
+}
+
+/** The engine's own `error:` diagnostics in a command's output (each once), without the closing "update failed". */
+function engineErrors(text: string): string | undefined {
+  const seen = new Set<string>();
+  for (const line of text.split("\n")) {
+    const m = /^\s*error: (.+)$/.exec(line);
+    const msg = m?.[1]?.trim();
+    if (msg !== undefined && !/^(update|preview) failed$/.test(msg)) seen.add(msg);
+  }
+  return seen.size > 0 ? [...seen].slice(0, 10).join("\n") : undefined;
 }
 
 function lastLines(text: string, n: number): string {

@@ -116,7 +116,9 @@ export class ReleaseImages extends pulumi.ComponentResource {
           { parent: this, ...forwardDependsOn(opts) },
         );
         this.checks.push(check);
-        return check.stdout.apply(() => expected);
+        // The digest is known from config: the chart uses it at preview (so every rendered object is visible to the
+        // policies then) and waits for the check, which fails the update before any workload changes on a mismatch.
+        return pulumi.output(expected);
       }
       case "docker":
         return docker

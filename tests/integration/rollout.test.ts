@@ -92,8 +92,22 @@ describe.sequential("rollout on the sandbox cluster", () => {
       }),
     );
     const policy = { policyPacks: [path.join(REPO_ROOT, "policy")], policyPackConfigs: [sandboxPolicy] };
-    const preview = await sandbox.preview({ ...policy, onOutput: capture });
+    const previewLines: string[] = [];
+    const preview = await sandbox.preview({
+      ...policy,
+      onOutput: (s) => (previewLines.push(s), capture(s)),
+    });
     expect(preview.changeSummary.create).toBeGreaterThan(10);
+    // The preview shows everything: the digests come from config, so no rendered object is left unknown.
+    const previewText = previewLines.join("");
+    expect(previewText).not.toMatch(/Preview is incomplete|unknown values/i);
+    for (const kind of [
+      "apps/v1:Deployment",
+      "core/v1:Service",
+      "batch/v1:CronJob",
+    ]) {
+      expect(previewText, kind).toContain(`kubernetes:${kind}`);
+    }
 
     const up = await sandbox.up({ ...policy, onOutput: capture });
     expect(up.summary.result).toBe("succeeded");

@@ -145,6 +145,15 @@ describe("failures map to distinct exit codes and readable messages", () => {
       EXIT.failed,
       /nova-verify-api-health/,
     ],
+    [
+      new CommandError(
+        new Error(
+          "Diagnostics:\n  pulumi:pulumi:Stack (x):\n    error: Chart resource 'nova-release' has a problem: values don't meet the schema\n    error: update failed\n\nResources:\n    1 errored\n",
+        ) as never,
+      ),
+      EXIT.failed,
+      /^Chart resource 'nova-release' has a problem: values don't meet the schema$/,
+    ],
     [new Error("boom"), EXIT.failed, /boom/],
   ])("%s", (err, code, message) => {
     const d = describeFailure(err);
