@@ -1,16 +1,23 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { dumpLocation, dumpScript, rehearsalScript } from "./database-scripts";
+import { dumpLocation, dumpScript, rehearsalScript, SCRIPT_INTERPRETER } from "./database-scripts";
 import { forwardDependsOn, shortHash } from "./naming";
 
 export interface DatabaseSafeguardsArgs {
   /** Connection URL of the production database (a Pulumi secret). */
   readonly databaseUrl: pulumi.Input<string>;
-  /** Connection URL of the scratch database the dump is restored into for the rehearsal (a Pulumi secret). */
+  /**
+   * Connection URL of the scratch database the dump is restored into for the rehearsal (a Pulumi secret). It must not
+   * reach the live database: the stack config refuses the same host, port and database, and the rehearsal script
+   * compares the database name and system identifier of both connections before `pg_restore --clean`.
+   */
   readonly rehearsalDatabaseUrl: pulumi.Input<string>;
-  /** Directory or `gs://bucket/prefix` receiving the logical dump. */
+  /** Absolute directory or `gs://bucket/prefix` receiving the logical dump (see `backupDestinationProblem`). */
   readonly backupDestination: string;
-  /** Migration command, run with `DATABASE_URL` pointing at the clone. */
+  /**
+   * Migration command, run with `DATABASE_URL` pointing at the clone and otherwise only the allow-listed environment
+   * (`COMMAND_ENV_ALLOWLIST`: PATH, HOME, LANG, TMPDIR); nothing else of the deploying process reaches it.
+   */
   readonly migrationCommand: string;
   /** Stack name, part of the dump's file name. */
   readonly stack: string;
@@ -24,13 +31,17 @@ export interface DatabaseSafeguardsArgs {
 }
 
 /**
- * Database steps that must succeed before the chart changes: a logical dump of production, then a migration
- * rehearsal against a clone restored from that dump. The database is forward-only: rollbacks never restore it.
+ * Database steps that must succeed before the chart changes: a logical dump of production (written under a temporary
+ * name, verified with `pg_restore --list`, then moved to its final name), then a migration rehearsal against a clone
+ * restored from that dump, refused when the clone is the live database. Both run under bash with `pipefail`. The
+ * database is forward-only: rollbacks never restore it.
  */
 export class DatabaseSafeguards extends pulumi.ComponentResource {
   /** Where the dump of this release is. */
   public readonly dumpLocation: pulumi.Output<string>;
+  /** The dump step (`dumpScript`): temporary name, `pg_restore --list`, then the final name. */
   public readonly dump: command.local.Command;
+  /** The rehearsal step (`rehearsalScript`): same-database check, restore into the clone, isolated migration. */
   public readonly rehearsal: command.local.Command;
 
   constructor(name: string, args: DatabaseSafeguardsArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -44,6 +55,7 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
       `${name}-dump`,
       {
         create: dumpScript(location),
+        interpreter: [...SCRIPT_INTERPRETER],
         environment: { DATABASE_URL: pulumi.secret(args.databaseUrl) },
         triggers: [id],
         logging: "stdoutAndStderr",
@@ -54,7 +66,12 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
       `${name}-migration-rehearsal`,
       {
         create: rehearsalScript(location, args.migrationCommand),
-        environment: { REHEARSAL_DATABASE_URL: pulumi.secret(args.rehearsalDatabaseUrl) },
+        interpreter: [...SCRIPT_INTERPRETER],
+        // The live URL is only for the same-database check; the script unsets it before anything else runs.
+        environment: {
+          REHEARSAL_DATABASE_URL: pulumi.secret(args.rehearsalDatabaseUrl),
+          LIVE_DATABASE_URL: pulumi.secret(args.databaseUrl),
+        },
         triggers: [id],
         logging: "stdoutAndStderr",
       },

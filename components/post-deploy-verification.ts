@@ -12,10 +12,19 @@ export interface PostDeployVerificationArgs {
   readonly workerBaseUrl: string;
   /** Alertmanager base URL; any active, unsilenced alert fails verification. */
   readonly alertmanagerUrl: string;
-  /** Optional synthetic end-to-end command (exit code 0 = pass). */
+  /**
+   * Optional synthetic end-to-end command (exit code 0 = pass). It runs with an allow-listed environment only
+   * (`COMMAND_ENV_ALLOWLIST` of `src/verify/probe.ts`, plus {@link PostDeployVerificationArgs.commandEnvironment}).
+   */
   readonly syntheticE2eCommand?: string;
-  /** Optional billing-drill dry-run command (exit code 0 = pass). */
+  /** Optional billing-drill dry-run command (exit code 0 = pass); same environment as the synthetic E2E. */
   readonly billingDrillDryRunCommand?: string;
+  /**
+   * Extra environment for the synthetic E2E and billing-drill commands only (never the HTTP probes), e.g. a token the
+   * E2E suite needs. Every value is handled as a secret: sent in the command resource's secret environment, passed to
+   * the command by name, and redacted from its output (the probe's and the command provider's). Default: none.
+   */
+  readonly commandEnvironment?: Readonly<Record<string, pulumi.Input<string>>>;
   /** Attempts, timeout and backoff of every check. */
   readonly budget: ProbeBudget;
   /**
@@ -34,10 +43,19 @@ export interface CheckResult {
   readonly detail: string;
 }
 
-/** The checks this component runs, by child name suffix. Pure, so tests and the policy pack agree on names. */
+/**
+ * The checks this component runs, by child name suffix. Pure, so tests and the policy pack agree on names. The exec
+ * checks name the variables of `commandEnvironment` (as secret variables) and nothing else beyond the allow-list.
+ */
 export function verificationChecks(
   args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget">,
-) {
+): [string, ProbeSpec][] {
+  const secretEnv = Object.keys(args.commandEnvironment ?? {}).sort();
+  const exec = (command: string): ProbeSpec => ({
+    kind: "exec",
+    command,
+    ...(secretEnv.length > 0 ? { secretEnv } : {}),
+  });
   const checks: [string, ProbeSpec][] = [
     ["api-health", { kind: "http", url: joinUrl(args.apiBaseUrl, "/v1/health") }],
     ["api-metrics", { kind: "http", url: joinUrl(args.apiBaseUrl, "/v1/metrics"), prometheus: true }],
@@ -45,10 +63,10 @@ export function verificationChecks(
     ["alerts-quiet", { kind: "alerts", url: args.alertmanagerUrl }],
   ];
   if (args.syntheticE2eCommand !== undefined) {
-    checks.push(["synthetic-e2e", { kind: "exec", command: args.syntheticE2eCommand }]);
+    checks.push(["synthetic-e2e", exec(args.syntheticE2eCommand)]);
   }
   if (args.billingDrillDryRunCommand !== undefined) {
-    checks.push(["billing-drill-dry-run", { kind: "exec", command: args.billingDrillDryRunCommand }]);
+    checks.push(["billing-drill-dry-run", exec(args.billingDrillDryRunCommand)]);
   }
   return checks;
 }
@@ -79,6 +97,7 @@ export function parseCheckResult(check: string, stdout: string): CheckResult {
  * fails the update (the workloads keep what Kubernetes rolled out; see the rollback runbook).
  */
 export class PostDeployVerification extends pulumi.ComponentResource {
+  /** One command resource per check, in {@link verificationChecks} order. */
   public readonly checks: command.local.Command[];
   /** One structured result per check. */
   public readonly results: pulumi.Output<CheckResult[]>;
@@ -92,12 +111,17 @@ export class PostDeployVerification extends pulumi.ComponentResource {
       });
     }
     const specs = verificationChecks(args);
+    const environment =
+      args.commandEnvironment !== undefined && Object.keys(args.commandEnvironment).length > 0
+        ? pulumi.secret(pulumi.output(args.commandEnvironment))
+        : undefined;
     this.checks = specs.map(
       ([suffix, spec]) =>
         new command.local.Command(
           `${name}-${suffix}`,
           {
             create: probeCommand(args.probeScript, suffix, spec, args.budget),
+            ...(spec.kind === "exec" && environment !== undefined ? { environment } : {}),
             triggers: args.triggers,
             logging: "stderr",
           },

@@ -14,11 +14,21 @@ export type ProbeSpec =
   | { readonly kind: "http"; readonly url: string; readonly prometheus?: boolean }
   | { readonly kind: "alerts"; readonly url: string }
   | { readonly kind: "digest"; readonly url: string; readonly expect: string }
-  | { readonly kind: "exec"; readonly command: string };
+  | {
+      readonly kind: "exec";
+      /** Shell command; it runs with the allow-listed environment only (`COMMAND_ENV_ALLOWLIST` in the probe). */
+      readonly command: string;
+      /** Names of further variables of the probe's environment the command needs (not secrets). */
+      readonly env?: readonly string[];
+      /** Names of secret variables the command needs: passed by name and redacted from all output. */
+      readonly secretEnv?: readonly string[];
+    };
 
 /**
  * The shell command that runs one probe with the project's probe script (`src/verify/probe.ts`, compiled).
- * Pure: the same inputs give the same command, so an unchanged release does not re-run its checks.
+ * Pure: the same inputs give the same command, so an unchanged release does not re-run its checks. An `exec` probe's
+ * command is one quoted argument after `--`, so no part of it runs in this shell (outside the probe's allow-listed
+ * environment); the variables it may see beyond the allow-list are named with `--env` / `--secret-env`.
  */
 export function probeCommand(
   probeScript: string,
@@ -30,6 +40,10 @@ export function probeCommand(
   if (spec.kind !== "exec") parts.push("--url", shellQuote(spec.url));
   if (spec.kind === "http" && spec.prometheus === true) parts.push("--prometheus");
   if (spec.kind === "digest") parts.push("--expect", shellQuote(spec.expect));
+  if (spec.kind === "exec") {
+    for (const variable of spec.env ?? []) parts.push("--env", shellQuote(variable));
+    for (const variable of spec.secretEnv ?? []) parts.push("--secret-env", shellQuote(variable));
+  }
   parts.push(
     "--attempts",
     String(budget.attempts),
@@ -38,7 +52,7 @@ export function probeCommand(
     "--backoff-ms",
     String(budget.backoffMs ?? 2000),
   );
-  if (spec.kind === "exec") parts.push("--", spec.command);
+  if (spec.kind === "exec") parts.push("--", shellQuote(spec.command));
   return parts.join(" ");
 }
 

@@ -89,6 +89,162 @@ const digest = () =>
     error: "expected an image digest sha256:<64 lowercase hex characters>",
   });
 
+/** Where a PostgreSQL connection string points: every `host:port` it may reach and the database name. */
+export interface DatabaseTarget {
+  /**
+   * Normalised `host:port` pairs: host lowercased, brackets and a trailing dot removed, loopback names and Unix socket
+   * directories as `localhost`, port 5432 unless given.
+   */
+  readonly endpoints: readonly string[];
+  /** The database name (libpq's default, the user name, when none is given; empty when neither is). */
+  readonly database: string;
+}
+
+const DEFAULT_PG_PORT = "5432";
+const LOOPBACK_HOSTS = new Set(["", "localhost", "localhost.localdomain", "::1", "0:0:0:0:0:0:0:1"]);
+
+function normaliseHost(raw: string): string {
+  const host = raw
+    .trim()
+    .replace(/^\[(.*)\]$/, "$1")
+    .replace(/\.$/, "")
+    .toLowerCase();
+  // A Unix socket directory (or abstract socket) is the local server, as is every 127.x address.
+  if (
+    LOOPBACK_HOSTS.has(host) ||
+    host.startsWith("/") ||
+    host.startsWith("@") ||
+    /^127\.\d+\.\d+\.\d+$/.test(host)
+  )
+    return "localhost";
+  return host;
+}
+
+function decode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Splits `a:1,[::1]:2,b` into host/port pairs (a port may be empty). */
+function splitHostList(list: string): { host: string; port: string }[] {
+  return list.split(",").map((entry) => {
+    const bracketed = /^(\[[^\]]*\])(?::(\d*))?$/.exec(entry);
+    if (bracketed) return { host: bracketed[1] ?? "", port: bracketed[2] ?? "" };
+    const colon = entry.lastIndexOf(":");
+    return colon >= 0
+      ? { host: entry.slice(0, colon), port: entry.slice(colon + 1) }
+      : { host: entry, port: "" };
+  });
+}
+
+function toTarget(
+  params: Readonly<Record<string, string>>,
+  uriHosts: { host: string; port: string }[],
+): DatabaseTarget {
+  const hostList = params.hostaddr ?? params.host;
+  const hosts = hostList !== undefined ? hostList.split(",").map((host) => ({ host, port: "" })) : uriHosts;
+  const ports = params.port !== undefined ? params.port.split(",") : [];
+  const endpoints = (hosts.length > 0 ? hosts : [{ host: "", port: "" }]).map((h, i) => {
+    const port = (ports.length === 1 ? ports[0] : ports[i]) ?? h.port;
+    return `${normaliseHost(h.host)}:${port.trim() === "" ? DEFAULT_PG_PORT : String(Number(port.trim()))}`;
+  });
+  return { endpoints: [...new Set(endpoints)].sort(), database: params.dbname ?? params.user ?? "" };
+}
+
+/** Reads a libpq `key=value key='quoted value'` connection string. */
+function parseKeywordValue(text: string): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  const re = /\s*([A-Za-z_]+)\s*=\s*(?:'((?:[^'\\]|\\.)*)'|(\S*))/y;
+  let rest = text.trim();
+  while (rest !== "") {
+    re.lastIndex = 0;
+    const m = re.exec(rest);
+    if (!m) return undefined;
+    const [whole, key = "", quoted, bare] = m;
+    params[key.toLowerCase()] = quoted !== undefined ? quoted.replace(/\\(.)/g, "$1") : (bare ?? "");
+    rest = rest.slice(whole.length).trim();
+  }
+  return params;
+}
+
+/**
+ * Where a PostgreSQL connection string points, for comparing two of them: a `postgres://` / `postgresql://` URI
+ * (several hosts, bracketed IPv6, `host`/`hostaddr`/`port`/`dbname` query parameters) or a libpq `key=value` string.
+ * Credentials and every other parameter are ignored. Returns undefined for anything else (e.g. the `[encrypted]`
+ * placeholder of a stack file read without the engine).
+ */
+export function databaseTarget(connection: string): DatabaseTarget | undefined {
+  const text = connection.trim();
+  const uri = /^postgres(?:ql)?:\/\/([^/?#]*)(?:\/([^?#]*))?(?:\?([^#]*))?(?:#.*)?$/i.exec(text);
+  if (uri) {
+    const [, authority = "", dbPath, query = ""] = uri;
+    const at = authority.lastIndexOf("@");
+    const userinfo = at >= 0 ? authority.slice(0, at) : undefined;
+    const hostList = at >= 0 ? authority.slice(at + 1) : authority;
+    const params: Record<string, string> = {};
+    const user = userinfo?.split(":")[0];
+    if (user !== undefined && user !== "") params.user = decode(user);
+    if (dbPath !== undefined && dbPath !== "") params.dbname = decode(dbPath);
+    for (const pair of query.split("&").filter((p) => p !== "")) {
+      const eq = pair.indexOf("=");
+      const key = decode(eq >= 0 ? pair.slice(0, eq) : pair).toLowerCase();
+      if (["host", "hostaddr", "port", "dbname", "user"].includes(key))
+        params[key] = decode(eq >= 0 ? pair.slice(eq + 1) : "");
+    }
+    const hosts = splitHostList(hostList).map((h) => ({ host: decode(h.host), port: h.port }));
+    return toTarget(params, hostList === "" ? [] : hosts);
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text) || !text.includes("=")) return undefined;
+  const params = parseKeywordValue(text);
+  return params === undefined ? undefined : toTarget(params, []);
+}
+
+/**
+ * True when two connection strings reach the same database: the same database name and at least one `host:port` in
+ * common after normalisation ({@link databaseTarget}). False when either cannot be read (the run-time check in the
+ * rehearsal script still compares the servers themselves).
+ */
+export function sameDatabase(a: string, b: string): boolean {
+  const x = databaseTarget(a);
+  const y = databaseTarget(b);
+  if (x === undefined || y === undefined || x.database !== y.database) return false;
+  return x.endpoints.some((e) => y.endpoints.includes(e));
+}
+
+/** `gs://<bucket>[/<prefix>]` with a valid bucket name. */
+const GCS_DESTINATION_RE = /^gs:\/\/[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](\/.*)?$/;
+/** Anything that starts like a URL scheme (`s3:`, `file:`, `https:`): not a directory. */
+const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+
+/**
+ * Why a backup destination is refused, or undefined when it is accepted: `gs://bucket[/prefix]`, or a directory
+ * (absolute, `~/…`, or relative to the project directory, which the settings resolve to an absolute path). Any
+ * other scheme (`s3://`, `file://`, `https://`) is refused; production accepts `gs://` only. The message never
+ * repeats the value (it could carry credentials).
+ *
+ * @param destination the configured value
+ * @param environment the stack's environment; without it only the form is checked
+ */
+export function backupDestinationProblem(destination: string, environment?: string): string | undefined {
+  const value = destination.trim();
+  if (value.startsWith("gs://")) {
+    return GCS_DESTINATION_RE.test(value)
+      ? undefined
+      : "expected gs://<bucket>[/<prefix>] with a valid bucket name (lowercase letters, digits, '.', '_', '-')";
+  }
+  const scheme = SCHEME_RE.exec(value)?.[1];
+  if (scheme !== undefined || value.includes("://")) {
+    return `${scheme !== undefined ? `${scheme}: destinations are not supported` : "not a directory"}; expected gs://<bucket>[/<prefix>] or a directory`;
+  }
+  if (environment === "production") {
+    return "production dumps go to gs://<bucket>[/<prefix>] (off the deploying machine); a local directory is for sandbox and staging";
+  }
+  return undefined;
+}
+
 /**
  * The schema of the raw stack config (keys without the `nova-rollout:` prefix). Unknown keys are errors, so a typo
  * is caught instead of being silently ignored.
@@ -145,7 +301,13 @@ export const rawStackConfigSchema = z
       .regex(/^[A-Za-z0-9_-]*$/, { error: "expected letters, digits, '_' or '-'" })
       .default("nova-"),
 
-    backupDestination: nonEmpty("a backup destination (gs://bucket/prefix or a directory)"),
+    // The form is checked on the key itself (reported with any other malformed key); production's gs:// rule below.
+    backupDestination: nonEmpty("a backup destination (gs://bucket/prefix or a directory)").superRefine(
+      (value, ctx) => {
+        const problem = backupDestinationProblem(value);
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      },
+    ),
     rehearsalDatabaseUrl: nonEmpty("a secret value").optional(),
     migrationCommand: nonEmpty("the migration command").optional(),
     pausedCronJobs: stringList().default(["nova-billing-drill"]),
@@ -205,6 +367,21 @@ export const rawStackConfigSchema = z
       need("gcpProject", "when secretSource is gcp-secret-manager");
     }
     need("rehearsalDatabaseUrl", "for the migration rehearsal against a clone (set it with --secret)");
+    const backupProblem = backupDestinationProblem(c.backupDestination, c.environment);
+    if (backupProblem !== undefined) forbid("backupDestination", backupProblem);
+    // pg_restore --clean into the live database would wipe it. The message names no URL (both are secrets).
+    if (
+      c.databaseUrl !== undefined &&
+      c.rehearsalDatabaseUrl !== undefined &&
+      sameDatabase(c.databaseUrl, c.rehearsalDatabaseUrl)
+    ) {
+      forbid(
+        "rehearsalDatabaseUrl",
+        `points at the live database (same host, port and database as ${CONFIG_NAMESPACE}:databaseUrl); the rehearsal ` +
+          "restores with pg_restore --clean and would wipe it. Set it to a scratch database: " +
+          `pulumi config set --secret ${CONFIG_NAMESPACE}:rehearsalDatabaseUrl <url of a clone>`,
+      );
+    }
     need("migrationCommand", "for the migration rehearsal");
 
     if (c.environment === "sandbox") {

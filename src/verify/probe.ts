@@ -4,12 +4,18 @@
  *   node dist/src/verify/probe.js http --name api-health --url https://api/v1/health [--prometheus]
  *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093
  *   node dist/src/verify/probe.js digest --name api-digest --url <manifest URL> --expect sha256:…
- *   node dist/src/verify/probe.js exec --name synthetic-e2e -- <shell command>
+ *   node dist/src/verify/probe.js exec --name synthetic-e2e [--env NAME]… [--secret-env NAME]… -- '<shell command>'
  *
  * Every probe retries with exponential backoff (`--attempts`, `--backoff-ms`), bounds each attempt by `--timeout`
  * seconds, reports progress on stderr and prints one JSON result line on stdout. Exit code 0 means the check passed.
+ *
+ * An `exec` probe runs its command with an explicit environment: {@link COMMAND_ENV_ALLOWLIST} plus the variables
+ * named by `--env` and `--secret-env`, nothing else of the probe's own environment (the deploying process's state
+ * passphrase, cloud and registry credentials). The values of `--secret-env` variables are redacted, as substrings and
+ * line by line for multi-line values, from everything the probe prints (streamed output, progress, the JSON result).
  */
 import { spawn } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { MANIFEST_ACCEPT } from "../registry/oci";
 
@@ -120,25 +126,123 @@ export function digestAttempt(manifestUrl: string, expected: string): Attempt {
   };
 }
 
-/** Runs a shell command; exit code 0 is success. Output goes to stderr so the JSON result stays alone on stdout. */
-export function execAttempt(command: string): Attempt {
+/**
+ * The environment variables a user-supplied command (the synthetic E2E and billing-drill commands here, the migration
+ * in `components/database-scripts.ts`) inherits from the process that runs it. Everything else is withheld.
+ */
+export const COMMAND_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "LANG", "TMPDIR"];
+
+/** Lines of a multi-line secret shorter than this are not redacted on their own (they would blank common text). */
+export const MIN_REDACTED_FRAGMENT = 4;
+
+/** The marker that replaces a secret value. */
+export const REDACTED = "[secret]";
+
+/**
+ * Builds the environment of a command: exactly the variables named (those set in `source`), nothing else. Pure.
+ *
+ * @param names variable names to pass through (duplicates are fine)
+ * @param source where the values come from (the probe's own environment)
+ */
+export function allowListedEnv(
+  names: readonly string[],
+  source: Readonly<Record<string, string | undefined>>,
+): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of names) {
+    const value = source[name];
+    if (value !== undefined) env[name] = value;
+  }
+  return env;
+}
+
+/**
+ * A function that replaces every secret value in a text with {@link REDACTED}: each whole value as a substring
+ * (longest first), then each line of a multi-line value that has at least {@link MIN_REDACTED_FRAGMENT} characters,
+ * so output that is split into lines (streamed, or cut to a tail) never shows a line of a multi-line secret either.
+ *
+ * @param secrets the secret values; empty ones are ignored
+ */
+export function redactor(secrets: readonly string[]): (text: string) => string {
+  const whole = [...new Set(secrets.filter((v) => v !== ""))];
+  const fragments = whole
+    .filter((v) => /[\r\n]/.test(v))
+    .flatMap((v) => v.split(/\r?\n|\r/))
+    .filter((line) => line.length >= MIN_REDACTED_FRAGMENT);
+  const needles = [...new Set([...whole, ...fragments])].sort((a, b) => b.length - a.length);
+  if (needles.length === 0) return (text) => text;
+  return (text) => needles.reduce((out, needle) => out.split(needle).join(REDACTED), text);
+}
+
+/** Options of {@link execAttempt}. */
+export interface ExecOptions {
+  /** Variables passed to the command by name, beyond {@link COMMAND_ENV_ALLOWLIST}. */
+  readonly env?: readonly string[];
+  /** Variables passed to the command by name whose values are secrets: redacted from everything printed. */
+  readonly secretEnv?: readonly string[];
+  /** Where the values of the variables come from. Default `process.env`. */
+  readonly source?: Readonly<Record<string, string | undefined>>;
+  /** Receives the command's output (stdout and stderr), redacted, line by line. Default: the probe's stderr. */
+  readonly output?: (text: string) => void;
+}
+
+/**
+ * Runs a shell command with an allow-listed environment ({@link COMMAND_ENV_ALLOWLIST} plus `env` and `secretEnv`);
+ * exit code 0 is success. Output goes, redacted, to stderr so the JSON result stays alone on stdout; a failure's
+ * detail carries the redacted tail of the output.
+ */
+export function execAttempt(command: string, options: ExecOptions = {}): Attempt {
+  const source = options.source ?? process.env;
+  const secretNames = options.secretEnv ?? [];
+  const env = allowListedEnv([...COMMAND_ENV_ALLOWLIST, ...(options.env ?? []), ...secretNames], source);
+  const redact = redactor(secretNames.map((name) => source[name] ?? ""));
+  const output = options.output ?? ((text: string) => void process.stderr.write(text));
   return (signal) =>
     new Promise<string>((resolve, reject) => {
-      const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], signal });
+      const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], signal, env });
       let tail = "";
-      const keep = (chunk: Buffer) => {
-        process.stderr.write(chunk);
-        tail = (tail + chunk.toString("utf8")).slice(-400);
+      // Each stream is cut into whole lines before redaction, so a value split across chunks is still found.
+      const stream = () => {
+        const decoder = new StringDecoder("utf8");
+        let pending = "";
+        const emit = (text: string) => {
+          const clean = redact(text);
+          output(clean);
+          tail = (tail + clean).slice(-400);
+        };
+        return {
+          data: (chunk: Buffer) => {
+            pending += decoder.write(chunk);
+            const end = pending.lastIndexOf("\n");
+            if (end < 0) return;
+            emit(pending.slice(0, end + 1));
+            pending = pending.slice(end + 1);
+          },
+          end: () => {
+            pending += decoder.end();
+            if (pending !== "") emit(`${pending}\n`);
+            pending = "";
+          },
+        };
       };
-      child.stdout.on("data", keep);
-      child.stderr.on("data", keep);
-      child.on("error", reject);
-      child.on("close", (code) =>
-        code === 0 ? resolve("command succeeded") : reject(new Error(`exit code ${code}: ${tail.trim()}`)),
-      );
+      const out = stream();
+      const err = stream();
+      child.stdout.on("data", out.data);
+      child.stderr.on("data", err.data);
+      child.on("error", (e) => reject(new Error(redact(errorText(e)))));
+      child.on("close", (code) => {
+        out.end();
+        err.end();
+        if (code === 0) resolve("command succeeded");
+        else reject(new Error(`exit code ${code}: ${tail.trim()}`));
+      });
     });
 }
 
+/**
+ * The probe's command line (see the file comment); resolves to the exit code. Throws for an unknown probe kind or a
+ * missing flag.
+ */
 export async function main(argv: readonly string[]): Promise<number> {
   const dash = argv.indexOf("--");
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
@@ -154,6 +258,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       attempts: { type: "string", default: "5" },
       timeout: { type: "string", default: "10" },
       "backoff-ms": { type: "string", default: "1000" },
+      env: { type: "string", multiple: true, default: [] },
+      "secret-env": { type: "string", multiple: true, default: [] },
     },
   });
   const kind = positionals[0];
@@ -174,7 +280,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       attempt = digestAttempt(need(values.url, "--url"), need(values.expect, "--expect"));
       break;
     case "exec":
-      attempt = execAttempt(need(command, "a command after --"));
+      attempt = execAttempt(need(command, "a command after --"), {
+        env: values.env,
+        secretEnv: values["secret-env"],
+      });
       break;
     default:
       throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest or exec)`);

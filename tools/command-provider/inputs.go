@@ -56,6 +56,12 @@ type commandSpec struct {
 	secretValues []string
 }
 
+// secretOutputs tells whether stdout/stderr must be stored as secrets: when any input that feeds the process (the
+// environment, stdin or the command text itself) is secret, its output may echo it.
+func (s commandSpec) secretOutputs() bool {
+	return s.secretEnv || len(s.secretValues) > 0
+}
+
 // unwrap strips secret wrappers, reporting whether there was one.
 func unwrap(v resource.PropertyValue) (resource.PropertyValue, bool) {
 	secret := false

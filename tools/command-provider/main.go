@@ -189,7 +189,7 @@ func (p *commandProvider) Create(ctx context.Context, req *pulumirpc.CreateReque
 	} else {
 		res = &runResult{}
 	}
-	props, err := plugin.MarshalProperties(outputs(inputs, res, spec.secretEnv), marshalOpts)
+	props, err := plugin.MarshalProperties(outputs(inputs, res, spec.secretOutputs()), marshalOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +243,7 @@ func (p *commandProvider) Update(ctx context.Context, req *pulumirpc.UpdateReque
 		}
 		res = &r
 	}
-	props, err := plugin.MarshalProperties(outputs(news, res, spec.secretEnv), marshalOpts)
+	props, err := plugin.MarshalProperties(outputs(news, res, spec.secretOutputs()), marshalOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sort"
 	"strings"
 	"sync"
 )
@@ -23,10 +24,52 @@ type runResult struct {
 // lineLogger receives one line of command output; stream is "stdout" or "stderr".
 type lineLogger func(stream, line string)
 
-// redact replaces every secret value in s.
-func redact(s string, secrets []string) string {
+// redactedMarker replaces a secret value in logs and failure messages.
+const redactedMarker = "[secret]"
+
+// minRedactedFragment is the shortest line of a multi-line secret that is redacted on its own: output is streamed
+// (and cut to a tail) line by line, so a multi-line value never appears whole there; shorter lines would blank
+// common text and reveal little.
+const minRedactedFragment = 4
+
+// redactionNeedles returns what redact replaces: every non-empty secret value, plus each line of a multi-line value
+// with at least minRedactedFragment characters, longest first (so a value is never half-replaced by a shorter one).
+func redactionNeedles(secrets []string) []string {
+	seen := map[string]bool{}
+	var needles []string
+	add := func(v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			needles = append(needles, v)
+		}
+	}
 	for _, v := range secrets {
-		s = strings.ReplaceAll(s, v, "[secret]")
+		add(v)
+	}
+	for _, v := range secrets {
+		if !strings.ContainsAny(v, "\r\n") {
+			continue
+		}
+		for _, line := range strings.FieldsFunc(v, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if len(line) >= minRedactedFragment {
+				add(line)
+			}
+		}
+	}
+	sort.SliceStable(needles, func(i, j int) bool { return len(needles[i]) > len(needles[j]) })
+	return needles
+}
+
+// redact replaces every secret value in s, as a substring, and every line of a multi-line secret value (see
+// redactionNeedles), so neither a whole output nor a single streamed line shows any of it.
+func redact(s string, secrets []string) string {
+	return replaceNeedles(s, redactionNeedles(secrets))
+}
+
+// replaceNeedles replaces each needle (as computed by redactionNeedles) in s.
+func replaceNeedles(s string, needles []string) string {
+	for _, v := range needles {
+		s = strings.ReplaceAll(s, v, redactedMarker)
 	}
 	return s
 }
@@ -67,13 +110,14 @@ func runCommand(ctx context.Context, spec commandSpec, command string, prev *run
 	errR, errW := io.Pipe()
 	cmd.Stdout, cmd.Stderr = outW, errW
 	var wg sync.WaitGroup
+	needles := redactionNeedles(spec.secretValues)
 	pump := func(r io.Reader, buf *bytes.Buffer, stream string, enabled bool) {
 		defer wg.Done()
 		sc := bufio.NewScanner(io.TeeReader(r, buf))
 		sc.Buffer(make([]byte, 64*1024), 4*1024*1024)
 		for sc.Scan() {
 			if enabled && log != nil {
-				log(stream, redact(sc.Text(), spec.secretValues))
+				log(stream, replaceNeedles(sc.Text(), needles))
 			}
 		}
 		// Drain whatever the scanner could not take (an overlong line) so the buffer stays complete.
@@ -97,7 +141,7 @@ func runCommand(ctx context.Context, spec commandSpec, command string, prev *run
 		if t := tail(res.Stderr, stderrTailLines); t != "" {
 			msg += "\nstderr (last lines):\n" + t
 		}
-		return res, fmt.Errorf("%s", redact(msg, spec.secretValues))
+		return res, fmt.Errorf("%s", replaceNeedles(msg, needles))
 	}
 	return res, nil
 }

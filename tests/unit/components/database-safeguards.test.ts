@@ -39,6 +39,33 @@ describe("DatabaseSafeguards", () => {
     expect(rehearsal.inputs.create).toContain("pg_restore");
     expect(rehearsal.inputs.create).toContain("npm run migrate");
     expect(rehearsal.inputs.triggers).toEqual(dump.inputs.triggers);
+    expect(JSON.stringify(rehearsal.inputs.create)).not.toContain("pw@");
+  });
+
+  it("runs both scripts under bash with pipefail", async () => {
+    new mod.DatabaseSafeguards("db-bash", args);
+    await settle();
+    for (const name of ["db-bash-dump", "db-bash-migration-rehearsal"]) {
+      const cmd = mocks.named(name);
+      expect(cmd.inputs.interpreter).toEqual(["/bin/bash", "-c"]);
+      expect(String(cmd.inputs.create).split("\n")[0]).toBe("set -euo pipefail");
+    }
+  });
+
+  it("gives the rehearsal both URLs as secrets, for the same-database check before pg_restore --clean", async () => {
+    new mod.DatabaseSafeguards("db-check", args);
+    await settle();
+    const rehearsal = mocks.named("db-check-migration-rehearsal");
+    expect(unwrap(rehearsal.inputs.environment)).toEqual({
+      secret: true,
+      value: {
+        REHEARSAL_DATABASE_URL: "postgres://nova:pw@db/rehearsal",
+        LIVE_DATABASE_URL: "postgres://nova:pw@db/nova",
+      },
+    });
+    const script = String(rehearsal.inputs.create);
+    expect(script.indexOf("pg_control_system()")).toBeLessThan(script.indexOf("pg_restore --clean"));
+    expect(script.indexOf("unset LIVE_DATABASE_URL")).toBeLessThan(script.indexOf("npm run migrate"));
   });
 
   it("names the dump after the release so a new release dumps again", async () => {

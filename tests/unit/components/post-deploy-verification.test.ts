@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { installMocks, promiseOf, settle, type MockState } from "../support/mocks";
+import { installMocks, promiseOf, settle, unwrap, type MockState } from "../support/mocks";
 
 let mocks: MockState;
 let mod: typeof import("../../../components/post-deploy-verification");
@@ -46,9 +46,56 @@ describe("PostDeployVerification", () => {
     expect(v.checks).toHaveLength(6);
     await settle();
     expect(mocks.named("w-synthetic-e2e").inputs.create).toMatch(
-      /exec --name synthetic-e2e .* -- npm run e2e$/,
+      /exec --name synthetic-e2e .* -- 'npm run e2e'$/,
     );
-    expect(mocks.named("w-billing-drill-dry-run").inputs.create).toMatch(/-- npm run drill -- --dry-run$/);
+    expect(mocks.named("w-billing-drill-dry-run").inputs.create).toMatch(/ -- 'npm run drill -- --dry-run'$/);
+    // No extra environment: the commands get the probe's allow-list only.
+    expect(mocks.named("w-synthetic-e2e").inputs.environment).toBeUndefined();
+  });
+
+  it("passes commandEnvironment to the exec checks only, as secrets named for redaction", async () => {
+    new mod.PostDeployVerification("x", {
+      ...base,
+      syntheticE2eCommand: "npm run e2e",
+      billingDrillDryRunCommand: "npm run drill",
+      commandEnvironment: { E2E_TOKEN: "tok-123", API_KEY: pulumi.output("key-456") },
+    });
+    await settle();
+    for (const name of ["x-synthetic-e2e", "x-billing-drill-dry-run"]) {
+      const cmd = mocks.named(name);
+      expect(unwrap(cmd.inputs.environment)).toEqual({
+        secret: true,
+        value: { E2E_TOKEN: "tok-123", API_KEY: "key-456" },
+      });
+      expect(cmd.inputs.create).toContain("--secret-env API_KEY --secret-env E2E_TOKEN");
+      expect(JSON.stringify(cmd.inputs.create)).not.toMatch(/tok-123|key-456/);
+    }
+    for (const name of ["x-api-health", "x-api-metrics", "x-worker-readyz", "x-alerts-quiet"]) {
+      expect(mocks.named(name).inputs.environment).toBeUndefined();
+    }
+  });
+
+  it.each([
+    [{}, []],
+    [{ syntheticE2eCommand: "e2e" }, [["synthetic-e2e", { kind: "exec", command: "e2e" }]]],
+    [
+      { billingDrillDryRunCommand: "drill", commandEnvironment: { B: "1", A: "2" } },
+      [["billing-drill-dry-run", { kind: "exec", command: "drill", secretEnv: ["A", "B"] }]],
+    ],
+  ])("verificationChecks(%j) adds %j after the four HTTP checks", (extra, execs) => {
+    const checks = mod.verificationChecks({
+      apiBaseUrl: "https://a",
+      workerBaseUrl: "https://w",
+      alertmanagerUrl: "https://am",
+      ...extra,
+    });
+    expect(checks.slice(0, 4).map(([n]) => n)).toEqual([
+      "api-health",
+      "api-metrics",
+      "worker-readyz",
+      "alerts-quiet",
+    ]);
+    expect(checks.slice(4)).toEqual(execs);
   });
 
   it("refuses a budget without attempts", () => {

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ConfigValidationError, parseStackSettings } from "../../../src/config";
+import { backupDestinationProblem, databaseTarget, sameDatabase } from "../../../src/config/schema";
 import { DIGEST_A, productionRaw, sandboxRaw, without } from "../support/config-fixtures";
 
 const opts = { stack: "production", projectDir: "/repo" };
@@ -229,5 +230,139 @@ describe("parseStackSettings: malformed configs name every bad key", () => {
         },
       ),
     );
+  });
+});
+
+describe("database URL normalisation (databaseTarget, sameDatabase)", () => {
+  const live = "postgres://nova:pw@db.internal:5432/nova";
+  it.each([
+    ["the identical URL", live, true],
+    ["other credentials", "postgresql://admin:other@db.internal:5432/nova", true],
+    ["no credentials, default port", "postgres://db.internal/nova", true],
+    ["host in capitals with a trailing dot", "postgres://u@DB.Internal.:5432/nova", true],
+    ["a query string", "postgres://db.internal/nova?sslmode=require&application_name=x", true],
+    ["a fragment of a multi-host list", "postgres://replica.internal:5432,db.internal/nova", true],
+    ["libpq key=value form", "host=db.internal port=5432 dbname=nova user=x password='p w'", true],
+    ["host and port as query parameters", "postgres:///nova?host=db.internal&port=5432", true],
+    ["another database", "postgres://nova:pw@db.internal:5432/nova_rehearsal", false],
+    ["another port", "postgres://nova:pw@db.internal:5433/nova", false],
+    ["another host", "postgres://nova:pw@db-rehearsal.internal/nova", false],
+    ["database name differs in case", "postgres://db.internal/Nova", false],
+    ["not a connection string", "[encrypted]", false],
+    ["another scheme", "mysql://db.internal:5432/nova", false],
+  ])("%s: same as the live database = %s", (_name, url, same) => {
+    expect(sameDatabase(live, url)).toBe(same);
+    expect(sameDatabase(url, live)).toBe(same);
+  });
+
+  it.each([
+    ["postgres://u@localhost/nova", "postgresql://u@127.0.0.1:5432/nova", true],
+    ["postgres://u@127.0.0.2/nova", "postgres://u@[::1]:5432/nova", true],
+    ["postgres:///nova", "postgres://localhost/nova", true],
+    ["postgres:///nova?host=/var/run/postgresql", "postgres://127.0.0.1/nova", true],
+    ["postgres://postgres@localhost:55432", "postgres://postgres@127.0.0.1:55432/postgres", true],
+    ["postgres://u@localhost/nova", "postgres://u@10.0.0.1/nova", false],
+    ["host=localhost dbname=nova", "postgres://u@127.0.0.1/nova", true],
+    ["postgres://u@%2Fvar%2Frun%2Fpostgresql/nova", "postgres://localhost/nova", true],
+  ])("%s and %s reach the same database = %s", (a, b, same) => {
+    expect(sameDatabase(a, b)).toBe(same);
+  });
+
+  it.each([
+    [
+      "postgres://U:P@Db.Example:6543/app?sslmode=require",
+      { endpoints: ["db.example:6543"], database: "app" },
+    ],
+    ["postgresql://a:1,B:2/app", { endpoints: ["a:1", "b:2"], database: "app" }],
+    ["postgres://[2001:DB8::1]:5433/app", { endpoints: ["2001:db8::1:5433"], database: "app" }],
+    ["postgres://u@h", { endpoints: ["h:5432"], database: "u" }],
+    ["host=h1,h2 port=5433 dbname='my db'", { endpoints: ["h1:5433", "h2:5433"], database: "my db" }],
+    ["nothing=here", { endpoints: ["localhost:5432"], database: "" }],
+  ])("databaseTarget(%s)", (url, target) => {
+    expect(databaseTarget(url)).toEqual(target);
+  });
+});
+
+describe("the rehearsal database must not be the live database", () => {
+  it.each([
+    ["the same URL", "postgres://nova:pw@db.internal:5432/nova"],
+    ["the same database spelled differently", "postgresql://other:creds@DB.INTERNAL/nova?sslmode=require"],
+  ])("refuses %s, naming the key without printing either URL", (_name, rehearsal) => {
+    let message = "";
+    try {
+      parseStackSettings(productionRaw({ rehearsalDatabaseUrl: rehearsal }), opts);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigValidationError);
+      message = (err as Error).message;
+    }
+    expect(message).toMatch(/nova-rollout:rehearsalDatabaseUrl: points at the live database/);
+    expect(message).toMatch(/pulumi config set --secret nova-rollout:rehearsalDatabaseUrl/);
+    expect(message).not.toMatch(/pw|creds|db\.internal|postgres(ql)?:\/\//i);
+  });
+
+  it("accepts a scratch database on the same server, and secrets that are placeholders (no engine)", () => {
+    expect(problemKeys(productionRaw())).toEqual([]);
+    expect(
+      problemKeys(
+        productionRaw({ rehearsalDatabaseUrl: "postgres://nova:pw@db.internal:5432/nova_scratch" }),
+      ),
+    ).toEqual([]);
+    expect(
+      problemKeys(productionRaw({ databaseUrl: "[encrypted]", rehearsalDatabaseUrl: "[encrypted]" })),
+    ).toEqual([]);
+  });
+});
+
+describe("backupDestination: gs:// or a directory; production gs:// only", () => {
+  it.each([
+    ["gs://nova-prod-backups/pre-release", "production", undefined],
+    ["gs://nova-prod-backups", "production", undefined],
+    ["/var/backups/nova", "staging", undefined],
+    [".sandbox/backups", "sandbox", undefined],
+    ["~/backups", "staging", undefined],
+    ["s3://bucket/prefix", "staging", /s3: destinations are not supported/],
+    ["file:///var/backups", "sandbox", /file: destinations are not supported/],
+    ["https://storage.example/x", "staging", /https: destinations are not supported/],
+    ["gs://", "staging", /expected gs:\/\/<bucket>/],
+    ["gs://Bad_Bucket/x", "staging", /valid bucket name/],
+    ["/var/backups/nova", "production", /production dumps go to gs:\/\//],
+    ["backups", "production", /production dumps go to gs:\/\//],
+  ])("%s in %s", (destination, environment, problem) => {
+    const found = backupDestinationProblem(destination, environment);
+    if (problem === undefined) expect(found).toBeUndefined();
+    else expect(found).toMatch(problem);
+  });
+
+  it.each([
+    [
+      "s3 in staging",
+      productionRaw({ environment: "staging", backupDestination: "s3://b/p" }),
+      k("backupDestination"),
+    ],
+    [
+      "a directory in production",
+      productionRaw({ backupDestination: "/var/backups" }),
+      k("backupDestination"),
+    ],
+    ["a relative directory in sandbox", sandboxRaw({ backupDestination: "backups/dumps" }), []],
+    [
+      "s3 reported together with another malformed key",
+      productionRaw({ backupDestination: "s3://b/p", apiReplicas: "zero" }),
+      k("apiReplicas", "backupDestination"),
+    ],
+  ])("%s", (_name, raw, keys) => {
+    expect(problemKeys(raw)).toEqual(keys);
+  });
+
+  it("resolves an accepted relative directory to an absolute path", () => {
+    const s = parseStackSettings(sandboxRaw({ backupDestination: "backups/dumps" }), {
+      stack: "s",
+      projectDir: "/repo",
+    });
+    expect(s.database.backupDestination).toBe("/repo/backups/dumps");
+  });
+
+  it("never repeats the value (it could carry credentials)", () => {
+    expect(backupDestinationProblem("s3://AKIA:secret@bucket/x", "staging")).not.toMatch(/AKIA|secret@/);
   });
 });

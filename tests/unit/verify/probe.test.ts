@@ -3,13 +3,18 @@ import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   alertsAttempt,
+  allowListedEnv,
   backoffDelay,
+  COMMAND_ENV_ALLOWLIST,
   digestAttempt,
   execAttempt,
   httpAttempt,
   looksLikePrometheus,
   main,
+  REDACTED,
+  redactor,
   withRetries,
+  type ExecOptions,
 } from "../../../src/verify/probe";
 
 const DIGEST = `sha256:${"d".repeat(64)}`;
@@ -129,4 +134,126 @@ describe("backoff and metrics parsing", () => {
     ["# HELP only comments\n# TYPE x counter", false],
     ["<html>", false],
   ])("looksLikePrometheus(%j) = %s", (body, ok) => expect(looksLikePrometheus(body)).toBe(ok));
+});
+
+describe("exec probes: allow-listed environment and redacted output", () => {
+  const source = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: "/home/probe",
+    LANG: "C.UTF-8",
+    PULUMI_CONFIG_PASSPHRASE: "passphrase-canary",
+    NOVA_REGISTRY_AUTHORIZATION: "Bearer registry-canary",
+    GOOGLE_APPLICATION_CREDENTIALS: "/creds.json",
+    API_URL: "https://api.example",
+    E2E_TOKEN: "token-canary-123",
+    PEM: "-----BEGIN KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nq1w2e3r4t5y6\n-----END KEY-----",
+  };
+  const run = async (command: string, options: Omit<ExecOptions, "source" | "output"> = {}) => {
+    const printed: string[] = [];
+    const result = await withRetries(
+      "e2e",
+      execAttempt(command, { ...options, source, output: (t) => void printed.push(t) }),
+      { ...fast, attempts: 1 },
+    );
+    return { result, printed: printed.join("") };
+  };
+
+  it("gives the command only the allow-list plus the variables it names", async () => {
+    const { printed } = await run("env", { env: ["API_URL"], secretEnv: ["E2E_TOKEN"] });
+    const names = printed
+      .split("\n")
+      .filter((l) => l.includes("="))
+      .map((l) => l.slice(0, l.indexOf("=")))
+      .filter((n) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(n));
+    expect(names.sort()).toEqual(["API_URL", "E2E_TOKEN", "HOME", "LANG", "PATH"]);
+    expect(printed).not.toMatch(/passphrase-canary|registry-canary|creds\.json/);
+    expect(COMMAND_ENV_ALLOWLIST).toEqual(["PATH", "HOME", "LANG", "TMPDIR"]);
+  });
+
+  it.each([
+    ["a secret printed whole", 'echo "token=$E2E_TOKEN"', ["E2E_TOKEN"], ["token-canary-123"]],
+    [
+      "a secret printed in pieces, across writes",
+      "printf token-can; sleep 0.05; printf 'ary-123\\n'",
+      ["E2E_TOKEN"],
+      ["token-canary-123"],
+    ],
+    [
+      "a multi-line secret",
+      'printf "%s\\n" "$PEM"',
+      ["PEM"],
+      ["MIIEvQIBADANBgkqhkiG9w0BAQEFAASC", "q1w2e3r4t5y6"],
+    ],
+    [
+      "a line of a multi-line secret on its own",
+      "echo 'key q1w2e3r4t5y6 seen' >&2",
+      ["PEM"],
+      ["q1w2e3r4t5y6"],
+    ],
+  ])("redacts %s, in the stream and in the failure detail", async (_name, command, secretEnv, hidden) => {
+    const ok = await run(command, { secretEnv });
+    const failed = await run(`${command}; exit 4`, { secretEnv });
+    expect(ok.result.ok).toBe(true);
+    expect(failed.result.ok).toBe(false);
+    expect(failed.result.detail).toMatch(/^exit code 4: /);
+    for (const text of [ok.printed, failed.printed, failed.result.detail]) {
+      expect(text).toContain(REDACTED);
+      for (const value of hidden) expect(text).not.toContain(value);
+    }
+  });
+
+  it("prints nothing secret from main either (progress, result line)", async () => {
+    const writes: string[] = [];
+    const out = process.stdout.write.bind(process.stdout);
+    const err = process.stderr.write.bind(process.stderr);
+    const capture = (chunk: string | Uint8Array) => (writes.push(String(chunk)), true);
+    process.stdout.write = capture;
+    process.stderr.write = capture;
+    process.env.NOVA_TEST_PROBE_SECRET = "probe-secret-canary";
+    try {
+      const code = await main([
+        "exec",
+        "--name",
+        "billing-drill-dry-run",
+        "--secret-env",
+        "NOVA_TEST_PROBE_SECRET",
+        "--attempts",
+        "2",
+        "--backoff-ms",
+        "1",
+        "--",
+        'echo "drill with $NOVA_TEST_PROBE_SECRET"; exit 1',
+      ]);
+      expect(code).toBe(1);
+    } finally {
+      process.stdout.write = out;
+      process.stderr.write = err;
+      delete process.env.NOVA_TEST_PROBE_SECRET;
+    }
+    const all = writes.join("");
+    expect(all).toContain(`drill with ${REDACTED}`);
+    expect(all).not.toContain("probe-secret-canary");
+  });
+});
+
+describe("redactor", () => {
+  it.each([
+    ["a substring", ["pw123"], "url=postgres://u:pw123@h", `url=postgres://u:${REDACTED}@h`],
+    ["every occurrence", ["ab12"], "ab12 ab12", `${REDACTED} ${REDACTED}`],
+    ["the longest value first", ["abcd", "abcdefgh"], "abcdefgh", REDACTED],
+    ["a whole multi-line value", ["line-one\nline-two"], "<line-one\nline-two>", `<${REDACTED}>`],
+    ["a line of a multi-line value", ["line-one\r\nline-two"], "got line-two", `got ${REDACTED}`],
+    ["short lines of a multi-line value are kept", ["ab\nline-two"], "ab", "ab"],
+    ["empty values are ignored", [""], "text", "text"],
+    ["no secrets", [], "text", "text"],
+  ])("%s", (_name, secrets, text, expected) => {
+    expect(redactor(secrets)(text)).toBe(expected);
+  });
+
+  it("allowListedEnv keeps exactly the named variables that are set", () => {
+    expect(allowListedEnv(["PATH", "HOME", "UNSET"], { PATH: "/bin", HOME: "/h", SECRET: "x" })).toEqual({
+      PATH: "/bin",
+      HOME: "/h",
+    });
+  });
 });
