@@ -258,6 +258,12 @@ const verification = new PostDeployVerification(
     ...(settings.verification.billingDrillDryRunCommand !== undefined
       ? { billingDrillDryRunCommand: settings.verification.billingDrillDryRunCommand }
       : {}),
+    ...(settings.verification.prometheusUrl !== undefined
+      ? { prometheusUrl: settings.verification.prometheusUrl }
+      : {}),
+    metricChecks: settings.verification.metricChecks,
+    // Inconclusive metrics (no data) fail production's verification; elsewhere they are reported, not fatal.
+    inconclusiveFails: production,
     budget,
     triggers: [images.digests.api, images.digests.worker, secrets.checksum, workloadKey],
   },

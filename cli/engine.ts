@@ -33,6 +33,8 @@ export const EXIT = {
   notReady: 7,
   /** A rollback (automatic or manual) failed: the stack is between releases; see the printed emergency steps. */
   rollbackFailed: 8,
+  /** `drift`: the cluster no longer matches the last release. */
+  drifted: 9,
 } as const;
 
 /** A failure caused by the user's input or state; printed as one line, without a stack trace. */

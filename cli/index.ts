@@ -6,6 +6,8 @@
  *
  * Every engine call goes through the Automation API with the offline toolchain environment (tools/toolchain.ts).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Command } from "commander";
 import { approveCommand } from "./commands/approve";
 import { freezeCommand } from "./commands/freeze";
@@ -18,11 +20,29 @@ import {
   upCommand,
   verifyCommand,
 } from "./commands/release";
+import { driftCommand, statusCommand } from "./commands/operate";
 import { describeFailure, EXIT } from "./engine";
+
+/** The version of this checkout's package.json (the CLI runs from dist/cli or cli/). */
+function packageVersion(): string {
+  for (const rel of ["../../package.json", "../package.json"]) {
+    try {
+      const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, rel), "utf8")) as {
+        name?: string;
+        version?: string;
+      };
+      if (pkg.name === "nova-rollout" && typeof pkg.version === "string") return pkg.version;
+    } catch {
+      // try the next location
+    }
+  }
+  return "unknown";
+}
 
 export function buildProgram(): Command {
   const program = new Command("nova-rollout")
     .description("Roll Nova RMS out with the readiness gate, verification and history-based rollback.")
+    .version(packageVersion(), "-V, --version", "print the nova-rollout version")
     .showHelpAfterError()
     .exitOverride();
   for (const command of [
@@ -35,6 +55,8 @@ export function buildProgram(): Command {
     verifyCommand(),
     historyCommand(),
     rollbackCommand(),
+    statusCommand(),
+    driftCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }

@@ -1,7 +1,13 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { forwardDependsOn } from "./naming";
-import { joinUrl, probeCommand, type ProbeBudget, type ProbeSpec } from "./probe-command";
+import {
+  joinUrl,
+  probeCommand,
+  type MetricCheckSpec,
+  type ProbeBudget,
+  type ProbeSpec,
+} from "./probe-command";
 
 export interface PostDeployVerificationArgs {
   /** Compiled probe script (`dist/src/verify/probe.js`). */
@@ -25,6 +31,12 @@ export interface PostDeployVerificationArgs {
    * the command by name, and redacted from its output (the probe's and the command provider's). Default: none.
    */
   readonly commandEnvironment?: Readonly<Record<string, pulumi.Input<string>>>;
+  /** Prometheus base URL the metric checks query; required when `metricChecks` is not empty. */
+  readonly prometheusUrl?: string;
+  /** Metric checks (PromQL queries with a condition, evaluated over a window). Default: none. */
+  readonly metricChecks?: readonly MetricCheckSpec[];
+  /** Whether an inconclusive metric check (no data) fails verification; production sets it. Default false. */
+  readonly inconclusiveFails?: boolean;
   /** Attempts, timeout and backoff of every check. */
   readonly budget: ProbeBudget;
   /**
@@ -67,6 +79,18 @@ export function verificationChecks(
   }
   if (args.billingDrillDryRunCommand !== undefined) {
     checks.push(["billing-drill-dry-run", exec(args.billingDrillDryRunCommand)]);
+  }
+  for (const metric of args.metricChecks ?? []) {
+    if (args.prometheusUrl === undefined) {
+      throw new pulumi.InputPropertiesError({
+        message: "PostDeployVerification: metric checks need a Prometheus URL",
+        errors: [{ propertyPath: "prometheusUrl", reason: `required for metric check "${metric.name}"` }],
+      });
+    }
+    checks.push([
+      `metric-${metric.name}`,
+      { kind: "metric", url: args.prometheusUrl, metric, inconclusiveFails: args.inconclusiveFails ?? false },
+    ]);
   }
   return checks;
 }

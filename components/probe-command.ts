@@ -10,10 +10,34 @@ export interface ProbeBudget {
   readonly backoffMs?: number;
 }
 
+/** One metric check: a PromQL instant query judged over a window (see `src/verify/metrics.ts`). */
+export interface MetricCheckSpec {
+  /** DNS-label name; the verification command is `<verification>-metric-<name>`. */
+  readonly name: string;
+  /** PromQL instant query returning one number, e.g. `sum(rate(http_requests_total[5m]))`. */
+  readonly query: string;
+  /** `> 0`, `< 0.01`, … */
+  readonly condition: string;
+  /** Evaluations over the window (default 3). */
+  readonly evaluations: number;
+  /** Seconds between evaluations (default 10). */
+  readonly intervalSeconds: number;
+  /** Failed measurements tolerated (default 0). */
+  readonly failureLimit: number;
+}
+
 export type ProbeSpec =
   | { readonly kind: "http"; readonly url: string; readonly prometheus?: boolean }
   | { readonly kind: "alerts"; readonly url: string }
   | { readonly kind: "digest"; readonly url: string; readonly expect: string }
+  | {
+      readonly kind: "metric";
+      /** Prometheus base URL (the HTTP API behind the dashboards). */
+      readonly url: string;
+      readonly metric: MetricCheckSpec;
+      /** Whether an inconclusive outcome (no data) fails the check; production sets it. */
+      readonly inconclusiveFails: boolean;
+    }
   | {
       readonly kind: "exec";
       /** Shell command; it runs with the allow-listed environment only (`COMMAND_ENV_ALLOWLIST` in the probe). */
@@ -40,6 +64,13 @@ export function probeCommand(
   if (spec.kind !== "exec") parts.push("--url", shellQuote(spec.url));
   if (spec.kind === "http" && spec.prometheus === true) parts.push("--prometheus");
   if (spec.kind === "digest") parts.push("--expect", shellQuote(spec.expect));
+  if (spec.kind === "metric") {
+    const m = spec.metric;
+    parts.push("--query", shellQuote(m.query), "--condition", shellQuote(m.condition));
+    parts.push("--evaluations", String(m.evaluations), "--interval", String(m.intervalSeconds));
+    parts.push("--failure-limit", String(m.failureLimit));
+    if (spec.inconclusiveFails) parts.push("--inconclusive-fails");
+  }
   if (spec.kind === "exec") {
     for (const variable of spec.env ?? []) parts.push("--env", shellQuote(variable));
     for (const variable of spec.secretEnv ?? []) parts.push("--secret-env", shellQuote(variable));

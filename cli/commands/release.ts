@@ -145,7 +145,14 @@ export async function release(
   let result: UpResult;
   const events: EngineEventLike[] = [];
   try {
-    result = await stack.up({ ...gate, message, onOutput: progress(), onEvent: (e) => void events.push(e) });
+    // Refresh first: the release is the source of truth, so drift (an object deleted or changed by hand) is repaired.
+    result = await stack.up({
+      ...gate,
+      message,
+      refresh: true,
+      onOutput: progress(),
+      onEvent: (e) => void events.push(e),
+    });
   } catch (err) {
     // Decided from the engine's events (which resources failed), not from the error text.
     if (!failedInVerification(events)) throw err;
@@ -306,6 +313,7 @@ export async function rollBack(
   const args = {
     ...policyArgs(projectDir, stackName),
     message: target.admission === undefined ? what : admissionMessage(target.admission, what),
+    refresh: true,
     onOutput: progress(),
   };
   try {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseCondition } from "../verify/metrics";
 
 /** The stack config namespace: every key of this project is `nova-rollout:<key>`. */
 export const CONFIG_NAMESPACE = "nova-rollout";
@@ -245,6 +246,23 @@ export function backupDestinationProblem(destination: string, environment?: stri
   return undefined;
 }
 
+/** One metric check of the post-deploy verification (`nova-rollout:metricChecks` entries). */
+const metricCheck = z.strictObject({
+  name: z
+    .string({ error: "expected a name" })
+    .max(40, { error: "a metric check name is at most 40 characters" })
+    .regex(DNS_LABEL_RE, { error: "expected a DNS-1123 label (lowercase letters, digits and '-')" }),
+  query: z.string({ error: "expected a PromQL query" }).trim().min(1, { error: "expected a PromQL query" }),
+  condition: z
+    .string({ error: 'expected a condition such as "> 0" or "< 0.01"' })
+    .refine((c) => parseCondition(c) !== undefined, {
+      error: 'expected a condition such as "> 0" or "< 0.01"',
+    }),
+  evaluations: z.number().int().min(1).max(20).default(3),
+  intervalSeconds: z.number().int().min(1).max(300).default(10),
+  failureLimit: z.number().int().min(0).max(19).default(0),
+});
+
 /**
  * The schema of the raw stack config (keys without the `nova-rollout:` prefix). Unknown keys are errors, so a typo
  * is caught instead of being silently ignored.
@@ -319,6 +337,22 @@ export const rawStackConfigSchema = z
     billingDrillDryRunCommand: nonEmpty("a command").optional(),
     verifyAttempts: integer(1, 30).default(5),
     verifyTimeoutSeconds: integer(1, 600).default(10),
+    prometheusUrl: url().optional(),
+    metricChecks: z
+      .preprocess(
+        fromText((t) => {
+          try {
+            return JSON.parse(t) as unknown;
+          } catch {
+            return t;
+          }
+        }),
+        z.array(metricCheck, {
+          error:
+            'expected a list of {"name","query","condition"} objects, e.g. [{"name":"traffic","query":"sum(rate(http_requests_total[5m]))","condition":"> 0"}]',
+        }),
+      )
+      .default([]),
 
     evidenceDir: nonEmpty("a directory").default("tests/drills/logs"),
   })
@@ -396,6 +430,20 @@ export const rawStackConfigSchema = z
     if (c.environment === "production") {
       if (c.apiReplicas < 2) forbid("apiReplicas", "production runs at least 2 api replicas");
       if (c.workerReplicas < 2) forbid("workerReplicas", "production runs at least 2 worker replicas");
+    }
+
+    if (c.metricChecks.length > 0) need("prometheusUrl", "when metricChecks lists any check");
+    const names = c.metricChecks.map((m) => m.name);
+    for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
+      forbid("metricChecks", `metric check "${dup}" is listed twice`);
+    }
+    for (const m of c.metricChecks) {
+      if (m.failureLimit >= m.evaluations) {
+        forbid(
+          "metricChecks",
+          `metric check "${m.name}": failureLimit must be below evaluations (${m.evaluations})`,
+        );
+      }
     }
 
     if (c.autoscalingEnabled && c.apiMaxReplicas < c.apiReplicas) {

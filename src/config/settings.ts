@@ -113,6 +113,8 @@ export interface StackSettings {
     readonly billingDrillDryRunCommand?: string;
     readonly attempts: number;
     readonly timeoutSeconds: number;
+    readonly prometheusUrl?: string;
+    readonly metricChecks: readonly RawStackConfig["metricChecks"][number][];
   };
   readonly evidenceDir: string;
 }
@@ -281,6 +283,8 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
         : {}),
       attempts: c.verifyAttempts,
       timeoutSeconds: c.verifyTimeoutSeconds,
+      ...(c.prometheusUrl !== undefined ? { prometheusUrl: c.prometheusUrl } : {}),
+      metricChecks: c.metricChecks,
     },
     evidenceDir: resolvePath(options.projectDir, c.evidenceDir),
   };

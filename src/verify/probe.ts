@@ -18,6 +18,7 @@ import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { MANIFEST_ACCEPT } from "../registry/oci";
+import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
 
 export interface ProbeResult {
   readonly check: string;
@@ -260,6 +261,12 @@ export async function main(argv: readonly string[]): Promise<number> {
       "backoff-ms": { type: "string", default: "1000" },
       env: { type: "string", multiple: true, default: [] },
       "secret-env": { type: "string", multiple: true, default: [] },
+      query: { type: "string" },
+      condition: { type: "string" },
+      evaluations: { type: "string", default: "3" },
+      interval: { type: "string", default: "10" },
+      "failure-limit": { type: "string", default: "0" },
+      "inconclusive-fails": { type: "boolean", default: false },
     },
   });
   const kind = positionals[0];
@@ -268,6 +275,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (v === undefined || v === "") throw new Error(`${kind} needs ${flag}`);
     return v;
   };
+  if (kind === "metric") {
+    return metricProbe(name, {
+      url: need(values.url, "--url"),
+      query: need(values.query, "--query"),
+      condition: need(values.condition, "--condition"),
+      evaluations: Number(values.evaluations),
+      intervalSeconds: Number(values.interval),
+      failureLimit: Number(values["failure-limit"]),
+      timeoutSeconds: Number(values.timeout),
+      inconclusiveFails: values["inconclusive-fails"],
+    });
+  }
   let attempt: Attempt;
   switch (kind) {
     case "http":
@@ -286,7 +305,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       });
       break;
     default:
-      throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest or exec)`);
+      throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest, exec or metric)`);
   }
   const result = await withRetries(name, attempt, {
     attempts: Number(values.attempts),
@@ -298,6 +317,52 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (!result.ok)
     process.stderr.write(`[${name}] FAILED after ${result.attempts} attempt(s): ${result.detail}\n`);
   return result.ok ? 0 : 1;
+}
+
+/**
+ * A metric check: the query evaluated over a window and judged with the analysis semantics of `./metrics`. Prints
+ * the same JSON result line as the other probes, its detail starting with the outcome; exits 1 when the check failed,
+ * or was inconclusive and `inconclusiveFails` (production) is set.
+ */
+export async function metricProbe(
+  name: string,
+  o: {
+    readonly url: string;
+    readonly query: string;
+    readonly condition: string;
+    readonly evaluations: number;
+    readonly intervalSeconds: number;
+    readonly failureLimit: number;
+    readonly timeoutSeconds: number;
+    readonly inconclusiveFails: boolean;
+  },
+  sleep?: (ms: number) => Promise<void>,
+): Promise<number> {
+  const condition = parseCondition(o.condition);
+  if (condition === undefined)
+    throw new Error(`--condition must look like "> 0" or "< 0.01" (got ${o.condition})`);
+  const started = Date.now();
+  const verdict = await runMetricCheck(
+    () => prometheusInstant(o.url, o.query, AbortSignal.timeout(o.timeoutSeconds * 1000)),
+    {
+      condition,
+      evaluations: o.evaluations,
+      intervalMs: o.intervalSeconds * 1000,
+      failureLimit: o.failureLimit,
+    },
+    sleep,
+  );
+  const ok = verdict.outcome === "successful" || (verdict.outcome === "inconclusive" && !o.inconclusiveFails);
+  const result: ProbeResult = {
+    check: name,
+    ok,
+    attempts: verdict.measurements.length,
+    elapsedMs: Date.now() - started,
+    detail: verdict.detail,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (!ok) process.stderr.write(`[${name}] ${verdict.outcome.toUpperCase()}: ${verdict.detail}\n`);
+  return ok ? 0 : 1;
 }
 
 if (require.main === module) {

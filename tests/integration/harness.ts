@@ -37,6 +37,7 @@ export const SANDBOX = {
     worker: "http://127.0.0.1:33001",
     alertmanager: "http://127.0.0.1:39093",
   },
+  prometheus: "http://127.0.0.1:39090",
 } as const;
 
 export type StandinName = keyof typeof SANDBOX.standins;
@@ -227,9 +228,14 @@ export async function setStandinMode(name: StandinName, status: number, body?: u
   if (!res.ok) throw new Error(`stand-in ${name}: POST /__mode answered ${res.status}`);
 }
 
-/** Restores every stand-in to 200. */
+/** Restores every stand-in to 200 and the Prometheus stand-in to "no data" for every query. */
 export async function resetStandins(): Promise<void> {
   for (const name of Object.keys(SANDBOX.standins) as StandinName[]) await setStandinMode(name, 200);
+  const res = await fetch(`${SANDBOX.prometheus}/__metrics`, {
+    method: "POST",
+    body: JSON.stringify({ reset: true }),
+  });
+  if (!res.ok) throw new Error(`stand-in prometheus: reset answered ${res.status}`);
 }
 
 /** The digests of the sandbox images, as written by tools/sandbox/build-images.mjs. */
@@ -241,4 +247,21 @@ export function sandboxImageDigests(): { api: string; worker: string } {
 /** Synchronous `pulumi` call with the toolchain env (for quick checks such as `pulumi version`). */
 export function pulumiSync(args: readonly string[]): string {
   return execFileSync("pulumi", [...args], { cwd: REPO_ROOT, env: testEnv(), encoding: "utf8" });
+}
+
+/** Deletes namespaces a previous, interrupted run may have left on the sandbox (their objects would conflict). */
+export async function freshNamespaces(...names: string[]): Promise<void> {
+  for (const name of names) {
+    await kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true", "--timeout=120s");
+  }
+}
+
+/** Sets what the Prometheus stand-in answers for `query` (null: no data). */
+export async function setMetric(query: string, value: number | null): Promise<void> {
+  const res = await fetch(`${SANDBOX.prometheus}/__metrics`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ query, value }),
+  });
+  if (!res.ok) throw new Error(`stand-in prometheus: POST /__metrics answered ${res.status}`);
 }

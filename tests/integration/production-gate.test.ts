@@ -8,15 +8,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl, sandboxImageDigests } from "./harness";
 import { ProductionWorld } from "./production-world";
 import { protectedUrns } from "./protect";
+import { type EvidenceBundle, sealBundle, writeRecord } from "../../src/evidence";
 import {
   deployments,
   type EvidenceProject,
   fakeDigests,
   flipByte,
+  PEOPLE,
   PRODUCTION_REGISTRY,
   productionCheckout,
   productionRegistryMirror,
+  signAs,
   stateResources,
+  STRANGER_SIGNER,
+  type TestPerson,
 } from "./scenario";
 
 const PROD = "it-prod";
@@ -47,8 +52,49 @@ async function readyEvidence(): Promise<void> {
   await world.ready(evidence, "sandbox", digests());
 }
 
+/** Rewrites the in-toto Statement inside a signed bundle's envelope, keeping the (now stale) signature. */
+function editEnvelope(
+  file: string,
+  edit: (statement: { subject: { digest: { sha256: string } }[]; predicate: EvidenceBundle }) => void,
+): void {
+  const env = JSON.parse(fs.readFileSync(file, "utf8")) as { payload: string };
+  const statement = JSON.parse(Buffer.from(env.payload, "base64").toString("utf8")) as Parameters<
+    typeof edit
+  >[0];
+  edit(statement);
+  env.payload = Buffer.from(JSON.stringify(statement), "utf8").toString("base64");
+  fs.writeFileSync(file, JSON.stringify(env, null, 2));
+}
+
+/** A signed break-glass override for the release, bound to `bundle`. */
+function override(
+  bundle: EvidenceBundle,
+  o: { ic: TestPerson | string; waive: string[]; hours: number },
+): void {
+  const now = Date.now();
+  const file = writeRecord(
+    evidence.evidenceDir,
+    {
+      kind: "override",
+      stack: PROD,
+      release: bundle.release,
+      hotfix: true,
+      incidentCommander: typeof o.ic === "string" ? o.ic : o.ic.name,
+      reason: "INC-4711 integration test hotfix",
+      waivedChecks: o.waive as never,
+      deployer: PEOPLE.deployer.name,
+      imageDigests: bundle.imageDigests,
+      bundleSha256: bundle.contentSha256,
+      createdAt: new Date(now - 60_000).toISOString(),
+      expiresAt: new Date(now - 60_000 + o.hours * 3_600_000).toISOString(),
+    },
+    new Date(now),
+  );
+  if (typeof o.ic !== "string") signAs(file, o.ic);
+}
+
 beforeAll(async () => {
-  world = await ProductionWorld.create("nova-prod-gate-it-");
+  world = await ProductionWorld.create("nova-prod-gate-it-", ["it-prod", "it-prod-eu", "nova-prod"]);
   checkout = world.checkout;
   expect(fs.existsSync(path.join(checkout, "dist", "index.js")), "run `npm run build` first").toBe(true);
   await world.stage(digests());
@@ -212,6 +258,137 @@ describe.sequential(
       expect(sandboxPassphrase.code).toBe(2);
       for (const r of [noBackend, noPassphrase, sandboxPassphrase])
         expect(r.out).not.toMatch(/nova-sandbox-only/);
+    });
+
+    // The forgery recipes of issue 9: each is blocked on the real engine and the report names why.
+    it.each([
+      [
+        "verdicts flipped and the hash recomputed",
+        (envelope: string) =>
+          editEnvelope(envelope, (st) => {
+            const { contentSha256: _old, ...body } = st.predicate;
+            st.predicate = sealBundle({
+              ...body,
+              checks: body.checks.map((c) => ({ ...c, verdict: "pass" })),
+            });
+          }),
+      ],
+      [
+        "a bundle re-dated",
+        (envelope: string) =>
+          editEnvelope(envelope, (st) => {
+            const { contentSha256: _old, ...body } = st.predicate;
+            st.predicate = sealBundle({ ...body, createdAt: new Date().toISOString() });
+          }),
+      ],
+      [
+        "a bundle re-bound to other digests",
+        (envelope: string) =>
+          editEnvelope(envelope, (st) => {
+            const other = fakeDigests("rebound");
+            const { contentSha256: _old, ...body } = st.predicate;
+            st.predicate = sealBundle({ ...body, imageDigests: other });
+            st.subject[0]!.digest.sha256 = other.api.slice("sha256:".length);
+            st.subject[1]!.digest.sha256 = other.worker.slice("sha256:".length);
+          }),
+      ],
+    ])("blocks %s (the signature no longer verifies)", async (_what, forge) => {
+      evidence.clear();
+      evidence.setDrillAge(8);
+      const { envelope, bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
+        fetch: productionRegistryMirror(),
+      });
+      evidence.authorise("sandbox", { bundle });
+      forge(envelope);
+      const text = await previewText(prod);
+      expect(text).toMatch(/\[mandatory\]\s+nova-readiness-gate/);
+      expect(text).toMatch(/is not accepted: its signature \(key SHA256:[0-9a-f]{64}\) does not verify/);
+      evidence.setDrillAge(1);
+    });
+
+    it("blocks a bundle signed by a key not in the trust list", async () => {
+      evidence.clear();
+      const { bundle } = await evidence.preflight(
+        "sandbox",
+        digests(),
+        world.stagingHistory,
+        { fetch: productionRegistryMirror() },
+        STRANGER_SIGNER,
+      );
+      evidence.authorise("sandbox", { bundle });
+      const text = await previewText(prod);
+      expect(text).toMatch(/mandatory/);
+      expect(text).toMatch(
+        /is signed by SHA256:[0-9a-f]{64}, which is not a key in the committed trust list/,
+      );
+    });
+
+    it.each([
+      [
+        "an approval by someone whose roster role is not leadership",
+        { approver: PEOPLE.engineer },
+        /Eve Engineer's roster roles \[engineer\] include no leadership role/,
+      ],
+      [
+        "an approval by the deployer themself",
+        { approver: PEOPLE.approver, deployer: PEOPLE.approver },
+        /Dana Lee approves their own release \(they are the deployer\)/,
+      ],
+    ])("blocks %s", async (_what, who, expected) => {
+      evidence.clear();
+      evidence.setDrillAge(1);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+      const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
+        fetch: productionRegistryMirror(),
+      });
+      evidence.authorise("sandbox", { bundle, ...who });
+      const text = await previewText(prod);
+      expect(text).toMatch(/\[mandatory\]\s+nova-leadership-approval/);
+      expect(text).toMatch(expected);
+    });
+
+    it.each([
+      [
+        "an override by an unknown incident commander",
+        { ic: "Mallory Unknown", waive: ["billing-drill"], hours: 4 },
+        /waives nothing: Mallory Unknown is not in the committed roster/,
+      ],
+      [
+        "an override waiving registry-digests",
+        { ic: PEOPLE.incidentCommander, waive: ["billing-drill", "registry-digests"], hours: 4 },
+        /waives nothing: it waives registry-digests, which no override may waive/,
+      ],
+      [
+        "an override valid for 30 days",
+        { ic: PEOPLE.incidentCommander, waive: ["billing-drill"], hours: 720 },
+        /waives nothing: it is valid for 720\.0 h; threshold: at most 24 h/,
+      ],
+    ])("blocks %s", async (_what, o, expected) => {
+      evidence.clear();
+      evidence.setDrillAge(8);
+      const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
+        fetch: productionRegistryMirror(),
+      });
+      evidence.authorise("sandbox", { bundle });
+      override(bundle, o);
+      const text = await previewText(prod);
+      expect(text).toMatch(/\[mandatory\]\s+nova-readiness-gate/);
+      expect(text).toMatch(expected);
+      expect(text).toMatch(/Check "billing-drill" .* failed/);
+      evidence.setDrillAge(1);
+    });
+
+    it("a valid signed override by a roster incident commander waives the failed drill (control case)", async () => {
+      evidence.clear();
+      evidence.setDrillAge(8);
+      const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
+        fetch: productionRegistryMirror(),
+      });
+      evidence.authorise("sandbox", { bundle });
+      override(bundle, { ic: PEOPLE.incidentCommander, waive: ["billing-drill"], hours: 4 });
+      const text = await previewText(prod);
+      expect(text).not.toMatch(/\[mandatory\]/);
+      evidence.setDrillAge(1);
     });
 
     it("with ready evidence the pack passes the preview and plain `pulumi up` rolls the release out, protected", async () => {

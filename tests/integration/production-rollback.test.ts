@@ -52,7 +52,7 @@ const suspended = async () =>
   kubectl("get", "cronjob", "nova-billing-drill", "-n", NS, "-o", "jsonpath={.spec.suspend}");
 
 beforeAll(async () => {
-  world = await ProductionWorld.create("nova-prod-rollback-it-");
+  world = await ProductionWorld.create("nova-prod-rollback-it-", ["it-prod-rb"]);
   r1 = sandboxImageDigests();
   r2 = await publishRelease("r2");
   expect(r2.api).not.toBe(r1.api);

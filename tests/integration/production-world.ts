@@ -1,7 +1,7 @@
 // A production-shaped world for integration tests: a checkout of this repository with the committed policy configs
 // (unmodified), its own file backend, a `staging` stack whose last update the preflight reads, and production-shaped
 // stacks aimed at the sandbox cluster. Used by the gate and rollback scenarios.
-import { execFile } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,6 +13,7 @@ import {
   createOrSelectInlineStack,
   createOrSelectProjectStack,
   ensureSandbox,
+  freshNamespaces,
   REPO_ROOT,
   requireToolchainOrThrow,
   resetStandins,
@@ -26,6 +27,7 @@ import { unprotectAll } from "./protect";
 import {
   type Digests,
   EvidenceProject,
+  installTestRoster,
   PRODUCTION_REGISTRY,
   productionCheckout,
   productionRegistryMirror,
@@ -45,13 +47,29 @@ export class ProductionWorld {
 
   private constructor(readonly work: string) {
     this.checkout = productionCheckout(path.join(work, "checkout"));
+    // The one committed file the test replaces: the roster, with throwaway test people and preflight key, plus an
+    // on-call SRE whose SSH key is a file (what `ssh-keygen -Y sign` uses when the CLI signs a rollback record).
+    const keyFile = path.join(work, "keys", "sre-on-call");
+    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sre-on-call", "-f", keyFile]);
+    this.sre = { name: "sre-on-call", keyFile };
+    installTestRoster(this.checkout, [
+      { name: "sre-on-call", roles: ["sre"], sshPublicKey: fs.readFileSync(`${keyFile}.pub`, "utf8").trim() },
+    ]);
   }
 
+  /**
+   * A roster person with an SSH key file, for records the CLI signs (`--ssh-key` / `NOVA_SSH_KEY_FILE`), e.g. the
+   * rollback record: `rollBack(…, { requestedBy: world.sre.name })` with `NOVA_SSH_KEY_FILE=world.sre.keyFile`.
+   */
+  readonly sre: { readonly name: string; readonly keyFile: string };
+
   /** Makes the checkout, points the CLI functions at the world's backend and creates the `staging` stack. */
-  static async create(prefix: string): Promise<ProductionWorld> {
+  static async create(prefix: string, namespaces: readonly string[] = []): Promise<ProductionWorld> {
     requireToolchainOrThrow();
     const world = new ProductionWorld(fs.mkdtempSync(path.join(os.tmpdir(), prefix)));
     await ensureSandbox();
+    await freshNamespaces(...namespaces);
     await resetStandins();
     world.restoreEnv = useTestBackend(world.backend.url);
     world.restorePath = useGcsStandin(path.join(world.work, "gcs"));
@@ -120,19 +138,20 @@ export class ProductionWorld {
   }
 
   /**
-   * Makes `release` ready for `stack`: staging updated to its digests, passing artifacts, a preflight bundle, a freeze
-   * window and an approval. Returns the bundle's content hash.
+   * Makes `release` ready for `stack`: staging updated to its digests, passing artifacts, a preflight bundle signed by
+   * the roster's preflight key, a signed freeze window and a signed approval bound to the bundle. Returns the bundle's
+   * content hash.
    */
   async ready(evidence: EvidenceProject, release: string, digests: Digests): Promise<string> {
     await this.stage(digests);
     evidence.setDrillAge(1);
     evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-    evidence.authorise(release);
     const { bundle } = await evidence.preflight(release, digests, this.stagingHistory, {
       fetch: productionRegistryMirror(),
     });
     const failing = bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`);
     if (failing.length > 0) throw new Error(`preflight for ${release} did not pass: ${failing.join("; ")}`);
+    evidence.authorise(release, { bundle });
     return bundle.contentSha256;
   }
 

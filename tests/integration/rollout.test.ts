@@ -5,15 +5,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { drift, status } from "../../cli/commands/operate";
 import { release, rollBack } from "../../cli/commands/release";
-import { toReleaseEntries } from "../../cli/engine";
+import { configJson, describeFailure, EXIT, toReleaseEntries } from "../../cli/engine";
 import {
   createOrSelectProjectStack,
   ensureSandbox,
+  freshNamespaces,
   kubectl,
   REPO_ROOT,
   requireToolchainOrThrow,
   resetStandins,
+  setMetric,
   SANDBOX,
   sandboxImageDigests,
   tempBackend,
@@ -42,6 +45,8 @@ let sandboxPolicy: string;
 let restoreEnv: () => void = () => undefined;
 
 async function projectStack(name: string, config: Record<string, string>): Promise<Stack> {
+  // A stack file left by an interrupted run would carry its keys into this one.
+  fs.rmSync(path.join(REPO_ROOT, `Pulumi.${name}.yaml`), { force: true });
   const stack = await createOrSelectProjectStack({
     stackName: name,
     backendUrl: backend.url,
@@ -56,6 +61,7 @@ beforeAll(async () => {
   requireToolchainOrThrow();
   expect(fs.existsSync(path.join(REPO_ROOT, "dist", "index.js")), "run `npm run build` first").toBe(true);
   await ensureSandbox();
+  await freshNamespaces("it-sandbox", "it-history");
   await resetStandins();
   // The CLI functions open stacks through the toolchain environment; point them at this run's backend.
   restoreEnv = useTestBackend(backend.url);
@@ -101,11 +107,7 @@ describe.sequential("rollout on the sandbox cluster", () => {
     // The preview shows everything: the digests come from config, so no rendered object is left unknown.
     const previewText = previewLines.join("");
     expect(previewText).not.toMatch(/Preview is incomplete|unknown values/i);
-    for (const kind of [
-      "apps/v1:Deployment",
-      "core/v1:Service",
-      "batch/v1:CronJob",
-    ]) {
+    for (const kind of ["apps/v1:Deployment", "core/v1:Service", "batch/v1:CronJob"]) {
       expect(previewText, kind).toContain(`kubernetes:${kind}`);
     }
 
@@ -146,6 +148,81 @@ describe.sequential("rollout on the sandbox cluster", () => {
         "jsonpath={.spec.suspend}",
       ),
     ).not.toBe("true");
+  });
+
+  it("drift: a Service deleted by hand is drift, a release restores it; status shows the release", async () => {
+    expect((await drift(REPO_ROOT, "it-sandbox", true)).drifted).toBe(false);
+    await kubectl("delete", "service", "nova-api", "-n", "it-sandbox");
+    const drifted = await drift(REPO_ROOT, "it-sandbox", true);
+    expect(drifted.drifted).toBe(true);
+    await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+    expect((await drift(REPO_ROOT, "it-sandbox", true)).drifted).toBe(false);
+    expect(await kubectl("get", "service", "nova-api", "-n", "it-sandbox", "-o", "name")).toMatch(
+      /service\/nova-api/,
+    );
+
+    const report = await status(REPO_ROOT, "it-sandbox", sandbox);
+    expect(report.current).toMatchObject({ release: "sandbox", result: "succeeded", kind: "update" });
+    expect(report.current?.apiDigest).toBe(sandboxImageDigests().api);
+    expect(report.lastVerification.filter((r) => !r.ok)).toEqual([]);
+    expect(report.lastVerification.map((r) => r.check).sort()).toEqual([
+      "alerts-quiet",
+      "api-health",
+      "api-metrics",
+      "worker-readyz",
+    ]);
+  });
+
+  describe("metric checks against the Prometheus API (Argo Rollouts analysis semantics)", () => {
+    const query = 'sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))';
+    const results = async () =>
+      ((await sandbox.outputs()).verificationResults?.value ?? []) as {
+        check: string;
+        ok: boolean;
+        detail: string;
+      }[];
+
+    beforeAll(async () => {
+      // A list value is structured config (as `pulumi config set --path` or a YAML list in the stack file writes it).
+      await sandbox.setAllConfigJson(
+        configJson({
+          "nova-rollout:prometheusUrl": SANDBOX.prometheus,
+          "nova-rollout:metricChecks": JSON.stringify([
+            { name: "error-ratio", query, condition: "< 0.01", evaluations: 2, intervalSeconds: 1 },
+          ]),
+        }),
+      );
+    });
+
+    it("a ratio within bounds passes", async () => {
+      await setMetric(query, 0.001);
+      await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+      expect((await results()).find((r) => r.check === "metric-error-ratio")).toMatchObject({ ok: true });
+    });
+
+    it("no data is inconclusive: reported as such, not fatal outside production", async () => {
+      await setMetric(query, null);
+      await sandbox.setConfig("nova-rollout:verifyAttempts", { value: "2" }); // a change that re-runs verification
+      await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+      const r = (await results()).find((x) => x.check === "metric-error-ratio");
+      expect(r?.ok).toBe(true);
+      expect(r?.detail).toMatch(/^inconclusive: measured \[no data, no data\]/);
+    });
+
+    it("a ratio over its threshold fails the update", async () => {
+      await setMetric(query, 0.2);
+      await sandbox.setConfig("nova-rollout:verifyAttempts", { value: "3" });
+      let error: unknown;
+      try {
+        await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+      } catch (err) {
+        error = err;
+      }
+      expect(describeFailure(error).code).toBe(EXIT.verificationFailed);
+      await setMetric(query, 0.001);
+      await sandbox.removeConfig("nova-rollout:metricChecks");
+      await sandbox.setConfig("nova-rollout:verifyAttempts", { value: "3" });
+    });
   });
 
   describe("(d, e) release history, a failed verification and the rollback", () => {

@@ -6,10 +6,15 @@
 // Control endpoint on each port: POST /__mode with {"status": 500} makes every other path of that port answer
 // 500; {"status": 200} restores it; an optional "body" (string or JSON) replaces the answer (e.g. firing alerts);
 // an optional "count" limits the mode to that many answers, after which the port answers normally again.
-// GET /__mode shows the current mode. Ports can be overridden with NOVA_STANDIN_{API,WORKER,ALERTMANAGER}_PORT.
+// GET /__mode shows the current mode. Ports can be overridden with NOVA_STANDIN_{API,WORKER,ALERTMANAGER,PROMETHEUS}_PORT.
+//   :39090  GET /api/v1/query?query=<PromQL> -> the Prometheus HTTP API's instant-query answer      (Prometheus)
+//           POST /__metrics {"query": "<PromQL>", "value": 0.5} sets the value a query returns; "value": null
+//           (or no entry) means no data (an empty vector); POST /__metrics {"reset": true} forgets every entry.
 import * as http from "node:http";
 
 const HOST = "127.0.0.1";
+/** Values the Prometheus stand-in answers, by exact query text. */
+const metrics = new Map();
 
 const servers = [
   {
@@ -39,6 +44,23 @@ const servers = [
     name: "worker",
     port: Number(process.env.NOVA_STANDIN_WORKER_PORT ?? 33001),
     routes: { "/readyz": () => ({ type: "text/plain", body: "ok\n" }) },
+  },
+  {
+    name: "prometheus",
+    port: Number(process.env.NOVA_STANDIN_PROMETHEUS_PORT ?? 39090),
+    routes: {
+      "/api/v1/query": (url) => {
+        const value = metrics.get(url.searchParams.get("query") ?? "");
+        const result =
+          value === undefined || value === null
+            ? []
+            : [{ metric: {}, value: [Date.now() / 1000, String(value)] }];
+        return {
+          type: "application/json",
+          body: JSON.stringify({ status: "success", data: { resultType: "vector", result } }),
+        };
+      },
+    },
   },
   {
     name: "alertmanager",
@@ -88,11 +110,27 @@ for (const def of servers) {
         }
         return send(res, 200, "application/json", JSON.stringify({ name: def.name, ...mode }));
       }
+      if (url.pathname === "/__metrics" && def.name === "prometheus" && req.method === "POST") {
+        const parsed = JSON.parse((await readBody(req)) || "{}");
+        if (parsed.reset === true) metrics.clear();
+        else if (
+          typeof parsed.query !== "string" ||
+          !(parsed.value === null || typeof parsed.value === "number")
+        ) {
+          return send(
+            res,
+            400,
+            "application/json",
+            JSON.stringify({ error: "expected {query, value: number|null}" }),
+          );
+        } else metrics.set(parsed.query, parsed.value);
+        return send(res, 200, "application/json", JSON.stringify(Object.fromEntries(metrics)));
+      }
       const route = def.routes[url.pathname];
       if (!route || req.method !== "GET") {
         return send(res, 404, "application/json", JSON.stringify({ error: "not found" }));
       }
-      const answer = route();
+      const answer = route(url);
       const status = mode.status;
       let body = answer.body;
       if (mode.body !== undefined) {

@@ -13,8 +13,26 @@ describe("rollout CLI", () => {
         .commands.map((c) => c.name())
         .sort(),
     ).toEqual(
-      ["approve", "freeze", "history", "override", "preflight", "preview", "rollback", "up", "verify"].sort(),
+      [
+        "approve",
+        "drift",
+        "freeze",
+        "history",
+        "override",
+        "preflight",
+        "preview",
+        "rollback",
+        "status",
+        "up",
+        "verify",
+      ].sort(),
     );
+  });
+
+  it("prints its version with --version and exits 0", async () => {
+    const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+    expect(await main(["--version"])).toBe(0);
+    expect(stdout.mock.calls.map((c) => String(c[0])).join("")).toMatch(/^\d+\.\d+\.\d+\n$/);
   });
 
   it.each([[["up"]], [["history", "--stack", "x", "--limit", "0"]], [["launch"]]])(

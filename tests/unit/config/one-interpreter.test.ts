@@ -86,3 +86,60 @@ describe("a partly valid config", () => {
     expect(gate.problems.join("\n")).toMatch(/nova-rollout:apiImageDigest .*sha256/);
   });
 });
+
+describe("metric checks in stack config", () => {
+  const checks = (list: unknown) => JSON.stringify(list);
+  it("parses a list with defaults", () => {
+    const s = parseStackSettings(
+      sandboxRaw({
+        prometheusUrl: "http://127.0.0.1:39090",
+        metricChecks: checks([{ name: "traffic", query: "sum(rate(x[5m]))", condition: "> 0" }]),
+      }),
+      { stack: "s", projectDir },
+    );
+    expect(s.verification.metricChecks).toEqual([
+      {
+        name: "traffic",
+        query: "sum(rate(x[5m]))",
+        condition: "> 0",
+        evaluations: 3,
+        intervalSeconds: 10,
+        failureLimit: 0,
+      },
+    ]);
+  });
+
+  it.each([
+    [
+      "without prometheusUrl",
+      { metricChecks: checks([{ name: "t", query: "q", condition: "> 0" }]) },
+      /nova-rollout:prometheusUrl: required when metricChecks/,
+    ],
+    [
+      "with a bad condition",
+      { prometheusUrl: "http://p:9090", metricChecks: checks([{ name: "t", query: "q", condition: "big" }]) },
+      /nova-rollout:metricChecks: \[0\]\[condition\] expected a condition/,
+    ],
+    [
+      "with a name listed twice",
+      {
+        prometheusUrl: "http://p:9090",
+        metricChecks: checks([
+          { name: "t", query: "q", condition: "> 0" },
+          { name: "t", query: "r", condition: "> 0" },
+        ]),
+      },
+      /"t" is listed twice/,
+    ],
+    [
+      "with a failure limit as large as the evaluations",
+      {
+        prometheusUrl: "http://p:9090",
+        metricChecks: checks([{ name: "t", query: "q", condition: "> 0", evaluations: 2, failureLimit: 2 }]),
+      },
+      /failureLimit must be below evaluations/,
+    ],
+  ])("is refused %s, naming the key", (_what, extra, message) => {
+    expect(() => parseStackSettings(sandboxRaw(extra), { stack: "s", projectDir })).toThrow(message);
+  });
+});
