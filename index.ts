@@ -206,17 +206,15 @@ const database = new DatabaseSafeguards(
   afterGate,
 );
 
-const jobs = new ScheduledJobs(
-  "nova-jobs",
-  {
-    namespace: settings.namespace,
-    cronJobs: settings.pausedCronJobs,
-    kubeconfig: cluster.kubeconfig,
-    ...(cluster.context !== undefined ? { context: cluster.context } : {}),
-    releaseKey: [...releaseKey, workloadKey],
-  },
-  afterGate,
-);
+// The CronJobs paused for the apply (and resumed after verification, step 7): both steps follow the workloads.
+const cronJobs = {
+  namespace: settings.namespace,
+  cronJobs: settings.pausedCronJobs,
+  kubeconfig: cluster.kubeconfig,
+  ...(cluster.context !== undefined ? { context: cluster.context } : {}),
+  releaseKey: [...releaseKey, workloadKey],
+};
+const jobs = new ScheduledJobs("nova-jobs", cronJobs, afterGate);
 
 // 5. Apply: the nova-stack chart, after every pre-apply step.
 const release = new NovaRelease(
@@ -270,18 +268,7 @@ const verification = new PostDeployVerification(
   { dependsOn: release.resources },
 );
 // 7. The CronJobs resume only after verification passed.
-new ResumeScheduledJobs(
-  "nova-jobs",
-  {
-    namespace: settings.namespace,
-    cronJobs: settings.pausedCronJobs,
-    kubeconfig: cluster.kubeconfig,
-    ...(cluster.context !== undefined ? { context: cluster.context } : {}),
-    releaseKey: [...releaseKey, workloadKey],
-    pauses: jobs.pauses,
-  },
-  { dependsOn: [verification] },
-);
+new ResumeScheduledJobs("nova-jobs", { ...cronJobs, pauses: jobs.pauses }, { dependsOn: [verification] });
 
 export const environment = settings.environment;
 export const releaseTag = settings.images.tag;

@@ -29,7 +29,7 @@ import {
   testEnv,
   useTestBackend,
 } from "./harness";
-import { unprotectAll } from "./protect";
+import { destroyStacks } from "./protect";
 import { filesUnder, sandboxConfig, SECRETS, stateResources } from "./scenario";
 
 const execFileAsync = promisify(execFile);
@@ -150,15 +150,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const stack of stacks.reverse()) {
-    try {
-      await unprotectAll(stack);
-      await stack.destroy({ onOutput: capture });
-    } catch {
-      // best effort: the stack may have failed before registering anything
-    }
-    fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stack.name}.yaml`), { force: true });
-  }
+  await destroyStacks(stacks, REPO_ROOT, capture);
   restoreEnv();
   for (const db of [LIVE_DB, SCRATCH_DB]) {
     await psql(`${PG}/postgres`, `DROP DATABASE IF EXISTS ${db} WITH (FORCE)`).catch(() => undefined);

@@ -23,7 +23,7 @@ import {
   testEnv,
   useTestBackend,
 } from "./harness";
-import { unprotectAll } from "./protect";
+import { destroyStacks } from "./protect";
 import {
   type Digests,
   EvidenceProject,
@@ -204,14 +204,7 @@ export class ProductionWorld {
 
   /** Destroys every stack (protection cleared first), restores the environment and removes the world. */
   async dispose(): Promise<void> {
-    for (const stack of this.stacks.reverse()) {
-      try {
-        await unprotectAll(stack);
-        await stack.destroy();
-      } catch {
-        // best effort
-      }
-    }
+    await destroyStacks(this.stacks, this.checkout);
     await this.staging?.destroy().catch(() => undefined);
     this.restoreEnv();
     this.restorePath();

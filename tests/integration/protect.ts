@@ -1,6 +1,8 @@
 // State helpers for stacks whose resources carry Pulumi's `protect` option (production-shaped stacks protect the
 // namespace, the application Secret and the GKE cluster). Test cleanup clears the flag in state, then destroys:
 // the same two steps as the runbook's "Deliberate teardown of a protected stack", through the Automation API.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import type { Deployment, Stack } from "@pulumi/pulumi/automation";
 
 /** One resource of an exported deployment, as far as these helpers read it; every other field is kept as is. */
@@ -56,4 +58,24 @@ export async function unprotectAll(stack: Pick<Stack, "exportStack" | "importSta
   await stack.importStack({ version: exported.version, deployment: { ...bodyOf(exported), resources } });
   const left = protectedUrns(await stack.exportStack());
   if (left.length > 0) throw new Error(`still protected after import: ${left.join(", ")}`);
+}
+
+/**
+ * Test cleanup for stacks of a project directory: protection cleared, resources destroyed (best effort: a stack may
+ * have failed before registering anything) and the stack file removed, newest stack first.
+ */
+export async function destroyStacks(
+  stacks: readonly Stack[],
+  projectDir: string,
+  onOutput?: (out: string) => void,
+): Promise<void> {
+  for (const stack of [...stacks].reverse()) {
+    try {
+      await unprotectAll(stack);
+      await stack.destroy(onOutput !== undefined ? { onOutput } : {});
+    } catch {
+      // best effort
+    }
+    fs.rmSync(path.join(projectDir, `Pulumi.${stack.name}.yaml`), { force: true });
+  }
 }

@@ -22,7 +22,7 @@ import {
   tempBackend,
   useTestBackend,
 } from "./harness";
-import { unprotectAll } from "./protect";
+import { destroyStacks } from "./protect";
 import {
   deployments,
   failApiFor,
@@ -72,15 +72,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  for (const stack of stacks.reverse()) {
-    try {
-      await unprotectAll(stack);
-      await stack.destroy({ onOutput: capture });
-    } catch {
-      // best effort: the namespace is removed below
-    }
-    fs.rmSync(path.join(REPO_ROOT, `Pulumi.${stack.name}.yaml`), { force: true });
-  }
+  await destroyStacks(stacks, REPO_ROOT, capture);
   restoreEnv();
   await resetStandins().catch(() => undefined);
   backend.cleanup();
