@@ -38,12 +38,14 @@ import {
   progress,
   projectRoot,
   failedInVerification,
+  failedUrns,
   fullHistory,
   rollbackTarget,
   UserError,
   type EngineEventLike,
   type ReleaseEntry,
 } from "../engine";
+import { type Channel, Notifier, parseChannels } from "../../src/notify/notifier";
 import { writeLaunchReport, type LaunchSummary } from "../launch-report";
 
 const execFileAsync = promisify(execFile);
@@ -140,10 +142,12 @@ export async function release(
   const gate = policyArgs(projectDir, stackName, o.policy);
   const startedAt = new Date();
   const tag = await configValue(stack, "imageTag");
+  const notify = await notifierFor(projectDir, stack);
   const admission = currentAdmission(projectDir, stackName);
   const message = admission === undefined ? `release ${tag}` : admissionMessage(admission, `release ${tag}`);
   let result: UpResult;
   const events: EngineEventLike[] = [];
+  await notify.send("release-started", stackName, tag);
   try {
     // Refresh first: the release is the source of truth, so drift (an object deleted or changed by hand) is repaired.
     result = await stack.up({
@@ -155,7 +159,16 @@ export async function release(
     });
   } catch (err) {
     // Decided from the engine's events (which resources failed), not from the error text.
-    if (!failedInVerification(events)) throw err;
+    if (!failedInVerification(events)) {
+      if (describeFailure(err).code === EXIT.policyViolation) {
+        await notify.send("gate-blocked", stackName, tag, "mandatory policy violations; nothing changed");
+      }
+      throw err;
+    }
+    const failing = failedUrns(events)
+      .map((u) => u.split("::").at(-1) ?? u)
+      .join(", ");
+    await notify.send("verification-failed", stackName, tag, failing);
     if (!o.autoRollback) {
       throw new UserError(
         "Post-deploy verification failed (see above); the release is left in place.",
@@ -172,10 +185,23 @@ export async function release(
       EXIT.verificationFailed,
     );
   }
-  return writeLaunchReport(
+  const report = writeLaunchReport(
     await evidenceDirOf(projectDir, stack),
     summarise(stackName, "release", startedAt, result),
   );
+  await notify.send("release-succeeded", stackName, tag, `launch summary ${path.basename(report)}`);
+  return report;
+}
+
+/** The stack's notifier (channels from the secret `nova-rollout:notifyChannels`; none when unset). */
+async function notifierFor(projectDir: string, stack: Stack): Promise<Notifier> {
+  let channels: Channel[];
+  try {
+    channels = parseChannels(await configValue(stack, "notifyChannels"));
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  return new Notifier(channels, await evidenceDirOf(projectDir, stack));
 }
 
 export function upCommand(): Command {
@@ -279,6 +305,7 @@ export async function rollBack(
     throw new UserError("Rollback cancelled; nothing changed.", EXIT.failed);
   }
   const evidenceDir = await evidenceDirOf(projectDir, stack);
+  const notify = await notifierFor(projectDir, stack);
   if (target.admission !== undefined) {
     const now = new Date();
     const file = writeRecord(
@@ -334,6 +361,12 @@ export async function rollBack(
   } catch (err) {
     await restoreConfig(stack, previous);
     if (o.preview === true) throw err;
+    await notify.send(
+      "rollback-failed",
+      stackName,
+      target.release,
+      `to update ${target.version}; see the CLI output`,
+    );
     throw new UserError(await rollbackFailedReport(projectDir, stackName, target, err), EXIT.rollbackFailed);
   }
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseChannels } from "../notify/notifier";
 import { parseCondition } from "../verify/metrics";
 
 /** The stack config namespace: every key of this project is `nova-rollout:<key>`. */
@@ -355,6 +356,22 @@ export const rawStackConfigSchema = z
       .default([]),
 
     evidenceDir: nonEmpty("a directory").default("tests/drills/logs"),
+    notifyChannels: nonEmpty("a JSON map of channel name to {kind, url}")
+      .refine(
+        (text) => {
+          try {
+            parseChannels(text);
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        {
+          error:
+            'expected a JSON map such as {"nova-ops":{"kind":"slack","url":"https://hooks…"}} (kind slack or json)',
+        },
+      )
+      .optional(),
   })
   .superRefine((c, ctx) => {
     const need = (key: keyof typeof c, why: string) => {
@@ -463,4 +480,8 @@ export type RawStackConfig = z.output<typeof rawStackConfigSchema>;
 export const CONFIG_KEYS = Object.keys(rawStackConfigSchema.shape) as (keyof RawStackConfig)[];
 
 /** Keys whose values are secrets: they must be set with `pulumi config set --secret`. */
-export const SECRET_CONFIG_KEYS: readonly string[] = [...SECRET_KEYS, "rehearsalDatabaseUrl"];
+export const SECRET_CONFIG_KEYS: readonly string[] = [
+  ...SECRET_KEYS,
+  "rehearsalDatabaseUrl",
+  "notifyChannels",
+];

@@ -217,6 +217,48 @@ describe.sequential("rollout on the sandbox cluster", () => {
     });
   });
 
+  it("release messages reach the webhook receivers in order, never block when a receiver is down, never carry a secret", async () => {
+    const hook = (name: string) => `http://127.0.0.1:38090/hooks/${name}`;
+    const setChannels = (channels: Record<string, { kind: string; url: string }>) =>
+      sandbox.setConfig("nova-rollout:notifyChannels", { value: JSON.stringify(channels), secret: true });
+    await fetch("http://127.0.0.1:38090/__received", { method: "DELETE" });
+    await setChannels({
+      "nova-ops": { kind: "slack", url: hook("nova-ops") },
+      audit: { kind: "json", url: hook("audit") },
+    });
+    await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+    const received = (await (await fetch("http://127.0.0.1:38090/__received")).json()) as {
+      channel: string;
+      body: { text: string; kind?: string };
+    }[];
+    expect(received.map((r) => [r.channel, r.body.text.replace(/ —.*$/, "")])).toEqual([
+      ["nova-ops", "[nova-rollout] Release started: it-sandbox sandbox"],
+      ["audit", "[nova-rollout] Release started: it-sandbox sandbox"],
+      ["nova-ops", "[nova-rollout] Release succeeded: it-sandbox sandbox"],
+      ["audit", "[nova-rollout] Release succeeded: it-sandbox sandbox"],
+    ]);
+    expect(received[3]?.body.kind).toBe("release-succeeded");
+
+    // Receivers down: the release still succeeds; what could not be delivered is on file, without the URLs.
+    await setChannels({ "nova-ops": { kind: "slack", url: "http://127.0.0.1:9/hooks/nova-ops" } });
+    await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+    const undelivered = fs
+      .readFileSync(path.join(work, "evidence", "it-sandbox", "notify-undelivered.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { channel: string; event: { kind: string } });
+    expect(undelivered.map((u) => [u.channel, u.event.kind])).toEqual([
+      ["nova-ops", "release-started"],
+      ["nova-ops", "release-succeeded"],
+    ]);
+    const everything =
+      JSON.stringify(received) +
+      fs.readFileSync(path.join(work, "evidence", "it-sandbox", "notify-undelivered.jsonl"), "utf8");
+    expect(everything).not.toContain("127.0.0.1:9");
+    for (const canary of PLAINTEXT_CANARIES) expect(everything).not.toContain(canary);
+    await sandbox.removeConfig("nova-rollout:notifyChannels");
+  });
+
   describe("(d, e) release history, a failed verification and the rollback", () => {
     let history: Stack;
     const d1 = fakeDigests("release-1");

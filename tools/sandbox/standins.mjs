@@ -10,11 +10,15 @@
 //   :39090  GET /api/v1/query?query=<PromQL> -> the Prometheus HTTP API's instant-query answer      (Prometheus)
 //           POST /__metrics {"query": "<PromQL>", "value": 0.5} sets the value a query returns; "value": null
 //           (or no entry) means no data (an empty vector); POST /__metrics {"reset": true} forgets every entry.
+//   :38090  POST /hooks/<channel> records a webhook message (Slack-style or JSON)                       (webhooks)
+//           GET /__received lists what arrived, in order; DELETE /__received forgets it.
 import * as http from "node:http";
 
 const HOST = "127.0.0.1";
 /** Values the Prometheus stand-in answers, by exact query text. */
 const metrics = new Map();
+/** Messages the webhook stand-in received, in order. */
+const received = [];
 
 const servers = [
   {
@@ -62,6 +66,7 @@ const servers = [
       },
     },
   },
+  { name: "webhook", port: Number(process.env.NOVA_STANDIN_WEBHOOK_PORT ?? 38090), routes: {} },
   {
     name: "alertmanager",
     port: Number(process.env.NOVA_STANDIN_ALERTMANAGER_PORT ?? 39093),
@@ -125,6 +130,20 @@ for (const def of servers) {
           );
         } else metrics.set(parsed.query, parsed.value);
         return send(res, 200, "application/json", JSON.stringify(Object.fromEntries(metrics)));
+      }
+      if (def.name === "webhook") {
+        if (url.pathname === "/__received") {
+          if (req.method === "DELETE") received.length = 0;
+          return send(res, 200, "application/json", JSON.stringify(received));
+        }
+        if (req.method === "POST" && url.pathname.startsWith("/hooks/")) {
+          if (mode.status >= 400) return send(res, mode.status, "application/json", "{}");
+          received.push({
+            channel: url.pathname.slice("/hooks/".length),
+            body: JSON.parse((await readBody(req)) || "{}"),
+          });
+          return send(res, 200, "text/plain", "ok");
+        }
       }
       const route = def.routes[url.pathname];
       if (!route || req.method !== "GET") {

@@ -2,7 +2,7 @@
 # Starts the local sandbox on 127.0.0.1 (idempotent: running components are kept):
 #   etcd :32379, kube-apiserver :36443 (client-cert auth), kube-controller-manager, kube-scheduler,
 #   kwok (2 fake nodes, pods become Ready), PostgreSQL :55432 (db `nova`), docker-registry :35000 with the two
-#   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus).
+#   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus), :38090 (webhooks).
 # State lives in <repo>/.sandbox (kubeconfig: .sandbox/kubeconfig, context nova-sandbox). Stop with down.sh.
 set -euo pipefail
 
@@ -268,7 +268,7 @@ if is_running standins; then
 else
   start standins node "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs"
   wait_for standins 20 curl -fsS "http://127.0.0.1:$STANDIN_API_PORT/__mode"
-  log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT"
+  log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT"
 fi
 
 echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT)"
