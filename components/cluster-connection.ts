@@ -87,6 +87,11 @@ export class ClusterConnection extends pulumi.ComponentResource {
           initialNodeCount: 1,
           releaseChannel: { channel: "REGULAR" },
           workloadIdentityConfig: { workloadPool: `${args.project}.svc.id.goog` },
+          // Dataplane V2 (eBPF) enforces the chart's NetworkPolicies (default deny + the playbook's paths). It needs
+          // a VPC-native cluster, the default networking mode of new clusters. Do not also set `networkPolicy`
+          // (the Calico add-on): the two are exclusive. The datapath is fixed at creation: on an existing
+          // LEGACY_DATAPATH cluster this is a replacement, which `protect` and deletionProtection refuse.
+          datapathProvider: "ADVANCED_DATAPATH",
           deletionProtection: true,
         },
         { parent: this, protect },

@@ -26,6 +26,7 @@ PIECES=(
   "kubernetes|$KUBERNETES_VERSION|kube-apiserver kube-controller-manager kube-scheduler|kube-apiserver --version"
   "kwok|$KWOK_VERSION|kwok|kwok --version"
   "helm|$HELM_VERSION|helm|helm version --short"
+  "kube-score|$KUBE_SCORE_VERSION|kube-score|kube-score version"
 )
 
 only=()
@@ -44,6 +45,9 @@ LOG_DIR="$NOVA_CACHE_DIR/logs"
 BIN_DIR="$NOVA_CACHE_DIR/bin"
 mkdir -p "$LOG_DIR" "$BIN_DIR"
 command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]] || die "Go is required (expected /usr/local/go/bin/go)"
+# Signed evidence: records are signed with `ssh-keygen -Y sign`; auditors verify bundles with `openssl pkeyutl`.
+command -v ssh-keygen >/dev/null || die "ssh-keygen (OpenSSH >= 8.2) is required to sign and verify records"
+command -v openssl >/dev/null || die "openssl (>= 3.0) is required to verify signed bundles"
 export PATH="$BIN_DIR:/usr/local/go/bin:$PATH"
 
 # Directories of our own sources whose content decides whether a cached build is still current.

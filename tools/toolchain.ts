@@ -22,6 +22,8 @@ export const TOOLCHAIN_BINARIES = [
   "kube-scheduler",
   "kwok",
   "helm",
+  // Chart static analysis (tests/chart/kube-score.test.ts); built from github.com/zegl/kube-score.
+  "kube-score",
 ] as const;
 
 /** Plugins installed into the cache's PULUMI_HOME, with the versions pinned in tools/versions.env. */

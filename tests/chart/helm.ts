@@ -42,40 +42,61 @@ function isExecutable(path: string): boolean {
   }
 }
 
+/** Where the toolchain cache keeps a binary of the offline toolchain (`npm run setup`). */
+export function cachedToolPath(name: string, env: NodeJS.ProcessEnv = process.env): string {
+  const cacheDir = env.NOVA_CACHE_DIR || join(env.HOME || homedir(), ".cache", "nova-rollout");
+  return join(cacheDir, "bin", name);
+}
+
 /** Where the toolchain cache keeps helm. */
 export function cachedHelmPath(env: NodeJS.ProcessEnv = process.env): string {
-  const cacheDir = env.NOVA_CACHE_DIR || join(env.HOME || homedir(), ".cache", "nova-rollout");
-  return join(cacheDir, "bin", "helm");
+  return cachedToolPath("helm", env);
+}
+
+/**
+ * Resolves a toolchain binary: `$<envVar>` (must exist when set), then the toolchain cache, then PATH. Throws an
+ * error naming where it looked and how to get one; the chart tests never skip.
+ */
+export function findTool(
+  name: string,
+  envVar: string,
+  wanted: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const explicit = env[envVar];
+  if (explicit !== undefined && explicit !== "") {
+    if (!isExecutable(explicit)) {
+      throw new Error(`${envVar}=${explicit} is not an executable file. Unset it or point it at ${wanted}.`);
+    }
+    return explicit;
+  }
+  const cached = cachedToolPath(name, env);
+  if (isExecutable(cached)) {
+    return cached;
+  }
+  for (const dir of (env.PATH ?? "").split(delimiter)) {
+    if (dir === "") continue;
+    const candidate = join(dir, name);
+    if (isExecutable(candidate)) {
+      return candidate;
+    }
+  }
+  throw new Error(
+    `${name} not found (looked at $${envVar}, ${cached} and PATH). ` +
+      `Run \`npm run setup\` to build the offline toolchain (${wanted}), or set ${envVar} to a ${name} binary.`,
+  );
 }
 
 /**
  * Resolves the helm binary or throws an error telling the reader how to get one.
  */
 export function findHelm(env: NodeJS.ProcessEnv = process.env): string {
-  const explicit = env.HELM_BIN;
-  if (explicit !== undefined && explicit !== "") {
-    if (!isExecutable(explicit)) {
-      throw new Error(
-        `HELM_BIN=${explicit} is not an executable file. Unset it or point it at helm v3.18.x.`,
-      );
-    }
-    return explicit;
-  }
-  const cached = cachedHelmPath(env);
-  if (isExecutable(cached)) {
-    return cached;
-  }
-  for (const dir of (env.PATH ?? "").split(delimiter)) {
-    if (dir === "") continue;
-    const candidate = join(dir, "helm");
-    if (isExecutable(candidate)) {
-      return candidate;
-    }
-  }
-  throw new Error(
-    `helm not found (looked at $HELM_BIN, ${cached} and PATH). ` +
-      "Run `npm run setup` to build the offline toolchain (helm v3.18.x), or set HELM_BIN to a helm binary.",
-  );
+  return findTool("helm", "HELM_BIN", "helm v3.18.x", env);
+}
+
+/** Resolves the kube-score binary (`$KUBE_SCORE_BIN`, the toolchain cache, PATH) or throws. */
+export function findKubeScore(env: NodeJS.ProcessEnv = process.env): string {
+  return findTool("kube-score", "KUBE_SCORE_BIN", "kube-score v1.20.x", env);
 }
 
 /** Runs helm with the given arguments; never throws on a non-zero exit. */
@@ -221,4 +242,19 @@ export function containersOf(obj: K8sObject): Container[] {
   ];
   if (list.length === 0) throw new Error(`${obj.kind}/${obj.metadata.name} has no containers`);
   return list;
+}
+
+/** Runs kube-score with the given arguments and stdin; never throws on a non-zero exit. */
+export function runKubeScore(args: readonly string[], input = ""): HelmResult {
+  const kubeScore = findKubeScore();
+  const result = spawnSync(kubeScore, [...args], { encoding: "utf8", timeout: 60_000, input });
+  if (result.error) {
+    throw result.error;
+  }
+  return {
+    status: result.status ?? -1,
+    stdout: result.stdout,
+    stderr: result.stderr,
+    command: [kubeScore, ...args].join(" "),
+  };
 }

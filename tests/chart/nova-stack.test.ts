@@ -18,26 +18,17 @@ import {
   renderChart,
   runHelm,
 } from "./helm";
+import { API_DIGEST, PRODUCTION_PROGRAM, REGISTRY, REQUIRED, WORKER_DIGEST } from "./fixtures";
 
-const API_DIGEST = `sha256:${"a1".repeat(32)}`;
-const WORKER_DIGEST = `sha256:${"b2".repeat(32)}`;
-const REGISTRY = "registry.example.test:5000/nova";
 const DIGEST_REF = /^[^@\s]+\/[^@\s:]+@sha256:[a-f0-9]{64}$/;
-
-/** The values the Pulumi component always passes (the contract's required keys). */
-const REQUIRED = {
-  imageRegistry: REGISTRY,
-  release: "2026.11.3",
-  "api.image.digest": API_DIGEST,
-  "worker.image.digest": WORKER_DIGEST,
-  "secrets.checksum": "c0ffee",
-} as const;
 
 interface ValuesCase {
   /** Label for the test names. */
   readonly name: string;
   /** Values files layered over values.yaml. */
   readonly valuesFiles: readonly string[];
+  /** What the program passes on top of the values file (default: REQUIRED only). */
+  readonly set?: Readonly<Record<string, string | number | boolean>>;
   readonly environment: string;
   readonly autoscaling: boolean;
   /** Expected replicas when autoscaling is off, or HPA floor/ceiling when on. */
@@ -65,6 +56,8 @@ const VALUES_CASES: readonly ValuesCase[] = [
   {
     name: "values-production.yaml",
     valuesFiles: ["values-production.yaml"],
+    // values-production.yaml no longer sets replicas/autoscaling: the program always passes them.
+    set: PRODUCTION_PROGRAM,
     environment: "production",
     autoscaling: true,
     api: { replicas: 3, maxReplicas: 10 },
@@ -118,7 +111,7 @@ describe("helm toolchain", () => {
 });
 
 describe.each(VALUES_CASES)("nova-stack with $name", (c) => {
-  const options = { valuesFiles: c.valuesFiles, set: REQUIRED };
+  const options = { valuesFiles: c.valuesFiles, set: c.set ?? REQUIRED };
   // Rendered once per values file; each test reads from it.
   let cache: K8sObject[] | undefined;
   const objects = (): K8sObject[] => (cache ??= renderChart(options));
@@ -141,10 +134,19 @@ describe.each(VALUES_CASES)("nova-stack with $name", (c) => {
         "PodDisruptionBudget/nova-api",
         "PodDisruptionBudget/nova-worker",
         "CronJob/nova-billing-drill",
+        "NetworkPolicy/nova-default-deny",
+        "PriorityClass/nova-test-nova-serving",
+        "PriorityClass/nova-test-nova-batch",
       ]),
     );
     for (const o of objects()) {
-      expect(o.metadata.namespace, `${o.kind}/${o.metadata.name} namespace`).toBe("nova-test");
+      if (o.kind === "PriorityClass") {
+        // Cluster-scoped: no namespace, the namespace is in the name instead.
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBeUndefined();
+        expect(o.metadata.name).toMatch(/^nova-test-nova-/);
+      } else {
+        expect(o.metadata.namespace, `${o.kind}/${o.metadata.name} namespace`).toBe("nova-test");
+      }
       const labels = asRecord(o.metadata.labels, `${o.kind}/${o.metadata.name} labels`);
       expect(labels["app.kubernetes.io/name"]).toBe("nova-stack");
       expect(labels["app.kubernetes.io/instance"]).toBe("nova-release");
@@ -169,12 +171,18 @@ describe.each(VALUES_CASES)("nova-stack with $name", (c) => {
   it.each(WORKLOADS)("$deployment probes $path on the http port ($port)", (w) => {
     const [container] = containersOf(getObject(objects(), "Deployment", w.deployment));
     expect(container?.ports).toEqual([{ name: "http", containerPort: w.port, protocol: "TCP" }]);
-    for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"]) {
+    for (const probe of ["readinessProbe", "startupProbe"]) {
       expect(at(container, probe, "httpGet"), `${w.deployment} ${probe}`).toEqual({
         path: w.path,
         port: "http",
       });
     }
+    // Liveness is process-only: it never hits the health endpoint, so it cannot restart the fleet together.
+    expect(at(container, "livenessProbe", "httpGet"), `${w.deployment} livenessProbe`).toBeUndefined();
+    expect(at(container, "livenessProbe", "tcpSocket"), `${w.deployment} livenessProbe`).toEqual({
+      port: "http",
+    });
+    expect(at(container, "livenessProbe")).not.toEqual(at(container, "readinessProbe"));
     const service = getObject(objects(), "Service", w.deployment);
     expect(at(service, "spec", "type")).toBe("ClusterIP");
     expect(at(service, "spec", "ports")).toEqual([
@@ -231,17 +239,21 @@ describe.each(VALUES_CASES)("nova-stack with $name", (c) => {
     const spread = at(deployment, "spec", "template", "spec", "topologySpreadConstraints");
     expect(Array.isArray(spread) && spread.length > 0, "topology spread present").toBe(true);
     for (const constraint of spread as unknown[]) {
-      // Soft, so a 2-node sandbox still schedules every replica.
-      expect(at(constraint, "whenUnsatisfiable")).toBe("ScheduleAnyway");
+      // Zones are hard in production only; nodes are always soft, so a small cluster still schedules.
+      const hard =
+        c.environment === "production" && at(constraint, "topologyKey") === "topology.kubernetes.io/zone";
+      expect(at(constraint, "whenUnsatisfiable")).toBe(hard ? "DoNotSchedule" : "ScheduleAnyway");
     }
   });
 
-  it("has a policy/v1 PodDisruptionBudget with minAvailable 1 for each Deployment", () => {
+  it("has a policy/v1 PodDisruptionBudget with maxUnavailable 1 and AlwaysAllow for each Deployment", () => {
     const pdbs = ofKind(objects(), "PodDisruptionBudget");
     expect(pdbs.map((p) => p.metadata.name).sort()).toEqual(["nova-api", "nova-worker"]);
     for (const pdb of pdbs) {
       expect(pdb.apiVersion).toBe("policy/v1");
-      expect(at(pdb, "spec", "minAvailable")).toBe(1);
+      expect(at(pdb, "spec", "maxUnavailable")).toBe(1);
+      expect(at(pdb, "spec", "minAvailable")).toBeUndefined();
+      expect(at(pdb, "spec", "unhealthyPodEvictionPolicy")).toBe("AlwaysAllow");
       const deployment = getObject(objects(), "Deployment", pdb.metadata.name);
       expect(at(pdb, "spec", "selector")).toEqual(at(deployment, "spec", "selector"));
     }
@@ -374,9 +386,49 @@ const REJECT_CASES: readonly RejectCase[] = [
     field: "worker.autoscaling.targetCPUUtilizationPercentage",
   },
   {
-    name: "a PDB allowing zero pods",
-    set: { ...REQUIRED, "podDisruptionBudget.minAvailable": 0 },
-    field: "podDisruptionBudget.minAvailable",
+    name: "a PDB allowing zero disruptions",
+    set: { ...REQUIRED, "podDisruptionBudget.maxUnavailable": 0 },
+    field: "podDisruptionBudget.maxUnavailable",
+  },
+  {
+    name: "the removed PDB minAvailable",
+    set: { ...REQUIRED, "podDisruptionBudget.minAvailable": 1 },
+    field: "minAvailable",
+    kind: "unknown-key",
+  },
+  {
+    name: "production without a release id",
+    set: { ...PRODUCTION_PROGRAM, release: "" },
+    field: "release",
+    valuesFiles: ["values-production.yaml"],
+  },
+  {
+    name: "production with one worker replica",
+    set: { ...PRODUCTION_PROGRAM, "worker.replicas": 1 },
+    field: "worker.replicas",
+    valuesFiles: ["values-production.yaml"],
+  },
+  {
+    name: "production with an HPA floor of one",
+    set: { ...PRODUCTION_PROGRAM, "api.autoscaling.minReplicas": 1 },
+    field: "api.autoscaling.minReplicas",
+    valuesFiles: ["values-production.yaml"],
+  },
+  {
+    name: "production without PodDisruptionBudgets",
+    set: { ...PRODUCTION_PROGRAM, "podDisruptionBudget.enabled": false },
+    field: "podDisruptionBudget.enabled",
+    valuesFiles: ["values-production.yaml"],
+  },
+  {
+    name: "a zone spread mode that does not exist",
+    set: { ...REQUIRED, "topologySpread.zoneWhenUnsatisfiable": "Never" },
+    field: "topologySpread.zoneWhenUnsatisfiable",
+  },
+  {
+    name: "a database CIDR that is not one",
+    set: { ...REQUIRED, "networkPolicy.database.cidrs[0]": "db.internal" },
+    field: "networkPolicy.database.cidrs.0",
   },
   {
     name: "a non-boolean suspend",
@@ -410,7 +462,7 @@ describe("template guards (schema skipped)", () => {
   it("fails when an HPA ceiling is below its floor", () => {
     const result = helmTemplate({
       valuesFiles: ["values-production.yaml"],
-      set: { ...REQUIRED, "api.autoscaling.minReplicas": 5, "api.autoscaling.maxReplicas": 4 },
+      set: { ...PRODUCTION_PROGRAM, "api.autoscaling.minReplicas": 5, "api.autoscaling.maxReplicas": 4 },
     });
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(

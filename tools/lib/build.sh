@@ -167,3 +167,13 @@ build_helm() {
     -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v3/internal/version.gitTreeState=clean" \
     "helm.sh/helm/v3/cmd/helm@v$HELM_VERSION"
 }
+
+build_kube_score() {
+  local out="$1" work="$2"
+  go_env
+  : "$work"
+  # Only the CLI package (no cgo, no tests): a small cold build, cached by KUBE_SCORE_VERSION.
+  GOBIN="$out/bin" go install -trimpath \
+    -ldflags "-s -w -X main.version=$KUBE_SCORE_VERSION -X main.commit=v$KUBE_SCORE_VERSION -X main.date=1970-01-01T00:00:00Z" \
+    "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
+}

@@ -129,26 +129,65 @@ rollout.nova.dev/release: {{ .Values.release | default "" | quote }}
 {{- end -}}
 
 {{/*
-Soft spreading across nodes and zones (ScheduleAnyway), so a 2-node sandbox still schedules every replica.
-Call with (dict "root" $ "component" "api").
+Spreading across zones and nodes. The zone constraint's whenUnsatisfiable comes from
+topologySpread.zoneWhenUnsatisfiable (DoNotSchedule in production, ScheduleAnyway elsewhere, so a cluster without
+zone labels still schedules); the node constraint is soft. matchLabelKeys keeps each ReplicaSet's pods spread on
+their own during a rollout. Call with (dict "root" $ "component" "api").
 */}}
 {{- define "nova-stack.topologySpread" -}}
-- maxSkew: 1
-  topologyKey: kubernetes.io/hostname
-  whenUnsatisfiable: ScheduleAnyway
-  matchLabelKeys:
-    - pod-template-hash
-  labelSelector:
-    matchLabels:
-      {{- include "nova-stack.selectorLabels" . | nindent 6 }}
-- maxSkew: 1
+{{- $ts := .root.Values.topologySpread -}}
+- maxSkew: {{ $ts.maxSkew }}
   topologyKey: topology.kubernetes.io/zone
-  whenUnsatisfiable: ScheduleAnyway
+  whenUnsatisfiable: {{ $ts.zoneWhenUnsatisfiable }}
   matchLabelKeys:
     - pod-template-hash
   labelSelector:
     matchLabels:
       {{- include "nova-stack.selectorLabels" . | nindent 6 }}
+- maxSkew: {{ $ts.maxSkew }}
+  topologyKey: kubernetes.io/hostname
+  whenUnsatisfiable: {{ $ts.nodeWhenUnsatisfiable }}
+  matchLabelKeys:
+    - pod-template-hash
+  labelSelector:
+    matchLabels:
+      {{- include "nova-stack.selectorLabels" . | nindent 6 }}
+{{- end -}}
+
+{{/*
+Names of the cluster-scoped PriorityClasses: prefixed with the namespace, so one release per namespace never
+collides with another namespace's. Call with (dict "root" $ "tier" "serving"|"batch").
+*/}}
+{{- define "nova-stack.priorityClassName" -}}
+{{- printf "%s-nova-%s" .root.Release.Namespace .tier | trunc 253 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Labels selecting every pod of this release (api, worker, billing drill). */}}
+{{- define "nova-stack.releaseSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "nova-stack.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- end -}}
+
+{{/*
+Checks the schema cannot express. Call with (dict "root" $ "component" "api").
+- the preStop sleep ends before the grace period does (otherwise the kubelet kills the pod mid-sleep and the
+  process never gets SIGTERM's drain time);
+- in production, memory request = memory limit.
+*/}}
+{{- define "nova-stack.validateComponent" -}}
+{{- $values := index .root.Values .component -}}
+{{- $sleep := int ($values.preStopSleepSeconds | default 0) -}}
+{{- $grace := int $values.terminationGracePeriodSeconds -}}
+{{- if ge $sleep $grace -}}
+{{- fail (printf "%s.preStopSleepSeconds (%d) must be below %s.terminationGracePeriodSeconds (%d)" .component $sleep .component $grace) -}}
+{{- end -}}
+{{- if eq .root.Values.environment "production" -}}
+{{- $req := toString $values.resources.requests.memory -}}
+{{- $lim := toString $values.resources.limits.memory -}}
+{{- if ne $req $lim -}}
+{{- fail (printf "%s.resources: in production the memory request (%s) must equal the memory limit (%s)" .component $req $lim) -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 
 {{/*

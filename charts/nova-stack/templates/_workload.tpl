@@ -1,13 +1,16 @@
 {{/*
 One Deployment of the stack. Call with
   (dict "root" $ "component" "api" "name" "nova-api" "port" 8080 "probePath" "/v1/health")
-The container port is always named `http`; all three probes hit probePath on it.
+The container port is always named `http`. Startup and readiness probes hit probePath (the app's health endpoint);
+liveness only checks that the process accepts connections (tcpSocket), so a failing dependency behind the health
+endpoint takes pods out of the Service but never restarts the whole fleet at once.
 */}}
 {{- define "nova-stack.deployment" -}}
 {{- $root := .root -}}
 {{- $values := index $root.Values .component -}}
 {{- $ctx := dict "root" $root "component" .component -}}
 {{- include "nova-stack.validateAutoscaling" $ctx -}}
+{{- include "nova-stack.validateComponent" $ctx -}}
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -20,6 +23,10 @@ spec:
   replicas: {{ $values.replicas }}
   {{- end }}
   revisionHistoryLimit: {{ $root.Values.revisionHistoryLimit }}
+  {{- /* Rendered only when > 0: the API server drops a zero, and a rendered 0 would show as drift on refresh. */}}
+  {{- with $values.minReadySeconds }}
+  minReadySeconds: {{ . }}
+  {{- end }}
   strategy:
     type: RollingUpdate
     rollingUpdate:
@@ -42,6 +49,9 @@ spec:
       automountServiceAccountToken: false
       enableServiceLinks: false
       terminationGracePeriodSeconds: {{ $values.terminationGracePeriodSeconds }}
+      {{- if $root.Values.priorityClasses.create }}
+      priorityClassName: {{ include "nova-stack.priorityClassName" (dict "root" $root "tier" "serving") }}
+      {{- end }}
       securityContext:
         {{- include "nova-stack.podSecurityContext" $root | nindent 8 }}
       {{- with $root.Values.imagePullSecrets }}
@@ -52,6 +62,18 @@ spec:
       {{- end }}
       topologySpreadConstraints:
         {{- include "nova-stack.topologySpread" $ctx | nindent 8 }}
+      affinity:
+        # Soft: prefer a node without a replica of this ReplicaSet (the spread constraints above do the zones).
+        podAntiAffinity:
+          preferredDuringSchedulingIgnoredDuringExecution:
+            - weight: 100
+              podAffinityTerm:
+                topologyKey: kubernetes.io/hostname
+                matchLabelKeys:
+                  - pod-template-hash
+                labelSelector:
+                  matchLabels:
+                    {{- include "nova-stack.selectorLabels" $ctx | nindent 20 }}
       {{- with $values.nodeSelector }}
       nodeSelector:
         {{- toYaml . | nindent 8 }}
@@ -90,12 +112,19 @@ spec:
             successThreshold: 1
             failureThreshold: 3
           livenessProbe:
-            httpGet:
-              path: {{ .probePath }}
+            # Process-only: is it accepting connections? Never the health endpoint (see above).
+            tcpSocket:
               port: http
             periodSeconds: 20
             timeoutSeconds: 3
             failureThreshold: 3
+          {{- with $values.preStopSleepSeconds }}
+          lifecycle:
+            preStop:
+              # Built-in sleep action (the image has no shell): endpoints drop the pod before SIGTERM.
+              sleep:
+                seconds: {{ . }}
+          {{- end }}
           resources:
             {{- toYaml $values.resources | nindent 12 }}
           securityContext:
@@ -157,6 +186,10 @@ spec:
         target:
           type: Utilization
           averageUtilization: {{ $as.targetCPUUtilizationPercentage }}
+  {{- with $as.behavior }}
+  behavior:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
 {{- end -}}
 {{- end -}}
 
@@ -172,7 +205,9 @@ metadata:
   labels:
     {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
 spec:
-  minAvailable: {{ .root.Values.podDisruptionBudget.minAvailable }}
+  maxUnavailable: {{ .root.Values.podDisruptionBudget.maxUnavailable }}
+  # Pods that are not Ready serve nothing: evicting them never costs availability, so they never block a drain.
+  unhealthyPodEvictionPolicy: AlwaysAllow
   selector:
     matchLabels:
       {{- include "nova-stack.selectorLabels" $ctx | nindent 6 }}

@@ -1,5 +1,8 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import { installMocks, isSecret, Marker, promiseOf, settle, type MockState } from "../support/mocks";
 
 let mocks: MockState;
@@ -45,7 +48,10 @@ describe("ClusterConnection", () => {
       project: "nova-prod",
       location: "us-central1",
       removeDefaultNodePool: true,
+      // The chart's NetworkPolicies are enforced: Dataplane V2, no Calico add-on.
+      datapathProvider: "ADVANCED_DATAPATH",
     });
+    expect(mocks.named("g-gke").inputs).not.toHaveProperty("networkPolicy");
     expect(mocks.named("g-gke-nodes").inputs).toMatchObject({ nodeCount: 3 });
   });
 });
@@ -99,6 +105,28 @@ describe("NovaRelease and ReleaseNamespace", () => {
       },
       secrets: { existingSecret: "nova-app-secrets", checksum: "abc" },
     });
+  });
+
+  it("leaves the keys it passes out of values-production.yaml (the stack config is the one source of truth)", () => {
+    const chartDir = path.resolve(__dirname, "../../../charts/nova-stack");
+    const prod = parse(fs.readFileSync(release.valuesFileFor(chartDir, "production"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    const passed = release.releaseValues(args);
+    for (const component of ["api", "worker"] as const) {
+      const inFile = (prod[component] ?? {}) as Record<string, unknown>;
+      const fromProgram = Object.keys(passed[component] as Record<string, unknown>).filter(
+        (k) => k !== "image",
+      );
+      expect(fromProgram).toEqual(expect.arrayContaining(["replicas", "autoscaling"]));
+      for (const key of fromProgram) {
+        expect(
+          inFile,
+          `values-production.yaml ${component}.${key} is overridden by the program`,
+        ).not.toHaveProperty(key);
+      }
+    }
   });
 
   it.each([
