@@ -1,7 +1,14 @@
 /** `freeze --stack <stack> --end <time>`: records a change-freeze window under `<evidenceDir>/<stack>/records/`. */
 import * as path from "node:path";
 import { Command } from "commander";
-import { findProjectDir, parseTime, resolveStackSettings, writeRecord } from "../../src/evidence";
+import {
+  findProjectDir,
+  parseTime,
+  recordSigningKey,
+  resolveStackSettings,
+  signRecord,
+  writeRecord,
+} from "../../src/evidence";
 
 interface FreezeOptions {
   stack: string;
@@ -11,7 +18,26 @@ interface FreezeOptions {
   declaredBy: string;
   projectDir?: string;
   evidenceDir?: string;
+  sshKey?: string;
 }
+
+/** Signs a record written by a command with the caller's SSH key (or warns that it counts only outside production). */
+export function signWritten(file: string, sshKey: string | undefined): void {
+  const key = recordSigningKey(sshKey);
+  if (key === undefined) {
+    console.error(
+      "warning: the record is unsigned (no --ssh-key or NOVA_SSH_KEY_FILE); production counts only records signed by the roster person they name",
+    );
+    return;
+  }
+  console.log(`signed ${signRecord(file, key)}`);
+}
+
+/** The option every record command has. */
+export const SSH_KEY_OPTION = [
+  "--ssh-key <file>",
+  "SSH key (private key file, or public key file with the private key in ssh-agent) to sign the record with; default NOVA_SSH_KEY_FILE",
+] as const;
 
 /** Resolves the absolute evidence directory of a stack (flag, stack config, default). */
 export function evidenceDirFor(stack: string, projectDir?: string, evidenceDir?: string): string {
@@ -30,6 +56,7 @@ export function freezeCommand(): Command {
     .requiredOption("--declared-by <name>", "who declares it")
     .option("--project-dir <dir>", "project directory")
     .option("--evidence-dir <dir>", "evidence directory relative to the project")
+    .option(...SSH_KEY_OPTION)
     .action((o: FreezeOptions) => {
       const now = new Date();
       const file = writeRecord(
@@ -45,5 +72,6 @@ export function freezeCommand(): Command {
         now,
       );
       console.log(`wrote ${file}`);
+      signWritten(file, o.sshKey);
     });
 }

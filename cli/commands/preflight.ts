@@ -17,8 +17,13 @@ import {
   readNewestBundle,
   readRecords,
   resolveStackSettings,
+  keyIdOf,
+  preflightSigner,
+  type Signer,
+  trustedPreflightKeys,
   verifyReadiness,
   writeEvidence,
+  writeSignedEvidence,
 } from "../../src/evidence";
 
 interface PreflightOptions {
@@ -42,6 +47,8 @@ interface PreflightOptions {
   sampleDataMaxAgeDays?: string;
   maxAgeHours?: string;
   engine: boolean;
+  signingKey?: string;
+  ranBy?: string;
 }
 
 function num(name: string, v: string | undefined, committed: number): number {
@@ -51,6 +58,10 @@ function num(name: string, v: string | undefined, committed: number): number {
     throw new Error(`--${name} must be a non-negative number (got ${v})`);
   }
   return n;
+}
+
+function preflightRemedyText(stack: string): string {
+  return `npm run preflight -- --stack ${stack} --signing-key <ed25519 key in policy/trust/roster.json>`;
 }
 
 /** Runs preflight; returns the process exit code (0 ready, 1 not ready, 2 usage/config error). */
@@ -78,6 +89,13 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     committed = loadProductionEnforcement(projectDir).thresholds;
   } catch (e) {
     console.error(`preflight: ${(e as Error).message}`);
+    return 2;
+  }
+  let signer: Signer | undefined;
+  try {
+    signer = preflightSigner(o.signingKey);
+  } catch (e) {
+    console.error(`preflight: cannot use the signing key: ${(e as Error).message}`);
     return 2;
   }
   const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? "tests/drills/logs";
@@ -122,6 +140,7 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     stagingHistory: o.engine ? automationHistory(projectDir) : undefined,
     registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
     overrides: records.overrides,
+    ...(o.ranBy !== undefined ? { ranBy: o.ranBy } : {}),
   });
   const memoryLookup = { status: "ok" as const, path: "(new)", bundle, bytes: Buffer.alloc(0) };
   const findings = verifyReadiness({
@@ -132,7 +151,15 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     override: records.overrides,
     readFile: projectFileReader(projectDir),
   }).filter((f) => f.checkId !== "bundle");
-  const files = writeEvidence(bundle, evidenceAbs, findings);
+  const files =
+    signer === undefined
+      ? writeEvidence(bundle, evidenceAbs, findings)
+      : await writeSignedEvidence(bundle, evidenceAbs, findings, signer);
+  if (signer === undefined) {
+    console.error(
+      `warning: the bundle is unsigned (no --signing-key or NOVA_SIGNING_KEY_FILE); production accepts only bundles signed by a preflight key of the committed roster: ${preflightRemedyText(o.stack)}`,
+    );
+  }
   // Re-read what was written, exactly as the policy pack will.
   const onDisk = verifyReadiness({
     bundle: readNewestBundle(evidenceAbs, o.stack),
@@ -148,6 +175,16 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
   console.log(
     `\nwrote ${path.relative(projectDir, files.json)}\nwrote ${path.relative(projectDir, files.markdown)}`,
   );
+  if (signer !== undefined) {
+    console.log(`signed with key ${signer.keyid}`);
+    const roster = loadProductionEnforcement(projectDir).roster;
+    const trusted = "error" in roster ? [] : trustedPreflightKeys(roster);
+    if (!trusted.some((k) => keyIdOf(k.publicKey) === signer.keyid)) {
+      console.error(
+        `warning: key ${signer.keyid} is not a preflight key of the committed roster; production will not accept this bundle until a reviewed commit adds it (rollout keys generate prints the entry)`,
+      );
+    }
+  }
   if (onDisk.length > 0) {
     console.error(`\nstack ${o.stack} is NOT ready:`);
     for (const f of onDisk) console.error(`  [${f.checkId}] ${f.message}\n      fix: ${f.remedy}`);
@@ -200,6 +237,14 @@ export function preflightCommand(): Command {
     )
     .option("--sample-data-max-age-days <days>", "maximum seed-log age (default: committed)")
     .option("--max-age-hours <hours>", "bundle freshness used for the final verdict (default: committed)")
+    .option(
+      "--signing-key <file>",
+      "ed25519 private key (PEM) that signs the bundle (default: NOVA_SIGNING_KEY_FILE); production needs one in the roster",
+    )
+    .option(
+      "--ran-by <name>",
+      "who runs the preflight (a roster name; the release's approver must be someone else)",
+    )
     .addOption(
       new Option("--no-engine", "do not query the staging stack history (the staging check then fails)"),
     )

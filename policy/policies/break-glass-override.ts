@@ -19,6 +19,11 @@ const configSchema: PolicyConfigSchema = {
       default: ["kubernetes:core/v1:Namespace"],
       description: "Resource types on which overrides are reported (one report per rollout by default).",
     },
+    maxLifetimeHours: {
+      type: "number",
+      description:
+        "The longest a break-glass override may be valid (createdAt to expiresAt), in hours; production uses the committed value.",
+    },
     ...locationSchemaProperties,
   },
 };

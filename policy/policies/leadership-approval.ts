@@ -29,7 +29,7 @@ const configSchema: PolicyConfigSchema = {
 export const leadershipApproval: ResourceValidationPolicy = {
   name: "nova-leadership-approval",
   description:
-    "Requires an unexpired leadership approval on record for this stack and release, given by one of the configured roles.",
+    "Requires an unexpired leadership approval on record for this stack and release, given by one of the configured roles; in production signed (SSH) by a roster member whose roster role is a leadership role, who is neither the deployer nor the preflight's runner, bound to both digests and the signed bundle.",
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {

@@ -53,6 +53,11 @@ const configSchema: PolicyConfigSchema = {
       type: "number",
       description: "How many days before the preflight the release cut may lie.",
     },
+    trustRoster: {
+      type: "string",
+      description:
+        "The committed trust roster (people with roles and SSH keys, preflight signing keys), relative to the project directory; production trusts only signatures by its keys.",
+    },
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
   },

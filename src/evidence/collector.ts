@@ -29,6 +29,7 @@ import {
   type CheckResult,
   type EvidenceBundle,
   type Finding,
+  NEVER_WAIVABLE,
   type OverrideRecord,
   sealBundle,
   serializeBundle,
@@ -36,6 +37,7 @@ import {
 } from "./model";
 import { bundlePaths, toProjectRelative } from "./paths";
 import { renderReport } from "./report";
+import { ENVELOPE_SUFFIX, signBundle, type Signer } from "./signing";
 import { type EvidenceStackSettings } from "./stack-settings";
 import { activeOverrides } from "./verifier";
 
@@ -107,6 +109,8 @@ export interface CollectorOptions {
    */
   readonly gkeClusterAccess?: GkeClusterAccessFn;
   readonly updatedAt?: UpdatedAtFn;
+  /** Who runs the preflight (a roster name), recorded in the bundle; the release's approver must be someone else. */
+  readonly ranBy?: string;
   /** Override records on file; active ones turn the named failing checks into `waived`. */
   readonly overrides?: readonly (OverrideRecord & { readonly path?: string })[];
 }
@@ -276,7 +280,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     now,
   );
   for (const check of checks) {
-    if (check.verdict !== "fail") {
+    if (check.verdict !== "fail" || (NEVER_WAIVABLE as readonly string[]).includes(check.id)) {
       continue;
     }
     const o = active.find((r) => (r.waivedChecks as readonly string[]).includes(check.id));
@@ -311,6 +315,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     },
     checks,
     waivers,
+    ...(opts.ranBy !== undefined ? { ranBy: opts.ranBy } : {}),
   });
 }
 
@@ -325,6 +330,22 @@ export function writeEvidence(
   fs.writeFileSync(files.json, serializeBundle(bundle));
   fs.writeFileSync(files.markdown, renderReport(bundle, findings));
   return files;
+}
+
+/**
+ * Writes the bundle like {@link writeEvidence} plus its signed form, `<timestamp>-preflight.dsse.json`: the DSSE
+ * envelope of the bundle's in-toto Statement (what production trusts).
+ */
+export async function writeSignedEvidence(
+  bundle: EvidenceBundle,
+  evidenceDirAbs: string,
+  findings: readonly Finding[],
+  signer: Signer,
+): Promise<{ json: string; markdown: string; envelope: string }> {
+  const files = writeEvidence(bundle, evidenceDirAbs, findings);
+  const envelope = files.json.replace(/-preflight\.json$/, ENVELOPE_SUFFIX);
+  fs.writeFileSync(envelope, `${JSON.stringify(await signBundle(bundle, signer), null, 2)}\n`);
+  return { ...files, envelope };
 }
 
 /** A reader for the verifier that resolves project-relative artifact paths. */

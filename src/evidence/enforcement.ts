@@ -12,6 +12,7 @@ import { z } from "zod";
 import { readStackFile } from "../config/stack-file";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
 import { settingsFromConfigMap, type SettingsResult } from "./stack-settings";
+import { DEFAULT_ROSTER_PATH, loadRoster, type Roster } from "./trust";
 
 /** Name of the policy whose config entry holds the protected targets and the production baseline. */
 export const PRODUCTION_TARGET_POLICY = "nova-production-target";
@@ -82,6 +83,8 @@ export const gateThresholdsSchema = z
     stagingStack: z.string().min(1).default("staging"),
     /** The release cut (docs must be updated after it) may lie at most this many days before the preflight. */
     releaseCutMaxAgeDays: z.number().min(0).default(30),
+    /** The committed trust roster (people, roles, SSH keys; preflight keys), relative to the project directory. */
+    trustRoster: z.string().min(1).default(DEFAULT_ROSTER_PATH),
   })
   .loose();
 export type GateThresholds = z.output<typeof gateThresholdsSchema>;
@@ -91,6 +94,11 @@ export const LEADERSHIP_APPROVAL_POLICY = "nova-leadership-approval";
 
 /** Default roles whose approval authorises a production rollout. */
 export const DEFAULT_APPROVER_ROLES: readonly string[] = ["vp-engineering", "cto", "head-of-platform"];
+
+/** Name of the break-glass policy, whose config entry holds the longest override lifetime. */
+export const BREAK_GLASS_POLICY = "nova-break-glass-override";
+
+const breakGlassEntrySchema = z.object({ maxLifetimeHours: z.number().positive().default(24) }).loose();
 
 const approvalEntrySchema = z
   .object({
@@ -108,6 +116,12 @@ export interface ProductionEnforcement {
   readonly thresholds: GateThresholds;
   /** Roles whose approval authorises a production rollout. */
   readonly approverRoles: readonly string[];
+  /** The longest lifetime of a break-glass override, in hours (committed; default 24). */
+  readonly overrideMaxHours: number;
+  /** Absolute path of the committed trust roster. */
+  readonly rosterFile: string;
+  /** The committed trust roster, or why it cannot be used (production then fails closed). */
+  readonly roster: Roster | { readonly error: string };
 }
 
 /** Thrown when the committed policy config is missing or malformed; the gate fails closed on it. */
@@ -135,6 +149,7 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
   const baseline = productionBaselineSchema.safeParse(entries[PRODUCTION_TARGET_POLICY] ?? {});
   const thresholds = gateThresholdsSchema.safeParse(entries[READINESS_GATE_POLICY] ?? {});
   const approval = approvalEntrySchema.safeParse(entries[LEADERSHIP_APPROVAL_POLICY] ?? {});
+  const breakGlass = breakGlassEntrySchema.safeParse(entries[BREAK_GLASS_POLICY] ?? {});
   const problems = [
     ...(approval.success
       ? []
@@ -146,16 +161,32 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
       ? []
       : thresholds.error.issues.map((i) => `${READINESS_GATE_POLICY}.${i.path.join(".")}: ${i.message}`)),
   ];
-  if (!baseline.success || !thresholds.success || !approval.success) {
+  if (!breakGlass.success) {
+    problems.push(
+      ...breakGlass.error.issues.map((i) => `${BREAK_GLASS_POLICY}.${i.path.join(".")}: ${i.message}`),
+    );
+  }
+  if (!baseline.success || !thresholds.success || !approval.success || !breakGlass.success) {
     throw new EnforcementConfigError(
       `The committed production enforcement ${file} is invalid: ${problems.join("; ")}`,
     );
+  }
+  // policy/config/production.json → the project directory is two levels up.
+  const rosterFile = path.resolve(path.dirname(file), "..", "..", thresholds.data.trustRoster);
+  let roster: Roster | { error: string };
+  try {
+    roster = loadRoster(rosterFile);
+  } catch (e) {
+    roster = { error: (e as Error).message };
   }
   return {
     file,
     baseline: baseline.data,
     thresholds: thresholds.data,
     approverRoles: approval.data.approverRoles,
+    overrideMaxHours: breakGlass.data.maxLifetimeHours,
+    rosterFile,
+    roster,
   };
 }
 

@@ -6,6 +6,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
+  type ApprovalRecord,
   bundleContentHash,
   type Finding,
   type JudgedWith,
@@ -28,6 +29,19 @@ import { readBundles, readNewestBundle, readRecords, type StackRecords } from ".
 import { settingsFromConfigMap, type EvidenceStackSettings, type SettingsResult } from "./stack-settings";
 import { activeFreezes, validApprovals, verifyReadiness } from "./verifier";
 import { projectFileReader } from "./collector";
+import {
+  approvalProblem,
+  checkIdFindings,
+  productionOverrideProblem,
+  readNewestSignedBundle,
+  readSignedBundles,
+  type ReleaseBinding,
+  type SignedBundleLookup,
+  signedPreflightRemedy,
+  signedRecords,
+} from "./signed";
+import { type Roster } from "./trust";
+import { trustedPreflightKeys } from "./trust";
 
 /** The sections of the gate, each reported by one policy of the pack. */
 export const GATE_SECTIONS = ["baseline", "readiness", "freeze", "approval"] as const;
@@ -181,6 +195,7 @@ export function readinessFindings(input: GateInput): Finding[] {
   const production = input.stackClass.production;
   const thresholds = input.enforcement.thresholds;
   const maxAgeHours = production ? thresholds.maxAgeHours : (input.maxAgeHours ?? thresholds.maxAgeHours);
+  if (production) return signedReadinessFindings(input, maxAgeHours);
   const lookup = readNewestBundle(input.evidenceDir, input.stack);
   const findings = verifyReadiness({
     bundle: lookup,
@@ -204,12 +219,167 @@ export function readinessFindings(input: GateInput): Finding[] {
   return findings;
 }
 
+/** The committed roster, or the finding that it cannot be used (production fails closed). */
+function rosterOf(input: GateInput): Roster | Finding {
+  const r = input.enforcement.roster;
+  if ("error" in r) {
+    return {
+      checkId: "trust",
+      message: `${r.error}; without the committed trust roster no signature can be trusted and production fails closed.`,
+      remedy: "git checkout -- policy/trust/roster.json (people and keys are added by a reviewed commit)",
+    };
+  }
+  return r;
+}
+
+/** The newest signed bundle of a production stack (the roster's preflight keys), or the roster finding. */
+export function signedBundleOf(input: GateInput): SignedBundleLookup | Finding {
+  const roster = rosterOf(input);
+  if ("checkId" in roster) return roster;
+  return readNewestSignedBundle(input.evidenceDir, input.stack, trustedPreflightKeys(roster));
+}
+
+/** The release binding of a production stack: deployed release and digests, and the newest signed bundle. */
+function bindingOf(input: GateInput, lookup: SignedBundleLookup | Finding): ReleaseBinding | undefined {
+  if (!input.settings.ok) return undefined;
+  const s = input.settings.settings;
+  const ok = "status" in lookup && lookup.status === "ok" ? lookup : undefined;
+  return {
+    stack: input.stack,
+    release: s.release,
+    digests: s.digests,
+    ...(ok !== undefined
+      ? {
+          bundle: {
+            contentSha256: ok.bundle.contentSha256,
+            signer: ok.signer,
+            ...(ok.bundle.ranBy !== undefined ? { ranBy: ok.bundle.ranBy } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Production readiness: the newest bundle signed by a trusted preflight key, then the usual verification. */
+function signedReadinessFindings(input: GateInput, maxAgeHours: number): Finding[] {
+  if (!input.settings.ok) return [];
+  const s = input.settings.settings;
+  const remedy = signedPreflightRemedy(input.stack);
+  const roster = rosterOf(input);
+  if ("checkId" in roster) return [roster];
+  const lookup = readNewestSignedBundle(input.evidenceDir, input.stack, trustedPreflightKeys(roster));
+  if (lookup.status === "invalid") {
+    return [
+      {
+        checkId: "signature",
+        message: `Evidence bundle ${path.relative(input.projectDir, lookup.path)} is not accepted: ${lookup.error}; the gate trusts only bundles signed by a preflight key of the committed roster.`,
+        remedy,
+      },
+    ];
+  }
+  if (lookup.status === "missing") {
+    return [
+      {
+        checkId: "bundle",
+        message: `No readiness evidence for stack "${input.stack}": looked for ${lookup.expectedPath} and found none.`,
+        remedy,
+      },
+    ];
+  }
+  const findings: Finding[] = lookup.rejected.map((r) => ({
+    checkId: "signature",
+    message: `Evidence bundle ${path.relative(input.projectDir, r.path)} is not accepted: ${r.error}.`,
+    remedy: `remove it, then ${remedy}`,
+  }));
+  findings.push(...checkIdFindings(lookup.bundle, input.stack));
+  const { records, rejected } = signedRecords(recordsOf(input), roster);
+  const binding = bindingOf(input, lookup);
+  const overrides = records.overrides.filter((o) => o.release === s.release);
+  const validOverrides = overrides.filter(
+    (o) =>
+      binding !== undefined &&
+      productionOverrideProblem(o, roster, input.enforcement.overrideMaxHours, binding, input.now) ===
+        undefined,
+  );
+  for (const o of overrides) {
+    const why =
+      binding === undefined
+        ? "the release is unknown"
+        : productionOverrideProblem(o, roster, input.enforcement.overrideMaxHours, binding, input.now);
+    if (why !== undefined) {
+      findings.push({
+        checkId: "override",
+        message: `Break-glass override ${path.relative(input.projectDir, o.path)} waives nothing: ${why}.`,
+        remedy: rolloutCmd(
+          `override --stack ${input.stack} --hotfix --incident-commander <roster incident commander> --deployer <you> --waive <check> --reason "<incident>" --ssh-key <your key>`,
+        ),
+      });
+    }
+  }
+  for (const r of rejected.filter((x) => x.kind === "rollback")) {
+    findings.push({
+      checkId: "rollback",
+      message: `Rollback record ${path.relative(input.projectDir, r.path)} admits nothing: ${r.why}.`,
+      remedy: `sign it as the person it names: ssh-keygen -Y sign -n nova-rollout -f <key> ${path.relative(input.projectDir, r.path)}`,
+    });
+  }
+  for (const r of rejected.filter((x) => x.kind === "override")) {
+    findings.push({
+      checkId: "override",
+      message: `Break-glass override ${path.relative(input.projectDir, r.path)} waives nothing: ${r.why}.`,
+      remedy: "sign it: ssh-keygen -Y sign -n nova-rollout -f <your key> <record>",
+    });
+  }
+  findings.push(
+    ...verifyReadiness({
+      bundle: { status: "ok", path: lookup.path, bundle: lookup.bundle, bytes: lookup.bytes },
+      expected: { stack: input.stack, release: s.release, digests: s.digests },
+      now: input.now,
+      maxAgeHours,
+      override: validOverrides,
+      readFile: projectFileReader(input.projectDir),
+    }).map((f) => (f.remedy === preflightRemedy(input.stack) ? { ...f, remedy } : f)),
+    ...weakenedThresholdFindings(
+      lookup.bundle.judgedWith,
+      lookup.bundle.createdAt,
+      input.enforcement.thresholds,
+      input.stack,
+      input.enforcement.baseline.allowedRegistries,
+    ),
+  );
+  return findings;
+}
+
+/** Production records: only those signed by the roster person they name; findings for the others. */
+function productionRecords(input: GateInput, kind: string): { records: StackRecords; findings: Finding[] } {
+  const roster = rosterOf(input);
+  if ("checkId" in roster) {
+    const r = recordsOf(input);
+    return {
+      records: { ...r, freezes: [], approvals: [], overrides: [], rollbacks: [] },
+      findings: [roster],
+    };
+  }
+  const { records, rejected } = signedRecords(recordsOf(input), roster);
+  return {
+    records,
+    findings: rejected
+      .filter((r) => r.kind === kind)
+      .map((r) => ({
+        checkId: "signature",
+        message: `Record ${path.relative(input.projectDir, r.path)} does not count: ${r.why}.`,
+        remedy: `sign it as the person it names: ssh-keygen -Y sign -n nova-rollout -f <key> ${path.relative(input.projectDir, r.path)} (or record it again with --ssh-key)`,
+      })),
+  };
+}
+
 /** The freeze section: production rolls out only inside an active change-freeze window on record. */
 export function freezeFindings(input: GateInput, environments?: readonly string[]): Finding[] {
   // A rollback to a release that already ran is not a change the freeze is meant to stop.
   if (!appliesTo(input, environments) || activeRollback(input) !== undefined) return [];
-  const records = recordsOf(input);
-  const out: Finding[] = invalidRecordFindings(input, records);
+  const signed = input.stackClass.production ? productionRecords(input, "freeze") : undefined;
+  const records = signed?.records ?? recordsOf(input);
+  const out: Finding[] = [...invalidRecordFindings(input, records), ...(signed?.findings ?? [])];
   if (activeFreezes(records.freezes, input.stack, input.now).length === 0) {
     const latest = [...records.freezes].sort((a, b) => Date.parse(b.end) - Date.parse(a.end))[0];
     const seen = `${latest === undefined ? "no freeze record" : `latest window ${latest.start} – ${latest.end}`} in ${path.relative(input.projectDir, recordsDir(input.evidenceDir, input.stack))}`;
@@ -241,13 +411,14 @@ export function approvalFindings(input: GateInput, environments?: readonly strin
   const roles = input.stackClass.production
     ? input.enforcement.approverRoles
     : (input.approverRoles ?? input.enforcement.approverRoles);
+  if (input.stackClass.production) return productionApprovalFindings(input, release, roles);
   const records = recordsOf(input);
   if (validApprovals(records.approvals, input.stack, release, input.now, roles).length > 0) return [];
   const forRelease = records.approvals.filter((a) => a.release === release);
   const seen =
     forRelease.length === 0
       ? `no approval for release ${release}`
-      : forRelease.map((a) => `${a.approvedBy} (${a.role}) expires ${a.expiresAt}`).join(", ");
+      : forRelease.map((a) => `${a.approvedBy} (${a.role ?? "no role"}) expires ${a.expiresAt}`).join(", ");
   return [
     {
       checkId: "approval",
@@ -255,6 +426,54 @@ export function approvalFindings(input: GateInput, environments?: readonly strin
       remedy: rolloutCmd(
         `approve --stack ${input.stack} --release ${release} --approved-by <name> --role <role> --expires-in-hours 24`,
       ),
+    },
+  ];
+}
+
+/** The production approval that counts (signed, roster leadership, not the deployer or preflight, bound). */
+export function countingApproval(input: GateInput): {
+  approval?: ApprovalRecord & { path: string };
+  findings: Finding[];
+} {
+  const roles = input.enforcement.approverRoles;
+  const { records, findings } = productionRecords(input, "approval");
+  const roster = rosterOf(input);
+  if ("checkId" in roster) return { findings };
+  const binding = bindingOf(input, signedBundleOf(input));
+  if (binding === undefined) return { findings };
+  const forRelease = records.approvals.filter(
+    (a) => a.release === binding.release && a.stack === input.stack,
+  );
+  const problems = forRelease.map((a) => ({ a, why: approvalProblem(a, roster, roles, binding, input.now) }));
+  const ok = problems.find((p) => p.why === undefined)?.a;
+  if (ok !== undefined) return { approval: ok, findings: [] };
+  return {
+    findings: [
+      ...findings,
+      ...problems.map((p) => ({
+        checkId: "approval",
+        message: `Approval ${path.relative(input.projectDir, p.a.path)} by ${p.a.approvedBy} does not count: ${p.why ?? ""}.`,
+        remedy: approveRemedy(input.stack, binding.release),
+      })),
+    ],
+  };
+}
+
+function approveRemedy(stack: string, release: string): string {
+  return rolloutCmd(
+    `approve --stack ${stack} --release ${release} --approved-by <roster leadership name> --deployer <who runs the release> --ssh-key <your key> --expires-in-hours 24`,
+  );
+}
+
+function productionApprovalFindings(input: GateInput, release: string, roles: readonly string[]): Finding[] {
+  const { approval, findings } = countingApproval(input);
+  if (approval !== undefined) return [];
+  return [
+    ...findings,
+    {
+      checkId: "approval",
+      message: `No valid leadership approval for stack ${input.stack} release ${release} at ${input.now.toISOString()}; threshold: unexpired, signed by a roster member with a role in [${roles.join(", ")}] who is neither the deployer nor the preflight's runner, bound to both digests and the newest signed bundle.`,
+      remedy: approveRemedy(input.stack, release),
     },
   ];
 }
@@ -373,7 +592,10 @@ export function activeRollback(input: GateInput): RollbackRecord | undefined {
   if (!input.settings.ok) return undefined;
   const s = input.settings.settings;
   const t = input.now.getTime();
-  return recordsOf(input).rollbacks.find(
+  const rollbacks = input.stackClass.production
+    ? productionRecords(input, "rollback").records.rollbacks
+    : recordsOf(input).rollbacks;
+  return rollbacks.find(
     (r) =>
       r.stack === input.stack &&
       r.release === s.release &&
@@ -392,9 +614,16 @@ export function activeRollback(input: GateInput): RollbackRecord | undefined {
  */
 export function rollbackFindings(input: GateInput, record: RollbackRecord): Finding[] {
   const remedy = `npm run rollout -- rollback --stack ${input.stack} --to <version> (a target whose admission is intact)`;
-  const found = readBundles(input.evidenceDir, input.stack).find(
-    (b) => b.bundle.contentSha256 === record.bundleSha256,
-  );
+  const roster = input.stackClass.production ? rosterOf(input) : undefined;
+  if (roster !== undefined && "checkId" in roster) return [roster];
+  const found =
+    roster !== undefined
+      ? readSignedBundles(input.evidenceDir, input.stack, trustedPreflightKeys(roster))
+          .ok.map((b) => ({ ...b, bytes: Buffer.from(serializeBundle(b.bundle), "utf8") }))
+          .find((b) => b.bundle.contentSha256 === record.bundleSha256)
+      : readBundles(input.evidenceDir, input.stack).find(
+          (b) => b.bundle.contentSha256 === record.bundleSha256,
+        );
   if (found === undefined) {
     return [
       {
@@ -455,6 +684,16 @@ export function admissionOf(input: GateInput): Admission | undefined {
   const rollback = activeRollback(input);
   const release = input.settings.settings.release;
   if (rollback !== undefined) return { release, bundleSha256: rollback.bundleSha256 };
+  if (input.stackClass.production) {
+    const signed = signedBundleOf(input);
+    if (!("status" in signed) || signed.status !== "ok") return undefined;
+    const approval = countingApproval(input).approval;
+    return {
+      release,
+      bundleSha256: signed.bundle.contentSha256,
+      ...(approval !== undefined ? { approvalSha256: sha256(fs.readFileSync(approval.path)) } : {}),
+    };
+  }
   const lookup = readNewestBundle(input.evidenceDir, input.stack);
   if (lookup.status !== "ok") return undefined;
   const records = recordsOf(input);

@@ -13,3 +13,7 @@ export { automationHistory, type StagingHistoryFn, type StagingUpdate } from "./
 export * from "./records";
 export * from "./enforcement";
 export * from "./gate";
+export * from "./signing";
+export * from "./sshsig";
+export * from "./trust";
+export * from "./signed";

@@ -114,6 +114,8 @@ export const bundleBodySchema = z
     judgedWith: judgedWithSchema,
     checks: z.array(checkResultSchema).min(1),
     waivers: z.array(waiverSchema),
+    /** Who ran the preflight (a roster name); the approver of the release must be someone else. */
+    ranBy: z.string().min(1).optional(),
   })
   .strict();
 export type BundleBody = z.infer<typeof bundleBodySchema>;
@@ -151,7 +153,13 @@ export const approvalRecordSchema = z
     stack: stackName,
     release: z.string().min(1),
     approvedBy: z.string().min(1),
-    role: z.string().min(1),
+    /** Informational only: the role that counts is the approver's role in the committed roster. */
+    role: z.string().min(1).optional(),
+    /** Who will run the release (a roster name); must not be the approver. */
+    deployer: z.string().min(1).optional(),
+    /** The release's digests and the bundle's contentSha256 the approval is bound to (required in production). */
+    imageDigests: digestsSchema.optional(),
+    bundleSha256: sha256Hex.optional(),
     approvedAt: isoTimestamp,
     expiresAt: isoTimestamp,
   })
@@ -168,6 +176,11 @@ export const overrideRecordSchema = z
     incidentCommander: z.string().min(1),
     reason: z.string().min(1),
     waivedChecks: z.array(z.enum(CHECK_IDS)).min(1),
+    /** Who runs the hotfix release (a roster name); must not be the incident commander. */
+    deployer: z.string().min(1).optional(),
+    /** The release's digests and the bundle's contentSha256 the override is bound to (required in production). */
+    imageDigests: digestsSchema.optional(),
+    bundleSha256: sha256Hex.optional(),
     createdAt: isoTimestamp,
     expiresAt: isoTimestamp,
   })
@@ -197,6 +210,9 @@ export const rollbackRecordSchema = z
   .strict()
   .refine(...endsAfter("createdAt", "expiresAt"));
 export type RollbackRecord = z.infer<typeof rollbackRecordSchema>;
+
+/** Checks no break-glass override can ever waive: the image digests in the registry and the staging proof. */
+export const NEVER_WAIVABLE: readonly CheckId[] = ["registry-digests", "staging-stack"];
 
 /** The longest a rollback record may admit a rollback, in hours. */
 export const ROLLBACK_RECORD_MAX_HOURS = 2;

@@ -13,6 +13,22 @@ import {
   rollbackRecordSchema,
 } from "./model";
 import { recordFileName, recordsDir } from "./paths";
+import { sshKeygenSign } from "./sshsig";
+
+/** The SSH key records are signed with: the given option, else NOVA_SSH_KEY_FILE; undefined when neither is set. */
+export function recordSigningKey(option?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const key = option ?? env["NOVA_SSH_KEY_FILE"];
+  return key !== undefined && key.length > 0 ? key : undefined;
+}
+
+/**
+ * Signs a record file with `ssh-keygen -Y sign -n nova-rollout -f <key>` (a private key file, or a public key file
+ * whose private half is in ssh-agent), writing `<file>.sig`; returns its path. Production counts only records signed
+ * by the roster person they name.
+ */
+export function signRecord(file: string, sshKey: string): string {
+  return sshKeygenSign(file, sshKey);
+}
 
 export type AnyRecord = FreezeRecord | ApprovalRecord | OverrideRecord | RollbackRecord;
 

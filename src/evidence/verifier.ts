@@ -11,6 +11,7 @@ import {
   type ImageDigests,
   type OverrideRecord,
   serializeBundle,
+  NEVER_WAIVABLE,
   sha256,
 } from "./model";
 import { preflightRemedy } from "./paths";
@@ -99,7 +100,8 @@ export function validApprovals<T extends ApprovalRecord>(
       Date.parse(a.approvedAt) <= t + CLOCK_SKEW_MS &&
       t < Date.parse(a.expiresAt) &&
       // Roles are titles people type ("CTO", "cto"): compared without regard to case.
-      (allowedRoles === undefined || allowedRoles.some((r) => r.toLowerCase() === a.role.toLowerCase())),
+      (allowedRoles === undefined ||
+        allowedRoles.some((r) => r.toLowerCase() === (a.role ?? "").toLowerCase())),
   );
 }
 
@@ -189,8 +191,11 @@ export function verifyReadiness(input: VerifyReadinessInput): Finding[] {
 
   const overrides = asList(input.override);
   const valid = activeOverrides(overrides, expected, now);
+  // Registry digests and the staging proof are never waived, whatever an override names.
   const waivedBy = (checkId: string): OverrideRecord | undefined =>
-    valid.find((o) => (o.waivedChecks as readonly string[]).includes(checkId));
+    (NEVER_WAIVABLE as readonly string[]).includes(checkId)
+      ? undefined
+      : valid.find((o) => (o.waivedChecks as readonly string[]).includes(checkId));
 
   for (const check of bundle.checks) {
     if (check.artifact !== null) {

@@ -7,8 +7,14 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import {
   collectEvidence,
   evidenceTimestamp as stamp,
-  writeEvidence,
+  keyIdOf,
+  readSignedBundles,
+  type Roster,
+  type Signer,
+  sshPublicKeyLine,
+  sshSignWithKey,
   writeRecord,
+  writeSignedEvidence,
   type CollectorOptions,
   type EvidenceBundle,
   type FetchLike,
@@ -140,6 +146,60 @@ export async function deployments(
   );
 }
 
+/** A throwaway person of the test roster: name, roles and an ed25519 SSH key (private half in memory only). */
+export interface TestPerson {
+  readonly name: string;
+  readonly roles: readonly string[];
+  readonly privateKey: crypto.KeyObject;
+  readonly sshPublicKey: string;
+}
+function person(name: string, roles: string[]): TestPerson {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
+  return { name, roles, privateKey, sshPublicKey: sshPublicKeyLine(publicKey, name.replace(/\s+/g, "_")) };
+}
+function signer(): { signer: Signer; publicPem: string } {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
+  return {
+    signer: { keyid: keyIdOf(publicKey), sign: (d) => Promise.resolve(crypto.sign(null, d, privateKey)) },
+    publicPem: publicKey.export({ type: "spki", format: "pem" }).toString(),
+  };
+}
+/** The people and keys the integration tests put in the checkout's roster (like a reviewed commit adding them). */
+export const PEOPLE = {
+  approver: person("Dana Lee", ["cto"]),
+  releaseManager: person("Rae Manager", ["release-manager"]),
+  deployer: person("Riley Deployer", ["engineer"]),
+  incidentCommander: person("Sam Ortiz", ["incident-commander"]),
+  engineer: person("Eve Engineer", ["engineer"]),
+  sre: person("Sol Reliability", ["sre"]),
+};
+const preflightKey = signer();
+/** The preflight key of the test roster, and one that is not in it. */
+export const PREFLIGHT_SIGNER = preflightKey.signer;
+export const STRANGER_SIGNER = signer().signer;
+export const TEST_ROSTER: Roster = {
+  people: Object.values(PEOPLE).map((p) => ({
+    name: p.name,
+    roles: [...p.roles],
+    sshPublicKey: p.sshPublicKey,
+  })),
+  preflightKeys: [{ name: "it-preflight", publicKey: preflightKey.publicPem }],
+};
+/**
+ * Replaces the roster of a checkout with the test roster plus `extra` people (the only committed file a test changes,
+ * like a reviewed commit adding people).
+ */
+export function installTestRoster(checkout: string, extra: Roster["people"] = []): void {
+  const file = path.join(checkout, "policy", "trust", "roster.json");
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const roster: Roster = { ...TEST_ROSTER, people: [...TEST_ROSTER.people, ...extra] };
+  fs.writeFileSync(file, `${JSON.stringify(roster, null, 2)}\n`);
+}
+/** Signs a record file as `ssh-keygen -Y sign -n nova-rollout` would with the person's key. */
+export function signAs(file: string, who: TestPerson): void {
+  fs.writeFileSync(`${file}.sig`, sshSignWithKey(fs.readFileSync(file), who.privateKey));
+}
+
 const DAY = 86_400_000;
 const FIXTURES = path.join(REPO_ROOT, "tests", "fixtures", "evidence");
 
@@ -204,13 +264,17 @@ export class EvidenceProject {
     fs.rmSync(path.join(this.evidenceDir, this.stack), { recursive: true, force: true });
   }
 
-  /** Runs the real collector (registry and stack history included) and writes the bundle like `preflight`. */
+  /**
+   * Runs the real collector (registry and stack history included) and writes the bundle like `preflight`, signed
+   * (DSSE envelope) with the test roster's preflight key unless another signer is given.
+   */
   async preflight(
     release: string,
     digests: Digests,
     history: StagingHistoryFn,
     overrides: Partial<CollectorOptions> = {},
-  ): Promise<{ bundle: EvidenceBundle; json: string }> {
+    signWith: Signer = PREFLIGHT_SIGNER,
+  ): Promise<{ bundle: EvidenceBundle; json: string; envelope: string }> {
     const now = overrides.now ?? new Date();
     const bundle = await collectEvidence({
       settings: {
@@ -228,16 +292,29 @@ export class EvidenceProject {
       releaseCut: new Date(now.getTime() - 2 * DAY),
       stagingStack: this.stagingStack,
       stagingHistory: history,
+      ranBy: PEOPLE.deployer.name,
       ...overrides,
     });
-    const files = writeEvidence(bundle, this.evidenceDir, []);
-    return { bundle, json: files.json };
+    const files = await writeSignedEvidence(bundle, this.evidenceDir, [], signWith);
+    return { bundle, json: files.json, envelope: files.envelope };
   }
 
-  /** Records an active change freeze and a leadership approval for the release. */
-  authorise(release: string): void {
+  /** The newest bundle signed by the test roster's preflight key, if any. */
+  newestSigned(): EvidenceBundle | undefined {
+    return readSignedBundles(this.evidenceDir, this.stack, TEST_ROSTER.preflightKeys).ok[0]?.bundle;
+  }
+
+  /**
+   * Records an active change freeze (signed by the release manager) and a leadership approval for the release, signed
+   * by the approver, naming the deployer and bound to the newest signed bundle and its digests.
+   */
+  authorise(
+    release: string,
+    opts: { approver?: TestPerson; deployer?: TestPerson; bundle?: EvidenceBundle } = {},
+  ): void {
     const now = Date.now();
-    writeRecord(
+    const bundle = opts.bundle ?? this.newestSigned();
+    const freeze = writeRecord(
       this.evidenceDir,
       {
         kind: "freeze",
@@ -245,23 +322,29 @@ export class EvidenceProject {
         start: new Date(now - 3_600_000).toISOString(),
         end: new Date(now + 4 * 3_600_000).toISOString(),
         reason: "integration test release window",
-        declaredBy: "release-manager@nova.example",
+        declaredBy: PEOPLE.releaseManager.name,
       },
       new Date(now),
     );
-    writeRecord(
+    signAs(freeze, PEOPLE.releaseManager);
+    const approver = opts.approver ?? PEOPLE.approver;
+    const approval = writeRecord(
       this.evidenceDir,
       {
         kind: "approval",
         stack: this.stack,
         release,
-        approvedBy: "cto@nova.example",
-        role: "cto",
+        approvedBy: approver.name,
+        deployer: (opts.deployer ?? PEOPLE.deployer).name,
+        ...(bundle !== undefined
+          ? { imageDigests: bundle.imageDigests, bundleSha256: bundle.contentSha256 }
+          : {}),
         approvedAt: new Date(now - 60_000).toISOString(),
         expiresAt: new Date(now + 4 * 3_600_000).toISOString(),
       },
       new Date(now),
     );
+    signAs(approval, approver);
   }
 }
 
@@ -320,6 +403,7 @@ export function productionCheckout(dir: string): string {
     "policy/PulumiPolicy.yaml",
     "policy/package.json",
     "policy/config",
+    "policy/trust",
   ]) {
     fs.cpSync(path.join(REPO_ROOT, rel), path.join(dir, rel), { recursive: true });
   }

@@ -2,6 +2,7 @@
  * Temp-dir project fixtures: a Pulumi.yaml named nova-rollout, a stack file, every artifact the collector reads
  * (copied from tests/fixtures/evidence and mutated per case), and a bundle produced by the real collector.
  */
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -16,8 +17,13 @@ import {
   readNewestBundle,
   readRecords,
   verifyReadiness,
-  writeEvidence,
   projectFileReader,
+  type Roster,
+  type Signer,
+  keyIdOf,
+  sshPublicKeyLine,
+  sshSignWithKey,
+  writeSignedEvidence,
 } from "../../src/evidence";
 
 export const FIXTURES = path.resolve(__dirname, "../fixtures/evidence");
@@ -32,6 +38,60 @@ export const REGISTRY = "us-docker.pkg.dev/nova-prod/nova";
 /** A fixed clock for every fixture. */
 export const NOW = new Date("2026-11-25T18:30:00Z");
 const DAY = 86_400_000;
+
+/** Throwaway people of the test roster (a reviewed commit would add real ones): name → roles and SSH key. */
+const person = (name: string, roles: string[]) => {
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
+  return { name, roles, privateKey, sshPublicKey: sshPublicKeyLine(publicKey, name.replace(/\s+/g, "_")) };
+};
+export const PEOPLE = {
+  approver: person("Dana Lee", ["vp-engineering"]),
+  cto: person("Chris Wu", ["cto"]),
+  releaseManager: person("release-manager", ["release-manager"]),
+  incidentCommander: person("Sam Ortiz", ["incident-commander"]),
+  deployer: person("Riley Deployer", ["engineer"]),
+  sre: person("sre-on-call", ["sre"]),
+  engineer: person("Eve Engineer", ["engineer"]),
+};
+const preflightKeys = crypto.generateKeyPairSync("ed25519");
+/** The preflight signing key of the test roster. */
+export const PREFLIGHT_SIGNER: Signer = {
+  keyid: keyIdOf(preflightKeys.publicKey),
+  sign: (data) => Promise.resolve(crypto.sign(null, data, preflightKeys.privateKey)),
+};
+/** A key that is not in the trust roster. */
+const strangerKeys = crypto.generateKeyPairSync("ed25519");
+export const STRANGER_SIGNER: Signer = {
+  keyid: keyIdOf(strangerKeys.publicKey),
+  sign: (data) => Promise.resolve(crypto.sign(null, data, strangerKeys.privateKey)),
+};
+export const TEST_ROSTER: Roster = {
+  people: Object.values(PEOPLE).map((p) => ({ name: p.name, roles: p.roles, sshPublicKey: p.sshPublicKey })),
+  preflightKeys: [
+    {
+      name: "test-preflight",
+      publicKey: preflightKeys.publicKey.export({ type: "spki", format: "pem" }).toString(),
+    },
+  ],
+};
+
+/** Signs a record file as `name` of the test roster (writes `<file>.sig`, like `ssh-keygen -Y sign`). */
+export function signRecordAs(file: string, name: string): void {
+  const p = Object.values(PEOPLE).find((x) => x.name === name);
+  if (p === undefined) return;
+  fs.writeFileSync(`${file}.sig`, sshSignWithKey(fs.readFileSync(file), p.privateKey));
+}
+
+/** Signs a record file as the person it names (declaredBy / approvedBy / incidentCommander / requestedBy). */
+export function signRecord(file: string): void {
+  try {
+    const r = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+    const who = r["declaredBy"] ?? r["approvedBy"] ?? r["incidentCommander"] ?? r["requestedBy"];
+    if (typeof who === "string") signRecordAs(file, who);
+  } catch {
+    // not a record: nothing to sign
+  }
+}
 
 export interface ProjectFixture {
   readonly dir: string;
@@ -57,6 +117,8 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
     const abs = path.join(dir, rel);
     fs.mkdirSync(path.dirname(abs), { recursive: true });
     fs.writeFileSync(abs, content);
+    // Records are signed by the person they name, as `rollout freeze/approve/override --ssh-key` does.
+    if (/\/records\/[^/]+\.json$/.test(rel)) signRecord(abs);
     return abs;
   };
   const digests = opts.digests ?? DIGESTS;
@@ -66,6 +128,8 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
     "policy/config/production.json",
     fs.readFileSync(path.resolve(__dirname, "../../policy/config/production.json")),
   );
+  // The roster the committed production.json references, with this test's throwaway people and preflight key.
+  write("policy/trust/roster.json", JSON.stringify(TEST_ROSTER, null, 2));
   write(
     `Pulumi.${stack}.yaml`,
     stringify({
@@ -195,7 +259,8 @@ export function passingOptions(
 export async function produceBundle(
   p: ProjectFixture,
   overrides: Partial<CollectorOptions> = {},
-): Promise<{ bundle: EvidenceBundle; json: string; markdown: string }> {
+  signer: Signer = PREFLIGHT_SIGNER,
+): Promise<{ bundle: EvidenceBundle; json: string; markdown: string; envelope: string }> {
   const opts = passingOptions(p, { overrides: readRecords(p.evidenceDir, p.stack).overrides, ...overrides });
   const bundle = await collectEvidence(opts);
   const findings = verifyReadiness({
@@ -206,7 +271,7 @@ export async function produceBundle(
     override: readRecords(p.evidenceDir, p.stack).overrides,
     readFile: projectFileReader(p.dir),
   }).filter((f) => f.checkId !== "bundle");
-  const files = writeEvidence(bundle, p.evidenceDir, findings);
+  const files = await writeSignedEvidence(bundle, p.evidenceDir, findings, signer);
   return { bundle, ...files };
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { breakGlassOverride, readinessGate } from "../../policy/policies";
-import { NOW, produceBundle, RELEASE, setDrillAge } from "./fixtures";
+import { DIGESTS, NOW, PEOPLE, produceBundle, RELEASE, setDrillAge } from "./fixtures";
 import { enforcementFor, runResourcePolicy } from "./harness";
 import { usePolicyTestContext } from "./support";
 
@@ -16,6 +16,8 @@ function override(overrides: Record<string, unknown> = {}) {
     incidentCommander: "Sam Ortiz",
     reason: "INC-4711 billing outage hotfix",
     waivedChecks: ["billing-drill"],
+    deployer: PEOPLE.deployer.name,
+    imageDigests: DIGESTS,
     createdAt: new Date(NOW.getTime() - H).toISOString(),
     expiresAt: new Date(NOW.getTime() + 3 * H).toISOString(),
     ...overrides,
@@ -84,28 +86,69 @@ describe("nova-break-glass-override", () => {
 
     it("a valid override naming the failed check lets the gate pass", async () => {
       setDrillAge(fixture.project, 8);
-      await produceBundle(fixture.project);
-      writeOverride(override());
+      const { bundle } = await produceBundle(fixture.project);
+      writeOverride(override({ bundleSha256: bundle.contentSha256 }));
       expect((await gate()).messages).toEqual([]);
     });
 
     it.each([
-      ["expired", override({ expiresAt: new Date(NOW.getTime() - 1).toISOString() })],
-      ["naming another check", override({ waivedChecks: ["coverage"] })],
-    ])("an override %s waives nothing", async (_l, content) => {
+      ["expired", override({ expiresAt: new Date(NOW.getTime() - 1).toISOString() }), /it expired/],
+      ["naming another check", override({ waivedChecks: ["coverage"] }), /billing-drill/],
+      [
+        "by an unknown incident commander",
+        override({ incidentCommander: "Mallory" }),
+        /waives nothing: Mallory is not in the committed roster/,
+      ],
+      [
+        "by a roster member without the incident-commander role",
+        override({ incidentCommander: PEOPLE.engineer.name }),
+        /Eve Engineer has no incident-commander role in the committed roster/,
+      ],
+      [
+        "whose incident commander is the deployer",
+        override({ deployer: "Sam Ortiz" }),
+        /the incident commander Sam Ortiz is the deployer/,
+      ],
+      [
+        "waiving registry-digests",
+        override({ waivedChecks: ["billing-drill", "registry-digests"] }),
+        /it waives registry-digests, which no override may waive \(registry-digests, staging-stack\)/,
+      ],
+      [
+        "valid for 30 days",
+        override({ expiresAt: new Date(NOW.getTime() + 30 * 24 * H - H).toISOString() }),
+        /it is valid for 720\.0 h; threshold: at most 24 h/,
+      ],
+      [
+        "bound to another bundle",
+        override({ bundleSha256: "0".repeat(64) }),
+        /bound to bundle 0{64}, not the newest signed bundle/,
+      ],
+    ])("an override %s waives nothing, and the gate says why", async (_l, content, expected) => {
       setDrillAge(fixture.project, 8);
-      await produceBundle(fixture.project);
-      writeOverride(content);
-      expect((await gate()).messages.join()).toMatch(/billing-drill/);
+      const { bundle } = await produceBundle(fixture.project);
+      writeOverride({ bundleSha256: bundle.contentSha256, ...content });
+      const messages = (await gate()).messages.join();
+      expect(messages).toMatch(/billing-drill/);
+      expect(messages).toMatch(expected);
     });
 
-    it("an override recorded before preflight makes the bundle record a waiver", async () => {
+    it("an override recorded before preflight makes the bundle record a waiver; production still needs it bound to that bundle", async () => {
       setDrillAge(fixture.project, 8);
       writeOverride(override());
       const { bundle } = await produceBundle(fixture.project);
       expect(bundle.checks.find((c) => c.id === "billing-drill")?.verdict).toBe("waived");
       expect(bundle.waivers).toHaveLength(1);
+      expect((await gate()).messages.join()).toMatch(/not the newest signed bundle/);
+      writeOverride(override({ bundleSha256: bundle.contentSha256 }));
       expect((await gate()).messages).toEqual([]);
+    });
+
+    it("never waives registry-digests, even for a non-production stack", async () => {
+      fixture.remakeProject({ environment: "staging" });
+      await produceBundle(fixture.project, { fetch: () => Promise.reject(new Error("offline")) });
+      writeOverride(override({ waivedChecks: ["registry-digests"] }));
+      expect((await gate()).messages.join()).toMatch(/registry-digests/);
     });
   });
 });

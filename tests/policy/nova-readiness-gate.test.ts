@@ -109,16 +109,15 @@ describe("nova-readiness-gate blocks", () => {
       /coverage-summary\.json.*changed since preflight/,
     ],
     [
-      "one byte changed in the bundle",
+      "a signed bundle whose payload was edited after signing",
       async (p) => {
-        const { json } = await produceBundle(p);
-        const text = fs
-          .readFileSync(json, "utf8")
-          .replace('"verdict": "fail"', '"verdict": "pass"')
-          .replace("70", "71");
-        fs.writeFileSync(json, text);
+        const { envelope } = await produceBundle(p);
+        const env = JSON.parse(fs.readFileSync(envelope, "utf8")) as { payload: string };
+        const text = Buffer.from(env.payload, "base64").toString().replace("70", "71");
+        env.payload = Buffer.from(text).toString("base64");
+        fs.writeFileSync(envelope, JSON.stringify(env));
       },
-      /modified after preflight wrote it/,
+      /not accepted: its signature .* does not verify/,
     ],
     [
       "a bundle for other digests",
@@ -174,9 +173,9 @@ describe("nova-readiness-gate blocks", () => {
   });
 
   it("an unparsable bundle (fail closed)", async () => {
-    const { json } = await produceBundle(fixture.project);
-    fs.writeFileSync(json, "{ not json");
-    expect((await gate()).messages.join("\n")).toMatch(/cannot be used.*fails closed/);
+    const { envelope } = await produceBundle(fixture.project);
+    fs.writeFileSync(envelope, "{ not json");
+    expect((await gate()).messages.join("\n")).toMatch(/is not accepted: not JSON/);
   });
 
   it("a namespace whose release record differs from the stack config", async () => {

@@ -19,7 +19,10 @@ import {
   makeProject,
   NOW,
   OTHER_DIGESTS,
+  PEOPLE,
   produceBundle,
+  signRecord,
+  signRecordAs,
   RELEASE,
   type ProjectFixture,
 } from "../../policy/fixtures";
@@ -62,10 +65,15 @@ function rollbackRecord(
 }
 
 /** A production project whose only bundle was made at `NOW` (stale at `LATER`), with no freeze or approval then. */
-async function releasedLongAgo(): Promise<{ p: ProjectFixture; bundleSha256: string; json: string }> {
+async function releasedLongAgo(): Promise<{
+  p: ProjectFixture;
+  bundleSha256: string;
+  json: string;
+  envelope: string;
+}> {
   project = makeProject();
-  const { bundle, json } = await produceBundle(project);
-  return { p: project, bundleSha256: bundle.contentSha256, json };
+  const { bundle, json, envelope } = await produceBundle(project);
+  return { p: project, bundleSha256: bundle.contentSha256, json, envelope };
 }
 
 describe("rollback admission", () => {
@@ -79,7 +87,7 @@ describe("rollback admission", () => {
 
   it("a rollback record bound to the intact bundle admits the release: no freshness, freeze or approval needed", async () => {
     const { p, bundleSha256 } = await releasedLongAgo();
-    writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER);
+    signRecord(writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER));
     const gate = evaluateGate(inputAt(p, LATER));
     expect(gate).toEqual({ baseline: [], readiness: [], freeze: [], approval: [] });
     expect(admissionOf(inputAt(p, LATER))).toEqual({ release: RELEASE, bundleSha256 });
@@ -102,7 +110,7 @@ describe("rollback admission", () => {
     ["for another release", (sha: string) => rollbackRecord(sha, { release: "2026.11.1" })],
   ])("a rollback record %s admits nothing: the normal rules apply", async (_what, make) => {
     const { p, bundleSha256 } = await releasedLongAgo();
-    writeRecord(p.evidenceDir, make(bundleSha256), LATER);
+    signRecord(writeRecord(p.evidenceDir, make(bundleSha256), LATER));
     const gate = evaluateGate(inputAt(p, LATER));
     expect(gate.readiness.map((f) => f.checkId)).toContain("fresh");
     expect(gate.freeze).toHaveLength(1);
@@ -110,7 +118,7 @@ describe("rollback admission", () => {
 
   it("blocks when the bundle the record names is not on file", async () => {
     const { p } = await releasedLongAgo();
-    writeRecord(p.evidenceDir, rollbackRecord("0".repeat(64)), LATER);
+    signRecord(writeRecord(p.evidenceDir, rollbackRecord("0".repeat(64)), LATER));
     expect(
       evaluateGate(inputAt(p, LATER))
         .readiness.map((f) => f.message)
@@ -119,19 +127,37 @@ describe("rollback admission", () => {
   });
 
   it("blocks when the target's bundle was altered", async () => {
-    const { p, bundleSha256, json } = await releasedLongAgo();
-    writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER);
-    fs.writeFileSync(json, fs.readFileSync(json, "utf8").replace('"coverage"', '"coverage" '));
+    const { p, bundleSha256, envelope } = await releasedLongAgo();
+    signRecord(writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER));
+    const env = JSON.parse(fs.readFileSync(envelope, "utf8")) as { payload: string };
+    const text = Buffer.from(env.payload, "base64").toString().replace('"fail"', '"pass"');
+    fs.writeFileSync(
+      envelope,
+      JSON.stringify({ ...env, payload: Buffer.from(`${text} `).toString("base64") }),
+    );
     expect(
       evaluateGate(inputAt(p, LATER))
         .readiness.map((f) => f.message)
         .join("\n"),
-    ).toMatch(/that admitted release 2026\.11\.3 was modified after preflight wrote it/);
+    ).toMatch(/that admitted release 2026\.11\.3 \(update 3\) is not in .*only by the intact bundle/);
+  });
+
+  it("an unsigned rollback record (or one signed by someone not in the roster) admits nothing in production", async () => {
+    const { p, bundleSha256 } = await releasedLongAgo();
+    const file = writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER);
+    const gate = evaluateGate(inputAt(p, LATER));
+    expect(gate.readiness.map((f) => f.checkId)).toContain("fresh");
+    expect(gate.freeze.map((f) => f.message).join("\n")).toMatch(/No active change-freeze/);
+    expect(gate.readiness.map((f) => f.message).join("\n")).toMatch(
+      /Rollback record .* admits nothing: it has no SSH signature/,
+    );
+    signRecordAs(file, PEOPLE.engineer.name);
+    expect(evaluateGate(inputAt(p, LATER)).readiness.map((f) => f.checkId)).toContain("fresh");
   });
 
   it("still applies the production baseline to a rollback", async () => {
     const { p, bundleSha256 } = await releasedLongAgo();
-    writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER);
+    signRecord(writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER));
     const input = inputAt(p, LATER);
     const narrowed = {
       ...input,

@@ -1,0 +1,96 @@
+/**
+ * The committed trust roster (`policy/trust/roster.json`, referenced from `policy/config/production.json`): the people
+ * who may sign records (name, roles, SSH public key) and the preflight keys whose signed bundles the gate accepts.
+ * Roles come from here, never from a flag. Public keys only.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { z } from "zod";
+import { describeZodError } from "./model";
+import { parseSshPublicKey, SSHSIG_NAMESPACE, verifySshSignature } from "./sshsig";
+import { type TrustedKey } from "./signing";
+
+/** Default project-relative location of the roster. */
+export const DEFAULT_ROSTER_PATH = "policy/trust/roster.json";
+/** The roster role that may act as incident commander of a break-glass override. */
+export const INCIDENT_COMMANDER_ROLE = "incident-commander";
+
+export const rosterSchema = z
+  .object({
+    people: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            roles: z.array(z.string().min(1)),
+            sshPublicKey: z.string().min(1),
+          })
+          .strict(),
+      )
+      .default([]),
+    preflightKeys: z
+      .array(z.object({ name: z.string().min(1), publicKey: z.string().min(1) }).strict())
+      .default([]),
+  })
+  .strict();
+export type Roster = z.output<typeof rosterSchema>;
+export type RosterPerson = Roster["people"][number];
+
+/** Reads and validates a roster file; throws with every problem. */
+export function loadRoster(file: string): Roster {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new Error(`Cannot read the trust roster ${file}: ${(e as Error).message}`);
+  }
+  const r = rosterSchema.safeParse(doc);
+  if (!r.success) throw new Error(`The trust roster ${file} is invalid: ${describeZodError(r.error)}`);
+  for (const p of r.data.people) {
+    try {
+      parseSshPublicKey(p.sshPublicKey);
+    } catch (e) {
+      throw new Error(`The trust roster ${file}: ${p.name}'s sshPublicKey: ${(e as Error).message}`);
+    }
+  }
+  return r.data;
+}
+
+/** The roster person of a name (exact). */
+export function rosterPerson(roster: Roster, name: string): RosterPerson | undefined {
+  return roster.people.find((p) => p.name === name);
+}
+
+/** Whether a person holds one of `roles` (compared without regard to case). */
+export function hasRole(person: RosterPerson, roles: readonly string[]): boolean {
+  return person.roles.some((r) => roles.some((x) => x.toLowerCase() === r.toLowerCase()));
+}
+
+/** The preflight keys of the roster, as the envelope verifier takes them. */
+export function trustedPreflightKeys(roster: Roster): TrustedKey[] {
+  return roster.preflightKeys.map((k) => ({ name: k.name, publicKey: k.publicKey }));
+}
+
+/** The `allowed_signers` file for `ssh-keygen -Y verify` generated from the roster. */
+export function allowedSigners(roster: Roster): string {
+  return roster.people
+    .map((p) => {
+      const { type, blob } = parseSshPublicKey(p.sshPublicKey);
+      return `${p.name.replace(/\s+/g, "_")} namespaces="${SSHSIG_NAMESPACE}" ${type} ${blob.toString("base64")}\n`;
+    })
+    .join("");
+}
+
+/** Why a record file is not signed by `name` of the roster, or undefined when `<file>.sig` verifies. */
+export function recordSignatureProblem(file: string, name: string, roster: Roster): string | undefined {
+  const person = rosterPerson(roster, name);
+  if (person === undefined) return `${name} is not in the committed roster`;
+  let sig: string;
+  try {
+    sig = fs.readFileSync(`${file}.sig`, "utf8");
+  } catch {
+    return `it has no SSH signature (${path.basename(file)}.sig)`;
+  }
+  const problem = verifySshSignature(fs.readFileSync(file), sig, person.sshPublicKey);
+  return problem === undefined ? undefined : `its signature is not ${name}'s: ${problem}`;
+}
