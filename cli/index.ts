@@ -20,6 +20,7 @@ import {
   upCommand,
   verifyCommand,
 } from "./commands/release";
+import { keysCommand } from "./commands/keys";
 import { driftCommand, statusCommand } from "./commands/operate";
 import { describeFailure, EXIT } from "./engine";
 
@@ -57,6 +58,7 @@ export function buildProgram(): Command {
     rollbackCommand(),
     statusCommand(),
     driftCommand(),
+    keysCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }

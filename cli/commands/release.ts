@@ -16,6 +16,8 @@ import {
   admissionMessage,
   admissionOf,
   classifyStackFile,
+  recordSigningKey,
+  signRecord,
   gateInputFor,
   readStackConfigFile,
   writeRecord,
@@ -178,7 +180,6 @@ export async function release(
     process.stderr.write("\nPost-deploy verification failed: rolling back to the previous good release.\n");
     const target = await rollBack(projectDir, stackName, stack, {
       reason: `automatic rollback after release ${tag} failed post-deploy verification`,
-      requestedBy: "nova-rollout (automatic)",
     });
     throw new UserError(
       `Post-deploy verification failed; rolled back to update ${target.version} (release ${target.release}).`,
@@ -269,10 +270,21 @@ export interface RollbackOptions {
   readonly preview?: boolean;
   /** Why (recorded in the rollback record). */
   readonly reason?: string;
-  /** Who asks for it (recorded in the rollback record). */
+  /**
+   * Who asks for it (recorded in the rollback record): their name in the roster (policy/trust/roster.json), since a
+   * production rollback record counts only when signed by that person. Default: `NOVA_OPERATOR`, else the user name.
+   */
   readonly requestedBy?: string;
+  /** The SSH key that signs the rollback record (`--ssh-key`; default `NOVA_SSH_KEY_FILE`). */
+  readonly sshKey?: string;
   /** Asked with the target before anything changes; a false answer cancels. Default: no question. */
   readonly confirm?: (target: ReleaseEntry) => Promise<boolean>;
+}
+
+/** The person running the CLI, as the roster names them: `NOVA_OPERATOR`, else the login name. */
+function operatorName(): string {
+  const named = process.env["NOVA_OPERATOR"];
+  return named !== undefined && named !== "" ? named : os.userInfo().username;
 }
 
 /** How long a rollback record admits its rollback. */
@@ -307,6 +319,12 @@ export async function rollBack(
   const evidenceDir = await evidenceDirOf(projectDir, stack);
   const notify = await notifierFor(projectDir, stack);
   if (target.admission !== undefined) {
+    const sshKey = recordSigningKey(o.sshKey);
+    if (production && sshKey === undefined) {
+      throw new UserError(
+        "A production rollback record must be signed by the person it names: pass --ssh-key <file> or set NOVA_SSH_KEY_FILE (their key in policy/trust/roster.json), and --by / NOVA_OPERATOR with their roster name.",
+      );
+    }
     const now = new Date();
     const file = writeRecord(
       evidenceDir,
@@ -318,13 +336,16 @@ export async function rollBack(
         bundleSha256: target.admission.bundleSha256,
         targetVersion: target.version,
         reason: o.reason ?? `rollback to update ${target.version}`,
-        requestedBy: o.requestedBy ?? os.userInfo().username,
+        requestedBy: o.requestedBy ?? operatorName(),
         createdAt: now.toISOString(),
         expiresAt: new Date(now.getTime() + ROLLBACK_RECORD_HOURS * 3_600_000).toISOString(),
       },
       now,
     );
-    process.stderr.write(`rollback record: ${path.relative(projectDir, file)}\n`);
+    if (sshKey !== undefined) signRecord(file, sshKey);
+    process.stderr.write(
+      `rollback record: ${path.relative(projectDir, file)}${sshKey !== undefined ? " (signed)" : ""}\n`,
+    );
   }
   // Only what differs is re-applied; what it replaces is remembered, so a failed rollback leaves the config as it was.
   const now: Record<string, { value: string; secret?: boolean } | undefined> = await stack.getAllConfig();
@@ -436,7 +457,8 @@ export function rollbackCommand(): Command {
     .option("--to <version>", "update version to roll back to", positiveInt)
     .option("--preview", "only preview the rollback")
     .option("--reason <text>", "why (recorded in the rollback record)")
-    .option("--by <name>", "who asks for it (recorded in the rollback record; default: your user name)")
+    .option("--by <name>", "who asks for it: your roster name (default: NOVA_OPERATOR, else your user name)")
+    .option("--ssh-key <file>", "your SSH key that signs the rollback record (default: NOVA_SSH_KEY_FILE)")
     .option("-y, --yes", "do not ask for confirmation")
     .action(
       async (o: {
@@ -445,6 +467,7 @@ export function rollbackCommand(): Command {
         preview?: boolean;
         reason?: string;
         by?: string;
+        sshKey?: string;
         yes?: boolean;
       }) => {
         const projectDir = projectRoot();
@@ -455,6 +478,7 @@ export function rollbackCommand(): Command {
           ...(o.preview === true ? { preview: true } : {}),
           ...(o.reason !== undefined ? { reason: o.reason } : {}),
           ...(o.by !== undefined ? { requestedBy: o.by } : {}),
+          ...(o.sshKey !== undefined ? { sshKey: o.sshKey } : {}),
         });
       },
     );

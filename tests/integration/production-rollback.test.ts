@@ -6,7 +6,7 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { release, rollBack } from "../../cli/commands/release";
-import { describeFailure, EXIT, toReleaseEntries, UserError } from "../../cli/engine";
+import { describeFailure, EXIT, fullHistory, toReleaseEntries, UserError } from "../../cli/engine";
 import { readRecords } from "../../src/evidence";
 import { kubectl, resetStandins, sandboxImageDigests } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
@@ -57,10 +57,15 @@ beforeAll(async () => {
   r2 = await publishRelease("r2");
   expect(r2.api).not.toBe(r1.api);
   stack = await world.projectStack(STACK, world.prodConfig(NS, { imageTag: "sandbox" }));
+  // The operator (in the test roster) signs rollback records, the automatic one included.
+  process.env.NOVA_OPERATOR = world.sre.name;
+  process.env.NOVA_SSH_KEY_FILE = world.sre.keyFile;
   evidence = world.evidence(STACK);
 }, 600_000);
 
 afterAll(async () => {
+  delete process.env.NOVA_OPERATOR;
+  delete process.env.NOVA_SSH_KEY_FILE;
   await resetStandins().catch(() => undefined);
   await world?.dispose();
 }, 900_000);
@@ -85,7 +90,7 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(err.message).toMatch(/rolled back to update \d+ \(release sandbox\)/);
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r1.api}`);
     expect(await suspended()).not.toBe("true");
-    const entries = toReleaseEntries(await stack.history(10, 1, false)).filter((e) => e.kind === "update");
+    const entries = (await fullHistory(stack)).filter((e) => e.kind === "update");
     expect(entries.slice(0, 2).map((e) => [e.result, e.release])).toEqual([
       ["succeeded", "sandbox"],
       ["failed", "r2"],
@@ -94,7 +99,7 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(entries[0]?.admission?.bundleSha256).toBe(bundles.r1);
     const rollbacks = readRecords(evidence.evidenceDir, STACK).rollbacks;
     expect(rollbacks.map((r) => [r.release, r.bundleSha256, r.requestedBy])).toEqual([
-      ["sandbox", bundles.r1, "nova-rollout (automatic)"],
+      ["sandbox", bundles.r1, "sre-on-call"],
     ]);
     const launches = filesUnder(path.join(evidence.evidenceDir, STACK)).filter((f) =>
       f.endsWith("-launch.md"),
@@ -107,14 +112,13 @@ describe.sequential("rollback of a production-shaped stack, committed production
     await world.ready(evidence, "r2", r2);
     await release(world.checkout, STACK, { policy: true, autoRollback: false });
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
-    const r1Version = toReleaseEntries(await stack.history(20, 1, false)).find(
+    const r1Version = (await fullHistory(stack)).find(
       (e) => e.kind === "update" && e.result === "succeeded" && e.release === "sandbox",
     )?.version;
     expect(r1Version).toBeDefined();
     const target = await rollBack(world.checkout, STACK, stack, {
       to: r1Version,
       reason: "drill",
-      requestedBy: "sre",
     });
     expect(target.release).toBe("sandbox");
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r1.api}`);
@@ -143,12 +147,12 @@ describe.sequential("rollback of a production-shaped stack, committed production
     );
     expect(r1Bundle).toBeDefined();
     flipByte(r1Bundle ?? "", 60);
-    const r1Version = toReleaseEntries(await stack.history(30, 1, false)).find(
+    const r1Version = (await fullHistory(stack)).find(
       (e) => e.kind === "update" && e.result === "succeeded" && e.release === "sandbox",
     )?.version;
     let error: unknown;
     try {
-      await rollBack(world.checkout, STACK, stack, { to: r1Version, reason: "drill", requestedBy: "sre" });
+      await rollBack(world.checkout, STACK, stack, { to: r1Version, reason: "drill" });
     } catch (err) {
       error = err;
     }

@@ -18,6 +18,7 @@ describe("rollout CLI", () => {
         "drift",
         "freeze",
         "history",
+        "keys",
         "override",
         "preflight",
         "preview",

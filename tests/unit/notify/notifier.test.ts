@@ -79,7 +79,7 @@ describe("delivery", () => {
     expect(
       await deliver(slack, event, { attempts: 3, timeoutMs: 100, backoffMs: 10, fetch, sleep }),
     ).toBeUndefined();
-    expect(sleep.mock.calls.map((c) => c[0])).toEqual([10, 20]);
+    expect(sleep.mock.calls.map((c: unknown[]) => c[0])).toEqual([10, 20]);
   });
 
   it("never throws; a receiver that stays down leaves the event on file, without the URL", async () => {
