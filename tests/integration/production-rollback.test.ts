@@ -146,7 +146,10 @@ describe.sequential("rollback of a production-shaped stack, committed production
       (f) => f.endsWith("-preflight.json") && fs.readFileSync(f, "utf8").includes(bundles.r1 ?? "none"),
     );
     expect(r1Bundle).toBeDefined();
-    flipByte(r1Bundle ?? "", 60);
+    // Production trusts the signed envelope written beside the bundle: alter that one.
+    const r1Envelope = (r1Bundle ?? "").replace(/-preflight\.json$/, "-preflight.dsse.json");
+    expect(fs.existsSync(r1Envelope)).toBe(true);
+    flipByte(r1Envelope, 60);
     const r1Version = (await fullHistory(stack)).find(
       (e) => e.kind === "update" && e.result === "succeeded" && e.release === "sandbox",
     )?.version;

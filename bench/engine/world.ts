@@ -1,0 +1,215 @@
+// The bench's own world: a temp file backend, a checkout of the compiled program (as a colleague's clone holds it), an
+// empty JavaScript program, a TypeScript copy of the program, and `bench-` stacks aimed at the sandbox. Nothing in the
+// repository's own backend (.pulumi-local) or stack files is touched; everything is removed by `dispose`.
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import type { Stack } from "@pulumi/pulumi/automation";
+import {
+  createOrSelectProjectStack,
+  REPO_ROOT,
+  requireToolchainOrThrow,
+  SANDBOX,
+  tempBackend,
+  TEST_PASSPHRASE,
+  testEnv,
+} from "../../tests/integration/harness";
+import { unprotectAll } from "../../tests/integration/protect";
+import { productionCheckout, sandboxConfig, SECRETS } from "../../tests/integration/scenario";
+
+const execFileAsync = promisify(execFile);
+
+/** The stack every program-shaped variant previews (config shaped like `local`, on the bench's namespace). */
+export const BENCH_STACK = "bench-local";
+/** The empty program's stack. */
+export const EMPTY_STACK = "bench-empty";
+
+export class SandboxDownError extends Error {
+  override readonly name = "SandboxDownError";
+}
+
+/** Fails with a message naming `npm run sandbox:up` when any sandbox piece the program touches is not answering. */
+export async function requireSandbox(): Promise<void> {
+  requireToolchainOrThrow();
+  const problems: string[] = [];
+  if (!fs.existsSync(SANDBOX.kubeconfig)) problems.push(`${SANDBOX.kubeconfig} is missing`);
+  else {
+    try {
+      await execFileAsync(
+        "kubectl",
+        ["--kubeconfig", SANDBOX.kubeconfig, "--context", SANDBOX.context, "get", "--raw", "/readyz"],
+        { env: testEnv(), timeout: 10_000 },
+      );
+    } catch {
+      problems.push(`the Kubernetes API (${SANDBOX.apiServer}) does not answer /readyz`);
+    }
+  }
+  const probes: [string, string][] = [
+    ["the local registry", `http://${SANDBOX.registry}/v2/`],
+    ["the api stand-in", `${SANDBOX.standins.api}/__mode`],
+    ["the worker stand-in", `${SANDBOX.standins.worker}/__mode`],
+    ["the alertmanager stand-in", `${SANDBOX.standins.alertmanager}/__mode`],
+  ];
+  for (const [name, url] of probes) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      if (!res.ok) problems.push(`${name} (${url}) answered ${res.status}`);
+    } catch {
+      problems.push(`${name} (${url}) does not answer`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new SandboxDownError(
+      `The bench needs the sandbox, and it is not up: ${problems.join("; ")}.\n` +
+        "Start it with `npm run sandbox:up` (the bench never starts it itself), then run `npm run bench` again.",
+    );
+  }
+  for (const rel of ["dist/index.js", "dist/cli/index.js", "dist/policy/index.js"]) {
+    if (!fs.existsSync(path.join(REPO_ROOT, rel)))
+      throw new Error(`${rel} is missing: run \`npm run build\` before \`npm run bench\`.`);
+  }
+}
+
+export class BenchWorld {
+  readonly work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-bench-"));
+  readonly backend = tempBackend("nova-bench-backend-");
+  /** The compiled program and pack, copied like a clone (node_modules linked). */
+  readonly checkout = productionCheckout(path.join(this.work, "checkout"));
+  /** The same program run from TypeScript (runtime option typescript: true). */
+  readonly tsCopy = path.join(this.work, "ts");
+  /** An empty JavaScript program (same SDK, no resources). */
+  readonly empty = path.join(this.work, "empty");
+  readonly namespace = `bench-${process.pid}`;
+  private stack: Stack | undefined;
+  private emptyStack: Stack | undefined;
+
+  /** The environment of every measured command: toolchain, the bench's backend and passphrase. */
+  env(): Record<string, string> {
+    const env = testEnv({ PULUMI_BACKEND_URL: this.backend.url, PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE });
+    delete env.PULUMI_CONFIG_PASSPHRASE_FILE;
+    // No colour codes or progress animation from the CLI.
+    env.PULUMI_SKIP_CONFIRMATIONS = "true";
+    env.NO_COLOR = "1";
+    return env;
+  }
+
+  /** Pack arguments for plain `pulumi preview`: the committed enforcement `rollout preview` picks for a sandbox stack. */
+  packArgs(dir = this.checkout): string[] {
+    return [
+      "--policy-pack",
+      path.join(dir, "policy"),
+      "--policy-pack-config",
+      path.join(dir, "policy", "config", "local.json"),
+    ];
+  }
+
+  config(): Record<string, string> {
+    return sandboxConfig({
+      namespace: this.namespace,
+      environment: "sandbox",
+      resolver: "registry-api",
+      backups: path.join(this.work, "backups"),
+      evidenceDir: "tests/drills/logs",
+      extra: {
+        secretSource: "config",
+        syntheticE2eCommand: `curl -fsS --max-time 5 ${SANDBOX.standins.api}/v1/health`,
+      },
+    });
+  }
+
+  /** Creates the stacks, the empty program and the TypeScript copy, and runs one `up` so previews have no changes. */
+  async setUp(log: (line: string) => void): Promise<void> {
+    this.makeEmptyProgram();
+    this.makeTypeScriptCopy();
+    log(`bench world in ${this.work}, backend ${this.backend.url}, namespace ${this.namespace}`);
+    this.stack = await createOrSelectProjectStack({
+      stackName: BENCH_STACK,
+      workDir: this.checkout,
+      backendUrl: this.backend.url,
+      config: this.config(),
+      secrets: SECRETS,
+    });
+    // The TypeScript copy previews the same stack (same project name and backend): it needs the stack file too.
+    fs.copyFileSync(
+      path.join(this.checkout, `Pulumi.${BENCH_STACK}.yaml`),
+      path.join(this.tsCopy, `Pulumi.${BENCH_STACK}.yaml`),
+    );
+    log(`up of ${BENCH_STACK} (once, so every preview below has no changes)…`);
+    const up = await this.stack.up();
+    log(`  ${JSON.stringify(up.summary.resourceChanges)}`);
+    this.emptyStack = await createOrSelectProjectStack({
+      stackName: EMPTY_STACK,
+      workDir: this.empty,
+      backendUrl: this.backend.url,
+    });
+    await this.emptyStack.up();
+  }
+
+  private makeEmptyProgram(): void {
+    fs.mkdirSync(this.empty, { recursive: true });
+    fs.writeFileSync(
+      path.join(this.empty, "Pulumi.yaml"),
+      "name: nova-bench-empty\nruntime:\n  name: nodejs\n  options:\n    typescript: false\n",
+    );
+    fs.writeFileSync(
+      path.join(this.empty, "package.json"),
+      JSON.stringify({ name: "nova-bench-empty", private: true, main: "index.js" }, null, 2),
+    );
+    fs.writeFileSync(path.join(this.empty, "index.js"), "// An empty Pulumi program: the SDK's floor.\n");
+    fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.empty, "node_modules"), "dir");
+  }
+
+  private makeTypeScriptCopy(): void {
+    productionCheckout(this.tsCopy);
+    for (const rel of ["index.ts", "src", "components"])
+      fs.cpSync(path.join(REPO_ROOT, rel), path.join(this.tsCopy, rel), { recursive: true });
+    const yaml = fs.readFileSync(path.join(this.tsCopy, "Pulumi.yaml"), "utf8");
+    if (!/typescript: false/.test(yaml))
+      throw new Error("Pulumi.yaml: runtime option `typescript: false` not found");
+    fs.writeFileSync(
+      path.join(this.tsCopy, "Pulumi.yaml"),
+      yaml.replace("typescript: false", "typescript: true"),
+    );
+    const pkg = JSON.parse(fs.readFileSync(path.join(this.tsCopy, "package.json"), "utf8")) as Record<
+      string,
+      unknown
+    >;
+    fs.writeFileSync(
+      path.join(this.tsCopy, "package.json"),
+      JSON.stringify({ ...pkg, main: "index.ts" }, null, 2),
+    );
+    // The root tsconfig's compiler options, limited to the program's sources (what ts-node compiles and checks).
+    const tsconfig = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "tsconfig.json"), "utf8")) as {
+      compilerOptions: Record<string, unknown>;
+    };
+    fs.writeFileSync(
+      path.join(this.tsCopy, "tsconfig.json"),
+      JSON.stringify(
+        {
+          compilerOptions: tsconfig.compilerOptions,
+          include: ["index.ts", "src/**/*.ts", "components/**/*.ts"],
+        },
+        null,
+        2,
+      ),
+    );
+  }
+
+  /** Destroys the stacks (protection cleared first) and removes the world. */
+  async dispose(log: (line: string) => void): Promise<void> {
+    if (this.stack !== undefined) {
+      try {
+        await unprotectAll(this.stack);
+        await this.stack.destroy();
+        await this.stack.workspace.removeStack(BENCH_STACK);
+      } catch (err) {
+        log(`cleanup of ${BENCH_STACK} failed: ${(err as Error).message.split("\n")[0] ?? ""}`);
+      }
+    }
+    await this.emptyStack?.destroy().catch(() => undefined);
+    this.backend.cleanup();
+    fs.rmSync(this.work, { recursive: true, force: true });
+  }
+}
