@@ -113,15 +113,7 @@ export function runHelm(args: readonly string[]): HelmResult {
       HELM_DATA_HOME: join(process.env.TMPDIR ?? "/tmp", "nova-chart-tests-helm", "data"),
     },
   });
-  if (result.error) {
-    throw result.error;
-  }
-  return {
-    status: result.status ?? -1,
-    stdout: result.stdout,
-    stderr: result.stderr,
-    command: [helm, ...args].join(" "),
-  };
+  return toResult(result, [helm, ...args]);
 }
 
 /** Turns `{ "api.image.digest": "sha256:…" }` into `--set-string k=v` pairs (strings) or `--set` (others). */
@@ -248,6 +240,14 @@ export function containersOf(obj: K8sObject): Container[] {
 export function runKubeScore(args: readonly string[], input = ""): HelmResult {
   const kubeScore = findKubeScore();
   const result = spawnSync(kubeScore, [...args], { encoding: "utf8", timeout: 60_000, input });
+  return toResult(result, [kubeScore, ...args]);
+}
+
+/** A finished tool run as a result (a run that could not start throws). */
+function toResult(
+  result: { error?: Error; status: number | null; stdout: string; stderr: string },
+  argv: readonly string[],
+): HelmResult {
   if (result.error) {
     throw result.error;
   }
@@ -255,6 +255,6 @@ export function runKubeScore(args: readonly string[], input = ""): HelmResult {
     status: result.status ?? -1,
     stdout: result.stdout,
     stderr: result.stderr,
-    command: [kubeScore, ...args].join(" "),
+    command: argv.join(" "),
   };
 }
