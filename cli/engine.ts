@@ -82,7 +82,9 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
   });
   // The CLI built by `npm run setup` when present, else `pulumi` from PATH.
   const cached = path.join(cacheDir(), "bin", "pulumi");
-  const pulumiCommand = fs.existsSync(cached) ? await PulumiCommand.get({ root: cacheDir() }) : undefined;
+  const pulumiCommand = fs.existsSync(cached)
+    ? await PulumiCommand.get({ root: cacheDir(), skipVersionCheck: true })
+    : undefined;
   return LocalWorkspace.selectStack(
     { stackName: ctx.stack, workDir: ctx.projectDir },
     { envVars, ...(pulumiCommand !== undefined ? { pulumiCommand } : {}) },

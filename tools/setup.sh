@@ -27,6 +27,7 @@ PIECES=(
   "kwok|$KWOK_VERSION|kwok|kwok --version"
   "helm|$HELM_VERSION|helm|helm version --short"
   "kube-score|$KUBE_SCORE_VERSION|kube-score|kube-score version"
+  "actionlint|$ACTIONLINT_VERSION|actionlint|actionlint -version"
 )
 
 only=()

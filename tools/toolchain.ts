@@ -24,6 +24,8 @@ export const TOOLCHAIN_BINARIES = [
   "helm",
   // Chart static analysis (tests/chart/kube-score.test.ts); built from github.com/zegl/kube-score.
   "kube-score",
+  // Workflow lint (tests/chart/workflow.test.ts); built from github.com/rhysd/actionlint.
+  "actionlint",
 ] as const;
 
 /** Plugins installed into the cache's PULUMI_HOME, with the versions pinned in tools/versions.env. */

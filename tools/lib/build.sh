@@ -177,3 +177,13 @@ build_kube_score() {
     -ldflags "-s -w -X main.version=$KUBE_SCORE_VERSION -X main.commit=v$KUBE_SCORE_VERSION -X main.date=1970-01-01T00:00:00Z" \
     "github.com/zegl/kube-score/cmd/kube-score@v$KUBE_SCORE_VERSION"
 }
+
+build_actionlint() {
+  local out="$1" work="$2"
+  go_env
+  : "$work"
+  # The GitHub Actions workflow linter (tests/chart/workflow.test.ts), cached by ACTIONLINT_VERSION.
+  GOBIN="$out/bin" go install -trimpath \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=v$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
+}
