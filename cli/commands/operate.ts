@@ -6,6 +6,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { activeFreezes, activeOverrides, readRecords, validApprovals } from "../../src/evidence";
+import { evidenceDirOf } from "./release";
 import { EXIT, fullHistory, openStack, progress, projectRoot, UserError, type ReleaseEntry } from "../engine";
 
 const stackOption = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
@@ -85,13 +86,7 @@ export async function status(projectDir: string, stackName: string, stack: Stack
   const history = await fullHistory(stack);
   const last: ReleaseEntry | undefined = history.find((h) => h.kind === "update");
   const outputs = await stack.outputs();
-  let evidenceDir = "tests/drills/logs";
-  try {
-    evidenceDir = (await stack.getConfig("nova-rollout:evidenceDir")).value;
-  } catch {
-    // the default
-  }
-  const records = readRecords(path.resolve(projectDir, evidenceDir), stackName);
+  const records = readRecords(await evidenceDirOf(projectDir, stack), stackName);
   const now = new Date();
   const freezes = activeFreezes(records.freezes, stackName, now);
   const release = last?.release ?? "";

@@ -16,6 +16,7 @@ import {
   admissionMessage,
   admissionOf,
   classifyStackFile,
+  DEFAULT_EVIDENCE_DIR,
   recordSigningKey,
   signRecord,
   gateInputFor,
@@ -99,8 +100,9 @@ function summarise(
   };
 }
 
-async function evidenceDirOf(projectDir: string, stack: Stack): Promise<string> {
-  return path.resolve(projectDir, await configValue(stack, "evidenceDir", "tests/drills/logs"));
+/** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default. */
+export async function evidenceDirOf(projectDir: string, stack: Stack): Promise<string> {
+  return path.resolve(projectDir, await configValue(stack, "evidenceDir", DEFAULT_EVIDENCE_DIR));
 }
 
 export function previewCommand(): Command {

@@ -226,13 +226,7 @@ export function approvalProblem(
       return `${a.approvedBy} ran or signed the preflight of this release; the approver must be someone else`;
     }
   }
-  if (!sameDigests(a.imageDigests, binding.digests)) {
-    return "it is not bound to the digests the stack deploys";
-  }
-  if (binding.bundle === undefined || a.bundleSha256 !== binding.bundle.contentSha256) {
-    return `it is bound to bundle ${a.bundleSha256 ?? "(none)"}, not the newest signed bundle ${binding.bundle?.contentSha256 ?? "(none)"}`;
-  }
-  return undefined;
+  return bindingProblem(a, binding);
 }
 
 /** Why a (signed) production override waives nothing, or undefined when it is valid. */
@@ -261,10 +255,18 @@ export function productionOverrideProblem(
   if (hours > maxHours) {
     return `it is valid for ${hours.toFixed(1)} h; threshold: at most ${maxHours} h (policy/config/production.json)`;
   }
-  if (!sameDigests(o.imageDigests, binding.digests))
+  return bindingProblem(o, binding);
+}
+
+/** Why a record is not bound to exactly the digests and the newest signed bundle of the release, or undefined. */
+function bindingProblem(
+  r: { readonly imageDigests?: ImageDigests; readonly bundleSha256?: string },
+  binding: ReleaseBinding,
+): string | undefined {
+  if (!sameDigests(r.imageDigests, binding.digests))
     return "it is not bound to the digests the stack deploys";
-  if (binding.bundle === undefined || o.bundleSha256 !== binding.bundle.contentSha256) {
-    return `it is bound to bundle ${o.bundleSha256 ?? "(none)"}, not the newest signed bundle ${binding.bundle?.contentSha256 ?? "(none)"}`;
+  if (binding.bundle === undefined || r.bundleSha256 !== binding.bundle.contentSha256) {
+    return `it is bound to bundle ${r.bundleSha256 ?? "(none)"}, not the newest signed bundle ${binding.bundle?.contentSha256 ?? "(none)"}`;
   }
   return undefined;
 }

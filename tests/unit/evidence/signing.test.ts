@@ -184,47 +184,36 @@ describe("DSSE envelopes of in-toto statements", () => {
     fs.writeFileSync(path.join(d, "pae.bin"), pae(DSSE_PAYLOAD_TYPE, payload));
     fs.writeFileSync(path.join(d, "sig.bin"), Buffer.from(env.signatures[0]!.sig, "base64"));
     fs.writeFileSync(path.join(d, "pub.pem"), publicPem);
-    const ok = execFileSync(
-      "openssl",
-      [
-        "pkeyutl",
-        "-verify",
-        "-pubin",
-        "-inkey",
-        "pub.pem",
-        "-rawin",
-        "-in",
-        "pae.bin",
-        "-sigfile",
-        "sig.bin",
-      ],
-      { cwd: d, encoding: "utf8" },
-    );
+    const ok = opensslVerify(d);
     expect(ok).toMatch(/Signature Verified Successfully/);
     fs.writeFileSync(
       path.join(d, "pae.bin"),
       pae(DSSE_PAYLOAD_TYPE, Buffer.concat([payload, Buffer.from(" ")])),
     );
-    expect(() =>
-      execFileSync(
-        "openssl",
-        [
-          "pkeyutl",
-          "-verify",
-          "-pubin",
-          "-inkey",
-          "pub.pem",
-          "-rawin",
-          "-in",
-          "pae.bin",
-          "-sigfile",
-          "sig.bin",
-        ],
-        { cwd: d, stdio: "pipe" },
-      ),
-    ).toThrow();
+    expect(() => opensslVerify(d, "pipe")).toThrow();
   });
 });
+
+/** `openssl pkeyutl -verify -rawin` of `pae.bin` against `sig.bin` and `pub.pem` in `dir` (the auditor's command). */
+function opensslVerify(dir: string, stdio?: "pipe"): string {
+  const argv = [
+    "pkeyutl",
+    "-verify",
+    "-pubin",
+    "-inkey",
+    "pub.pem",
+    "-rawin",
+    "-in",
+    "pae.bin",
+    "-sigfile",
+    "sig.bin",
+  ];
+  return execFileSync("openssl", argv, {
+    cwd: dir,
+    encoding: "utf8",
+    ...(stdio !== undefined ? { stdio } : {}),
+  });
+}
 
 describe("SSH signatures on records", () => {
   function sshKey(d: string, name = "id"): { file: string; pub: string } {
