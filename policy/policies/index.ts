@@ -8,6 +8,7 @@ import { productionTarget } from "./production-target";
 import { readinessGate } from "./readiness-gate";
 import { rolloutOrdering } from "./rollout-ordering";
 import { secretsFromSecretValues } from "./secrets-from-secret-values";
+import { workloadAvailability } from "./workload-availability";
 import { workloadSafety } from "./workload-safety";
 
 export {
@@ -19,6 +20,7 @@ export {
   readinessGate,
   rolloutOrdering,
   secretsFromSecretValues,
+  workloadAvailability,
   workloadSafety,
 };
 export { setPolicyRuntime, stackFromUrn, type PolicyRuntime } from "./common";
@@ -32,5 +34,6 @@ export const policies: Policies = [
   imagesPinnedByDigest,
   secretsFromSecretValues,
   workloadSafety,
+  workloadAvailability,
   rolloutOrdering,
 ];
