@@ -17,6 +17,7 @@ import {
 import { ConfigValidationError } from "../src/config";
 import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evidence/enforcement";
 import { parseAdmission, type Admission } from "../src/evidence/gate";
+import { DEFAULT_EVIDENCE_DIR } from "../src/evidence";
 import { findProjectDir } from "../src/evidence/stack-settings";
 import { cacheDir } from "../tools/toolchain";
 import { engineEnvFor, productionReason } from "./backend";
@@ -91,6 +92,20 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
   );
 }
 
+/** A `nova-rollout:` config value of an open stack, or `fallback` when it is not set. */
+export async function configValue(stack: Stack, key: string, fallback = ""): Promise<string> {
+  try {
+    return (await stack.getConfig(`nova-rollout:${key}`)).value;
+  } catch {
+    return fallback;
+  }
+}
+
+/** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default. */
+export async function evidenceDirOf(projectDir: string, stack: Stack): Promise<string> {
+  return path.resolve(projectDir, await configValue(stack, "evidenceDir", DEFAULT_EVIDENCE_DIR));
+}
+
 /** The committed enforcement a stack is judged with: production follows the target, not the label. */
 export function enforcementFor(
   stackClass: StackClass,
@@ -145,7 +160,8 @@ export function describeFailure(err: unknown): { code: number; message: string }
   if (err instanceof ConcurrentUpdateError) {
     return {
       code: EXIT.concurrentUpdate,
-      message: "Another update of this stack is in progress; wait for it (or `pulumi cancel` a dead one).",
+      message:
+        "Another update of this stack is in progress; wait for it, or run `rollout recover` if it was interrupted.",
     };
   }
   if (err instanceof CommandError) {

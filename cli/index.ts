@@ -2,7 +2,7 @@
 /**
  * nova-rollout: the release playbook as commands.
  *
- *   preflight → freeze / approve (/ override) → preview → up → verify → history → rollback
+ *   freeze → preflight → approve (/ override) → preview → up → verify → post-launch; history → rollback (/ recover)
  *
  * Every engine call goes through the Automation API with the offline toolchain environment (tools/toolchain.ts).
  */
@@ -12,10 +12,12 @@ import { Command } from "commander";
 import { approveCommand } from "./commands/approve";
 import { freezeCommand } from "./commands/freeze";
 import { overrideCommand } from "./commands/override";
+import { postLaunchCommand } from "./commands/post-launch";
 import { preflightCommand } from "./commands/preflight";
 import {
   historyCommand,
   previewCommand,
+  recoverCommand,
   rollbackCommand,
   upCommand,
   verifyCommand,
@@ -56,6 +58,8 @@ export function buildProgram(): Command {
     verifyCommand(),
     historyCommand(),
     rollbackCommand(),
+    recoverCommand(),
+    postLaunchCommand(),
     statusCommand(),
     driftCommand(),
     keysCommand(),

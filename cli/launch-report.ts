@@ -3,6 +3,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { evidenceTimestamp, stackEvidenceDir } from "../src/evidence/paths";
 
+/** One post-deploy verification result as the stack outputs report it. */
+export interface VerificationResult {
+  readonly check: string;
+  readonly ok: boolean;
+  readonly attempts: number;
+  readonly detail: string;
+}
+
 export interface LaunchSummary {
   readonly stack: string;
   readonly kind: "release" | "rollback";
@@ -13,10 +21,23 @@ export interface LaunchSummary {
   /** Resource operation counts (`create`, `update`, `same`, …). */
   readonly changes: Readonly<Record<string, number>>;
   /** Structured verification results from the stack outputs. */
-  readonly verification: readonly { check: string; ok: boolean; attempts: number; detail: string }[];
+  readonly verification: readonly VerificationResult[];
   /** For a rollback: the update version whose config was re-applied. */
   readonly rolledBackTo?: number;
   readonly databaseDump?: string;
+  /**
+   * For a rollback: the release it replaced — its tag and digests, when it started, when its post-deploy verification
+   * failed and what that verification found (the postmortem's timeline and results).
+   */
+  readonly rolledBackFrom?: {
+    readonly release: string;
+    readonly digests: { readonly api: string; readonly worker: string };
+    readonly startedAt?: Date;
+    readonly verificationFailedAt?: Date;
+    readonly verification?: readonly VerificationResult[];
+  };
+  /** For a rollback: why (the rollback record's reason). */
+  readonly reason?: string;
 }
 
 /** Renders the summary as markdown. Pure; never given a secret value. */
@@ -28,6 +49,11 @@ export function renderLaunchReport(s: LaunchSummary): string {
     `- Finished: ${s.finishedAt.toISOString()} (${minutes} min)`,
     `- Images: nova-rms-api \`${s.digests.api}\`, nova-rms-worker \`${s.digests.worker}\``,
     ...(s.rolledBackTo !== undefined ? [`- Re-applied the config of update ${s.rolledBackTo}`] : []),
+    ...(s.rolledBackFrom !== undefined
+      ? [
+          `- Rolled back from release ${s.rolledBackFrom.release} (nova-rms-api \`${s.rolledBackFrom.digests.api}\`, nova-rms-worker \`${s.rolledBackFrom.digests.worker}\`)`,
+        ]
+      : []),
     ...(s.databaseDump !== undefined ? [`- Pre-release database dump: \`${s.databaseDump}\``] : []),
     `- Changes: ${
       Object.entries(s.changes)
@@ -58,4 +84,71 @@ export function writeLaunchReport(evidenceDir: string, s: LaunchSummary): string
   const file = path.join(dir, `${evidenceTimestamp(s.finishedAt)}-launch.md`);
   fs.writeFileSync(file, renderLaunchReport(s), { mode: 0o644 });
   return file;
+}
+
+/** What a launch summary on disk says (read back by `rollout post-launch`). */
+export interface LaunchReportFacts {
+  readonly kind: LaunchSummary["kind"];
+  readonly stack: string;
+  readonly release: string;
+  readonly digests: { readonly api: string; readonly worker: string };
+  readonly finishedAt?: string;
+  readonly rolledBackTo?: number;
+  readonly verification: readonly { readonly check: string; readonly ok: boolean }[];
+}
+
+/** Parses a summary written by `renderLaunchReport`; undefined when the text is not one. Pure. */
+export function parseLaunchReport(text: string): LaunchReportFacts | undefined {
+  const lines = text.split("\n");
+  const title = /^# (Launch|Rollback) summary: (\S+) (\S+)$/.exec(lines[0] ?? "");
+  const images = lines
+    .map((l) => /^- Images: nova-rms-api `([^`]*)`, nova-rms-worker `([^`]*)`$/.exec(l))
+    .find((m) => m !== null);
+  if (title === null || images === undefined || images === null) return undefined;
+  const finished = lines.map((l) => /^- Finished: (\S+)/.exec(l)).find((m) => m !== null);
+  const reapplied = lines
+    .map((l) => /^- Re-applied the config of update (\d+)$/.exec(l))
+    .find((m) => m !== null);
+  const start = lines.indexOf("## Post-deploy verification");
+  const verification: { check: string; ok: boolean }[] = [];
+  for (const line of start < 0 ? [] : lines.slice(start + 1)) {
+    if (line.startsWith("## ")) break;
+    const row = /^\| (.+?) \| (pass|FAIL) \|/.exec(line);
+    if (row?.[1] !== undefined) verification.push({ check: row[1], ok: row[2] === "pass" });
+  }
+  return {
+    kind: title[1] === "Rollback" ? "rollback" : "release",
+    stack: title[2] ?? "",
+    release: title[3] ?? "",
+    digests: { api: images[1] ?? "", worker: images[2] ?? "" },
+    ...(finished?.[1] !== undefined ? { finishedAt: finished[1] } : {}),
+    ...(reapplied?.[1] !== undefined ? { rolledBackTo: Number(reapplied[1]) } : {}),
+    verification,
+  };
+}
+
+const LAUNCH_REPORT_NAME = /^\d{8}T\d{6}Z-launch\.md$/;
+
+/** The newest `<timestamp>-launch.md` of a stack, parsed; undefined when there is none that parses. */
+export function newestLaunchReport(
+  evidenceDir: string,
+  stack: string,
+): { readonly path: string; readonly facts: LaunchReportFacts } | undefined {
+  const dir = stackEvidenceDir(evidenceDir, stack);
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => LAUNCH_REPORT_NAME.test(n));
+  } catch {
+    return undefined;
+  }
+  for (const name of names.sort().reverse()) {
+    const file = path.join(dir, name);
+    try {
+      const facts = parseLaunchReport(fs.readFileSync(file, "utf8"));
+      if (facts !== undefined) return { path: file, facts };
+    } catch {
+      // unreadable: try the next older one
+    }
+  }
+  return undefined;
 }

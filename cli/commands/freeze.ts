@@ -1,14 +1,19 @@
 /** `freeze --stack <stack> --end <time>`: records a change-freeze window under `<evidenceDir>/<stack>/records/`. */
 import * as path from "node:path";
 import { Command } from "commander";
+import { announce } from "../announce";
+import { freezeNoticeDetail } from "../../src/comms/templates";
 import {
   findProjectDir,
+  type FreezeRecord,
   parseTime,
   recordSigningKey,
   resolveStackSettings,
   signRecord,
   writeRecord,
 } from "../../src/evidence";
+import { liftNames, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
+import { UserError } from "../engine";
 
 interface FreezeOptions {
   stack: string;
@@ -57,21 +62,53 @@ export function freezeCommand(): Command {
     .option("--project-dir <dir>", "project directory")
     .option("--evidence-dir <dir>", "evidence directory relative to the project")
     .option(...SSH_KEY_OPTION)
-    .action((o: FreezeOptions) => {
+    .option("--no-announce", "do not send the freeze-declared event to the stack's notification channels")
+    .action(async (o: FreezeOptions & { announce: boolean }) => {
       const now = new Date();
-      const file = writeRecord(
-        evidenceDirFor(o.stack, o.projectDir, o.evidenceDir),
-        {
-          kind: "freeze",
-          stack: o.stack,
-          start: (o.start === undefined ? now : parseTime(o.start, now)).toISOString(),
-          end: parseTime(o.end, now).toISOString(),
-          reason: o.reason,
-          declaredBy: o.declaredBy,
-        },
-        now,
-      );
+      const time = (flag: string, text: string) => {
+        try {
+          return parseTime(text, now).toISOString();
+        } catch (e) {
+          throw new UserError(`--${flag}: ${(e as Error).message}`);
+        }
+      };
+      const record: FreezeRecord = {
+        kind: "freeze",
+        stack: o.stack,
+        start: o.start === undefined ? now.toISOString() : time("start", o.start),
+        end: time("end", o.end),
+        reason: o.reason,
+        declaredBy: o.declaredBy,
+      };
+      if (Date.parse(record.end) <= Date.parse(record.start)) {
+        throw new UserError(`--end ${record.end} must be after the start ${record.start}`);
+      }
+      const evidenceDir = evidenceDirFor(o.stack, o.projectDir, o.evidenceDir);
+      // A lift ends every record of the window it names: the same window declared again would already be over.
+      const lifted = readPostLaunchRecords(evidenceDir, o.stack).lifts.find((l) => liftNames(l, record));
+      if (lifted !== undefined) {
+        throw new UserError(
+          `the window ${record.start} – ${record.end} was lifted at ${lifted.liftedAt} by ${lifted.liftedBy}; declare one with another start or end`,
+        );
+      }
+      const file = writeRecord(evidenceDir, record, now);
       console.log(`wrote ${file}`);
       signWritten(file, o.sshKey);
+      if (o.announce) {
+        await announce(
+          path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd()),
+          o.stack,
+          "freeze-declared",
+          "",
+          freezeNoticeDetail({
+            event: "declared",
+            stack: o.stack,
+            start: record.start,
+            end: record.end,
+            by: record.declaredBy,
+            reason: record.reason,
+          }),
+        );
+      }
     });
 }

@@ -6,8 +6,17 @@ import * as path from "node:path";
 import { Command } from "commander";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { activeFreezes, activeOverrides, readRecords, validApprovals } from "../../src/evidence";
-import { evidenceDirOf } from "./release";
-import { EXIT, fullHistory, openStack, progress, projectRoot, UserError, type ReleaseEntry } from "../engine";
+import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
+import {
+  EXIT,
+  evidenceDirOf,
+  fullHistory,
+  openStack,
+  progress,
+  projectRoot,
+  UserError,
+  type ReleaseEntry,
+} from "../engine";
 
 const stackOption = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
 
@@ -86,9 +95,15 @@ export async function status(projectDir: string, stackName: string, stack: Stack
   const history = await fullHistory(stack);
   const last: ReleaseEntry | undefined = history.find((h) => h.kind === "update");
   const outputs = await stack.outputs();
-  const records = readRecords(await evidenceDirOf(projectDir, stack), stackName);
+  const evidenceDir = await evidenceDirOf(projectDir, stack);
+  const records = readRecords(evidenceDir, stackName);
   const now = new Date();
-  const freezes = activeFreezes(records.freezes, stackName, now);
+  // A window `post-launch` lifted has ended at the lift.
+  const freezes = activeFreezes(
+    liftedFreezes(records.freezes, readPostLaunchRecords(evidenceDir, stackName).lifts),
+    stackName,
+    now,
+  );
   const release = last?.release ?? "";
   return {
     stack: stackName,

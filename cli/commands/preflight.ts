@@ -25,6 +25,8 @@ import {
   writeEvidence,
   writeSignedEvidence,
 } from "../../src/evidence";
+import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
+import { followUpStatus, formatOverdueFollowUps } from "../../src/evidence/follow-ups";
 
 interface PreflightOptions {
   stack: string;
@@ -64,6 +66,22 @@ function preflightRemedyText(stack: string): string {
   return `npm run preflight -- --stack ${stack} --signing-key <ed25519 key in policy/trust/roster.json>`;
 }
 
+/** Warns (never blocks) about overdue post-launch follow-up drills and post-launch records that cannot be read. */
+function printFollowUpWarnings(projectDir: string, evidenceAbs: string, stack: string, now: Date): void {
+  const { open, invalid } = followUpStatus(evidenceAbs, stack, now);
+  const lines = [
+    ...formatOverdueFollowUps(
+      open.filter((f) => f.overdue),
+      projectDir,
+    ),
+    ...invalid.map(
+      (bad) =>
+        `warning: post-launch record ${path.relative(projectDir, bad.path)} cannot be read (${bad.error}); its follow-ups are not tracked`,
+    ),
+  ];
+  if (lines.length > 0) console.error(`\n${lines.join("\n")}`);
+}
+
 /** Runs preflight; returns the process exit code (0 ready, 1 not ready, 2 usage/config error). */
 export async function runPreflight(o: PreflightOptions, now: Date = new Date()): Promise<number> {
   const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
@@ -101,7 +119,9 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
   const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? "tests/drills/logs";
   const evidenceAbs = path.resolve(projectDir, evidenceDir);
   const records = readRecords(evidenceAbs, o.stack);
-  const freezeStart = activeFreezes(records.freezes, o.stack, now)
+  // A window lifted by `rollout post-launch` ended at the lift.
+  const windows = liftedFreezes(records.freezes, readPostLaunchRecords(evidenceAbs, o.stack).lifts);
+  const freezeStart = activeFreezes(windows, o.stack, now)
     .map((f) => new Date(f.start))
     .sort((a, b) => a.getTime() - b.getTime())[0];
   const releaseCut = o.releaseCut !== undefined ? parseTime(o.releaseCut, now) : freezeStart;
@@ -185,6 +205,7 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
       );
     }
   }
+  printFollowUpWarnings(projectDir, evidenceAbs, o.stack, now);
   if (onDisk.length > 0) {
     console.error(`\nstack ${o.stack} is NOT ready:`);
     for (const f of onDisk) console.error(`  [${f.checkId}] ${f.message}\n      fix: ${f.remedy}`);

@@ -3,20 +3,16 @@
  * the Automation API with the policy pack of the stack's environment attached, so the readiness gate and the safety
  * policies apply to every path, a rollback included.
  */
-import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as readline from "node:readline/promises";
-import { promisify } from "node:util";
 import { Command, InvalidArgumentError } from "commander";
-import type { OutputMap, Stack, UpResult } from "@pulumi/pulumi/automation";
+import { ConcurrentUpdateError, type OutputMap, type Stack, type UpResult } from "@pulumi/pulumi/automation";
 import { joinUrl } from "../../components/probe-command";
 import { loadStackSettingsFromFile } from "../../src/config";
 import {
   admissionMessage,
   admissionOf,
   classifyStackFile,
-  DEFAULT_EVIDENCE_DIR,
   recordSigningKey,
   signRecord,
   gateInputFor,
@@ -34,6 +30,8 @@ import {
 } from "../../src/verify/probe";
 import {
   configJson,
+  configValue,
+  evidenceDirOf,
   describeFailure,
   EXIT,
   openStack,
@@ -48,10 +46,21 @@ import {
   type EngineEventLike,
   type ReleaseEntry,
 } from "../engine";
-import { type Channel, Notifier, parseChannels } from "../../src/notify/notifier";
+import { notifierFor } from "../announce";
 import { writeLaunchReport, type LaunchSummary } from "../launch-report";
-
-const execFileAsync = promisify(execFile);
+import { writeReleaseComms } from "../../src/comms/templates";
+import { formatOverdueFollowUps, overdueFollowUps } from "../../src/evidence/follow-ups";
+import { clusterState } from "../cluster-state";
+import {
+  askYesNo,
+  DEFAULT_STALE_LOCK_AGE,
+  parseDuration,
+  describePending,
+  pendingOperations,
+  recoverLockedStack,
+  withLockRecovery,
+  type RecoveryOptions,
+} from "../recover";
 
 const stackOption = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
 
@@ -59,14 +68,6 @@ function positiveInt(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number ≥ 1");
   return n;
-}
-
-async function configValue(stack: Stack, key: string, fallback = ""): Promise<string> {
-  try {
-    return (await stack.getConfig(`nova-rollout:${key}`)).value;
-  } catch {
-    return fallback;
-  }
 }
 
 function outputValue<T>(outputs: OutputMap, key: string, fallback: T): T {
@@ -98,11 +99,6 @@ function summarise(
     ...(rolledBackTo !== undefined ? { rolledBackTo } : {}),
     ...(dump !== undefined ? { databaseDump: dump } : {}),
   };
-}
-
-/** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default. */
-export async function evidenceDirOf(projectDir: string, stack: Stack): Promise<string> {
-  return path.resolve(projectDir, await configValue(stack, "evidenceDir", DEFAULT_EVIDENCE_DIR));
 }
 
 export function previewCommand(): Command {
@@ -140,7 +136,7 @@ function currentAdmission(projectDir: string, stackName: string): Admission | un
 export async function release(
   projectDir: string,
   stackName: string,
-  o: { policy: boolean; autoRollback: boolean },
+  o: { policy: boolean; autoRollback: boolean; recovery?: RecoveryOptions },
 ): Promise<string> {
   const stack = await openStack({ projectDir, stack: stackName });
   const gate = policyArgs(projectDir, stackName, o.policy);
@@ -154,13 +150,21 @@ export async function release(
   await notify.send("release-started", stackName, tag);
   try {
     // Refresh first: the release is the source of truth, so drift (an object deleted or changed by hand) is repaired.
-    result = await stack.up({
-      ...gate,
-      message,
-      refresh: true,
-      onOutput: progress(),
-      onEvent: (e) => void events.push(e),
-    });
+    // A lock left by an interrupted update is recovered (when provably abandoned) and the release continues.
+    result = await withLockRecovery(
+      stack,
+      stackName,
+      o.recovery ?? { yes: false, staleAfterMs: parseDuration(DEFAULT_STALE_LOCK_AGE) },
+      () =>
+        stack.up({
+          ...gate,
+          message,
+          refresh: true,
+          onOutput: progress(),
+          onEvent: (e) => void events.push(e),
+        }),
+      () => (events.length = 0),
+    );
   } catch (err) {
     // Decided from the engine's events (which resources failed), not from the error text.
     if (!failedInVerification(events)) {
@@ -182,29 +186,19 @@ export async function release(
     process.stderr.write("\nPost-deploy verification failed: rolling back to the previous good release.\n");
     const target = await rollBack(projectDir, stackName, stack, {
       reason: `automatic rollback after release ${tag} failed post-deploy verification`,
+      failedRelease: { startedAt, verificationFailedAt: new Date() },
     });
     throw new UserError(
       `Post-deploy verification failed; rolled back to update ${target.version} (release ${target.release}).`,
       EXIT.verificationFailed,
     );
   }
-  const report = writeLaunchReport(
-    await evidenceDirOf(projectDir, stack),
-    summarise(stackName, "release", startedAt, result),
-  );
+  const evidenceDir = await evidenceDirOf(projectDir, stack);
+  const summary = summarise(stackName, "release", startedAt, result);
+  const report = writeLaunchReport(evidenceDir, summary);
+  writeReleaseComms(evidenceDir, summary, { launchReport: path.basename(report) });
   await notify.send("release-succeeded", stackName, tag, `launch summary ${path.basename(report)}`);
   return report;
-}
-
-/** The stack's notifier (channels from the secret `nova-rollout:notifyChannels`; none when unset). */
-async function notifierFor(projectDir: string, stack: Stack): Promise<Notifier> {
-  let channels: Channel[];
-  try {
-    channels = parseChannels(await configValue(stack, "notifyChannels"));
-  } catch (e) {
-    throw new UserError((e as Error).message);
-  }
-  return new Notifier(channels, await evidenceDirOf(projectDir, stack));
 }
 
 export function upCommand(): Command {
@@ -215,10 +209,88 @@ export function upCommand(): Command {
     .requiredOption(...stackOption)
     .option("--no-policy", "skip the policy pack (sandbox stacks only)")
     .option("--no-auto-rollback", "leave a release whose verification failed in place")
-    .action(async (o: { stack: string; policy: boolean; autoRollback: boolean }) => {
-      const projectDir = projectRoot();
-      const file = await release(projectDir, o.stack, o);
-      process.stdout.write(`launch summary: ${path.relative(projectDir, file)}\n`);
+    .option(...LOCK_AGE_OPTION)
+    .option(
+      "-y, --yes",
+      "cancel a lock left by an interrupted update without asking (when provably abandoned)",
+    )
+    .action(
+      async (o: {
+        stack: string;
+        policy: boolean;
+        autoRollback: boolean;
+        lockStaleAfter: number;
+        yes?: boolean;
+      }) => {
+        const projectDir = projectRoot();
+        const file = await release(projectDir, o.stack, {
+          ...o,
+          recovery: { yes: o.yes === true, staleAfterMs: o.lockStaleAfter },
+        });
+        process.stdout.write(`launch summary: ${path.relative(projectDir, file)}\n`);
+      },
+    );
+}
+
+const LOCK_AGE_OPTION = [
+  "--lock-stale-after <duration>",
+  "a lock older than this counts as abandoned even when its holder ran on another host",
+  parseDuration,
+  parseDuration(DEFAULT_STALE_LOCK_AGE),
+] as const;
+
+/**
+ * `recover`: after an update was killed mid-flight, cancels its lock when the holder is provably gone (same host and
+ * its process not running, or older than `--lock-stale-after`), reconciles the pending operations with the cluster,
+ * and says where the release stands. `rollout up` then finishes the interrupted release (and resumes the CronJobs
+ * once verified).
+ */
+export async function recover(
+  projectDir: string,
+  stackName: string,
+  o: RecoveryOptions,
+): Promise<{ locked: boolean; pending: number; suspended: readonly string[] }> {
+  const stack = await openStack({ projectDir, stack: stackName });
+  let locked = false;
+  let pending: number;
+  try {
+    // A refresh takes the stack's lock (a preview does not), reads every resource back from the cluster and clears
+    // what an interrupted update left pending: the check for a lock and the reconciliation in one step.
+    const before = await pendingOperations(stack);
+    pending = before.length;
+    if (pending > 0) process.stderr.write(describePending(before));
+    await stack.refresh({ clearPendingCreates: true, onOutput: progress("  ") });
+  } catch (err) {
+    if (!(err instanceof ConcurrentUpdateError)) throw err;
+    locked = true;
+    pending = (await recoverLockedStack(stack, stackName, err, o)).pending.length;
+  }
+  const left = await pendingOperations(stack);
+  const state = await clusterState(projectDir, stackName);
+  process.stdout.write(
+    [
+      `${stackName}: ${locked ? "abandoned lock cancelled" : "no lock held"}, ${pending} pending operation(s) reconciled, ${left.length} left`,
+      "The cluster now:",
+      ...state.lines,
+      state.suspended.length > 0
+        ? `Next: \`rollout up --stack ${stackName}\` finishes the interrupted release; it resumes ${state.suspended.join(", ")} once verification passes.`
+        : `Next: \`rollout up --stack ${stackName}\` finishes the interrupted release.`,
+      "",
+    ].join("\n"),
+  );
+  return { locked, pending, suspended: state.suspended };
+}
+
+export function recoverCommand(): Command {
+  return new Command("recover")
+    .description(
+      "Recover a stack an interrupted update left locked: cancel an abandoned lock, reconcile pending operations",
+    )
+    .requiredOption(...stackOption)
+    .option(...LOCK_AGE_OPTION)
+    .option("-y, --yes", "do not ask for confirmation")
+    .action(async (o: { stack: string; lockStaleAfter: number; yes?: boolean }) => {
+      await recover(projectRoot(), o.stack, { yes: o.yes === true, staleAfterMs: o.lockStaleAfter });
     });
 }
 
@@ -257,11 +329,15 @@ export function historyCommand(): Command {
     .option("-n, --limit <count>", "how many updates", positiveInt, 20)
     .option("--json", "print JSON")
     .action(async (o: { stack: string; limit: number; json?: boolean }) => {
-      const stack = await openStack({ projectDir: projectRoot(), stack: o.stack });
+      const projectDir = projectRoot();
+      const stack = await openStack({ projectDir, stack: o.stack });
       const entries = (await fullHistory(stack)).slice(0, o.limit);
       process.stdout.write(
         `${o.json === true ? JSON.stringify(entries, null, 2) : formatHistory(entries)}\n`,
       );
+      // Follow-up drills `post-launch` scheduled and nobody recorded as done in time.
+      const overdue = overdueFollowUps(await evidenceDirOf(projectDir, stack), o.stack, new Date());
+      for (const line of formatOverdueFollowUps(overdue, projectDir)) process.stderr.write(`${line}\n`);
     });
 }
 
@@ -281,6 +357,8 @@ export interface RollbackOptions {
   readonly sshKey?: string;
   /** Asked with the target before anything changes; a false answer cancels. Default: no question. */
   readonly confirm?: (target: ReleaseEntry) => Promise<boolean>;
+  /** When the rollback follows a release that failed verification: when it started and failed (the postmortem's timeline). */
+  readonly failedRelease?: { readonly startedAt: Date; readonly verificationFailedAt: Date };
 }
 
 /** The person running the CLI, as the roster names them: `NOVA_OPERATOR`, else the login name. */
@@ -311,6 +389,7 @@ export async function rollBack(
     apiDigest: await configValue(stack, "apiImageDigest"),
     workerDigest: await configValue(stack, "workerImageDigest"),
   };
+  const replacedTag = await configValue(stack, "imageTag");
   const target = rollbackTarget(history, current, o.to, production);
   process.stderr.write(
     `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
@@ -374,9 +453,23 @@ export async function rollBack(
     }
     const startedAt = new Date();
     const result = await stack.up(args);
-    const file = writeLaunchReport(
-      evidenceDir,
-      summarise(stackName, "rollback", startedAt, result, target.version),
+    const summary: LaunchSummary = {
+      ...summarise(stackName, "rollback", startedAt, result, target.version),
+      rolledBackFrom: {
+        release: replacedTag,
+        digests: { api: current.apiDigest, worker: current.workerDigest },
+        ...o.failedRelease,
+      },
+      ...(o.reason !== undefined ? { reason: o.reason } : {}),
+    };
+    const file = writeLaunchReport(evidenceDir, summary);
+    // Stakeholder notices and the postmortem skeleton, pre-filled with both releases and the timeline.
+    writeReleaseComms(evidenceDir, summary, { launchReport: path.basename(file) });
+    await notify.send(
+      "rollback-done",
+      stackName,
+      target.release,
+      `to update ${target.version}; launch summary ${path.basename(file)}`,
     );
     process.stdout.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
     process.stderr.write(`Commit Pulumi.${stackName}.yaml: it now holds the rolled-back release.\n`);
@@ -402,52 +495,18 @@ async function rollbackFailedReport(
   err: unknown,
 ): Promise<string> {
   const why = describeFailure(err).message;
-  let namespace = "<namespace>";
-  let jobs: readonly string[] = ["nova-billing-drill"];
-  let kube: string[] = [];
-  try {
-    const settings = loadStackSettingsFromFile(projectDir, stackName);
-    namespace = settings.namespace;
-    jobs = settings.pausedCronJobs;
-    if (settings.cluster.mode === "kubeconfig") {
-      kube = ["--kubeconfig", settings.cluster.kubeconfigPath, "--context", settings.cluster.context];
-    }
-  } catch {
-    // the report still gives the steps with placeholders
-  }
-  const state: string[] = [];
-  for (const job of jobs) {
-    state.push(
-      `  CronJob ${job}: ${await kubectlQuery([...kube, "-n", namespace, "get", "cronjob", job, "-o", "jsonpath={.spec.suspend}"], (v) => (v === "true" ? "SUSPENDED" : "running"))}`,
-    );
-  }
-  for (const d of ["nova-api", "nova-worker"]) {
-    state.push(
-      `  Deployment ${d}: ${await kubectlQuery([...kube, "-n", namespace, "get", "deployment", d, "-o", "jsonpath={.spec.template.spec.containers[0].image} ready={.status.readyReplicas}/{.spec.replicas}"], (v) => v)}`,
-    );
-  }
-  const k = kube.length > 0 ? `kubectl ${kube.join(" ")}` : "kubectl";
+  const { namespace, cronJobs, kubectl: k, lines } = await clusterState(projectDir, stackName);
   return [
     `The rollback to update ${target.version} (release ${target.release}) failed: ${why}`,
     `The stack config of ${stackName} is as it was before the rollback. The cluster now:`,
-    ...state,
+    ...lines,
     'Emergency steps (docs/runbook.md, "When verification fails"):',
     `  1. ${k} -n ${namespace} rollout undo deployment/nova-api deployment/nova-worker`,
-    ...jobs.map(
+    ...cronJobs.map(
       (j, i) => `  ${i + 2}. ${k} -n ${namespace} patch cronjob ${j} -p '{"spec":{"suspend":false}}'`,
     ),
-    `  ${jobs.length + 2}. npm run rollout -- history --stack ${stackName}, then rollback --to <version> once the cause is fixed`,
+    `  ${cronJobs.length + 2}. npm run rollout -- history --stack ${stackName}, then rollback --to <version> once the cause is fixed`,
   ].join("\n");
-}
-
-/** Runs kubectl read-only; the formatted answer, or why it could not be read. */
-async function kubectlQuery(args: readonly string[], format: (v: string) => string): Promise<string> {
-  try {
-    const { stdout } = await execFileAsync("kubectl", [...args], { timeout: 15_000 });
-    return format(stdout.trim());
-  } catch (e) {
-    return `unknown (${((e as Error).message.split("\n")[0] ?? "kubectl failed").slice(0, 120)})`;
-  }
 }
 
 export function rollbackCommand(): Command {
@@ -487,19 +546,10 @@ export function rollbackCommand(): Command {
 }
 
 /** Asks on the terminal whether to roll back to `target`; without a terminal, `--yes` is required. */
-async function askToConfirm(target: ReleaseEntry): Promise<boolean> {
-  if (process.stdin.isTTY !== true) {
-    throw new UserError("rollback asks for confirmation; pass --yes when running without a terminal.");
-  }
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    const answer = await rl.question(
-      `Roll back to update ${target.version}: release ${target.release}, api ${target.apiDigest}, worker ${target.workerDigest}? [y/N] `,
-    );
-    return /^y(es)?$/i.test(answer.trim());
-  } finally {
-    rl.close();
-  }
+function askToConfirm(target: ReleaseEntry): Promise<boolean> {
+  return askYesNo(
+    `Roll back to update ${target.version}: release ${target.release}, api ${target.apiDigest}, worker ${target.workerDigest}?`,
+  );
 }
 
 /** Puts back the config a rollback replaced: removed keys removed again, secrets stored as secrets. */

@@ -41,7 +41,8 @@ import {
   signedRecords,
 } from "./signed";
 import { type Roster } from "./trust";
-import { trustedPreflightKeys } from "./trust";
+import { recordSignatureProblem, trustedPreflightKeys } from "./trust";
+import { type FreezeLiftRecord, liftedFreezes, readPostLaunchRecords } from "./post-launch-records";
 
 /** The sections of the gate, each reported by one policy of the pack. */
 export const GATE_SECTIONS = ["baseline", "readiness", "freeze", "approval"] as const;
@@ -63,6 +64,8 @@ export interface GateInput {
   readonly approverRoles?: readonly string[];
   /** Records already read (policies read them once per resource); read from `evidenceDir` when absent. */
   readonly records?: StackRecords;
+  /** Judge the release as a new one, ignoring rollback records (see {@link activeRollback}). */
+  readonly asNewRelease?: boolean;
 }
 
 const rolloutCmd = (rest: string) => `npm run rollout -- ${rest}`;
@@ -373,19 +376,68 @@ function productionRecords(input: GateInput, kind: string): { records: StackReco
   };
 }
 
-/** The freeze section: production rolls out only inside an active change-freeze window on record. */
+/**
+ * Freeze lifts that count for a stack (post-launch records): in production only those signed by the roster person
+ * they name (`liftedBy`); findings for the others and for unreadable lift files (fail closed, like records).
+ */
+export function freezeLiftsOf(input: GateInput): { lifts: FreezeLiftRecord[]; findings: Finding[] } {
+  const read = readPostLaunchRecords(input.evidenceDir, input.stack);
+  const findings: Finding[] = read.invalid
+    .filter((bad) => bad.kind === "freeze-lift" || bad.kind === undefined)
+    .map((bad) => ({
+      checkId: "records",
+      message: `Freeze lift ${path.relative(input.projectDir, bad.path)} is unreadable or invalid (${bad.error}); records fail closed.`,
+      remedy: `fix or delete it, then lift the freeze again with ${rolloutCmd(`post-launch --stack ${input.stack} --by <you> --ssh-key <your key>`)}`,
+    }));
+  if (!input.stackClass.production) return { lifts: [...read.lifts], findings };
+  const roster = rosterOf(input);
+  // Without a roster no freeze counts either (productionRecords reports it): lifts change nothing then.
+  if ("checkId" in roster) return { lifts: [], findings };
+  const lifts: FreezeLiftRecord[] = [];
+  for (const lift of read.lifts) {
+    const why = recordSignatureProblem(lift.path, lift.liftedBy, roster);
+    if (why === undefined) {
+      lifts.push(lift);
+      continue;
+    }
+    const rel = path.relative(input.projectDir, lift.path);
+    findings.push({
+      checkId: "signature",
+      message: `Freeze lift ${rel} does not count: ${why}.`,
+      remedy: `sign it as the person it names: ssh-keygen -Y sign -n nova-rollout -f <key> ${rel} (or delete it and lift again with --ssh-key)`,
+    });
+  }
+  return { lifts, findings };
+}
+
+/**
+ * The freeze section: production rolls out only inside an active change-freeze window on record. A window named by a
+ * freeze lift (`rollout post-launch`) ends at the lift.
+ */
 export function freezeFindings(input: GateInput, environments?: readonly string[]): Finding[] {
   // A rollback to a release that already ran is not a change the freeze is meant to stop.
   if (!appliesTo(input, environments) || activeRollback(input) !== undefined) return [];
   const signed = input.stackClass.production ? productionRecords(input, "freeze") : undefined;
   const records = signed?.records ?? recordsOf(input);
-  const out: Finding[] = [...invalidRecordFindings(input, records), ...(signed?.findings ?? [])];
-  if (activeFreezes(records.freezes, input.stack, input.now).length === 0) {
-    const latest = [...records.freezes].sort((a, b) => Date.parse(b.end) - Date.parse(a.end))[0];
-    const seen = `${latest === undefined ? "no freeze record" : `latest window ${latest.start} – ${latest.end}`} in ${path.relative(input.projectDir, recordsDir(input.evidenceDir, input.stack))}`;
+  const lifted = freezeLiftsOf(input);
+  const out: Finding[] = [
+    ...invalidRecordFindings(input, records),
+    ...(signed?.findings ?? []),
+    ...lifted.findings,
+  ];
+  const windows = liftedFreezes(records.freezes, lifted.lifts);
+  if (activeFreezes(windows, input.stack, input.now).length === 0) {
+    const latest = [...windows].sort((a, b) => Date.parse(b.end) - Date.parse(a.end))[0];
+    const window =
+      latest === undefined
+        ? "no freeze record"
+        : latest.liftedAt !== undefined
+          ? `latest window ${latest.start} – ${latest.declaredEnd ?? latest.end}, lifted at ${latest.liftedAt} by ${latest.liftedBy ?? "?"}`
+          : `latest window ${latest.start} – ${latest.end}`;
+    const seen = `${window} in ${path.relative(input.projectDir, recordsDir(input.evidenceDir, input.stack))}`;
     out.push({
       checkId: "freeze",
-      message: `No active change-freeze window for stack ${input.stack} at ${input.now.toISOString()} (found: ${seen}); threshold: a window with start <= now < end.`,
+      message: `No active change-freeze window for stack ${input.stack} at ${input.now.toISOString()} (found: ${seen}); threshold: a window with start <= now < end, not lifted.`,
       remedy: rolloutCmd(
         `freeze --stack ${input.stack} --start <ISO> --end <ISO> --reason "<why>" --declared-by <you>`,
       ),
@@ -584,11 +636,32 @@ export function gateInputFor(opts: {
   };
 }
 
+const chosenRollbacks = new WeakMap<GateInput, RollbackRecord | null>();
+
 /**
- * The rollback record that admits the release the stack now deploys, if one is on file: same stack, release and both
- * digests, created (within clock skew) before now, unexpired, and no longer-lived than ROLLBACK_RECORD_MAX_HOURS.
+ * The rollback record the gate judges the stack by, if any: a record on file for the release the stack now deploys
+ * (see {@link rollbackRecordOf}). When the admission that record relies on no longer holds (its bundle gone or
+ * altered) but the release is ready as a new one (fresh bundle, freeze, approval), the record is set aside: the
+ * stricter path admits it, so the relaxed one never blocks a release that passes on its own.
  */
 export function activeRollback(input: GateInput): RollbackRecord | undefined {
+  if (input.asNewRelease === true) return undefined;
+  const cached = chosenRollbacks.get(input);
+  if (cached !== undefined) return cached ?? undefined;
+  let chosen = rollbackRecordOf(input);
+  if (chosen !== undefined && rollbackFindings(input, chosen).length > 0) {
+    const asNew = evaluateGate({ ...input, asNewRelease: true });
+    if (GATE_SECTIONS.every((section) => asNew[section].length === 0)) chosen = undefined;
+  }
+  chosenRollbacks.set(input, chosen ?? null);
+  return chosen;
+}
+
+/**
+ * The rollback record on file for the release the stack now deploys: same stack, release and both digests, created
+ * (within clock skew) before now, unexpired, and no longer-lived than ROLLBACK_RECORD_MAX_HOURS.
+ */
+function rollbackRecordOf(input: GateInput): RollbackRecord | undefined {
   if (!input.settings.ok) return undefined;
   const s = input.settings.settings;
   const t = input.now.getTime();

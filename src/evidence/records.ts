@@ -1,4 +1,7 @@
-/** Writing records (freeze windows, approvals, overrides), validated by the same schemas the policies read with. */
+/**
+ * Writing records (freeze windows, approvals, overrides, rollbacks), validated by the same schemas the policies read
+ * with, and the post-launch records (freeze lifts, follow-ups, completed drills) under `records/post-launch/`.
+ */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import {
@@ -13,6 +16,13 @@ import {
   rollbackRecordSchema,
 } from "./model";
 import { recordFileName, recordsDir } from "./paths";
+import {
+  postLaunchLabel,
+  postLaunchRecordFileName,
+  postLaunchRecordsDir,
+  type PostLaunchRecord,
+  validatePostLaunchRecord,
+} from "./post-launch-records";
 import { sshKeygenSign } from "./sshsig";
 
 /** The SSH key records are signed with: the given option, else NOVA_SSH_KEY_FILE; undefined when neither is set. */
@@ -50,8 +60,23 @@ export function validateRecord(record: unknown): AnyRecord {
   return r.data;
 }
 
-/** Writes `<evidenceDir>/<stack>/records/<kind>-<label>-<timestamp>.json`; returns the path. */
-export function writeRecord(evidenceDirAbs: string, record: AnyRecord, at: Date): string {
+const POST_LAUNCH_KINDS: readonly string[] = ["freeze-lift", "follow-ups", "follow-up-done"];
+
+/**
+ * Writes `<evidenceDir>/<stack>/records/<kind>-<label>-<timestamp>.json` (post-launch records:
+ * `records/post-launch/<kind>-<label>-<timestamp>.json`); returns the path. Never overwrites a file.
+ */
+export function writeRecord(evidenceDirAbs: string, record: AnyRecord | PostLaunchRecord, at: Date): string {
+  if (POST_LAUNCH_KINDS.includes(record.kind)) {
+    const post = validatePostLaunchRecord(record);
+    const file = path.join(
+      postLaunchRecordsDir(evidenceDirAbs, post.stack),
+      postLaunchRecordFileName(post.kind, postLaunchLabel(post), at),
+    );
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(post, null, 2)}\n`, { flag: "wx" });
+    return file;
+  }
   const valid = validateRecord(record);
   const label = valid.kind === "freeze" ? valid.stack : valid.release;
   const file = path.join(recordsDir(evidenceDirAbs, valid.stack), recordFileName(valid.kind, label, at));

@@ -16,6 +16,8 @@ export const NOTIFY_EVENTS = [
   "verification-failed",
   "rollback-done",
   "rollback-failed",
+  "freeze-declared",
+  "freeze-lifted",
 ] as const;
 export type NotifyEventKind = (typeof NOTIFY_EVENTS)[number];
 
@@ -71,11 +73,14 @@ const TITLES: Record<NotifyEventKind, string> = {
   "verification-failed": "Post-deploy verification failed",
   "rollback-done": "Rolled back",
   "rollback-failed": "ROLLBACK FAILED — follow the runbook's emergency path",
+  "freeze-declared": "Change freeze declared",
+  "freeze-lifted": "Change freeze lifted",
 };
 
 /** The one-line message of an event. Pure. */
 export function messageOf(e: NotifyEvent): string {
-  return `[nova-rollout] ${TITLES[e.kind]}: ${e.stack} ${e.release}${e.detail !== undefined ? ` — ${e.detail}` : ""}`;
+  const release = e.release === "" ? "" : ` ${e.release}`;
+  return `[nova-rollout] ${TITLES[e.kind]}: ${e.stack}${release}${e.detail !== undefined ? ` — ${e.detail}` : ""}`;
 }
 
 /** The HTTP body a channel receives. Pure. */

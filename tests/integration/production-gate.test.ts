@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { kubectl, sandboxImageDigests } from "./harness";
 import { ProductionWorld } from "./production-world";
 import { protectedUrns } from "./protect";
-import { type EvidenceBundle, sealBundle, writeRecord } from "../../src/evidence";
+import {
+  type EvidenceBundle,
+  loadRoster,
+  readSignedBundles,
+  sealBundle,
+  writeRecord,
+} from "../../src/evidence";
+import { EXIT, fullHistory } from "../../cli/engine";
 import {
   deployments,
   type EvidenceProject,
@@ -18,6 +25,7 @@ import {
   PRODUCTION_REGISTRY,
   productionCheckout,
   productionRegistryMirror,
+  registryMirrorEnv,
   signAs,
   stateResources,
   STRANGER_SIGNER,
@@ -405,6 +413,78 @@ describe.sequential(
       const protectedOnes = protectedUrns(await prod.exportStack());
       expect(protectedOnes.some((u) => u.includes("kubernetes:core/v1:Namespace"))).toBe(true);
       expect(protectedOnes.some((u) => u.includes("kubernetes:core/v1:Secret"))).toBe(true);
+    });
+
+    it("a correctly signed release passes end to end through `rollout freeze / preflight / approve / up`", async () => {
+      evidence.clear();
+      evidence.setDrillAge(1);
+      evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
+      const env = registryMirrorEnv();
+      const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+      const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
+      const step = async (args: string[]) => {
+        const r = await rollout(args, env);
+        expect(r.code, `rollout ${args.join(" ")}\n${r.out}`).toBe(0);
+        return r.out;
+      };
+      // The release manager declares the window, CI signs the bundle, the CTO approves: each with their own key.
+      expect(
+        await step([
+          "freeze",
+          "--stack",
+          PROD,
+          "--start",
+          hourAgo,
+          "--end",
+          "+4h",
+          "--reason",
+          "release window",
+          "--declared-by",
+          world.releaseManager.name,
+          "--ssh-key",
+          world.releaseManager.keyFile,
+        ]),
+      ).toMatch(/signed .*-freeze\.json\.sig/);
+      await step([
+        "preflight",
+        "--stack",
+        PROD,
+        "--release-cut",
+        twoDaysAgo,
+        "--signing-key",
+        world.preflightKeyFile,
+        "--ran-by",
+        PEOPLE.deployer.name,
+      ]);
+      const roster = loadRoster(path.join(checkout, "policy", "trust", "roster.json"));
+      const [signed] = readSignedBundles(evidence.evidenceDir, PROD, roster.preflightKeys).ok;
+      expect(signed?.bundle.checks.every((c) => c.verdict === "pass")).toBe(true);
+      expect(signed?.bundle.ranBy).toBe(PEOPLE.deployer.name);
+
+      // Not approved yet: the release is blocked, and the report names what is missing.
+      const early = await rollout(["up", "--stack", PROD], env);
+      expect(early.code, early.out).toBe(EXIT.policyViolation);
+      expect(early.out).toMatch(/No valid leadership approval/);
+
+      await step([
+        "approve",
+        "--stack",
+        PROD,
+        "--approved-by",
+        world.cto.name,
+        "--deployer",
+        PEOPLE.deployer.name,
+        "--expires-in-hours",
+        "4",
+        "--ssh-key",
+        world.cto.keyFile,
+      ]);
+      const up = await step(["up", "--stack", PROD]);
+      expect(up).toMatch(/launch summary: tests\/drills\/logs\/it-prod\/.*-launch\.md/);
+      const [last] = (await fullHistory(prod)).filter((e) => e.kind === "update");
+      expect(last?.result).toBe("succeeded");
+      expect(last?.admission?.bundleSha256).toBe(signed?.bundle.contentSha256);
+      expect(last?.admission?.approvalSha256).toMatch(/^[0-9a-f]{64}$/);
     });
 
     it("resources do not depend on the checkout: a preview from a colleague's clone at another path shows no change", async () => {

@@ -7,6 +7,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { release, rollBack } from "../../cli/commands/release";
 import { describeFailure, EXIT, fullHistory, toReleaseEntries, UserError } from "../../cli/engine";
+import { processAlive } from "../../cli/recover";
 import { readRecords } from "../../src/evidence";
 import { kubectl, resetStandins, sandboxImageDigests } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
@@ -150,6 +151,7 @@ describe.sequential("rollback of a production-shaped stack, committed production
     const r1Envelope = (r1Bundle ?? "").replace(/-preflight\.json$/, "-preflight.dsse.json");
     expect(fs.existsSync(r1Envelope)).toBe(true);
     flipByte(r1Envelope, 60);
+    bundles.tampered = r1Envelope;
     const r1Version = (await fullHistory(stack)).find(
       (e) => e.kind === "update" && e.result === "succeeded" && e.release === "sandbox",
     )?.version;
@@ -168,4 +170,116 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
     expect((await stack.getConfig("nova-rollout:imageTag")).value).toBe("r2");
   });
+
+  it("an `up` killed with SIGKILL mid-chart: refused without --yes, `recover` cancels and reconciles, `up` finishes", async () => {
+    // The operator follows the gate's fix for the altered envelope: remove it; r1 is then prepared as a new release.
+    fs.rmSync(bundles.tampered ?? "", { force: true });
+    fs.rmSync((bundles.tampered ?? "").replace(/\.dsse\.json$/, ".json"), { force: true });
+    await setRelease("sandbox", r1);
+    await world.ready(evidence, "sandbox", r1);
+    await killMidChart();
+    const pendingBefore = world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? [];
+    expect(pendingBefore.length).toBeGreaterThan(0);
+    expect(await suspended()).toBe("true"); // paused by the interrupted release
+
+    // Without a terminal the CLI asks for --yes and changes nothing.
+    const asked = await world.rollout(["up", "--stack", STACK]);
+    expect(asked.code, asked.out).toBe(EXIT.usage);
+    expect(asked.out).toMatch(/that process is no longer running on this host/);
+    expect(asked.out).toMatch(/pass --yes/);
+    expect(world.stackLocks(STACK).length).toBeGreaterThan(0);
+
+    const recovered = await world.rollout(["recover", "--stack", STACK, "--yes"]);
+    expect(recovered.code, recovered.out).toBe(0);
+    expect(recovered.out).toMatch(
+      /it-prod-rb: abandoned lock cancelled, [1-9]\d* pending operation\(s\) reconciled, 0 left/,
+    );
+    expect(recovered.out).toMatch(/cancelled the locks? of it-prod-rb/);
+    expect(recovered.out).toMatch(/operation\(s\) were in flight[\s\S]*interrupted while/);
+    expect(recovered.out).toMatch(/CronJob nova-billing-drill: SUSPENDED/);
+    expect(recovered.out).toMatch(
+      /Next: `rollout up --stack it-prod-rb` finishes the interrupted release; it resumes nova-billing-drill/,
+    );
+    expect(world.stackLocks(STACK)).toEqual([]);
+    expect(world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? []).toEqual([]);
+
+    const finished = await world.rollout(["up", "--stack", STACK]);
+    expect(finished.code, finished.out).toBe(0);
+    await expectCleanRelease(r1, finished.out);
+  });
+
+  it("an `up` killed with SIGKILL mid-chart is recovered and finished by `rollout up --yes` alone", async () => {
+    await setRelease("r2", r2);
+    await world.ready(evidence, "r2", r2);
+    await killMidChart();
+    const finished = await world.rollout(["up", "--stack", STACK, "--yes"]);
+    expect(finished.code, finished.out).toBe(0);
+    expect(finished.out).toMatch(/locked by an interrupted update:\n {2}\S+@\S+ \(pid \d+\)/);
+    expect(finished.out).toMatch(/continuing the interrupted work on it-prod-rb/);
+    await expectCleanRelease(r2, finished.out);
+  });
 });
+
+/** Starts `rollout up` and kills its whole process tree with SIGKILL once a Deployment step is in flight. */
+async function killMidChart(): Promise<void> {
+  const run = world.spawnRollout(["up", "--stack", STACK]);
+  const exited = new Promise((resolve) => run.child.once("exit", resolve));
+  const deadline = Date.now() + 300_000;
+  let inFlight = false;
+  while (!inFlight && Date.now() < deadline && run.child.exitCode === null) {
+    const ops = world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? [];
+    inFlight = ops.some((op) => JSON.stringify(op).includes("kubernetes:apps/v1:Deployment"));
+    if (!inFlight) await new Promise((r) => setTimeout(r, 25));
+  }
+  expect(inFlight, `no Deployment step was seen in flight:\n${run.output()}`).toBe(true);
+  // A lost runner takes every process with it: the CLI, the engine, the language host, the program and the plugins
+  // (which the engine starts in process groups of their own).
+  for (const pid of processTree(run.child.pid ?? 0)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  }
+  await exited;
+  // The engine's lock is left behind, held by a process that no longer runs.
+  const locks = world.stackLocks(STACK).map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number });
+  expect(locks.length, JSON.stringify(locks)).toBeGreaterThan(0);
+  expect(
+    locks.filter((l) => processAlive(l.pid)),
+    JSON.stringify(locks),
+  ).toEqual([]);
+}
+
+/** The release runs, verified, with the CronJob resumed, no lock and no pending operation left, nothing extra. */
+async function expectCleanRelease(d: Digests, out: string): Promise<void> {
+  expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${d.api}`);
+  expect(Object.keys(await deployments(NS)).sort()).toEqual(["nova-api", "nova-worker"]);
+  expect(await suspended(), out).not.toBe("true");
+  expect(world.stackLocks(STACK)).toEqual([]);
+  expect(world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? []).toEqual([]);
+  const [last] = (await fullHistory(stack)).filter((e) => e.kind === "update");
+  expect([last?.result, last?.apiDigest]).toEqual(["succeeded", d.api]);
+  const verification = (await stack.outputs())["verificationResults"]?.value as { ok: boolean }[] | undefined;
+  expect(verification?.length).toBeGreaterThan(0);
+  expect(verification?.every((v) => v.ok)).toBe(true);
+}
+
+/** A process and all its descendants (from /proc), parents first. */
+function processTree(root: number): number[] {
+  const parentOf = new Map<number, number>();
+  for (const name of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, "utf8");
+      parentOf.set(Number(name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  const tree = [root];
+  for (let i = 0; i < tree.length; i++) {
+    for (const [pid, parent] of parentOf) if (parent === tree[i]) tree.push(pid);
+  }
+  return tree;
+}

@@ -1,7 +1,8 @@
 // A production-shaped world for integration tests: a checkout of this repository with the committed policy configs
 // (unmodified), its own file backend, a `staging` stack whose last update the preflight reads, and production-shaped
 // stacks aimed at the sandbox cluster. Used by the gate and rollback scenarios.
-import { execFile, execFileSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync, spawn } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -49,14 +50,37 @@ export class ProductionWorld {
     this.checkout = productionCheckout(path.join(work, "checkout"));
     // The one committed file the test replaces: the roster, with throwaway test people and preflight key, plus an
     // on-call SRE whose SSH key is a file (what `ssh-keygen -Y sign` uses when the CLI signs a rollback record).
-    const keyFile = path.join(work, "keys", "sre-on-call");
-    fs.mkdirSync(path.dirname(keyFile), { recursive: true });
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "sre-on-call", "-f", keyFile]);
-    this.sre = { name: "sre-on-call", keyFile };
-    installTestRoster(this.checkout, [
-      { name: "sre-on-call", roles: ["sre"], sshPublicKey: fs.readFileSync(`${keyFile}.pub`, "utf8").trim() },
-    ]);
+    const keyed = (name: string, roles: string[]) => {
+      const keyFile = path.join(work, "keys", name);
+      fs.mkdirSync(path.dirname(keyFile), { recursive: true });
+      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", name, "-f", keyFile]);
+      const sshPublicKey = fs.readFileSync(`${keyFile}.pub`, "utf8").trim();
+      return { person: { name, keyFile }, entry: { name, roles, sshPublicKey } };
+    };
+    const sre = keyed("sre-on-call", ["sre"]);
+    const cto = keyed("cleo-cto", ["cto"]);
+    const manager = keyed("max-release-manager", ["release-manager"]);
+    this.sre = sre.person;
+    this.cto = cto.person;
+    this.releaseManager = manager.person;
+    // A preflight key as a PEM file, as CI would hold it (`--signing-key` / NOVA_SIGNING_KEY_FILE).
+    const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
+    this.preflightKeyFile = path.join(work, "keys", "preflight.pem");
+    fs.writeFileSync(this.preflightKeyFile, privateKey.export({ type: "pkcs8", format: "pem" }), {
+      mode: 0o600,
+    });
+    installTestRoster(
+      this.checkout,
+      [sre.entry, cto.entry, manager.entry],
+      [{ name: "it-ci-preflight", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString() }],
+    );
   }
+
+  /** Roster people whose SSH keys are files, for records signed through the CLI (`--ssh-key`). */
+  readonly cto: { readonly name: string; readonly keyFile: string };
+  readonly releaseManager: { readonly name: string; readonly keyFile: string };
+  /** A roster preflight key (PEM private key file) for `rollout preflight --signing-key`. */
+  readonly preflightKeyFile: string;
 
   /**
    * A roster person with an SSH key file, for records the CLI signs (`--ssh-key` / `NOVA_SSH_KEY_FILE`), e.g. the
@@ -173,12 +197,7 @@ export class ProductionWorld {
     env: Record<string, string> = {},
     drop: readonly string[] = [],
   ): Promise<{ code: number; out: string }> {
-    const base = testEnv({
-      PULUMI_BACKEND_URL: this.backend.url,
-      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
-      ...env,
-    });
-    for (const name of drop) delete base[name];
+    const base = this.env(env, drop);
     try {
       const { stdout, stderr } = await execFileAsync(cmd, [...args], {
         cwd: this.checkout,
@@ -190,6 +209,54 @@ export class ProductionWorld {
       const e = err as { code?: number; stdout?: string; stderr?: string };
       return { code: typeof e.code === "number" ? e.code : -1, out: `${e.stdout ?? ""}\n${e.stderr ?? ""}` };
     }
+  }
+
+  /** The environment of a command in the checkout: the world's backend and passphrase, `env` added, `drop` removed. */
+  private env(env: Record<string, string>, drop: readonly string[]): Record<string, string> {
+    const base = testEnv({
+      PULUMI_BACKEND_URL: this.backend.url,
+      PULUMI_CONFIG_PASSPHRASE: TEST_PASSPHRASE,
+      ...env,
+    });
+    for (const name of drop) delete base[name];
+    return base;
+  }
+
+  /**
+   * Starts the rollout CLI of the checkout in its own process group (so the whole tree, engine and plugins included,
+   * can be killed at once as a lost CI runner would be); output is collected in `output()`.
+   */
+  spawnRollout(args: readonly string[]): { child: ChildProcess; output: () => string } {
+    const child = spawn(process.execPath, [path.join(this.checkout, "dist", "cli", "index.js"), ...args], {
+      cwd: this.checkout,
+      env: this.env({}, []),
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    child.stdout.on("data", (b: Buffer) => (out += b.toString()));
+    child.stderr.on("data", (b: Buffer) => (out += b.toString()));
+    return { child, output: () => out };
+  }
+
+  /** The state file of a stack in the world's file backend (parsed), or undefined before its first update. */
+  stackState(stack: string): { checkpoint?: { latest?: { pending_operations?: unknown[] } } } | undefined {
+    const file = filesUnderDir(path.join(this.backend.dir, ".pulumi", "stacks")).find(
+      (f) => path.basename(f) === `${stack}.json`,
+    );
+    if (file === undefined) return undefined;
+    try {
+      return JSON.parse(fs.readFileSync(file, "utf8")) as never;
+    } catch {
+      return undefined; // caught while the engine rewrites it
+    }
+  }
+
+  /** Lock files of a stack in the world's file backend. */
+  stackLocks(stack: string): string[] {
+    return filesUnderDir(path.join(this.backend.dir, ".pulumi", "locks")).filter(
+      (f) => path.basename(path.dirname(f)) === stack,
+    );
   }
 
   /** The rollout CLI of the checkout. */
@@ -257,4 +324,13 @@ export function useGcsStandin(dir: string): () => void {
       else process.env[name] = value;
     }
   };
+}
+
+/** Every file under `dir` (none when it does not exist). */
+function filesUnderDir(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath, e.name));
 }

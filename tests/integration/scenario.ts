@@ -189,10 +189,17 @@ export const TEST_ROSTER: Roster = {
  * Replaces the roster of a checkout with the test roster plus `extra` people (the only committed file a test changes,
  * like a reviewed commit adding people).
  */
-export function installTestRoster(checkout: string, extra: Roster["people"] = []): void {
+export function installTestRoster(
+  checkout: string,
+  extra: Roster["people"] = [],
+  extraPreflightKeys: Roster["preflightKeys"] = [],
+): void {
   const file = path.join(checkout, "policy", "trust", "roster.json");
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const roster: Roster = { ...TEST_ROSTER, people: [...TEST_ROSTER.people, ...extra] };
+  const roster: Roster = {
+    people: [...TEST_ROSTER.people, ...extra],
+    preflightKeys: [...TEST_ROSTER.preflightKeys, ...extraPreflightKeys],
+  };
   fs.writeFileSync(file, `${JSON.stringify(roster, null, 2)}\n`);
 }
 /** Signs a record file as `ssh-keygen -Y sign -n nova-rollout` would with the person's key. */
@@ -383,9 +390,26 @@ export const PRODUCTION_REGISTRY = "us-docker.pkg.dev/nova-prod/nova";
  * pull-through mirror, as an air-gapped site would run): the digests checked are the sandbox images' real ones.
  */
 export function productionRegistryMirror(): FetchLike {
-  const from = `https://${PRODUCTION_REGISTRY.replace("/", "/v2/")}/`;
-  const to = `http://${SANDBOX.registry}/v2/nova/`;
+  const [from, to] = REGISTRY_MIRROR;
   return (url, init) => globalThis.fetch(url.startsWith(from) ? to + url.slice(from.length) : url, init);
+}
+
+/** The production registry's URL prefix and the sandbox registry's that stands in for it. */
+const REGISTRY_MIRROR = [
+  `https://${PRODUCTION_REGISTRY.replace("/", "/v2/")}/`,
+  `http://${SANDBOX.registry}/v2/nova/`,
+] as const;
+
+/**
+ * The environment that gives a CLI process the same mirror (a preloaded module redirects its `fetch`), for tests
+ * that run `rollout preflight` as a user would.
+ */
+export function registryMirrorEnv(): Record<string, string> {
+  const preload = path.join(REPO_ROOT, "tests", "integration", "registry-mirror.cjs");
+  return {
+    NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --require ${preload}`.trim(),
+    NOVA_IT_REGISTRY_MIRROR: REGISTRY_MIRROR.join(" "),
+  };
 }
 
 /**

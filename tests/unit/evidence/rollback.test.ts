@@ -126,6 +126,53 @@ describe("rollback admission", () => {
     ).toMatch(/bundle sha256:0{64} that admitted release 2026\.11\.3 \(update 3\) is not in/);
   });
 
+  it("a rollback record whose admission no longer holds does not block a release that is ready on its own", async () => {
+    project = makeProject();
+    const p = project;
+    const { bundle } = await produceBundle(p);
+    signRecord(writeRecord(p.evidenceDir, rollbackRecord("0".repeat(64), {}, NOW), NOW));
+    // The rollback path fails (its bundle is gone) and the release has no freeze or approval: the rollback is reported.
+    expect(
+      evaluateGate(inputAt(p, NOW))
+        .readiness.map((f) => f.checkId)
+        .join(","),
+    ).toBe("rollback");
+    // With a freeze window and an approval bound to the fresh bundle, the release passes as a new one.
+    signRecord(
+      writeRecord(
+        p.evidenceDir,
+        {
+          kind: "freeze",
+          stack: p.stack,
+          start: new Date(NOW.getTime() - H).toISOString(),
+          end: new Date(NOW.getTime() + 4 * H).toISOString(),
+          reason: "release window",
+          declaredBy: PEOPLE.releaseManager.name,
+        },
+        NOW,
+      ),
+    );
+    signRecord(
+      writeRecord(
+        p.evidenceDir,
+        {
+          kind: "approval",
+          stack: p.stack,
+          release: RELEASE,
+          approvedBy: PEOPLE.approver.name,
+          deployer: PEOPLE.deployer.name,
+          imageDigests: DIGESTS,
+          bundleSha256: bundle.contentSha256,
+          approvedAt: new Date(NOW.getTime() - 60_000).toISOString(),
+          expiresAt: new Date(NOW.getTime() + 4 * H).toISOString(),
+        },
+        NOW,
+      ),
+    );
+    expect(evaluateGate(inputAt(p, NOW))).toEqual({ baseline: [], readiness: [], freeze: [], approval: [] });
+    expect(admissionOf(inputAt(p, NOW))?.bundleSha256).toBe(bundle.contentSha256);
+  });
+
   it("blocks when the target's bundle was altered", async () => {
     const { p, bundleSha256, envelope } = await releasedLongAgo();
     signRecord(writeRecord(p.evidenceDir, rollbackRecord(bundleSha256), LATER));

@@ -1,0 +1,39 @@
+/**
+ * Announcements to the stack's notification channels (`nova-rollout:notifyChannels`, a secret): the release events the
+ * `up`/`rollback` commands send, and the freeze declared/lifted events of `freeze` and `post-launch`. Sending never
+ * fails a command: an unreachable channel is recorded in the evidence directory by the notifier.
+ */
+import type { Stack } from "@pulumi/pulumi/automation";
+import { type Channel, Notifier, type NotifyEventKind, parseChannels } from "../src/notify/notifier";
+import { configValue, describeFailure, evidenceDirOf, openStack, UserError } from "./engine";
+
+/** The stack's notifier (channels from the secret `nova-rollout:notifyChannels`; none when unset). */
+export async function notifierFor(projectDir: string, stack: Stack): Promise<Notifier> {
+  let channels: Channel[];
+  try {
+    channels = parseChannels(await configValue(stack, "notifyChannels"));
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  return new Notifier(channels, await evidenceDirOf(projectDir, stack));
+}
+
+/**
+ * Sends one event for a stack from a command that does not otherwise open it (the stack is opened to read its
+ * channels). When the stack cannot be opened (no backend configured, program not built), says so and goes on.
+ */
+export async function announce(
+  projectDir: string,
+  stackName: string,
+  kind: NotifyEventKind,
+  release: string,
+  detail: string,
+): Promise<void> {
+  try {
+    const stack = await openStack({ projectDir, stack: stackName });
+    await (await notifierFor(projectDir, stack)).send(kind, stackName, release, detail);
+  } catch (e) {
+    const why = describeFailure(e).message.split("\n")[0] ?? "";
+    process.stderr.write(`warning: "${kind}" not announced: ${why}\n`);
+  }
+}
