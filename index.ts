@@ -1,9 +1,17 @@
 /**
  * The Nova RMS rollout. This file is the only place that reads stack config (and the files it names); it validates
- * the config once, then wires the playbook's components in order:
+ * the config once, then wires the playbook's components. The step numbers are those of docs/runbook.md and the README:
  *
- *   readiness gate (program guard) → cluster connection → release namespace (release record) → images, secrets,
- *   database dump + rehearsal, CronJob pause → nova-stack chart → post-deploy verification → CronJob resume
+ *   1–2. readiness gate and change freeze / approval (the program guard, before any resource)
+ *   5a.  the cluster connection and the release namespace (the release record): registered first, so the policy
+ *        pack's gate stops an unready release before anything changes
+ *   3.   images published, pinned by digest
+ *   4.   pre-apply: secrets, database dump + migration rehearsal, CronJobs paused
+ *   5b.  apply: the nova-stack chart, every Deployment awaited
+ *   6.   post-deploy verification, then the CronJobs resume
+ *
+ * Steps 7 (rollback) and 8 (post-launch; the runbook splits it into 8 and 9) belong to the rollout CLI
+ * (`npm run rollout -- rollback`, `npm run rollout -- post-launch`).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -28,6 +36,7 @@ import {
   SECRET_KEYS,
   type StackSettings,
 } from "./src/config";
+import { COMPONENT_NAMES } from "./src/contract";
 import { formatFindings, gateForStack, type StackGateVerdict } from "./src/evidence";
 import { treeFingerprint, workloadFingerprint } from "./src/release/fingerprint";
 
@@ -66,7 +75,7 @@ function readKubeconfig(file: string): pulumi.Output<string> {
 }
 
 /**
- * The gate's second layer. Open-source Pulumi runs a policy pack only when the caller names it, so the program itself
+ * Steps 1–2, the gate's second layer. Open-source Pulumi runs a policy pack only when the caller names it, so the program itself
  * refuses a real update of a production stack (any stack aimed at a protected target) that the gate would block. It
  * runs the same `src/evidence` verifier as the pack, before any resource is registered. A preview only warns: the
  * pack's report is the primary output there.
@@ -94,7 +103,7 @@ function guardRelease(): StackGateVerdict {
 }
 
 const settings = loadSettings();
-// 0. Readiness gate: nothing below runs for an unready production release.
+// Steps 1–2. Readiness gate, change freeze and approval: nothing below runs for an unready production release.
 const production = guardRelease().stackClass.production;
 // Relative to the project directory, where the engine runs the command provider: resource inputs must not depend on
 // where the repository is checked out (a preview from another clone shows no change).
@@ -121,9 +130,9 @@ const workloadKey = workloadFingerprint(treeFingerprint(path.join(projectDir, ch
   scaling: settings.scaling,
 });
 
-// 1. Cluster connection: an explicit provider for every Kubernetes resource.
+// Step 5a. Cluster connection: an explicit provider for every Kubernetes resource.
 const cluster = new ClusterConnection(
-  "nova",
+  COMPONENT_NAMES.cluster,
   settings.cluster.mode === "kubeconfig"
     ? {
         mode: "kubeconfig",
@@ -134,9 +143,9 @@ const cluster = new ClusterConnection(
 );
 const providers = [cluster.provider];
 
-// 2. The namespace carries the release record; the readiness gate checks it before anything else changes.
+// Step 5a. The namespace carries the release record; the readiness gate checks it before anything else changes.
 const namespace = new ReleaseNamespace(
-  "nova",
+  COMPONENT_NAMES.namespace,
   {
     name: settings.namespace,
     environment: settings.environment,
@@ -151,11 +160,11 @@ const namespace = new ReleaseNamespace(
   { providers },
 );
 
-// 3. Images pinned by digest (checked against the registry where the resolver does that).
+// Step 3. Images pinned by digest (checked against the registry where the resolver does that).
 // Everything that acts (commands, builds) waits for the namespace: an unready release stops there, changing nothing.
 const afterGate = { dependsOn: [namespace] };
 const images = new ReleaseImages(
-  "nova",
+  COMPONENT_NAMES.images,
   {
     registry: settings.images.registry,
     tag: settings.images.tag,
@@ -167,9 +176,9 @@ const images = new ReleaseImages(
   afterGate,
 );
 
-// 4. Pre-apply: secrets, database dump + migration rehearsal, CronJobs paused.
+// Step 4. Pre-apply: secrets, database dump + migration rehearsal, CronJobs paused.
 const secrets = new AppSecrets(
-  "nova",
+  COMPONENT_NAMES.secrets,
   {
     namespace: namespace.name,
     entries: SECRET_KEYS.map((key) => ({ key, envName: SECRET_ENV_NAMES[key] })),
@@ -193,7 +202,7 @@ const databaseUrl =
     ? pulumi.secret(settings.secrets.values.databaseUrl ?? "")
     : secrets.secret.stringData.apply((d) => d?.DATABASE_URL ?? "");
 const database = new DatabaseSafeguards(
-  "nova-db",
+  COMPONENT_NAMES.database,
   {
     databaseUrl,
     rehearsalDatabaseUrl: pulumi.secret(settings.database.rehearsalDatabaseUrl),
@@ -206,7 +215,7 @@ const database = new DatabaseSafeguards(
   afterGate,
 );
 
-// The CronJobs paused for the apply (and resumed after verification, step 7): both steps follow the workloads.
+// The CronJobs paused for the apply (and resumed after verification, step 6): both follow the workloads.
 const cronJobs = {
   namespace: settings.namespace,
   cronJobs: settings.pausedCronJobs,
@@ -214,11 +223,11 @@ const cronJobs = {
   ...(cluster.context !== undefined ? { context: cluster.context } : {}),
   releaseKey: [...releaseKey, workloadKey],
 };
-const jobs = new ScheduledJobs("nova-jobs", cronJobs, afterGate);
+const jobs = new ScheduledJobs(COMPONENT_NAMES.jobs, cronJobs, afterGate);
 
-// 5. Apply: the nova-stack chart, after every pre-apply step.
+// Step 5b. Apply: the nova-stack chart, after every pre-apply step.
 const release = new NovaRelease(
-  "nova",
+  COMPONENT_NAMES.release,
   {
     chartPath: chartDir,
     valuesFiles: [valuesFileFor(chartDir, settings.environment)],
@@ -242,9 +251,9 @@ const release = new NovaRelease(
   { providers, dependsOn: [database, secrets, ...jobs.pauses, ...images.checks] },
 );
 
-// 6. Post-deploy verification, after every rendered object is ready; then the CronJobs resume.
+// Step 6. Post-deploy verification, after every rendered object is ready; then the CronJobs resume.
 const verification = new PostDeployVerification(
-  "nova-verify",
+  COMPONENT_NAMES.verification,
   {
     probeScript,
     apiBaseUrl: settings.verification.apiBaseUrl,
@@ -267,8 +276,12 @@ const verification = new PostDeployVerification(
   },
   { dependsOn: release.resources },
 );
-// 7. The CronJobs resume only after verification passed.
-new ResumeScheduledJobs("nova-jobs", { ...cronJobs, pauses: jobs.pauses }, { dependsOn: [verification] });
+// Step 6, last: the CronJobs resume only after verification passed.
+new ResumeScheduledJobs(
+  COMPONENT_NAMES.jobs,
+  { ...cronJobs, pauses: jobs.pauses },
+  { dependsOn: [verification] },
+);
 
 export const environment = settings.environment;
 export const releaseTag = settings.images.tag;

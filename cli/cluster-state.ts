@@ -5,6 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
+import { BILLING_DRILL_CRONJOB, SERVICE_DEPLOYMENTS } from "../src/contract";
 import { loadStackSettingsFromFile } from "../src/config";
 
 const execFileAsync = promisify(execFile);
@@ -22,7 +23,7 @@ export interface ClusterState {
 
 export async function clusterState(projectDir: string, stackName: string): Promise<ClusterState> {
   let namespace = "<namespace>";
-  let cronJobs: readonly string[] = ["nova-billing-drill"];
+  let cronJobs: readonly string[] = [BILLING_DRILL_CRONJOB];
   let kube: string[] = [];
   try {
     const settings = loadStackSettingsFromFile(projectDir, stackName);
@@ -44,7 +45,7 @@ export async function clusterState(projectDir: string, stackName: string): Promi
     if (state === "SUSPENDED") suspended.push(job);
     lines.push(`  CronJob ${job}: ${state}`);
   }
-  for (const d of ["nova-api", "nova-worker"]) {
+  for (const d of Object.values(SERVICE_DEPLOYMENTS)) {
     lines.push(
       `  Deployment ${d}: ${await kubectlQuery(
         [

@@ -17,7 +17,7 @@ import {
 import { ConfigValidationError } from "../src/config";
 import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evidence/enforcement";
 import { parseAdmission, type Admission } from "../src/evidence/gate";
-import { DEFAULT_EVIDENCE_DIR } from "../src/evidence";
+import { DEFAULT_EVIDENCE_DIR, VERIFICATION_RESOURCE_PREFIX } from "../src/contract";
 import { findProjectDir } from "../src/evidence/stack-settings";
 import { cacheDir } from "../tools/toolchain";
 import { engineEnvFor, productionReason } from "./backend";
@@ -37,6 +37,12 @@ export const EXIT = {
   /** `drift`: the cluster no longer matches the last release. */
   drifted: 9,
 } as const;
+
+/** The option every command that acts on a stack takes, spelled the same everywhere. */
+export const STACK_OPTION = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
+
+/** The option of every command that prints a result: the result as JSON on stdout, progress stays on stderr. */
+export const JSON_OPTION = ["--json", "print the result as JSON on stdout"] as const;
 
 /** A failure caused by the user's input or state; printed as one line, without a stack trace. */
 export class UserError extends Error {
@@ -317,7 +323,7 @@ export function configJson(
 }
 
 /** Names of the post-deploy verification commands (`PostDeployVerification` children), by logical name prefix. */
-export const VERIFICATION_RESOURCE_PREFIX = "nova-verify-";
+export { VERIFICATION_RESOURCE_PREFIX };
 
 /** The parts of Automation API engine events the failure classification reads. */
 export interface EngineEventLike {

@@ -14,14 +14,12 @@ import { freezeCommand } from "./commands/freeze";
 import { overrideCommand } from "./commands/override";
 import { postLaunchCommand } from "./commands/post-launch";
 import { preflightCommand } from "./commands/preflight";
-import {
-  historyCommand,
-  previewCommand,
-  recoverCommand,
-  rollbackCommand,
-  upCommand,
-  verifyCommand,
-} from "./commands/release";
+import { historyCommand } from "./commands/history";
+import { previewCommand } from "./commands/preview";
+import { recoverCommand } from "./commands/recover";
+import { rollbackCommand } from "./commands/rollback";
+import { upCommand } from "./commands/up";
+import { verifyCommand } from "./commands/verify";
 import { keysCommand } from "./commands/keys";
 import { driftCommand, statusCommand } from "./commands/operate";
 import { describeFailure, EXIT } from "./engine";

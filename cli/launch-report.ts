@@ -1,6 +1,7 @@
 /** The post-launch summary (`<evidenceDir>/<stack>/<timestamp>-launch.md`): what was rolled out and what follows. */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
 import { evidenceTimestamp, stackEvidenceDir } from "../src/evidence/paths";
 
 /** One post-deploy verification result as the stack outputs report it. */
@@ -38,6 +39,38 @@ export interface LaunchSummary {
   };
   /** For a rollback: why (the rollback record's reason). */
   readonly reason?: string;
+}
+
+function outputValue<T>(outputs: OutputMap, key: string, fallback: T): T {
+  const o = outputs[key];
+  return o === undefined || o.secret ? fallback : (o.value as T);
+}
+
+/** The launch summary of a finished update, from its outputs (secret outputs are never read). */
+export function summariseUpdate(
+  stackName: string,
+  kind: LaunchSummary["kind"],
+  startedAt: Date,
+  result: UpResult,
+  rolledBackTo?: number,
+): LaunchSummary {
+  const o = result.outputs;
+  const digests = outputValue(o, "imageDigests", { api: "", worker: "" });
+  const dump = outputValue<string | undefined>(o, "databaseDump", undefined);
+  return {
+    stack: stackName,
+    kind,
+    release: outputValue(o, "releaseTag", ""),
+    digests,
+    startedAt,
+    finishedAt: new Date(),
+    changes: Object.fromEntries(
+      Object.entries(result.summary.resourceChanges ?? {}).map(([op, n]) => [op, Number(n)]),
+    ),
+    verification: outputValue(o, "verificationResults", []),
+    ...(rolledBackTo !== undefined ? { rolledBackTo } : {}),
+    ...(dump !== undefined ? { databaseDump: dump } : {}),
+  };
 }
 
 /** Renders the summary as markdown. Pure; never given a secret value. */

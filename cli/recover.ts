@@ -128,6 +128,14 @@ export function formatDuration(ms: number): string {
 /** The default age after which any lock counts as abandoned. */
 export const DEFAULT_STALE_LOCK_AGE = "3h";
 
+/** The option of the commands that recover an abandoned lock (`up`, `recover`). */
+export const LOCK_AGE_OPTION = [
+  "--lock-stale-after <duration>",
+  "a lock older than this counts as abandoned even when its holder ran on another host",
+  parseDuration,
+  parseDuration(DEFAULT_STALE_LOCK_AGE),
+] as const;
+
 export interface RecoveryOptions {
   /** Cancel without asking. Without a terminal, recovery needs it. */
   readonly yes: boolean;

@@ -2,7 +2,8 @@ import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, createHmac } from "node:crypto";
-import { kebab } from "./naming";
+import { APP_SECRET_NAME, CHILD_SUFFIXES, PART_OF, SECRET_CHECKSUM_ANNOTATION } from "../src/contract";
+import { kebab } from "../src/util/text";
 
 /** One application secret: the config key it comes from and the environment variable it becomes. */
 export interface SecretEntry {
@@ -29,7 +30,7 @@ export type SecretSourceArgs =
 export interface AppSecretsArgs {
   /** Namespace of the Secret. */
   readonly namespace: pulumi.Input<string>;
-  /** Name of the Kubernetes Secret (the chart mounts it with `envFrom`). Default `nova-app-secrets`. */
+  /** Name of the Kubernetes Secret (the chart mounts it with `envFrom`). Default `nova-app-secrets` (`APP_SECRET_NAME`). */
   readonly secretName?: string;
   /** The secrets to publish. */
   readonly entries: readonly SecretEntry[];
@@ -141,15 +142,15 @@ export class AppSecrets extends pulumi.ComponentResource {
         .apply(([data, key]) => secretsChecksum(data as Record<string, string>, key)),
     );
 
-    const secretName = args.secretName ?? "nova-app-secrets";
+    const secretName = args.secretName ?? APP_SECRET_NAME;
     this.secret = new k8s.core.v1.Secret(
-      `${name}-secret`,
+      `${name}${CHILD_SUFFIXES.secret}`,
       {
         metadata: {
           name: secretName,
           namespace: args.namespace,
-          labels: { "app.kubernetes.io/part-of": "nova-rms", ...args.labels },
-          annotations: { "rollout.nova.dev/checksum": this.checksum },
+          labels: { "app.kubernetes.io/part-of": PART_OF, ...args.labels },
+          annotations: { [SECRET_CHECKSUM_ANNOTATION]: this.checksum },
         },
         type: "Opaque",
         stringData,

@@ -1,6 +1,7 @@
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CHILD_SUFFIXES } from "../src/contract";
 
 export type ClusterConnectionArgs =
   | {
@@ -121,7 +122,7 @@ export class ClusterConnection extends pulumi.ComponentResource {
     }
 
     this.provider = new k8s.Provider(
-      `${name}-k8s`,
+      `${name}${CHILD_SUFFIXES.provider}`,
       {
         kubeconfig: this.kubeconfig,
         ...(this.context !== undefined ? { context: this.context } : {}),

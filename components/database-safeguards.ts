@@ -1,7 +1,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { dumpLocation, dumpScript, rehearsalScript, SCRIPT_INTERPRETER } from "./database-scripts";
-import { forwardDependsOn, shortHash } from "./naming";
+import { CHILD_SUFFIXES } from "../src/contract";
+import { shortHash } from "../src/util/hash";
+import { forwardDependsOn } from "./depends-on";
 
 export interface DatabaseSafeguardsArgs {
   /** Connection URL of the production database (a Pulumi secret). */
@@ -52,7 +54,7 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
     this.dumpLocation = pulumi.output(location);
 
     this.dump = new command.local.Command(
-      `${name}-dump`,
+      `${name}${CHILD_SUFFIXES.dump}`,
       {
         create: dumpScript(location),
         interpreter: [...SCRIPT_INTERPRETER],
@@ -63,7 +65,7 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
       { parent: this, ...forwardDependsOn(opts) },
     );
     this.rehearsal = new command.local.Command(
-      `${name}-migration-rehearsal`,
+      `${name}${CHILD_SUFFIXES.migrationRehearsal}`,
       {
         create: rehearsalScript(location, args.migrationCommand),
         interpreter: [...SCRIPT_INTERPRETER],

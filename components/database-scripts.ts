@@ -1,5 +1,5 @@
 import { COMMAND_ENV_ALLOWLIST } from "../src/verify/probe";
-import { shellQuote } from "./naming";
+import { shellQuote } from "../src/util/shell";
 
 export { COMMAND_ENV_ALLOWLIST };
 

@@ -1,70 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { forwardDependsOn } from "./naming";
-
-/** Annotations on the release namespace that record what is being rolled out (read by the readiness gate). */
-export const RELEASE_ANNOTATIONS = {
-  release: "rollout.nova.dev/release",
-  apiDigest: "rollout.nova.dev/api-digest",
-  workerDigest: "rollout.nova.dev/worker-digest",
-  environment: "rollout.nova.dev/environment",
-} as const;
-
-export interface ReleaseNamespaceArgs {
-  /** Namespace name, e.g. `nova-prod`. */
-  readonly name: string;
-  readonly environment: "sandbox" | "staging" | "production";
-  /** Release id (image tag). */
-  readonly release: string;
-  /** The expected image digests, known at preview time (from stack config). */
-  readonly digests: { readonly api: string; readonly worker: string };
-  /**
-   * Set Pulumi's `protect` option on the Namespace, so the engine refuses to delete or replace it (and with it every
-   * object inside) until it is unprotected with `pulumi state unprotect`. Pass `true` for production. Default false;
-   * when omitted the Namespace inherits the component's own `protect` option, as any Pulumi child does.
-   */
-  readonly protect?: boolean;
-}
-
-/** Release-record annotations for the namespace. Pure. */
-export function releaseAnnotations(args: ReleaseNamespaceArgs): Record<string, string> {
-  return {
-    [RELEASE_ANNOTATIONS.release]: args.release,
-    [RELEASE_ANNOTATIONS.apiDigest]: args.digests.api,
-    [RELEASE_ANNOTATIONS.workerDigest]: args.digests.worker,
-    [RELEASE_ANNOTATIONS.environment]: args.environment,
-  };
-}
-
-/**
- * The release's namespace. It is the first Kubernetes object the program registers and carries the release record
- * (tag and digests) as annotations, so the readiness gate can stop an unready rollout before anything changes.
- */
-export class ReleaseNamespace extends pulumi.ComponentResource {
-  public readonly namespace: k8s.core.v1.Namespace;
-  public readonly name: pulumi.Output<string>;
-
-  constructor(name: string, args: ReleaseNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-    super("nova:cluster:ReleaseNamespace", name, {}, opts);
-    this.namespace = new k8s.core.v1.Namespace(
-      `${name}-namespace`,
-      {
-        metadata: {
-          name: args.name,
-          labels: {
-            "app.kubernetes.io/part-of": "nova-rms",
-            "rollout.nova.dev/environment": args.environment,
-            "pod-security.kubernetes.io/enforce": "restricted",
-          },
-          annotations: releaseAnnotations(args),
-        },
-      },
-      { parent: this, ...(args.protect !== undefined ? { protect: args.protect } : {}) },
-    );
-    this.name = this.namespace.metadata.name;
-    this.registerOutputs({ name: this.name });
-  }
-}
+import { type Environment } from "../src/contract";
+import { forwardDependsOn } from "./depends-on";
 
 export interface ServiceScaling {
   /** Replicas when autoscaling is off; the HPA floor when it is on. */
@@ -80,7 +17,7 @@ export interface NovaReleaseArgs {
   readonly valuesFiles: readonly string[];
   /** Target namespace (must exist). */
   readonly namespace: pulumi.Input<string>;
-  readonly environment: "sandbox" | "staging" | "production";
+  readonly environment: Environment;
   /** Registry the repositories live under. */
   readonly imageRegistry: string;
   /** Release id (image tag), rendered as a label. */

@@ -1,13 +1,13 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { forwardDependsOn } from "./naming";
+import { verificationSpecs } from "../src/verify/checks";
 import {
-  joinUrl,
   probeCommand,
   type MetricCheckSpec,
   type ProbeBudget,
   type ProbeSpec,
-} from "./probe-command";
+} from "../src/verify/probe-command";
+import { forwardDependsOn } from "./depends-on";
 
 export interface PostDeployVerificationArgs {
   /** Compiled probe script (`dist/src/verify/probe.js`). */
@@ -56,30 +56,15 @@ export interface CheckResult {
 }
 
 /**
- * The checks this component runs, by child name suffix. Pure, so tests and the policy pack agree on names. The exec
- * checks name the variables of `commandEnvironment` (as secret variables) and nothing else beyond the allow-list.
+ * The checks this component runs, by child name suffix: the checks of `src/verify/checks.ts` (shared with the policy
+ * pack and the CLI's `verify`), then the stack's metric checks. Pure. The exec checks name the variables of
+ * `commandEnvironment` (as secret variables) and nothing else beyond the allow-list.
  */
 export function verificationChecks(
   args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget">,
 ): [string, ProbeSpec][] {
   const secretEnv = Object.keys(args.commandEnvironment ?? {}).sort();
-  const exec = (command: string): ProbeSpec => ({
-    kind: "exec",
-    command,
-    ...(secretEnv.length > 0 ? { secretEnv } : {}),
-  });
-  const checks: [string, ProbeSpec][] = [
-    ["api-health", { kind: "http", url: joinUrl(args.apiBaseUrl, "/v1/health") }],
-    ["api-metrics", { kind: "http", url: joinUrl(args.apiBaseUrl, "/v1/metrics"), prometheus: true }],
-    ["worker-readyz", { kind: "http", url: joinUrl(args.workerBaseUrl, "/readyz") }],
-    ["alerts-quiet", { kind: "alerts", url: args.alertmanagerUrl }],
-  ];
-  if (args.syntheticE2eCommand !== undefined) {
-    checks.push(["synthetic-e2e", exec(args.syntheticE2eCommand)]);
-  }
-  if (args.billingDrillDryRunCommand !== undefined) {
-    checks.push(["billing-drill-dry-run", exec(args.billingDrillDryRunCommand)]);
-  }
+  const checks = verificationSpecs(args, secretEnv);
   for (const metric of args.metricChecks ?? []) {
     if (args.prometheusUrl === undefined) {
       throw new pulumi.InputPropertiesError({

@@ -6,14 +6,17 @@ import {
   artifactRegistryCoordinates,
   DIGEST_PATTERN,
   digestRef,
-  manifestUrl,
   parseImageRef,
+  SERVICES,
   tagRef,
-} from "./image-refs";
-import { forwardDependsOn } from "./naming";
-import { probeCommand, type ProbeBudget } from "./probe-command";
+  type Environment,
+  type Service,
+} from "../src/contract";
+import { manifestUrl } from "../src/registry/oci";
+import { probeCommand, type ProbeBudget } from "../src/verify/probe-command";
+import { forwardDependsOn } from "./depends-on";
 
-export type Service = "api" | "worker";
+export type { Service };
 export type ImageResolver = "pinned" | "registry-api" | "docker" | "artifact-registry" | "build";
 
 /** One service's image. */
@@ -41,7 +44,7 @@ export interface ReleaseImagesArgs {
    */
   readonly resolver: ImageResolver;
   /** `production` refuses anything that is not pinned by digest. */
-  readonly environment: "sandbox" | "staging" | "production";
+  readonly environment: Environment;
   readonly images: Readonly<Record<Service, ReleaseImageSpec>>;
   /** Compiled probe script (`dist/src/verify/probe.js`); required for `registry-api`. */
   readonly probeScript?: string;
@@ -67,7 +70,7 @@ export class ReleaseImages extends pulumi.ComponentResource {
 
     this.checks = [];
     const resolved = {} as Record<Service, pulumi.Output<string>>;
-    for (const service of ["api", "worker"] as const) {
+    for (const service of SERVICES) {
       resolved[service] = this.resolve(name, service, args, opts);
     }
     this.digests = pulumi.output(resolved);
@@ -176,7 +179,7 @@ export function assertDigest(service: Service, lookup: string, expected: string,
 
 function validate(args: ReleaseImagesArgs): void {
   const errors: { propertyPath: string; reason: string }[] = [];
-  for (const service of ["api", "worker"] as const) {
+  for (const service of SERVICES) {
     const spec = args.images[service];
     const at = `images.${service}`;
     if (args.resolver === "build") {

@@ -1,6 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { forwardDependsOn, shellQuote } from "./naming";
+import { pauseCommandName, resumeCommandName } from "../src/contract";
+import { shellQuote } from "../src/util/shell";
+import { forwardDependsOn } from "./depends-on";
 
 export interface ScheduledJobsArgs {
   /** Namespace of the CronJobs. */
@@ -65,7 +67,7 @@ export class ScheduledJobs extends pulumi.ComponentResource {
     this.pauses = args.cronJobs.map(
       (job) =>
         new command.local.Command(
-          `${name}-pause-${job}`,
+          pauseCommandName(name, job),
           {
             create: suspendScript(args.namespace, job, true, args.context),
             environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
@@ -107,7 +109,7 @@ export class ResumeScheduledJobs extends pulumi.ComponentResource {
     this.resumes = args.cronJobs.map(
       (job, i) =>
         new command.local.Command(
-          `${name}-resume-${job}`,
+          resumeCommandName(name, job),
           {
             create: suspendScript(args.namespace, job, false, args.context),
             environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },

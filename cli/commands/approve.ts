@@ -3,6 +3,7 @@
  * leadership approval for one release of one stack, bound to both digests and the newest signed bundle, and signs it
  * with the approver's SSH key. The approver's role comes from the committed roster, never from a flag.
  */
+import { STACK_OPTION, UserError } from "../engine";
 import * as path from "node:path";
 import { Command } from "commander";
 import {
@@ -71,7 +72,7 @@ export function releaseBinding(
 export function approveCommand(): Command {
   return new Command("approve")
     .description("Record a leadership approval for a stack and release, signed with the approver's SSH key.")
-    .requiredOption("--stack <stack>", "stack the approval applies to")
+    .requiredOption(...STACK_OPTION)
     .option("--release <tag>", "release id (default: nova-rollout:imageTag of the stack)")
     .requiredOption("--approved-by <name>", "who approves (a name in the committed roster)")
     .option("--deployer <name>", "who runs the release (a roster name; must not be the approver)")
@@ -90,9 +91,7 @@ export function approveCommand(): Command {
       const s = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
       const release = o.release ?? (s.ok ? s.settings.release : undefined);
       if (release === undefined) {
-        console.error("approve: pass --release (the stack file has no nova-rollout:imageTag)");
-        process.exitCode = 2;
-        return;
+        throw new UserError("approve: pass --release (the stack file has no nova-rollout:imageTag)");
       }
       if (o.role !== undefined) {
         console.error(

@@ -1,6 +1,8 @@
 /** `freeze --stack <stack> --end <time>`: records a change-freeze window under `<evidenceDir>/<stack>/records/`. */
+import { STACK_OPTION, UserError } from "../engine";
 import * as path from "node:path";
 import { Command } from "commander";
+import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import { announce } from "../announce";
 import { freezeNoticeDetail } from "../../src/comms/templates";
 import {
@@ -13,7 +15,6 @@ import {
   writeRecord,
 } from "../../src/evidence";
 import { liftNames, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
-import { UserError } from "../engine";
 
 interface FreezeOptions {
   stack: string;
@@ -48,13 +49,13 @@ export const SSH_KEY_OPTION = [
 export function evidenceDirFor(stack: string, projectDir?: string, evidenceDir?: string): string {
   const dir = path.resolve(projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
   const s = resolveStackSettings({ stack, projectDir: dir, env: {} });
-  return path.resolve(dir, evidenceDir ?? (s.ok ? s.settings.evidenceDir : "tests/drills/logs"));
+  return path.resolve(dir, evidenceDir ?? (s.ok ? s.settings.evidenceDir : DEFAULT_EVIDENCE_DIR));
 }
 
 export function freezeCommand(): Command {
   return new Command("freeze")
     .description("Record a change-freeze window for a stack (production rollouts need one covering now).")
-    .requiredOption("--stack <stack>", "stack the freeze applies to")
+    .requiredOption(...STACK_OPTION)
     .option("--start <time>", "window start (ISO or +<n>h; default now)")
     .requiredOption("--end <time>", "window end (ISO or +<n>h)")
     .requiredOption("--reason <text>", "why the freeze is declared")

@@ -8,6 +8,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { activeFreezes, activeOverrides, readRecords, validApprovals } from "../../src/evidence";
 import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
 import {
+  STACK_OPTION,
   EXIT,
   evidenceDirOf,
   fullHistory,
@@ -17,8 +18,6 @@ import {
   UserError,
   type ReleaseEntry,
 } from "../engine";
-
-const stackOption = ["-s, --stack <name>", "stack to act on (e.g. production)"] as const;
 
 /** The result of a drift check: the operations a refresh-then-preview would perform to restore the last release. */
 export interface DriftReport {
@@ -47,7 +46,7 @@ export function driftCommand(): Command {
     .description(
       "Refresh and preview without changing anything: exit 0 when the cluster matches the last release, 9 when it drifted",
     )
-    .requiredOption(...stackOption)
+    .requiredOption(...STACK_OPTION)
     .option("--json", "print JSON")
     .action(async (o: { stack: string; json?: boolean }) => {
       const report = await drift(projectRoot(), o.stack, o.json === true);
@@ -174,7 +173,7 @@ export function statusCommand(): Command {
     .description(
       "Show the current release, its digests and admission, the last verification and the gate's records",
     )
-    .requiredOption(...stackOption)
+    .requiredOption(...STACK_OPTION)
     .option("--json", "print JSON")
     .action(async (o: { stack: string; json?: boolean }) => {
       const projectDir = projectRoot();

@@ -3,6 +3,7 @@
  * the incident commander's SSH key. It waives only the named checks, only for this stack, release, digests and
  * bundle, only until it expires (at most the committed lifetime), and never the registry or staging checks.
  */
+import { STACK_OPTION, UserError } from "../engine";
 import * as path from "node:path";
 import { Command } from "commander";
 import {
@@ -39,7 +40,7 @@ export function overrideCommand(): Command {
     .description(
       "Record a break-glass override (hotfix only, signed by the incident commander) waiving named checks.",
     )
-    .requiredOption("--stack <stack>", "stack the override applies to")
+    .requiredOption(...STACK_OPTION)
     .option("--release <tag>", "release id (default: nova-rollout:imageTag of the stack)")
     .requiredOption(
       "--incident-commander <name>",
@@ -61,15 +62,13 @@ export function overrideCommand(): Command {
     .option(...SSH_KEY_OPTION)
     .action((o: OverrideOptions) => {
       if (o.hotfix !== true) {
-        console.error("override: break-glass is for hotfixes only; pass --hotfix to confirm");
-        process.exitCode = 2;
-        return;
+        throw new UserError("override: break-glass is for hotfixes only; pass --hotfix to confirm");
       }
       const forbidden = o.waive.filter((c) => (NEVER_WAIVABLE as readonly string[]).includes(c));
       if (forbidden.length > 0) {
-        console.error(`override: ${forbidden.join(", ")} can never be waived (${NEVER_WAIVABLE.join(", ")})`);
-        process.exitCode = 2;
-        return;
+        throw new UserError(
+          `override: ${forbidden.join(", ")} can never be waived (${NEVER_WAIVABLE.join(", ")})`,
+        );
       }
       const now = new Date();
       const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
@@ -80,18 +79,14 @@ export function overrideCommand(): Command {
         // the committed default
       }
       if (!(Number(o.expiresInHours) > 0) || Number(o.expiresInHours) > maxHours) {
-        console.error(
+        throw new UserError(
           `override: --expires-in-hours must be > 0 and at most ${maxHours} (policy/config/production.json)`,
         );
-        process.exitCode = 2;
-        return;
       }
       const s = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
       const release = o.release ?? (s.ok ? s.settings.release : undefined);
       if (release === undefined) {
-        console.error("override: pass --release (the stack file has no nova-rollout:imageTag)");
-        process.exitCode = 2;
-        return;
+        throw new UserError("override: pass --release (the stack file has no nova-rollout:imageTag)");
       }
       const evidenceDir = evidenceDirFor(o.stack, projectDir, o.evidenceDir);
       const file = writeRecord(

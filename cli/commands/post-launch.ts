@@ -4,6 +4,7 @@
  * `--follow-up-days` (7), and writes `<evidenceDir>/<stack>/<ts>-post-launch-announcement.md` from the newest launch
  * summary. `post-launch --stack <stack> --done <drill> --by <name>` records a follow-up drill as done.
  */
+import { STACK_OPTION, UserError } from "../engine";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
@@ -34,7 +35,6 @@ import { followUpDoneCommand, followUpStatus } from "../../src/evidence/follow-u
 import { freezeNoticeDetail } from "../../src/comms/templates";
 import { messageOf } from "../../src/notify/notifier";
 import { announce } from "../announce";
-import { UserError } from "../engine";
 import { type LaunchReportFacts, newestLaunchReport } from "../launch-report";
 import { evidenceDirFor, signWritten, SSH_KEY_OPTION } from "./freeze";
 
@@ -354,7 +354,7 @@ export function postLaunchCommand(): Command {
     .description(
       "After a launch: lift the change freeze (signed record), write the announcement and schedule the follow-up drills; --done <drill> records one as done",
     )
-    .requiredOption("--stack <stack>", "stack that was launched")
+    .requiredOption(...STACK_OPTION)
     .requiredOption("--by <name>", "who lifts the freeze / did the drill (your roster name)")
     .option(
       "--follow-up-days <days>",

@@ -2,6 +2,8 @@
  * `preflight --stack <stack>`: collects readiness evidence from artifacts and writes
  * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}`. Exits 1 when the stack is not ready.
  */
+import { EXIT, STACK_OPTION } from "../engine";
+import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import {
@@ -116,7 +118,7 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     console.error(`preflight: cannot use the signing key: ${(e as Error).message}`);
     return 2;
   }
-  const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? "tests/drills/logs";
+  const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? DEFAULT_EVIDENCE_DIR;
   const evidenceAbs = path.resolve(projectDir, evidenceDir);
   const records = readRecords(evidenceAbs, o.stack);
   // A window lifted by `rollout post-launch` ended at the lift.
@@ -209,7 +211,7 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
   if (onDisk.length > 0) {
     console.error(`\nstack ${o.stack} is NOT ready:`);
     for (const f of onDisk) console.error(`  [${f.checkId}] ${f.message}\n      fix: ${f.remedy}`);
-    return 1;
+    return EXIT.notReady;
   }
   console.log(`\nstack ${o.stack} is ready for release ${release}`);
   return 0;
@@ -221,7 +223,7 @@ export function preflightCommand(): Command {
     .description(
       "Collect readiness evidence from artifacts and write <evidenceDir>/<stack>/<timestamp>-preflight.{json,md}.",
     )
-    .requiredOption("--stack <stack>", "stack to collect evidence for")
+    .requiredOption(...STACK_OPTION)
     .option("--project-dir <dir>", "project directory (default: the nearest Pulumi.yaml named nova-rollout)")
     .option(
       "--evidence-dir <dir>",

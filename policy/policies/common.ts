@@ -6,9 +6,9 @@ import * as path from "node:path";
 import * as policySdk from "@pulumi/policy";
 import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/policy";
 import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
+import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import {
   classifySettings,
-  DEFAULT_EVIDENCE_DIR,
   findProjectDir,
   loadProductionEnforcement,
   resolveStackSettings,
@@ -240,11 +240,3 @@ export function fix(command: string): string {
 }
 
 export type { EvidenceStackSettings, ResourceValidationArgs };
-
-/** Release record annotations on the namespace. */
-export const ANNOTATIONS = {
-  release: "rollout.nova.dev/release",
-  apiDigest: "rollout.nova.dev/api-digest",
-  workerDigest: "rollout.nova.dev/worker-digest",
-  environment: "rollout.nova.dev/environment",
-} as const;

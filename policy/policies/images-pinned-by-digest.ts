@@ -3,6 +3,7 @@
  * allowed registry, and the Nova images carry exactly the digests the stack expects.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
+import { DIGEST_PATTERN, parseImageRef, repositoryOf, serviceOfRepository } from "../../src/contract";
 import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
 export interface ImagesPinnedConfig extends LocationConfig {
@@ -49,19 +50,11 @@ export function containersOf(podSpec: unknown): Container[] {
   );
 }
 
-/** Splits `registry/path/name@sha256:…` into repository path and digest. */
-export function parseImageRef(image: string): { repository: string; name: string; digest?: string } {
-  const at = image.indexOf("@");
-  const repoWithTag = at >= 0 ? image.slice(0, at) : image;
-  const digest = at >= 0 ? image.slice(at + 1) : undefined;
-  const lastSlash = repoWithTag.lastIndexOf("/");
-  const colon = repoWithTag.lastIndexOf(":");
-  const repository = colon > lastSlash ? repoWithTag.slice(0, colon) : repoWithTag;
-  const name = repository.slice(repository.lastIndexOf("/") + 1);
-  return { repository, name, digest };
+/** Splits `registry/path/name[:tag]@sha256:…` into repository path, image name and digest. */
+function imageOf(image: string): { repository: string; name: string; digest?: string | undefined } {
+  const ref = parseImageRef(image);
+  return { repository: ref.name, name: repositoryOf(ref.name), digest: ref.digest };
 }
-
-const NOVA_IMAGES = { "nova-rms-api": "api", "nova-rms-worker": "worker" } as const;
 
 export const imagesPinnedByDigest: ResourceValidationPolicy = {
   name: "nova-images-pinned-by-digest",
@@ -98,8 +91,8 @@ export const imagesPinnedByDigest: ResourceValidationPolicy = {
         reportViolation(`Container "${cname}" of ${args.name} has no image.`);
         continue;
       }
-      const ref = parseImageRef(c.image);
-      if (ref.digest === undefined || !/^sha256:[0-9a-f]{64}$/.test(ref.digest)) {
+      const ref = imageOf(c.image);
+      if (ref.digest === undefined || !DIGEST_PATTERN.test(ref.digest)) {
         reportViolation(
           `Container "${cname}" of ${args.name} uses image ${c.image}, which is not pinned by digest; threshold: <registry>/<name>@sha256:<64 hex>.${fix("set the image digest in stack config (nova-rollout:apiImageDigest / workerImageDigest) instead of a tag")}`,
         );
@@ -113,7 +106,7 @@ export const imagesPinnedByDigest: ResourceValidationPolicy = {
           `Container "${cname}" of ${args.name} pulls ${c.image} from a registry outside the allow-list [${allowed.join(", ")}].${fix("push the image to the release registry and reference it there")}`,
         );
       }
-      const svc = NOVA_IMAGES[ref.name as keyof typeof NOVA_IMAGES] as "api" | "worker" | undefined;
+      const svc = serviceOfRepository(ref.name);
       if (svc !== undefined && ref.digest !== undefined) {
         if (settings === undefined) {
           reportViolation(

@@ -11,7 +11,8 @@ import {
   imageDigestSchema,
   readinessFindings,
 } from "../../src/evidence";
-import { ANNOTATIONS, fix, gateInputOf, locationSchemaProperties, reportOnce, tryRead } from "./common";
+import { RELEASE_ANNOTATIONS as ANNOTATIONS } from "../../src/contract";
+import { fix, gateInputOf, locationSchemaProperties, reportOnce, tryRead } from "./common";
 import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
 
 export interface ReadinessGateConfig extends GatedConfig {

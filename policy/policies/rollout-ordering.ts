@@ -4,6 +4,8 @@
  * post-deploy verification commands exist.
  */
 import { type PolicyConfigSchema, type PolicyResource, type StackValidationPolicy } from "@pulumi/policy";
+import { CHILD_SUFFIXES, PAUSE_INFIX } from "../../src/contract";
+import { REQUIRED_VERIFICATION_SUFFIXES } from "../../src/verify/checks";
 import { fix, type LocationConfig, locationSchemaProperties, readConfig, stackContext } from "./common";
 
 export interface RolloutOrderingConfig extends LocationConfig {
@@ -25,7 +27,7 @@ const configSchema: PolicyConfigSchema = {
     verificationSuffixes: {
       type: "array",
       items: { type: "string" },
-      default: ["-api-health", "-worker-readyz", "-alerts-quiet"],
+      default: [...REQUIRED_VERIFICATION_SUFFIXES],
       description: "Name suffixes of the verification commands that must exist.",
     },
     ...locationSchemaProperties,
@@ -73,14 +75,14 @@ export const rolloutOrdering: StackValidationPolicy = {
     const ctx = stackContext(first.urn, cfg);
     const commands = args.resources.filter((r) => r.type === COMMAND);
     const names = commands.map((c) => c.name);
-    const dump = commands.find((c) => c.name.endsWith("-dump"));
+    const dump = commands.find((c) => c.name.endsWith(CHILD_SUFFIXES.dump));
     const deployments = args.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment");
     const codeFix = fix(
       "register it in index.ts (DatabaseSafeguards / ScheduledJobs / PostDeployVerification) and re-run pulumi up",
     );
     if (dump === undefined) {
       reportViolation(
-        `No database dump command (${COMMAND} named *-dump) in the stack; found commands [${names.join(", ")}].${codeFix}`,
+        `No database dump command (${COMMAND} named *${CHILD_SUFFIXES.dump}) in the stack; found commands [${names.join(", ")}].${codeFix}`,
       );
     } else {
       for (const d of deployments) {
@@ -99,9 +101,9 @@ export const rolloutOrdering: StackValidationPolicy = {
           ? ctx.settings.settings.pausedCronJobs
           : [];
     for (const job of jobs) {
-      if (!names.some((n) => n.endsWith(`-pause-${job}`))) {
+      if (!names.some((n) => n.endsWith(`${PAUSE_INFIX}${job}`))) {
         reportViolation(
-          `No pause command for CronJob ${job} (expected a ${COMMAND} named *-pause-${job}); found [${names.join(", ")}].${codeFix}`,
+          `No pause command for CronJob ${job} (expected a ${COMMAND} named *${PAUSE_INFIX}${job}); found [${names.join(", ")}].${codeFix}`,
         );
       }
     }

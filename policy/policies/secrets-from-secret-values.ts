@@ -11,6 +11,7 @@
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
 import { SECRET_ENV_NAMES, type SecretKey } from "../../src/config/schema";
+import { APP_SECRET_NAME, SECRET_CHECKSUM_ANNOTATION } from "../../src/contract";
 import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
 export interface SecretsConfig extends LocationConfig {
@@ -28,7 +29,7 @@ const configSchema: PolicyConfigSchema = {
     secretNames: {
       type: "array",
       items: { type: "string" },
-      default: ["nova-app-secrets"],
+      default: [APP_SECRET_NAME],
       description: "Secret names whose required keys are checked.",
     },
     requiredKeys: {
@@ -46,7 +47,7 @@ const configSchema: PolicyConfigSchema = {
     },
     checksumAnnotation: {
       type: "string",
-      default: "rollout.nova.dev/checksum",
+      default: SECRET_CHECKSUM_ANNOTATION,
       description: "Annotation carrying the checksum of the secret values.",
     },
     ...locationSchemaProperties,

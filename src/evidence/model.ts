@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { DIGEST_PATTERN } from "../contract";
 
 /** Version of the bundle format; bump when a field changes meaning. */
 export const BUNDLE_SCHEMA_VERSION = 2;
@@ -28,7 +29,7 @@ export type CheckId = (typeof CHECK_IDS)[number];
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex characters");
 /** An image digest as Kubernetes and registries write it: `sha256:<64 hex>`. */
-export const imageDigestSchema = z.string().regex(/^sha256:[0-9a-f]{64}$/, "must be sha256:<64 hex>");
+export const imageDigestSchema = z.string().regex(DIGEST_PATTERN, "must be sha256:<64 hex>");
 const isoTimestamp = z.iso.datetime({ offset: true });
 const stackName = z
   .string()

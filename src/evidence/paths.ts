@@ -1,8 +1,8 @@
 /** File names and locations of evidence, shared by the collector, the CLI and the policy pack. */
 import * as path from "node:path";
 
-/** Default evidence directory, relative to the project directory. */
-export const DEFAULT_EVIDENCE_DIR = "tests/drills/logs";
+/** Default evidence directory, relative to the project directory (defined in `src/contract`). */
+export { DEFAULT_EVIDENCE_DIR } from "../contract";
 
 /** The command that produces a fresh bundle for a stack. */
 export function preflightRemedy(stack: string): string {

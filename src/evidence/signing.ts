@@ -6,6 +6,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import { z } from "zod";
+import { IMAGE_REPOSITORIES, type ImageRepository } from "../contract";
 import { bundleSchema, type EvidenceBundle, describeZodError, sha256 } from "./model";
 
 export const DSSE_PAYLOAD_TYPE = "application/vnd.in-toto+json";
@@ -111,7 +112,7 @@ export function generateSigningKey(): { privatePem: string; publicPem: string; k
 }
 
 /** The image name a subject carries: `<registry>/nova-rms-api`. */
-export function subjectName(registry: string | null, image: "nova-rms-api" | "nova-rms-worker"): string {
+export function subjectName(registry: string | null, image: ImageRepository): string {
   return `${registry ?? "(no-registry)"}/${image}`;
 }
 
@@ -122,11 +123,11 @@ export function statementFor(bundle: EvidenceBundle): InTotoStatement {
     _type: STATEMENT_TYPE,
     subject: [
       {
-        name: subjectName(bundle.judgedWith.imageRegistry, "nova-rms-api"),
+        name: subjectName(bundle.judgedWith.imageRegistry, IMAGE_REPOSITORIES.api),
         digest: { sha256: hex(bundle.imageDigests.api) },
       },
       {
-        name: subjectName(bundle.judgedWith.imageRegistry, "nova-rms-worker"),
+        name: subjectName(bundle.judgedWith.imageRegistry, IMAGE_REPOSITORIES.worker),
         digest: { sha256: hex(bundle.imageDigests.worker) },
       },
     ],

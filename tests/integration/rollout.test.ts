@@ -6,7 +6,8 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { drift, status } from "../../cli/commands/operate";
-import { release, rollBack } from "../../cli/commands/release";
+import { rollBack } from "../../cli/commands/rollback";
+import { release } from "../../cli/commands/up";
 import { configJson, describeFailure, EXIT, toReleaseEntries } from "../../cli/engine";
 import {
   createOrSelectProjectStack,

@@ -2,6 +2,7 @@
  * The newest billing-drill log of the staging stack must be younger than the threshold (default 7 days), end with the
  * success marker {@link DRILL_SUCCESS_MARKER} and contain no failure line.
  */
+import { BILLING_DRILL_CRONJOB, DEFAULT_EVIDENCE_DIR } from "../../contract";
 import { type CheckResult } from "../model";
 import { parseEvidenceTimestamp } from "../paths";
 import { type LoadedArtifact, provenanceOf, result } from "./types";
@@ -76,7 +77,7 @@ export function checkBillingDrill(
   stagingStack: string,
 ): CheckResult {
   const threshold = `newest drill log younger than ${maxAgeDays} days, last line "${DRILL_SUCCESS_MARKER}", no failure line`;
-  const remedy = `npm run drill:billing -- --stack ${stagingStack} (writes tests/drills/logs/${stagingStack}/<timestamp>-billing-drill.log, with release:/commit: lines and the final line "${DRILL_SUCCESS_MARKER}" only when every step passed)`;
+  const remedy = `run the billing drill on ${stagingStack} (the Nova RMS application's drill, the job of the ${BILLING_DRILL_CRONJOB} CronJob; this repository has no script for it) and keep its log as ${DEFAULT_EVIDENCE_DIR}/${stagingStack}/<timestamp>-billing-drill.log, with release:/commit: lines and the final line "${DRILL_SUCCESS_MARKER}" only when every step passed`;
   const dated = logs
     .map((a) => ({ a, t: drillTime(a.path, a.bytes.toString("utf8")) }))
     .filter((x): x is { a: LoadedArtifact; t: Date } => x.t !== undefined)

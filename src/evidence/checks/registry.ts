@@ -1,5 +1,6 @@
 /** The registry resolves the release tag of each image to the expected digest (OCI distribution API). */
 import { createHash } from "node:crypto";
+import { IMAGE_REPOSITORIES } from "../../contract";
 import { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry } from "../../registry/oci";
 import { type CheckResult, type ImageDigests } from "../model";
 import { result } from "./types";
@@ -17,7 +18,7 @@ export type FetchLike = (
   arrayBuffer(): Promise<ArrayBuffer>;
 }>;
 
-export const IMAGE_REPOSITORIES = { api: "nova-rms-api", worker: "nova-rms-worker" } as const;
+export { IMAGE_REPOSITORIES };
 
 /** Resolves a tag to its digest: `Docker-Content-Digest` of HEAD, else of GET, else sha256 of the GET body. */
 export async function resolveDigest(

@@ -3,6 +3,7 @@
  * staging stack is younger than the threshold (default 7 days, from the time stamp in its file name), has a success
  * line and reports zero errors.
  */
+import { DEFAULT_EVIDENCE_DIR } from "../../contract";
 import { type CheckResult } from "../model";
 import { parseEvidenceTimestamp } from "../paths";
 import { type LoadedArtifact, provenanceOf, result } from "./types";
@@ -58,7 +59,7 @@ export function checkSampleData(
   stagingStack: string,
 ): CheckResult {
   const threshold = `a seed log <YYYYMMDDTHHMMSSZ>-seed-sample-data.log younger than ${maxAgeDays} days with a success line ("seed completed" / "sample data seeded"), every "errors: <n>" 0 and no error/fatal/failed line`;
-  const remedy = `npm run seed:sample-data -- --stack ${stagingStack} (writes tests/drills/logs/${stagingStack}/<timestamp>-seed-sample-data.log with release:/commit: lines and a final "seed completed: …, errors: 0")`;
+  const remedy = `seed the sample data on ${stagingStack} with the Nova RMS application's seeder (npm run seed:sample-data -- --stack ${stagingStack} in the application repository; this repository has no such script) and keep its log as ${DEFAULT_EVIDENCE_DIR}/${stagingStack}/<timestamp>-seed-sample-data.log, with release:/commit: lines and a final "seed completed: …, errors: 0"`;
   if (artifact === undefined) {
     return result("sample-data", TITLE, false, "no seed log", threshold, null, remedy);
   }

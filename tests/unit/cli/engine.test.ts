@@ -17,7 +17,7 @@ import {
   UserError,
   type ReleaseEntry,
 } from "../../../cli/engine";
-import { formatHistory } from "../../../cli/commands/release";
+import { formatHistory } from "../../../cli/commands/history";
 import { renderLaunchReport } from "../../../cli/launch-report";
 import { ConfigValidationError } from "../../../src/config";
 import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";

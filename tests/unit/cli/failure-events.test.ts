@@ -1,6 +1,6 @@
 // Failure classification from the engine's event stream, and config restore that keeps secrets secret.
 import { describe, expect, it } from "vitest";
-import { restoreConfig } from "../../../cli/commands/release";
+import { restoreConfig } from "../../../cli/commands/rollback";
 import {
   configJson,
   failedInVerification,

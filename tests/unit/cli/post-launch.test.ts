@@ -179,7 +179,7 @@ describe("rollout post-launch", () => {
       /\| billing \| \d{4}-.* \| `npm run rollout -- post-launch --stack production --done billing/,
     );
     expect(out.join("\n")).toMatch(
-      /\[nova-rollout\] Change freeze lifted: production window .* by Rae Manager/,
+      /\[nova-rollout\] Change freeze lifted: production — window .* by Rae Manager/,
     );
     // The newest launch summary is found even with the announcement (also ending in "launch…md") beside it.
     expect(fs.readdirSync(dir).filter((n) => n.endsWith("-launch.md"))).toHaveLength(1);

@@ -7,12 +7,12 @@ import { installMocks, isSecret, Marker, promiseOf, settle, type MockState } fro
 
 let mocks: MockState;
 let cluster: typeof import("../../../components/cluster-connection");
-let release: typeof import("../../../components/nova-release");
+let release: typeof import("../../../components");
 
 beforeAll(async () => {
   mocks = installMocks();
   cluster = await import("../../../components/cluster-connection");
-  release = await import("../../../components/nova-release");
+  release = await import("../../../components");
 });
 
 describe("ClusterConnection", () => {

@@ -4,10 +4,10 @@ import {
   artifactRegistryCoordinates,
   digestRef,
   isPinned,
-  manifestUrl,
   parseImageRef,
   tagRef,
-} from "../../../components/image-refs";
+} from "../../../src/contract";
+import { manifestUrl } from "../../../src/registry/oci";
 
 const D = `sha256:${"0123456789abcdef".repeat(4)}`;
 

@@ -26,7 +26,7 @@ let mocks: MockState;
 /** `protect` as sent to the engine, by logical name (absent: the option was not set). */
 const wire = new Map<string, boolean>();
 let cluster: typeof import("../../../components/cluster-connection");
-let release: typeof import("../../../components/nova-release");
+let release: typeof import("../../../components");
 let secrets: typeof import("../../../components/app-secrets");
 
 beforeAll(async () => {
@@ -40,7 +40,7 @@ beforeAll(async () => {
     return register(req, cb);
   };
   cluster = await import("../../../components/cluster-connection");
-  release = await import("../../../components/nova-release");
+  release = await import("../../../components");
   secrets = await import("../../../components/app-secrets");
 });
 

@@ -14,8 +14,8 @@ import {
   SCRIPT_INTERPRETER,
   STRICT_MODE,
 } from "../../../components/database-scripts";
-import { kebab, shellQuote, shortHash } from "../../../components/naming";
-import { joinUrl, probeCommand } from "../../../components/probe-command";
+import { kebab, joinUrl, shellQuote, shortHash } from "../../../src/util";
+import { probeCommand } from "../../../src/verify/probe-command";
 
 describe("shellQuote", () => {
   it("survives the shell for any string", () => {

@@ -18,7 +18,7 @@ import {
   MANIFEST_ACCEPT as OCI_MANIFEST_ACCEPT,
   manifestUrl as ociManifestUrl,
 } from "../../../src/registry/oci";
-import { manifestUrl as componentsManifestUrl } from "../../../components/image-refs";
+import { manifestUrl as componentsManifestUrl } from "../../../src/registry/oci";
 import { checkSampleData } from "../../../src/evidence/checks/sample-data";
 import { checkStagingStack, type StagingUpdate } from "../../../src/evidence/checks/staging-stack";
 import { evidenceTimestamp, parseEvidenceTimestamp } from "../../../src/evidence/paths";

@@ -1,5 +1,6 @@
-/** Pure helpers for image references: parsing, formatting and registry-specific coordinates. */
+/** Image references: the digest pattern, parsing and formatting. Pure. */
 
+/** An image digest as registries and Kubernetes write it: `sha256:<64 lowercase hex>`. */
 export const DIGEST_PATTERN = /^sha256:[a-f0-9]{64}$/;
 
 /** `registry/repository@sha256:…` — the only form the release deploys. */
@@ -16,7 +17,7 @@ export function tagRef(registry: string, repository: string, tag: string): strin
 }
 
 export interface ParsedImageRef {
-  /** Everything before the repository's last path segment, e.g. `us-docker.pkg.dev/p/r`. */
+  /** The reference without tag and digest, e.g. `us-docker.pkg.dev/p/r/nova-rms-api`. */
   readonly name: string;
   readonly tag?: string;
   readonly digest?: string;
@@ -38,6 +39,11 @@ export function parseImageRef(ref: string): ParsedImageRef {
     rest = rest.slice(0, colon);
   }
   return { name: rest, ...(tag !== undefined ? { tag } : {}), ...(digest !== undefined ? { digest } : {}) };
+}
+
+/** The last path segment of an image name: `nova-rms-api` of `us-docker.pkg.dev/p/r/nova-rms-api`. */
+export function repositoryOf(name: string): string {
+  return name.slice(name.lastIndexOf("/") + 1);
 }
 
 /** True when a reference pins its content by digest. */
@@ -62,9 +68,3 @@ export function artifactRegistryCoordinates(registry: string): ArtifactRegistryC
   const [, location, project, repositoryId] = m as unknown as [string, string, string, string];
   return { location, project, repositoryId };
 }
-
-/**
- * The OCI distribution API address of a repository's manifest: `http` for loopback registries (the sandbox),
- * `https` everywhere else. One implementation, in src/registry/oci.ts; re-exported for the components.
- */
-export { manifestUrl } from "../src/registry/oci";

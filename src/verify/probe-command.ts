@@ -1,4 +1,4 @@
-import { shellQuote } from "./naming";
+import { shellQuote } from "../util/shell";
 
 /** How a probe is bounded: attempts with exponential backoff, and a timeout per attempt. */
 export interface ProbeBudget {
@@ -85,9 +85,4 @@ export function probeCommand(
   );
   if (spec.kind === "exec") parts.push("--", shellQuote(spec.command));
   return parts.join(" ");
-}
-
-/** Joins a base URL and a path without doubling or dropping the slash. */
-export function joinUrl(base: string, path: string): string {
-  return `${base.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }

@@ -1,0 +1,65 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import {
+  CHILD_SUFFIXES,
+  ENVIRONMENT_LABEL,
+  PART_OF,
+  RELEASE_ANNOTATIONS,
+  type Environment,
+} from "../src/contract";
+
+export interface ReleaseNamespaceArgs {
+  /** Namespace name, e.g. `nova-prod`. */
+  readonly name: string;
+  readonly environment: Environment;
+  /** Release id (image tag). */
+  readonly release: string;
+  /** The expected image digests, known at preview time (from stack config). */
+  readonly digests: { readonly api: string; readonly worker: string };
+  /**
+   * Set Pulumi's `protect` option on the Namespace, so the engine refuses to delete or replace it (and with it every
+   * object inside) until it is unprotected with `pulumi state unprotect`. Pass `true` for production. Default false;
+   * when omitted the Namespace inherits the component's own `protect` option, as any Pulumi child does.
+   */
+  readonly protect?: boolean;
+}
+
+/** Release-record annotations for the namespace. Pure. */
+export function releaseAnnotations(args: ReleaseNamespaceArgs): Record<string, string> {
+  return {
+    [RELEASE_ANNOTATIONS.release]: args.release,
+    [RELEASE_ANNOTATIONS.apiDigest]: args.digests.api,
+    [RELEASE_ANNOTATIONS.workerDigest]: args.digests.worker,
+    [RELEASE_ANNOTATIONS.environment]: args.environment,
+  };
+}
+
+/**
+ * The release's namespace. It is the first Kubernetes object the program registers and carries the release record
+ * (tag and digests) as annotations, so the readiness gate can stop an unready rollout before anything changes.
+ */
+export class ReleaseNamespace extends pulumi.ComponentResource {
+  public readonly namespace: k8s.core.v1.Namespace;
+  public readonly name: pulumi.Output<string>;
+
+  constructor(name: string, args: ReleaseNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("nova:cluster:ReleaseNamespace", name, {}, opts);
+    this.namespace = new k8s.core.v1.Namespace(
+      `${name}${CHILD_SUFFIXES.namespace}`,
+      {
+        metadata: {
+          name: args.name,
+          labels: {
+            "app.kubernetes.io/part-of": PART_OF,
+            [ENVIRONMENT_LABEL]: args.environment,
+            "pod-security.kubernetes.io/enforce": "restricted",
+          },
+          annotations: releaseAnnotations(args),
+        },
+      },
+      { parent: this, ...(args.protect !== undefined ? { protect: args.protect } : {}) },
+    );
+    this.name = this.namespace.metadata.name;
+    this.registerOutputs({ name: this.name });
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * Logical names of the program's resources that the policy pack, the CLI and the docs refer to. A component's
+ * children are named `<component name><suffix>`; the program names its components with {@link COMPONENT_NAMES}.
+ */
+
+/** The name `index.ts` gives each component. */
+export const COMPONENT_NAMES = {
+  cluster: "nova",
+  namespace: "nova",
+  images: "nova",
+  secrets: "nova",
+  database: "nova-db",
+  jobs: "nova-jobs",
+  release: "nova",
+  verification: "nova-verify",
+} as const;
+
+/** Suffixes of the children the policies and the CLI look for. */
+export const CHILD_SUFFIXES = {
+  /** The Kubernetes provider of `ClusterConnection`. */
+  provider: "-k8s",
+  /** The Namespace of `ReleaseNamespace`. */
+  namespace: "-namespace",
+  /** The Kubernetes Secret of `AppSecrets`. */
+  secret: "-secret",
+  /** The logical dump of `DatabaseSafeguards`. */
+  dump: "-dump",
+  /** The migration rehearsal of `DatabaseSafeguards`. */
+  migrationRehearsal: "-migration-rehearsal",
+} as const;
+
+/** The explicit Kubernetes provider every Kubernetes resource uses: `nova-k8s`. */
+export const K8S_PROVIDER_NAME = `${COMPONENT_NAMES.cluster}${CHILD_SUFFIXES.provider}`;
+
+/** The release namespace resource: `nova-namespace`. */
+export const NAMESPACE_RESOURCE_NAME = `${COMPONENT_NAMES.namespace}${CHILD_SUFFIXES.namespace}`;
+
+/** Logical names of the post-deploy verification commands start with this: `nova-verify-`. */
+export const VERIFICATION_RESOURCE_PREFIX = `${COMPONENT_NAMES.verification}-`;
+
+/** What stands between the component name and the CronJob in a pause command's name. */
+export const PAUSE_INFIX = "-pause-";
+/** What stands between the component name and the CronJob in a resume command's name. */
+export const RESUME_INFIX = "-resume-";
+
+/** `<component>-pause-<job>`: the command that suspends `job` before the chart changes. */
+export function pauseCommandName(component: string, job: string): string {
+  return `${component}${PAUSE_INFIX}${job}`;
+}
+
+/** `<component>-resume-<job>`: the command that resumes `job` after verification passed. */
+export function resumeCommandName(component: string, job: string): string {
+  return `${component}${RESUME_INFIX}${job}`;
+}

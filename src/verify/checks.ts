@@ -1,0 +1,157 @@
+/**
+ * The post-deploy verification checks, defined once: each check's name, what it probes (a URL path under one of the
+ * stack's base URLs, or one of the stack's commands) and how it is judged. Three readers map this table:
+ *
+ * - the program (`components/post-deploy-verification.ts`) turns it into probe command resources
+ *   ({@link verificationSpecs}), named `<verification component>-<check name>`;
+ * - the policy pack (`nova-rollout-ordering`) requires the commands of the checks marked `requiredByPolicy`
+ *   ({@link REQUIRED_VERIFICATION_SUFFIXES});
+ * - the CLI's `verify` runs the same checks in process ({@link verificationAttempts}).
+ *
+ * Metric checks (PromQL, `nova-rollout:metricChecks`) are configured per stack, not defined here; only the program
+ * runs them (see `PostDeployVerification`).
+ */
+import { joinUrl } from "../util/url";
+import { alertsAttempt, execAttempt, httpAttempt, type Attempt } from "./probe";
+import { type ProbeSpec } from "./probe-command";
+
+/** The stack's verification settings the checks read (`StackSettings["verification"]` fits). */
+export interface VerificationTargets {
+  /** Base URL of the API. */
+  readonly apiBaseUrl: string;
+  /** Base URL of the worker. */
+  readonly workerBaseUrl: string;
+  /** Alertmanager base URL. */
+  readonly alertmanagerUrl: string;
+  /** Optional synthetic end-to-end command (exit code 0 = pass). */
+  readonly syntheticE2eCommand?: string;
+  /** Optional billing-drill dry-run command (exit code 0 = pass). */
+  readonly billingDrillDryRunCommand?: string;
+}
+
+/** How a check is judged. */
+export type CheckJudge =
+  /** GET `<base><path>` answers 2xx (and, with `prometheus`, a Prometheus text exposition). */
+  | {
+      readonly kind: "http";
+      readonly base: "apiBaseUrl" | "workerBaseUrl";
+      readonly path: string;
+      readonly prometheus: boolean;
+    }
+  /** Alertmanager reports no active, unsilenced, uninhibited alert. */
+  | { readonly kind: "alerts"; readonly base: "alertmanagerUrl" }
+  /** The stack's command exits 0; the check exists only when the command is configured. */
+  | { readonly kind: "exec"; readonly command: "syntheticE2eCommand" | "billingDrillDryRunCommand" };
+
+export interface VerificationCheck {
+  /** DNS-label name: the probe's `--name`, the suffix of the command resource's name. */
+  readonly name: string;
+  readonly judge: CheckJudge;
+  /** Whether the policy pack requires this check's command by default (`verificationSuffixes`). */
+  readonly requiredByPolicy: boolean;
+}
+
+/** Every verification check, in the order they run. */
+export const VERIFICATION_CHECKS: readonly VerificationCheck[] = [
+  {
+    name: "api-health",
+    judge: { kind: "http", base: "apiBaseUrl", path: "/v1/health", prometheus: false },
+    requiredByPolicy: true,
+  },
+  {
+    name: "api-metrics",
+    judge: { kind: "http", base: "apiBaseUrl", path: "/v1/metrics", prometheus: true },
+    requiredByPolicy: false,
+  },
+  {
+    name: "worker-readyz",
+    judge: { kind: "http", base: "workerBaseUrl", path: "/readyz", prometheus: false },
+    requiredByPolicy: true,
+  },
+  { name: "alerts-quiet", judge: { kind: "alerts", base: "alertmanagerUrl" }, requiredByPolicy: true },
+  {
+    name: "synthetic-e2e",
+    judge: { kind: "exec", command: "syntheticE2eCommand" },
+    requiredByPolicy: false,
+  },
+  {
+    name: "billing-drill-dry-run",
+    judge: { kind: "exec", command: "billingDrillDryRunCommand" },
+    requiredByPolicy: false,
+  },
+];
+
+/** Name suffixes (`-<check>`) of the verification commands the policy pack requires by default. */
+export const REQUIRED_VERIFICATION_SUFFIXES: readonly string[] = VERIFICATION_CHECKS.filter(
+  (c) => c.requiredByPolicy,
+).map((c) => `-${c.name}`);
+
+/** An HTTP/alerts check, or an exec check with its configured command; absent exec checks are left out. */
+type ResolvedCheck =
+  | { readonly name: string; readonly kind: "http"; readonly url: string; readonly prometheus: boolean }
+  | { readonly name: string; readonly kind: "alerts"; readonly url: string }
+  | { readonly name: string; readonly kind: "exec"; readonly command: string };
+
+/** The checks that apply to a stack's targets, with their URLs and commands filled in. Pure. */
+export function resolveChecks(targets: VerificationTargets): ResolvedCheck[] {
+  return VERIFICATION_CHECKS.flatMap(({ name, judge }): ResolvedCheck[] => {
+    switch (judge.kind) {
+      case "http":
+        return [
+          { name, kind: "http", url: joinUrl(targets[judge.base], judge.path), prometheus: judge.prometheus },
+        ];
+      case "alerts":
+        return [{ name, kind: "alerts", url: targets[judge.base] }];
+      case "exec": {
+        const command = targets[judge.command];
+        return command === undefined ? [] : [{ name, kind: "exec", command }];
+      }
+    }
+  });
+}
+
+/**
+ * The probe specs of the checks, for the program's command resources. Exec checks name `secretEnv` (sorted as
+ * given) as their secret variables when it is not empty. Pure.
+ */
+export function verificationSpecs(
+  targets: VerificationTargets,
+  secretEnv: readonly string[] = [],
+): [string, ProbeSpec][] {
+  return resolveChecks(targets).map((c): [string, ProbeSpec] => {
+    switch (c.kind) {
+      case "http":
+        return [c.name, { kind: "http", url: c.url, ...(c.prometheus ? { prometheus: true } : {}) }];
+      case "alerts":
+        return [c.name, { kind: "alerts", url: c.url }];
+      case "exec":
+        return [
+          c.name,
+          {
+            kind: "exec",
+            command: c.command,
+            ...(secretEnv.length > 0 ? { secretEnv: [...secretEnv] } : {}),
+          },
+        ];
+    }
+  });
+}
+
+/**
+ * The checks as in-process attempts, for the CLI's `verify`: `[name, Attempt]` pairs in run order, each judged as the
+ * probe script judges it (exec commands run with the allow-listed environment only). Metric checks are not included.
+ *
+ * @param settings the stack's verification settings (`loadStackSettingsFromFile(...).verification`)
+ */
+export function verificationAttempts(settings: VerificationTargets): [string, Attempt][] {
+  return resolveChecks(settings).map((c): [string, Attempt] => {
+    switch (c.kind) {
+      case "http":
+        return [c.name, httpAttempt(c.url, c.prometheus)];
+      case "alerts":
+        return [c.name, alertsAttempt(c.url)];
+      case "exec":
+        return [c.name, execAttempt(c.command)];
+    }
+  });
+}
