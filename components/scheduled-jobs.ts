@@ -81,8 +81,12 @@ export class ScheduledJobs extends pulumi.ComponentResource {
 }
 
 export interface ResumeScheduledJobsArgs extends ScheduledJobsArgs {
-  /** The pause commands of the same CronJobs ({@link ScheduledJobs.pauses}); each resume runs after its pause. */
-  readonly pauses: readonly pulumi.Resource[];
+  /**
+   * The pause commands of the same CronJobs ({@link ScheduledJobs.pauses}); each resume runs after its pause, and
+   * again whenever its pause ran again (a new pause has a new id): whatever paused a CronJob — this release, or an
+   * interrupted or abandoned one — the next verified update resumes it.
+   */
+  readonly pauses: readonly pulumi.CustomResource[];
 }
 
 /**
@@ -106,18 +110,18 @@ export class ResumeScheduledJobs extends pulumi.ComponentResource {
         ],
       });
     }
-    this.resumes = args.cronJobs.map(
-      (job, i) =>
-        new command.local.Command(
-          resumeCommandName(name, job),
-          {
-            create: suspendScript(args.namespace, job, false, args.context),
-            environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
-            triggers: [...args.releaseKey],
-          },
-          { parent: this, ...forwardDependsOn(opts, args.pauses[i] as pulumi.Resource) },
-        ),
-    );
+    this.resumes = args.cronJobs.map((job, i) => {
+      const pause = args.pauses[i] as pulumi.CustomResource;
+      return new command.local.Command(
+        resumeCommandName(name, job),
+        {
+          create: suspendScript(args.namespace, job, false, args.context),
+          environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
+          triggers: [...args.releaseKey, pause.id],
+        },
+        { parent: this, ...forwardDependsOn(opts, pause) },
+      );
+    });
     this.registerOutputs({ resumed: args.cronJobs });
   }
 }

@@ -209,15 +209,20 @@ describe.sequential("rollback of a production-shaped stack, committed production
     await expectCleanRelease(r1, finished.out);
   });
 
-  it("an `up` killed with SIGKILL mid-chart is recovered and finished by `rollout up --yes` alone", async () => {
+  it("an `up` of r2 killed mid-chart and abandoned: `rollout up --yes` of r1 recovers and resumes what r2 paused", async () => {
     await setRelease("r2", r2);
     await world.ready(evidence, "r2", r2);
     await killMidChart();
+    expect(await suspended()).toBe("true"); // paused by the killed r2 release
+    // The operator abandons r2: r1's config goes back with fresh evidence, and `up --yes` recovers the lock on its own.
+    await setRelease("sandbox", r1);
+    await world.ready(evidence, "sandbox", r1);
     const finished = await world.rollout(["up", "--stack", STACK, "--yes"]);
     expect(finished.code, finished.out).toBe(0);
     expect(finished.out).toMatch(/locked by an interrupted update:\n {2}\S+@\S+ \(pid \d+\)/);
     expect(finished.out).toMatch(/continuing the interrupted work on it-prod-rb/);
-    await expectCleanRelease(r2, finished.out);
+    // r1's pause and resume had run before: the resume runs again because the killed r2 paused the CronJob.
+    await expectCleanRelease(r1, finished.out);
   });
 });
 

@@ -41,8 +41,9 @@ describe("ScheduledJobs", () => {
     expect(pause.inputs.create).toContain("--context prod --namespace nova-prod");
     const resume = mocks.named("jobs-resume-nova-reports");
     expect(resume.inputs.create).toContain(`'{"spec":{"suspend":false}}'`);
-    // Each resume waits for the verification and for its own pause.
+    // Each resume waits for the verification and for its own pause, and runs again whenever that pause ran again.
     expect(resume.dependsOn).toEqual(expect.arrayContaining(["verify", "jobs-pause-nova-reports"]));
+    expect(resume.inputs.triggers).toEqual(["r1", "jobs-pause-nova-reports-id"]);
   });
 
   it("refuses resumes that do not pair with the pauses", () => {
