@@ -3,19 +3,18 @@
  * `up`/`rollback` commands send, and the freeze declared/lifted events of `freeze` and `post-launch`. Sending never
  * fails a command: an unreachable channel is recorded in the evidence directory by the notifier.
  */
-import type { Stack } from "@pulumi/pulumi/automation";
 import { type Channel, Notifier, type NotifyEventKind, parseChannels } from "../src/notify/notifier";
-import { configValue, describeFailure, evidenceDirOf, openStack, UserError } from "./engine";
+import { describeFailure, openStack, StackConfig, UserError } from "./engine";
 
 /** The stack's notifier (channels from the secret `nova-rollout:notifyChannels`; none when unset). */
-export async function notifierFor(projectDir: string, stack: Stack): Promise<Notifier> {
+export function notifierFor(projectDir: string, config: StackConfig): Notifier {
   let channels: Channel[];
   try {
-    channels = parseChannels(await configValue(stack, "notifyChannels"));
+    channels = parseChannels(config.value("notifyChannels"));
   } catch (e) {
     throw new UserError((e as Error).message);
   }
-  return new Notifier(channels, await evidenceDirOf(projectDir, stack));
+  return new Notifier(channels, config.evidenceDir(projectDir));
 }
 
 /**
@@ -31,7 +30,7 @@ export async function announce(
 ): Promise<void> {
   try {
     const stack = await openStack({ projectDir, stack: stackName });
-    await (await notifierFor(projectDir, stack)).send(kind, stackName, release, detail);
+    await notifierFor(projectDir, await StackConfig.of(stack)).send(kind, stackName, release, detail);
   } catch (e) {
     const why = describeFailure(e).message.split("\n")[0] ?? "";
     process.stderr.write(`warning: "${kind}" not announced: ${why}\n`);

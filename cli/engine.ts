@@ -98,18 +98,26 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
   );
 }
 
-/** A `nova-rollout:` config value of an open stack, or `fallback` when it is not set. */
-export async function configValue(stack: Stack, key: string, fallback = ""): Promise<string> {
-  try {
-    return (await stack.getConfig(`nova-rollout:${key}`)).value;
-  } catch {
-    return fallback;
-  }
-}
+/**
+ * A stack's config as the engine holds it, read once per command (one `pulumi config` run instead of one per key;
+ * secret values stay in memory and are never printed).
+ */
+export class StackConfig {
+  private constructor(readonly all: ConfigMap) {}
 
-/** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default. */
-export async function evidenceDirOf(projectDir: string, stack: Stack): Promise<string> {
-  return path.resolve(projectDir, await configValue(stack, "evidenceDir", DEFAULT_EVIDENCE_DIR));
+  static async of(stack: Pick<Stack, "getAllConfig">): Promise<StackConfig> {
+    return new StackConfig(await stack.getAllConfig());
+  }
+
+  /** A `nova-rollout:` value, or `fallback` when it is not set. */
+  value(key: string, fallback = ""): string {
+    return this.all[`nova-rollout:${key}`]?.value ?? fallback;
+  }
+
+  /** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default. */
+  evidenceDir(projectDir: string): string {
+    return path.resolve(projectDir, this.value("evidenceDir", DEFAULT_EVIDENCE_DIR));
+  }
 }
 
 /** The committed enforcement a stack is judged with: production follows the target, not the label. */

@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import { gcp } from "../src/util/cloud-sdks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash, createHmac } from "node:crypto";
@@ -172,7 +172,7 @@ export class AppSecrets extends pulumi.ComponentResource {
       args.entries.map((e) => [
         e.key,
         pulumi.secret(
-          gcp.secretmanager.getSecretVersionOutput(
+          gcp().secretmanager.getSecretVersionOutput(
             { secret: `${source.prefix}${kebab(e.key)}`, project: source.project },
             { parent: this },
           ).secretData,

@@ -1,4 +1,4 @@
-import * as gcp from "@pulumi/gcp";
+import { gcp } from "../src/util/cloud-sdks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHILD_SUFFIXES } from "../src/contract";
@@ -78,7 +78,7 @@ export class ClusterConnection extends pulumi.ComponentResource {
       this.context = args.context;
     } else {
       const protect = args.protect ?? true;
-      const cluster = new gcp.container.Cluster(
+      const cluster = new (gcp().container.Cluster)(
         `${name}-gke`,
         {
           name: args.clusterName,
@@ -97,7 +97,7 @@ export class ClusterConnection extends pulumi.ComponentResource {
         },
         { parent: this, protect },
       );
-      const pool = new gcp.container.NodePool(
+      const pool = new (gcp().container.NodePool)(
         `${name}-gke-nodes`,
         {
           cluster: cluster.name,

@@ -1,6 +1,5 @@
+import { docker, gcp } from "../src/util/cloud-sdks";
 import * as command from "@pulumi/command";
-import * as docker from "@pulumi/docker";
-import * as gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
 import {
   artifactRegistryCoordinates,
@@ -124,7 +123,7 @@ export class ReleaseImages extends pulumi.ComponentResource {
         return pulumi.output(expected);
       }
       case "docker":
-        return docker
+        return docker()
           .getRegistryImageOutput({ name: lookup }, { parent: this })
           .sha256Digest.apply((found) => assertDigest(service, lookup, expected, found));
       case "artifact-registry": {
@@ -140,14 +139,17 @@ export class ReleaseImages extends pulumi.ComponentResource {
             ],
           });
         }
-        return gcp.artifactregistry
-          .getDockerImageOutput({ ...at, imageName: `${spec.repository}:${args.tag}` }, { parent: this })
+        return gcp()
+          .artifactregistry.getDockerImageOutput(
+            { ...at, imageName: `${spec.repository}:${args.tag}` },
+            { parent: this },
+          )
           .selfLink.apply((link) =>
             assertDigest(service, lookup, expected, parseImageRef(link).digest ?? ""),
           );
       }
       case "build": {
-        const image = new docker.Image(
+        const image = new (docker().Image)(
           `${name}-${service}-image`,
           {
             imageName: lookup,

@@ -1,12 +1,5 @@
 /** `history`: the stack's updates as releases, numbered the way `rollback --to` takes them. */
-import {
-  STACK_OPTION,
-  evidenceDirOf,
-  openStack,
-  projectRoot,
-  fullHistory,
-  type ReleaseEntry,
-} from "../engine";
+import { STACK_OPTION, openStack, projectRoot, fullHistory, type ReleaseEntry, StackConfig } from "../engine";
 import { Command, InvalidArgumentError } from "commander";
 import { formatOverdueFollowUps, overdueFollowUps } from "../../src/evidence/follow-ups";
 
@@ -59,7 +52,8 @@ export function historyCommand(): Command {
         `${o.json === true ? JSON.stringify(entries, null, 2) : formatHistory(entries)}\n`,
       );
       // Follow-up drills `post-launch` scheduled and nobody recorded as done in time.
-      const overdue = overdueFollowUps(await evidenceDirOf(projectDir, stack), o.stack, new Date());
+      const evidenceDir = (await StackConfig.of(stack)).evidenceDir(projectDir);
+      const overdue = overdueFollowUps(evidenceDir, o.stack, new Date());
       for (const line of formatOverdueFollowUps(overdue, projectDir)) process.stderr.write(`${line}\n`);
     });
 }

@@ -10,13 +10,13 @@ import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-la
 import {
   STACK_OPTION,
   EXIT,
-  evidenceDirOf,
   fullHistory,
   openStack,
   progress,
   projectRoot,
   UserError,
   type ReleaseEntry,
+  StackConfig,
 } from "../engine";
 
 /** The result of a drift check: the operations a refresh-then-preview would perform to restore the last release. */
@@ -94,7 +94,7 @@ export async function status(projectDir: string, stackName: string, stack: Stack
   const history = await fullHistory(stack);
   const last: ReleaseEntry | undefined = history.find((h) => h.kind === "update");
   const outputs = await stack.outputs();
-  const evidenceDir = await evidenceDirOf(projectDir, stack);
+  const evidenceDir = (await StackConfig.of(stack)).evidenceDir(projectDir);
   const records = readRecords(evidenceDir, stackName);
   const now = new Date();
   // A window `post-launch` lifted has ended at the lift.

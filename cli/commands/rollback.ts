@@ -19,9 +19,7 @@ import { notifierFor } from "../announce";
 import { clusterState } from "../cluster-state";
 import {
   configJson,
-  configValue,
   describeFailure,
-  evidenceDirOf,
   EXIT,
   fullHistory,
   openStack,
@@ -33,6 +31,7 @@ import {
   STACK_OPTION,
   UserError,
   type ReleaseEntry,
+  StackConfig,
 } from "../engine";
 import { summariseUpdate, writeLaunchReport, type LaunchSummary } from "../launch-report";
 import { askYesNo } from "../recover";
@@ -82,11 +81,12 @@ export async function rollBack(
 ): Promise<ReleaseEntry> {
   const production = classifyStackFile(projectDir, stackName).production;
   const history = await fullHistory(stack);
+  const config = await StackConfig.of(stack);
   const current = {
-    apiDigest: await configValue(stack, "apiImageDigest"),
-    workerDigest: await configValue(stack, "workerImageDigest"),
+    apiDigest: config.value("apiImageDigest"),
+    workerDigest: config.value("workerImageDigest"),
   };
-  const replacedTag = await configValue(stack, "imageTag");
+  const replacedTag = config.value("imageTag");
   const target = rollbackTarget(history, current, o.to, production);
   process.stderr.write(
     `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
@@ -94,8 +94,8 @@ export async function rollBack(
   if (o.confirm !== undefined && !(await o.confirm(target))) {
     throw new UserError("Rollback cancelled; nothing changed.", EXIT.failed);
   }
-  const evidenceDir = await evidenceDirOf(projectDir, stack);
-  const notify = await notifierFor(projectDir, stack);
+  const evidenceDir = config.evidenceDir(projectDir);
+  const notify = notifierFor(projectDir, config);
   if (target.admission !== undefined) {
     const sshKey = recordSigningKey(o.sshKey);
     if (production && sshKey === undefined) {
@@ -126,7 +126,7 @@ export async function rollBack(
     );
   }
   // Only what differs is re-applied; what it replaces is remembered, so a failed rollback leaves the config as it was.
-  const now: Record<string, { value: string; secret?: boolean } | undefined> = await stack.getAllConfig();
+  const now: Record<string, { value: string; secret?: boolean } | undefined> = config.all;
   const changes = Object.fromEntries(
     Object.entries(target.config).filter(
       ([key, value]) => now[key]?.value !== value || now[key]?.secret === true,

@@ -15,9 +15,7 @@ import {
 } from "../../src/evidence";
 import { notifierFor } from "../announce";
 import {
-  configValue,
   describeFailure,
-  evidenceDirOf,
   EXIT,
   failedInVerification,
   failedUrns,
@@ -29,6 +27,7 @@ import {
   STACK_OPTION,
   UserError,
   type EngineEventLike,
+  StackConfig,
 } from "../engine";
 import { summariseUpdate, writeLaunchReport } from "../launch-report";
 import {
@@ -64,8 +63,9 @@ export async function release(
   const stack = await openStack({ projectDir, stack: stackName });
   const gate = policyArgs(projectDir, stackName, o.policy);
   const startedAt = new Date();
-  const tag = await configValue(stack, "imageTag");
-  const notify = await notifierFor(projectDir, stack);
+  const config = await StackConfig.of(stack);
+  const tag = config.value("imageTag");
+  const notify = notifierFor(projectDir, config);
   const admission = currentAdmission(projectDir, stackName);
   const message = admission === undefined ? `release ${tag}` : admissionMessage(admission, `release ${tag}`);
   let result: UpResult;
@@ -116,7 +116,7 @@ export async function release(
       EXIT.verificationFailed,
     );
   }
-  const evidenceDir = await evidenceDirOf(projectDir, stack);
+  const evidenceDir = config.evidenceDir(projectDir);
   const summary = summariseUpdate(stackName, "release", startedAt, result);
   const report = writeLaunchReport(evidenceDir, summary);
   writeReleaseComms(evidenceDir, summary, { launchReport: path.basename(report) });
