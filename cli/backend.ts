@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { StackClass } from "../src/evidence/enforcement";
-import { SANDBOX_PASSPHRASE, SANDBOX_STACK, toolchainEnv } from "../tools/toolchain";
+import { SANDBOX_PASSPHRASE, SANDBOX_STACK, selectedToolchain, toolchainEnv } from "../tools/toolchain";
 import { UserError } from "./engine";
 
 /** Reads a text file; `undefined` when it does not exist or cannot be read. */
@@ -219,7 +219,11 @@ export function engineEnvFor(input: EngineEnvInput): Record<string, string> {
   const readFile = input.readFile ?? readTextFile;
   const homeDir = input.homeDir ?? nonEmpty(baseEnv.HOME) ?? os.homedir();
   const sandbox = stack === SANDBOX_STACK;
-  const env = toolchainEnv(projectDir, baseEnv, { sandboxDefaults: sandbox });
+  // The toolchain `npm run setup` chose (a Pulumi CLI on PATH, else the offline build; NOVA_TOOLCHAIN overrides).
+  const env = toolchainEnv(projectDir, baseEnv, {
+    sandboxDefaults: sandbox,
+    toolchain: selectedToolchain(baseEnv).kind,
+  });
   const label = `Stack "${stack}"`;
   const isProduction =
     input.productionReason !== undefined ? `is production (${input.productionReason})` : "is production";

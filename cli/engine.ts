@@ -19,7 +19,7 @@ import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evi
 import { parseAdmission, type Admission } from "../src/evidence/gate";
 import { DEFAULT_EVIDENCE_DIR, VERIFICATION_RESOURCE_PREFIX } from "../src/contract";
 import { findProjectDir } from "../src/evidence/stack-settings";
-import { cacheDir } from "../tools/toolchain";
+import { cacheDir, selectedToolchain } from "../tools/toolchain";
 import { engineEnvFor, productionReason } from "./backend";
 
 /** Exit codes of the rollout CLI, distinct per failure class so pipelines can react. */
@@ -87,11 +87,12 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
     production: stackClass.production,
     productionReason: productionReason(stackClass),
   });
-  // The CLI built by `npm run setup` when present, else `pulumi` from PATH.
+  // The offline CLI built by `npm run setup` when that is the selected toolchain and present, else `pulumi` from PATH.
   const cached = path.join(cacheDir(), "bin", "pulumi");
-  const pulumiCommand = fs.existsSync(cached)
-    ? await PulumiCommand.get({ root: cacheDir(), skipVersionCheck: true })
-    : undefined;
+  const pulumiCommand =
+    selectedToolchain(process.env).kind === "offline" && fs.existsSync(cached)
+      ? await PulumiCommand.get({ root: cacheDir(), skipVersionCheck: true })
+      : undefined;
   return LocalWorkspace.selectStack(
     { stackName: ctx.stack, workDir: ctx.projectDir },
     { envVars, ...(pulumiCommand !== undefined ? { pulumiCommand } : {}) },

@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*" >&2; }
 
+# The suite pins its tools: the offline toolchain build (even when a Pulumi CLI is on PATH) and the built sandbox
+# cluster (never a cluster of the user's own).
+export NOVA_TOOLCHAIN=offline
+unset NOVA_SANDBOX_CLUSTER_KUBECONFIG NOVA_SANDBOX_CLUSTER_CONTEXT
+
 step "toolchain (npm run setup)"
 npm run --silent setup
 step "sandbox cluster (npm run sandbox:up)"

@@ -1,5 +1,7 @@
-// The offline toolchain environment for TypeScript callers (the integration harness and the rollout CLI).
-// It mirrors tools/env.sh: keep the two in step.
+// The toolchain environment for TypeScript callers (the integration harness and the rollout CLI).
+// It mirrors tools/env.sh: keep the two in step. Which Pulumi toolchain `npm run setup` provides is decided in
+// tools/lib/resolve.sh (a Pulumi CLI on PATH, else the offline build); the integration harness always uses the
+// offline build (toolchainEnv's default, and requireToolchain checks it).
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -26,6 +28,8 @@ export const TOOLCHAIN_BINARIES = [
   "kube-score",
   // Workflow lint (tests/chart/workflow.test.ts); built from github.com/rhysd/actionlint.
   "actionlint",
+  // S3-compatible stand-in (tests/integration/shared-backend.test.ts); tools/s3-standin on gofakes3.
+  "s3-standin",
 ] as const;
 
 /** Plugins installed into the cache's PULUMI_HOME, with the versions pinned in tools/versions.env. */
@@ -70,8 +74,67 @@ export function sandboxBackendUrl(repoRoot: string): string {
   return `file://${path.join(repoRoot, ".pulumi-local", "state")}`;
 }
 
+/**
+ * Which Pulumi toolchain: `offline` is the pinned build in the cache (what the integration tests require); `path` is
+ * a Pulumi CLI on PATH with its own language host, the user's PULUMI_HOME and Pulumi's normal plugin acquisition.
+ */
+export type ToolchainKind = "offline" | "path";
+
+/** The record `npm run setup` writes in the cache (tools/lib/resolve.sh `nova_record_toolchain`). */
+export function toolchainRecordPath(env: NodeJS.ProcessEnv = process.env): string {
+  return path.join(cacheDir(env), "toolchain.env");
+}
+
+/** What tools/env.sh applies: {@link selectedToolchain}'s answer. */
+export interface SelectedToolchain {
+  readonly kind: ToolchainKind;
+  /** Why: `NOVA_TOOLCHAIN`, the record of `npm run setup`, or the default. */
+  readonly source: "NOVA_TOOLCHAIN" | "setup" | "default";
+  /** For `path`, the CLI `npm run setup` found (when recorded). */
+  readonly pulumi?: string;
+}
+
+/**
+ * The toolchain tools/env.sh applies (keep the two in step): `NOVA_TOOLCHAIN=offline|path` when set, else the choice
+ * `npm run setup` recorded in the cache, else `offline`.
+ */
+export function selectedToolchain(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (file: string) => string | undefined = readTextFile,
+): SelectedToolchain {
+  const forced = env.NOVA_TOOLCHAIN;
+  if (forced === "offline" || forced === "path") return { kind: forced, source: "NOVA_TOOLCHAIN" };
+  const text = readFile(toolchainRecordPath(env));
+  if (text === undefined) return { kind: "offline", source: "default" };
+  const values: Record<string, string> = {};
+  for (const line of text.split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim());
+    if (m?.[1] !== undefined && m[2] !== undefined) values[m[1]] = m[2];
+  }
+  if (values.NOVA_TOOLCHAIN_RESOLVED === "path") {
+    const pulumi = values.NOVA_TOOLCHAIN_PULUMI;
+    return { kind: "path", source: "setup", ...(pulumi !== undefined && pulumi !== "" ? { pulumi } : {}) };
+  }
+  return { kind: "offline", source: values.NOVA_TOOLCHAIN_RESOLVED === "offline" ? "setup" : "default" };
+}
+
+function readTextFile(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
 /** Options of {@link toolchainEnv}. */
 export interface ToolchainEnvOptions {
+  /**
+   * `offline` (the default; what the integration harness uses): the pinned build, PATH with the cache's `bin` first,
+   * PULUMI_HOME in the cache and the offline engine settings. `path`: the Pulumi CLI on PATH with the user's own
+   * PULUMI_HOME and plugin acquisition: PATH gets the cache's `tools-bin` (no pulumi-* binaries) first and none of
+   * the PULUMI_HOME / PULUMI_* engine settings are set. Pass `selectedToolchain(env).kind` to follow `npm run setup`.
+   */
+  readonly toolchain?: ToolchainKind;
   /**
    * Add the sandbox defaults: the file backend inside the repository ({@link sandboxBackendUrl}) and the public
    * {@link SANDBOX_PASSPHRASE}, each only when the user has not set that variable. Ask for them only for the sandbox
@@ -95,19 +158,26 @@ export function toolchainEnv(
   options: ToolchainEnvOptions = {},
 ): Record<string, string> {
   const cache = cacheDir(base);
+  const offline = (options.toolchain ?? "offline") === "offline";
   const bin = path.join(cache, "bin");
+  const toolsBin = path.join(cache, "tools-bin");
+  const first = offline ? bin : toolsBin;
   const currentPath = base.PATH ?? "";
-  const pathParts = currentPath.split(path.delimiter).filter((p) => p !== "" && p !== bin);
+  const pathParts = currentPath.split(path.delimiter).filter((p) => p !== "" && p !== bin && p !== toolsBin);
   const env: Record<string, string> = {
     NOVA_REPO_ROOT: repoRoot,
     NOVA_CACHE_DIR: cache,
-    PATH: [bin, ...pathParts].join(path.delimiter),
-    PULUMI_HOME: path.join(cache, "pulumi-home"),
-    PULUMI_SKIP_UPDATE_CHECK: "true",
-    PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
-    // Plugins come from PULUMI_HOME (exact versions) and the language host from beside `pulumi`, not from PATH.
-    PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+    PATH: [first, ...pathParts].join(path.delimiter),
+    ...(offline
+      ? {
+          PULUMI_HOME: path.join(cache, "pulumi-home"),
+          PULUMI_SKIP_UPDATE_CHECK: "true",
+          PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
+          PULUMI_DISABLE_REGISTRY_RESOLVE: "true",
+          // Plugins come from PULUMI_HOME (exact versions) and the language host from beside `pulumi`, not PATH.
+          PULUMI_IGNORE_AMBIENT_PLUGINS: "true",
+        }
+      : {}),
     NOVA_SANDBOX_DIR: path.join(repoRoot, ".sandbox"),
     NOVA_SANDBOX_KUBECONFIG: path.join(repoRoot, ".sandbox", "kubeconfig"),
   };
@@ -156,9 +226,11 @@ export function requireToolchain(
   const env = toolchainEnv(repoRoot, base);
   const bin = path.join(env.NOVA_CACHE_DIR ?? cacheDir(base), "bin");
   const missing = binaries.filter((b) => !isExecutable(path.join(bin, b)));
+  // With a Pulumi CLI on PATH, `npm run setup` skips the offline Pulumi pieces: say how to get them.
+  const offlineHint = " (the pinned offline build is needed here: `NOVA_TOOLCHAIN=offline npm run setup`)";
   if (missing.length > 0) {
     throw new ToolchainMissingError(
-      `missing toolchain binary ${missing.map((m) => `'${m}'`).join(", ")} in ${bin}: run \`npm run setup\``,
+      `missing toolchain binary ${missing.map((m) => `'${m}'`).join(", ")} in ${bin}: run \`npm run setup\`${missing.some((m) => m.startsWith("pulumi")) ? offlineHint : ""}`,
     );
   }
   const pluginsDir = path.join(env.PULUMI_HOME ?? "", "plugins");
@@ -167,7 +239,7 @@ export function requireToolchain(
   );
   if (missingPlugins.length > 0) {
     throw new ToolchainMissingError(
-      `missing Pulumi plugin ${missingPlugins.map((p) => `${p.kind} ${p.name} v${p.version}`).join(", ")} in ${pluginsDir}: run \`npm run setup\``,
+      `missing Pulumi plugin ${missingPlugins.map((p) => `${p.kind} ${p.name} v${p.version}`).join(", ")} in ${pluginsDir}: run \`npm run setup\`${offlineHint}`,
     );
   }
   return bin;

@@ -187,3 +187,12 @@ build_actionlint() {
     -ldflags "-s -w -X github.com/rhysd/actionlint.version=v$ACTIONLINT_VERSION" \
     "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
+
+build_s3_standin() {
+  local out="$1" work="$2"
+  go_env
+  # Our own small server (tools/s3-standin) on gofakes3: an in-memory S3 API for the shared-backend scenario.
+  cp -R "$NOVA_REPO_ROOT/tools/s3-standin" "$work/src"
+  cd "$work/src" || return
+  go build -trimpath -o "$out/bin/s3-standin" -ldflags "-s -w" .
+}

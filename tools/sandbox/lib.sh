@@ -29,29 +29,121 @@ STANDIN_WEBHOOK_PORT=38090
 
 # Components in start order; down.sh stops them in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry standins)
+# The built control plane: neither built nor started, nor stopped by down.sh, when the sandbox targets your own
+# cluster (NOVA_SANDBOX_CLUSTER_KUBECONFIG / NOVA_SANDBOX_CLUSTER_CONTEXT).
+CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)
+
+# Which cluster the sandbox uses, written by up.sh: NOVA_SANDBOX_CLUSTER=built|byo, and for byo the kubeconfig and
+# context it was given. .sandbox/kubeconfig (context nova-sandbox) always points at that cluster.
+CLUSTER_RECORD="$SANDBOX_DIR/cluster.env"
+
+# record_value KEY: a value from the cluster record (empty when absent).
+record_value() {
+  [[ -f "$CLUSTER_RECORD" ]] || return 0
+  sed -n "s/^$1=//p" "$CLUSTER_RECORD" | tail -n 1
+}
+
+is_control_plane() {
+  local c
+  for c in "${CONTROL_PLANE[@]}"; do [[ "$c" == "$1" ]] && return 0; done
+  return 1
+}
+
+# byo_server_is_local URL: true for the API servers of local clusters: loopback, localhost, *.docker.internal
+# (Docker Desktop), *.local, private IPv4 ranges (minikube/k3d/kind networks) and IPv6 loopback/ULA.
+byo_server_is_local() {
+  local host="${1#*://}"
+  host="${host%%/*}"
+  if [[ "$host" == \[* ]]; then host="${host#\[}" && host="${host%%]*}"; else host="${host%:*}"; fi
+  host="${host,,}"
+  case "$host" in
+  localhost | *.localhost | *.docker.internal | *.local | ::1 | fd*:*) return 0 ;;
+  127.* | 10.* | 192.168.* | 0.0.0.0) return 0 ;;
+  172.*)
+    local second="${host#172.}"
+    second="${second%%.*}"
+    [[ "$second" =~ ^[0-9]+$ ]] && ((second >= 16 && second <= 31))
+    return
+    ;;
+  esac
+  return 1
+}
+
+# byo_kubeconfig SRC CONTEXT DEST: writes DEST (mode 600, atomically) with only CONTEXT of the kubeconfig SRC (empty:
+# kubectl's default, $KUBECONFIG or ~/.kube/config; an empty CONTEXT is its current context), credentials and
+# certificates embedded, the context renamed to $KUBE_CONTEXT and made current. SRC is only read. Prints the
+# context it used; fails with a message naming what is wrong.
+byo_kubeconfig() {
+  local src="$1" ctx="$2" dest="$3" tmp
+  local -a from=()
+  [[ -z "$src" ]] || from=(--kubeconfig "$src")
+  if [[ -n "$src" && ! -r "$src" ]]; then
+    echo "kubeconfig $src is not readable" >&2
+    return 1
+  fi
+  if [[ -z "$ctx" ]]; then
+    ctx="$(kubectl config "${from[@]}" current-context 2>/dev/null)" || {
+      echo "kubeconfig ${src:-(default)} has no current context: set NOVA_SANDBOX_CLUSTER_CONTEXT" >&2
+      return 1
+    }
+  fi
+  local contexts
+  contexts="$(kubectl config "${from[@]}" get-contexts -o name 2>/dev/null)" || contexts=""
+  if ! grep -qxF -- "$ctx" <<<"$contexts"; then
+    echo "context '$ctx' is not in kubeconfig ${src:-(default)}" >&2
+    return 1
+  fi
+  mkdir -p "$(dirname "$dest")"
+  tmp="$(mktemp "$dest.XXXXXX")"
+  if ! kubectl config "${from[@]}" view --raw --minify --flatten --context "$ctx" >"$tmp" 2>/dev/null; then
+    rm -f "$tmp"
+    echo "could not read context '$ctx' from kubeconfig ${src:-(default)}" >&2
+    return 1
+  fi
+  if [[ "$ctx" != "$KUBE_CONTEXT" ]]; then
+    kubectl config --kubeconfig "$tmp" rename-context "$ctx" "$KUBE_CONTEXT" >/dev/null
+  fi
+  kubectl config --kubeconfig "$tmp" use-context "$KUBE_CONTEXT" >/dev/null
+  chmod 600 "$tmp"
+  mv -f "$tmp" "$dest"
+  printf '%s\n' "$ctx"
+}
+
+# kubeconfig_server FILE: the API server URL of the current context of a kubeconfig.
+kubeconfig_server() {
+  kubectl config --kubeconfig "$1" view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null
+}
 
 pid_of() {
   local f="$PID_DIR/$1.pid"
   [[ -f "$f" ]] && cat "$f"
 }
 
+# pid_alive PID: the process exists and has not exited (a zombie, not yet reaped, counts as gone).
+pid_alive() {
+  local state
+  kill -0 "$1" 2>/dev/null || return 1
+  state="$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null || true)"
+  [[ "$state" != "Z" && "$state" != "X" ]]
+}
+
 is_running() {
   local pid
   pid="$(pid_of "$1")" || return 1
-  [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+  [[ -n "$pid" ]] && pid_alive "$pid"
 }
 
 # stop_component NAME: SIGTERM, wait up to 20 s, then SIGKILL; removes the pid file.
 stop_component() {
   local name="$1" pid i
   pid="$(pid_of "$name")" || return 0
-  if [[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null; then
+  if [[ -n "$pid" ]] && pid_alive "$pid"; then
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < 100; i++)); do
-      kill -0 "$pid" 2>/dev/null || break
+      pid_alive "$pid" || break
       sleep 0.2
     done
-    if kill -0 "$pid" 2>/dev/null; then
+    if pid_alive "$pid"; then
       kill -KILL "$pid" 2>/dev/null || true
       sleep 0.2
     fi

@@ -4,10 +4,26 @@
 #   kwok (2 fake nodes, pods become Ready), PostgreSQL :55432 (db `nova`), docker-registry :35000 with the two
 #   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus), :38090 (webhooks).
 # State lives in <repo>/.sandbox (kubeconfig: .sandbox/kubeconfig, context nova-sandbox). Stop with down.sh.
+#
+# Your own local cluster instead of the built control plane (kind, minikube, k3d, Docker Desktop):
+#   NOVA_SANDBOX_CLUSTER_KUBECONFIG=<file>   its kubeconfig (default: $KUBECONFIG or ~/.kube/config), only read
+#   NOVA_SANDBOX_CLUSTER_CONTEXT=<context>   its context (default: the file's current context)
+# Either one selects it: the context is copied into .sandbox/kubeconfig as context nova-sandbox, and etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler and kwok are neither built nor started. PostgreSQL, the
+# registry and the stand-ins start as always. The API server must be local (loopback, private address,
+# *.docker.internal); NOVA_SANDBOX_CLUSTER_REMOTE_OK=1 allows any. Without either variable the built cluster is used.
 set -euo pipefail
+
+BYO_KUBECONFIG="${NOVA_SANDBOX_CLUSTER_KUBECONFIG:-}"
+BYO_CONTEXT="${NOVA_SANDBOX_CLUSTER_CONTEXT:-}"
+GIVEN_SANDBOX_KUBECONFIG="${NOVA_SANDBOX_KUBECONFIG:-}"
 
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+if [[ -n "$GIVEN_SANDBOX_KUBECONFIG" && "$GIVEN_SANDBOX_KUBECONFIG" != "$KUBECONFIG_FILE" && -z "$BYO_KUBECONFIG" ]]; then
+  echo "note: NOVA_SANDBOX_KUBECONFIG is where the sandbox writes its kubeconfig ($KUBECONFIG_FILE), not an input;" \
+    "to use your own cluster set NOVA_SANDBOX_CLUSTER_KUBECONFIG (and NOVA_SANDBOX_CLUSTER_CONTEXT)" >&2
+fi
 # shellcheck source=tools/env.sh
 source "$NOVA_REPO_ROOT/tools/env.sh"
 
@@ -49,120 +65,178 @@ wait_for() {
 
 kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" --context "$KUBE_CONTEXT" "$@"; }
 
-# ---------------------------------------------------------------------------------------------------- pki
-make_cert() { # NAME SUBJECT EXT
-  local name="$1" subj="$2" ext="$3"
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI_DIR/$name.key" -out "$PKI_DIR/$name.csr" \
-    -subj "$subj" 2>/dev/null
-  openssl x509 -req -in "$PKI_DIR/$name.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" -CAcreateserial \
-    -days 3650 -sha256 -out "$PKI_DIR/$name.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null
-  rm -f "$PKI_DIR/$name.csr"
-}
-if [[ ! -f "$PKI_DIR/admin.crt" ]]; then
-  umask 077
-  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI_DIR/ca.key" -out "$PKI_DIR/ca.crt" -days 3650 \
-    -subj "/CN=nova-sandbox-ca" 2>/dev/null
-  make_cert apiserver "/CN=kube-apiserver" "$(printf '%s' \
-    "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default," \
-    "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" $'\n' \
-    "extendedKeyUsage=serverAuth" $'\n' "keyUsage=digitalSignature,keyEncipherment")"
-  # One client identity in system:masters for every sandbox component and for the tests.
-  make_cert admin "/O=system:masters/CN=nova-sandbox-admin" \
-    "$(printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=digitalSignature,keyEncipherment")"
-  openssl genrsa -out "$PKI_DIR/sa.key" 2048 2>/dev/null
-  openssl rsa -in "$PKI_DIR/sa.key" -pubout -out "$PKI_DIR/sa.pub" 2>/dev/null
-  umask 022
-  log_line pki generated "$PKI_DIR"
-fi
-if [[ ! -f "$KUBECONFIG_FILE" ]]; then
-  kubectl config --kubeconfig "$KUBECONFIG_FILE" set-cluster "$KUBE_CONTEXT" \
-    --server "https://127.0.0.1:$APISERVER_PORT" --certificate-authority "$PKI_DIR/ca.crt" --embed-certs >/dev/null
-  kubectl config --kubeconfig "$KUBECONFIG_FILE" set-credentials nova-sandbox-admin \
-    --client-certificate "$PKI_DIR/admin.crt" --client-key "$PKI_DIR/admin.key" --embed-certs >/dev/null
-  kubectl config --kubeconfig "$KUBECONFIG_FILE" set-context "$KUBE_CONTEXT" \
-    --cluster "$KUBE_CONTEXT" --user nova-sandbox-admin >/dev/null
-  kubectl config --kubeconfig "$KUBECONFIG_FILE" use-context "$KUBE_CONTEXT" >/dev/null
-  chmod 600 "$KUBECONFIG_FILE"
+# ---------------------------------------------------------------------------------------------------- cluster
+# Your own local cluster (kind, minikube, k3d, Docker Desktop, ...) instead of the built one: its context is copied
+# into .sandbox/kubeconfig as context nova-sandbox (what Pulumi.local.yaml and the tests use) and the built control
+# plane is neither built nor started. down.sh never stops or changes a cluster given this way.
+if [[ -n "$BYO_KUBECONFIG" || -n "$BYO_CONTEXT" ]]; then
+  CLUSTER=byo
+  byo_src="$BYO_KUBECONFIG"
+  [[ -z "$byo_src" || "$byo_src" == /* ]] || byo_src="$PWD/$byo_src"
+  # Everything is checked on a copy first: .sandbox/kubeconfig is replaced only by a usable local context.
+  byo_tmp="$SANDBOX_DIR/kubeconfig.byo"
+  byo_err="$(mktemp)"
+  if ! byo_ctx="$(byo_kubeconfig "$byo_src" "$BYO_CONTEXT" "$byo_tmp" 2>"$byo_err")"; then
+    log_line cluster FAILED "bring-your-own cluster: $(cat "$byo_err")"
+    rm -f "$byo_err"
+    exit 1
+  fi
+  rm -f "$byo_err"
+  byo_from="${byo_src:-${KUBECONFIG:-$HOME/.kube/config}}"
+  byo_server="$(kubeconfig_server "$byo_tmp")"
+  if ! byo_server_is_local "$byo_server" && [[ "${NOVA_SANDBOX_CLUSTER_REMOTE_OK:-}" != 1 ]]; then
+    rm -f "$byo_tmp"
+    log_line cluster FAILED "context '$byo_ctx' points at $byo_server, which is not a local cluster; the sandbox" \
+      "deploys sandbox settings into it (NOVA_SANDBOX_CLUSTER_REMOTE_OK=1 allows it)"
+    exit 1
+  fi
+  if ! kubectl --kubeconfig "$byo_tmp" --context "$KUBE_CONTEXT" --request-timeout=15s get --raw /readyz \
+    >/dev/null 2>&1 &&
+    ! kubectl --kubeconfig "$byo_tmp" --context "$KUBE_CONTEXT" --request-timeout=15s get --raw /version \
+      >/dev/null 2>&1; then
+    rm -f "$byo_tmp"
+    log_line cluster FAILED "$byo_server (context $byo_ctx in $byo_from) does not answer: is the cluster running?"
+    exit 1
+  fi
+  {
+    echo "NOVA_SANDBOX_CLUSTER=byo"
+    echo "NOVA_SANDBOX_CLUSTER_KUBECONFIG=$byo_from"
+    echo "NOVA_SANDBOX_CLUSTER_CONTEXT=$byo_ctx"
+    echo "NOVA_SANDBOX_CLUSTER_SERVER=$byo_server"
+  } >"$CLUSTER_RECORD"
+  mv -f "$byo_tmp" "$KUBECONFIG_FILE"
+  log_line cluster byo "your context $byo_ctx from $byo_from ($byo_server) as context $KUBE_CONTEXT in $KUBECONFIG_FILE"
+  log_line control-plane skipped "${CONTROL_PLANE[*]}: not built or started (bring-your-own cluster)"
+  for c in "${CONTROL_PLANE[@]}"; do
+    if is_running "$c"; then
+      log_line "$c" "left alone" "still running from an earlier up.sh; not used now (down.sh --control-plane stops it)"
+    fi
+  done
+else
+  CLUSTER=built
+  if [[ "$(record_value NOVA_SANDBOX_CLUSTER)" == byo ]]; then
+    # .sandbox/kubeconfig is a copy of the bring-your-own context: write the built cluster's again.
+    log_line cluster built "was bring-your-own context $(record_value NOVA_SANDBOX_CLUSTER_CONTEXT); kubeconfig rewritten"
+    rm -f "$KUBECONFIG_FILE"
+  fi
+  printf 'NOVA_SANDBOX_CLUSTER=built\n' >"$CLUSTER_RECORD"
 fi
 
-# ---------------------------------------------------------------------------------------------------- etcd
-if is_running etcd; then
-  log_line etcd running ":$ETCD_PORT"
-else
-  t="$(now_s)"
-  start etcd etcd --name nova-sandbox --data-dir "$SANDBOX_DIR/etcd" \
-    --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
-    --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
-    --initial-cluster "nova-sandbox=http://127.0.0.1:$ETCD_PEER_PORT" \
-    --log-level warn --quota-backend-bytes 1073741824
-  wait_for etcd 60 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
-  log_line etcd started ":$ETCD_PORT $(($(now_s) - t))s"
-fi
+if [[ "$CLUSTER" == built ]]; then
+  # ---------------------------------------------------------------------------------------------------- pki
+  make_cert() { # NAME SUBJECT EXT
+    local name="$1" subj="$2" ext="$3"
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$PKI_DIR/$name.key" -out "$PKI_DIR/$name.csr" \
+      -subj "$subj" 2>/dev/null
+    openssl x509 -req -in "$PKI_DIR/$name.csr" -CA "$PKI_DIR/ca.crt" -CAkey "$PKI_DIR/ca.key" -CAcreateserial \
+      -days 3650 -sha256 -out "$PKI_DIR/$name.crt" -extfile <(printf '%s\n' "$ext") 2>/dev/null
+    rm -f "$PKI_DIR/$name.csr"
+  }
+  if [[ ! -f "$PKI_DIR/admin.crt" ]]; then
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout "$PKI_DIR/ca.key" -out "$PKI_DIR/ca.crt" -days 3650 \
+      -subj "/CN=nova-sandbox-ca" 2>/dev/null
+    make_cert apiserver "/CN=kube-apiserver" "$(printf '%s' \
+      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default," \
+      "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local" $'\n' \
+      "extendedKeyUsage=serverAuth" $'\n' "keyUsage=digitalSignature,keyEncipherment")"
+    # One client identity in system:masters for every sandbox component and for the tests.
+    make_cert admin "/O=system:masters/CN=nova-sandbox-admin" \
+      "$(printf '%s\n' "extendedKeyUsage=clientAuth" "keyUsage=digitalSignature,keyEncipherment")"
+    openssl genrsa -out "$PKI_DIR/sa.key" 2048 2>/dev/null
+    openssl rsa -in "$PKI_DIR/sa.key" -pubout -out "$PKI_DIR/sa.pub" 2>/dev/null
+    umask 022
+    log_line pki generated "$PKI_DIR"
+  fi
+  if [[ ! -f "$KUBECONFIG_FILE" ]]; then
+    kubectl config --kubeconfig "$KUBECONFIG_FILE" set-cluster "$KUBE_CONTEXT" \
+      --server "https://127.0.0.1:$APISERVER_PORT" --certificate-authority "$PKI_DIR/ca.crt" --embed-certs >/dev/null
+    kubectl config --kubeconfig "$KUBECONFIG_FILE" set-credentials nova-sandbox-admin \
+      --client-certificate "$PKI_DIR/admin.crt" --client-key "$PKI_DIR/admin.key" --embed-certs >/dev/null
+    kubectl config --kubeconfig "$KUBECONFIG_FILE" set-context "$KUBE_CONTEXT" \
+      --cluster "$KUBE_CONTEXT" --user nova-sandbox-admin >/dev/null
+    kubectl config --kubeconfig "$KUBECONFIG_FILE" use-context "$KUBE_CONTEXT" >/dev/null
+    chmod 600 "$KUBECONFIG_FILE"
+  fi
 
-# ---------------------------------------------------------------------------------------------------- apiserver
-if is_running kube-apiserver; then
-  log_line kube-apiserver running ":$APISERVER_PORT"
-else
-  t="$(now_s)"
-  # --endpoint-reconciler-type=none: the `kubernetes` Service cannot point at a loopback address.
-  start kube-apiserver kube-apiserver \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
-    --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --tls-cert-file "$PKI_DIR/apiserver.crt" --tls-private-key-file "$PKI_DIR/apiserver.key" \
-    --client-ca-file "$PKI_DIR/ca.crt" \
-    --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
-    --service-account-issuer https://kubernetes.default.svc.cluster.local \
-    --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --allow-privileged \
-    --endpoint-reconciler-type none --profiling=false --enable-priority-and-fairness=false
-  wait_for kube-apiserver 120 kctl get --raw /readyz
-  log_line kube-apiserver started ":$APISERVER_PORT $(($(now_s) - t))s"
-fi
+  # ---------------------------------------------------------------------------------------------------- etcd
+  if is_running etcd; then
+    log_line etcd running ":$ETCD_PORT"
+  else
+    t="$(now_s)"
+    start etcd etcd --name nova-sandbox --data-dir "$SANDBOX_DIR/etcd" \
+      --listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+      --listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+      --initial-cluster "nova-sandbox=http://127.0.0.1:$ETCD_PEER_PORT" \
+      --log-level warn --quota-backend-bytes 1073741824
+    wait_for etcd 60 curl -fsS "http://127.0.0.1:$ETCD_PORT/health"
+    log_line etcd started ":$ETCD_PORT $(($(now_s) - t))s"
+  fi
 
-# ---------------------------------------------------------------------------------------------------- controllers
-if is_running kube-controller-manager; then
-  log_line kube-controller-manager running
-else
-  t="$(now_s)"
-  start kube-controller-manager kube-controller-manager \
-    --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
-    --authorization-kubeconfig "$KUBECONFIG_FILE" \
-    --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --leader-elect=false \
-    --service-account-private-key-file "$PKI_DIR/sa.key" --root-ca-file "$PKI_DIR/ca.crt" \
-    --cluster-signing-cert-file "$PKI_DIR/ca.crt" --cluster-signing-key-file "$PKI_DIR/ca.key" \
-    --use-service-account-credentials=false --profiling=false
-  wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
-  log_line kube-controller-manager started "$(($(now_s) - t))s"
-fi
-if is_running kube-scheduler; then
-  log_line kube-scheduler running
-else
-  t="$(now_s)"
-  start kube-scheduler kube-scheduler \
-    --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
-    --authorization-kubeconfig "$KUBECONFIG_FILE" \
-    --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false
-  wait_for kube-scheduler 60 curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
-  log_line kube-scheduler started "$(($(now_s) - t))s"
-fi
+  # ---------------------------------------------------------------------------------------------------- apiserver
+  if is_running kube-apiserver; then
+    log_line kube-apiserver running ":$APISERVER_PORT"
+  else
+    t="$(now_s)"
+    # --endpoint-reconciler-type=none: the `kubernetes` Service cannot point at a loopback address.
+    start kube-apiserver kube-apiserver \
+      --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+      --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+      --tls-cert-file "$PKI_DIR/apiserver.crt" --tls-private-key-file "$PKI_DIR/apiserver.key" \
+      --client-ca-file "$PKI_DIR/ca.crt" \
+      --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
+      --service-account-issuer https://kubernetes.default.svc.cluster.local \
+      --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --allow-privileged \
+      --endpoint-reconciler-type none --profiling=false --enable-priority-and-fairness=false
+    wait_for kube-apiserver 120 kctl get --raw /readyz
+    log_line kube-apiserver started ":$APISERVER_PORT $(($(now_s) - t))s"
+  fi
 
-# ---------------------------------------------------------------------------------------------------- kwok + nodes
-if is_running kwok; then
-  log_line kwok running
-else
-  t="$(now_s)"
-  # No stage config is given, so kwok uses its default stages: node-initialize + heartbeat (with lease),
-  # pod-ready, pod-complete, pod-delete. It manages only nodes annotated kwok.x-k8s.io/node=fake.
-  start kwok kwok --kubeconfig "$KUBECONFIG_FILE" --manage-all-nodes=false \
-    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
-    --cidr 10.244.0.1/16 --node-ip 127.0.0.1 --node-lease-duration-seconds 40 \
-    --server-address "127.0.0.1:$KWOK_PORT"
-  wait_for kwok 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
-  log_line kwok started "$(($(now_s) - t))s"
-fi
-for n in nova-node-1 nova-node-2; do
-  if ! kctl get node "$n" >/dev/null 2>&1; then
-    kctl apply -f - >/dev/null <<EOF
+  # ---------------------------------------------------------------------------------------------------- controllers
+  if is_running kube-controller-manager; then
+    log_line kube-controller-manager running
+  else
+    t="$(now_s)"
+    start kube-controller-manager kube-controller-manager \
+      --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
+      --authorization-kubeconfig "$KUBECONFIG_FILE" \
+      --bind-address 127.0.0.1 --secure-port "$CONTROLLER_MANAGER_PORT" --leader-elect=false \
+      --service-account-private-key-file "$PKI_DIR/sa.key" --root-ca-file "$PKI_DIR/ca.crt" \
+      --cluster-signing-cert-file "$PKI_DIR/ca.crt" --cluster-signing-key-file "$PKI_DIR/ca.key" \
+      --use-service-account-credentials=false --profiling=false
+    wait_for kube-controller-manager 60 curl -fsSk "https://127.0.0.1:$CONTROLLER_MANAGER_PORT/healthz"
+    log_line kube-controller-manager started "$(($(now_s) - t))s"
+  fi
+  if is_running kube-scheduler; then
+    log_line kube-scheduler running
+  else
+    t="$(now_s)"
+    start kube-scheduler kube-scheduler \
+      --kubeconfig "$KUBECONFIG_FILE" --authentication-kubeconfig "$KUBECONFIG_FILE" \
+      --authorization-kubeconfig "$KUBECONFIG_FILE" \
+      --bind-address 127.0.0.1 --secure-port "$SCHEDULER_PORT" --leader-elect=false --profiling=false
+    wait_for kube-scheduler 60 curl -fsSk "https://127.0.0.1:$SCHEDULER_PORT/healthz"
+    log_line kube-scheduler started "$(($(now_s) - t))s"
+  fi
+
+  # ---------------------------------------------------------------------------------------------------- kwok + nodes
+  if is_running kwok; then
+    log_line kwok running
+  else
+    t="$(now_s)"
+    # No stage config is given, so kwok uses its default stages: node-initialize + heartbeat (with lease),
+    # pod-ready, pod-complete, pod-delete. It manages only nodes annotated kwok.x-k8s.io/node=fake.
+    start kwok kwok --kubeconfig "$KUBECONFIG_FILE" --manage-all-nodes=false \
+      --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+      --cidr 10.244.0.1/16 --node-ip 127.0.0.1 --node-lease-duration-seconds 40 \
+      --server-address "127.0.0.1:$KWOK_PORT"
+    wait_for kwok 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
+    log_line kwok started "$(($(now_s) - t))s"
+  fi
+  for n in nova-node-1 nova-node-2; do
+    if ! kctl get node "$n" >/dev/null 2>&1; then
+      kctl apply -f - >/dev/null <<EOF
 apiVersion: v1
 kind: Node
 metadata:
@@ -180,10 +254,12 @@ status:
   allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
   capacity: {cpu: "16", memory: 64Gi, pods: "110"}
 EOF
-  fi
-done
-wait_for kwok 90 kctl wait --for=condition=Ready node/nova-node-1 node/nova-node-2 --timeout=5s
-log_line nodes ready "nova-node-1 nova-node-2"
+    fi
+  done
+  wait_for kwok 90 kctl wait --for=condition=Ready node/nova-node-1 node/nova-node-2 --timeout=5s
+  log_line nodes ready "nova-node-1 nova-node-2"
+
+fi
 
 # ---------------------------------------------------------------------------------------------------- postgres
 PG_DIR="$SANDBOX_DIR/pg"
@@ -271,4 +347,9 @@ else
   log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT"
 fi
 
-echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT)"
+if [[ "$CLUSTER" == byo ]]; then
+  echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT = your context" \
+    "$byo_ctx at $byo_server; the registry 127.0.0.1:$REGISTRY_PORT is on this host, see docs/toolchain.md)"
+else
+  echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT)"
+fi
