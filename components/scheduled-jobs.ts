@@ -36,7 +36,10 @@ export function suspendScript(
     `k() { kubectl --kubeconfig "$kc"${ctx} --namespace ${shellQuote(namespace)} "$@"; }`,
     // --ignore-not-found: a CronJob that does not exist yet (first install) has nothing to pause; any other error
     // (unreachable cluster, no permission) fails the step.
-    `if [ -n "$(k get cronjob ${job} --ignore-not-found -o name)" ]; then`,
+    // A separate assignment, so a failing kubectl (unreachable cluster, denied) fails the step instead of reading
+    // as "not found".
+    `found="$(k get cronjob ${job} --ignore-not-found -o name)"`,
+    'if [ -n "$found" ]; then',
     `  k patch cronjob ${job} --type=merge -p ${patch} >/dev/null`,
     `  echo "cronjob/${cronJob.replace(/"/g, "")} ${verb}"`,
     "else",

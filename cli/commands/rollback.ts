@@ -168,7 +168,7 @@ export async function rollBack(
       target.release,
       `to update ${target.version}; launch summary ${path.basename(file)}`,
     );
-    process.stdout.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
+    process.stderr.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
     process.stderr.write(`Commit Pulumi.${stackName}.yaml: it now holds the rolled-back release.\n`);
     return target;
   } catch (err) {
@@ -242,7 +242,11 @@ export function rollbackCommand(): Command {
           ...(o.by !== undefined ? { requestedBy: o.by } : {}),
           ...(o.sshKey !== undefined ? { sshKey: o.sshKey } : {}),
         });
-        if (o.json === true) process.stdout.write(`${JSON.stringify({ stack: o.stack, target })}\n`);
+        process.stdout.write(
+          o.json === true
+            ? `${JSON.stringify({ stack: o.stack, target })}\n`
+            : `${o.preview === true ? "previewed" : "rolled back to"} update ${target.version} (release ${target.release})\n`,
+        );
       },
     );
 }

@@ -251,17 +251,34 @@ export function pulumiSync(args: readonly string[]): string {
 
 /** Deletes namespaces a previous, interrupted run may have left on the sandbox (their objects would conflict). */
 export async function freshNamespaces(...names: string[]): Promise<void> {
+  // The chart's cluster-scoped objects (PriorityClasses `<namespace>-nova-*`) outlive a namespace: an interrupted
+  // run's would conflict with the next run's server-side apply.
+  const clusterScoped = (await kubectl("get", "priorityclass", "-o", "name")).split("\n").filter(Boolean);
   for (const name of names) {
     await kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=true", "--timeout=120s");
+    for (const obj of clusterScoped.filter((o) => o.split("/").pop()?.startsWith(`${name}-nova-`))) {
+      await kubectl("delete", obj, "--ignore-not-found");
+    }
   }
 }
 
-/** Sets what the Prometheus stand-in answers for `query` (null: no data). */
-export async function setMetric(query: string, value: number | null): Promise<void> {
+/**
+ * Sets what the Prometheus stand-in answers for `query` (null: no data); with `limit`, it answers `value` that many
+ * times, then `limit.then`.
+ */
+export async function setMetric(
+  query: string,
+  value: number | null,
+  limit?: { readonly for: number; readonly then: number | null },
+): Promise<void> {
   const res = await fetch(`${SANDBOX.prometheus}/__metrics`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ query, value }),
+    body: JSON.stringify({
+      query,
+      value,
+      ...(limit !== undefined ? { for: limit.for, then: limit.then } : {}),
+    }),
   });
   if (!res.ok) throw new Error(`stand-in prometheus: POST /__metrics answered ${res.status}`);
 }

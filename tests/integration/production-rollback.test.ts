@@ -1,21 +1,30 @@
 // Rollback in production shape: a production-shaped stack with the committed production enforcement, two real
 // releases in the sandbox registry, the real engine and Kubernetes API. A rollback is admitted by what admitted the
 // release it restores (recorded in stack history) plus a rollback record; the gate's safety rules still apply.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rollBack } from "../../cli/commands/rollback";
 import { release } from "../../cli/commands/up";
-import { describeFailure, EXIT, fullHistory, toReleaseEntries, UserError } from "../../cli/engine";
+import {
+  configJson,
+  describeFailure,
+  EXIT,
+  fullHistory,
+  toReleaseEntries,
+  UserError,
+} from "../../cli/engine";
 import { processAlive } from "../../cli/recover";
 import { readRecords } from "../../src/evidence";
-import { kubectl, resetStandins, sandboxImageDigests } from "./harness";
+import { kubectl, resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
 import {
   deployments,
   type Digests,
   type EvidenceProject,
+  cliRollbackTo,
   failApiFor,
   filesUnder,
   flipByte,
@@ -224,6 +233,84 @@ describe.sequential("rollback of a production-shaped stack, committed production
     // r1's pause and resume had run before: the resume runs again because the killed r2 paused the CronJob.
     await expectCleanRelease(r1, finished.out);
   });
+
+  it("a failure injected into a step after verification (the CronJob resume) fails the update without a rollback", async () => {
+    await setRelease("r2", r2);
+    await world.ready(evidence, "r2", r2);
+    const rollbacksBefore = readRecords(evidence.evidenceDir, STACK).rollbacks.length;
+    // kubectl refuses exactly the resume (`"suspend":false`); everything else, the pause included, goes through.
+    const bin = fs.mkdtempSync(path.join(world.work, "inject-"));
+    const real = execFileSync("sh", ["-c", "command -v kubectl"], {
+      env: testEnv(),
+      encoding: "utf8",
+    }).trim();
+    fs.writeFileSync(
+      path.join(bin, "kubectl"),
+      `#!/bin/sh\ncase "$*" in *'"suspend":false'*) echo "injected: resume refused" >&2; exit 1;; esac\nexec '${real}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    const failed = await world.rollout(["up", "--stack", STACK], { PATH: `${bin}:${testEnv().PATH ?? ""}` });
+    expect(failed.code, failed.out).toBe(EXIT.failed);
+    expect(failed.out).toMatch(/injected: resume refused/);
+    expect(failed.out).not.toMatch(/rolling back/i);
+    // The verified release stays; nothing was rolled back and no rollback record was written.
+    expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
+    expect(readRecords(evidence.evidenceDir, STACK).rollbacks).toHaveLength(rollbacksBefore);
+    const [last] = (await fullHistory(stack)).filter((e) => e.kind === "update");
+    expect([last?.result, last?.release]).toEqual(["failed", "r2"]);
+    // The next `up` (kubectl whole again) resumes the CronJob.
+    await release(world.checkout, STACK, { policy: true, autoRollback: true });
+    expect(await suspended()).not.toBe("true");
+  });
+
+  it("with 25 updates in history, `rollback --to` the second newest version `history` shows restores that update", async () => {
+    // Refreshes (each an entry of the stack's history, numbered like updates) until 23 are there, then an unchanged
+    // release of r2 through the gate and r1 on top: 25 or more entries, r2 second newest.
+    while ((await fullHistory(stack)).length < 23) await stack.refresh({ onOutput: () => undefined });
+    await release(world.checkout, STACK, { policy: true, autoRollback: false });
+    await setRelease("sandbox", r1);
+    await world.ready(evidence, "sandbox", r1);
+    await release(world.checkout, STACK, { policy: true, autoRollback: false });
+    const shown = await world.rollout(["history", "--stack", STACK, "--limit", "100", "--json"]);
+    expect(shown.code, shown.out).toBe(0);
+    const entries = JSON.parse(shown.stdout) as {
+      version: number;
+      release: string;
+      result: string;
+    }[];
+    expect(entries.length).toBeGreaterThanOrEqual(25);
+    // One numbering, newest first, however many updates exist.
+    expect(entries.map((e) => e.version)).toEqual(entries.map((_, i) => entries.length - i));
+    const second = entries[1];
+    expect([second?.release, second?.result]).toEqual(["r2", "succeeded"]);
+    await cliRollbackTo((args) => world.rollout(args), STACK, second?.version);
+    expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
+    expect(await suspended()).not.toBe("true");
+  });
+
+  it("a metric check over its threshold fails a production release and triggers the automatic rollback", async () => {
+    const query = 'sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))';
+    await stack.setAllConfigJson(
+      configJson({
+        "nova-rollout:prometheusUrl": SANDBOX.prometheus,
+        "nova-rollout:metricChecks": JSON.stringify([
+          { name: "error-ratio", query, condition: "< 0.01", evaluations: 2, intervalSeconds: 1 },
+        ]),
+      }),
+    );
+    // r2 runs now (the previous case rolled back to it). r1 is released while the error ratio is 20 %: both of its
+    // evaluations fail; the rollback's own evaluations then see 0.1 %.
+    await setRelease("sandbox", r1);
+    await world.ready(evidence, "sandbox", r1);
+    await setMetric(query, 0.2, { for: 2, then: 0.001 });
+    const err = await releaseFails();
+    expect(err.exitCode).toBe(EXIT.verificationFailed);
+    expect(err.message).toMatch(/rolled back to update \d+ \(release r2\)/);
+    expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
+    expect(await suspended()).not.toBe("true");
+    const results = (await stack.outputs())["verificationResults"]?.value as { check: string; ok: boolean }[];
+    expect(results.find((r) => r.check === "metric-error-ratio")?.ok).toBe(true);
+  });
 });
 
 /** Starts `rollout up` and kills its whole process tree with SIGKILL once a Deployment step is in flight. */
@@ -234,7 +321,14 @@ async function killMidChart(): Promise<void> {
   let inFlight = false;
   while (!inFlight && Date.now() < deadline && run.child.exitCode === null) {
     const ops = world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? [];
-    inFlight = ops.some((op) => JSON.stringify(op).includes("kubernetes:apps/v1:Deployment"));
+    // A Deployment being changed (not read by the refresh that starts every `up`): the chart is rolling out.
+    inFlight = ops.some((op) => {
+      const o = op as { type?: string; resource?: { type?: string } };
+      return (
+        (o.type === "updating" || o.type === "creating") &&
+        o.resource?.type === "kubernetes:apps/v1:Deployment"
+      );
+    });
     if (!inFlight) await new Promise((r) => setTimeout(r, 25));
   }
   expect(inFlight, `no Deployment step was seen in flight:\n${run.output()}`).toBe(true);

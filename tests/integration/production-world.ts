@@ -196,7 +196,7 @@ export class ProductionWorld {
     args: readonly string[],
     env: Record<string, string> = {},
     drop: readonly string[] = [],
-  ): Promise<{ code: number; out: string }> {
+  ): Promise<{ code: number; out: string; stdout: string }> {
     const base = this.env(env, drop);
     try {
       const { stdout, stderr } = await execFileAsync(cmd, [...args], {
@@ -204,10 +204,14 @@ export class ProductionWorld {
         env: base,
         maxBuffer: 64 * 1024 * 1024,
       });
-      return { code: 0, out: `${stdout}\n${stderr}` };
+      return { code: 0, out: `${stdout}\n${stderr}`, stdout };
     } catch (err) {
       const e = err as { code?: number; stdout?: string; stderr?: string };
-      return { code: typeof e.code === "number" ? e.code : -1, out: `${e.stdout ?? ""}\n${e.stderr ?? ""}` };
+      return {
+        code: typeof e.code === "number" ? e.code : -1,
+        out: `${e.stdout ?? ""}\n${e.stderr ?? ""}`,
+        stdout: e.stdout ?? "",
+      };
     }
   }
 

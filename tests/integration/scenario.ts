@@ -3,6 +3,7 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { expect } from "vitest";
 import type { Stack } from "@pulumi/pulumi/automation";
 import {
   collectEvidence,
@@ -433,4 +434,36 @@ export function productionCheckout(dir: string): string {
   }
   fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;
+}
+
+/** What a CLI run returns in the integration tests. */
+export interface CliRun {
+  readonly code: number;
+  readonly out: string;
+  readonly stdout: string;
+}
+
+/**
+ * `rollout rollback --to <version> --yes --json` through `run` (one operator's CLI); asserts it succeeded and restored
+ * exactly that version.
+ */
+export async function cliRollbackTo(
+  run: (args: readonly string[]) => Promise<CliRun>,
+  stack: string,
+  version: number | undefined,
+): Promise<void> {
+  expect(version).toBeDefined();
+  const r = await run([
+    "rollback",
+    "--stack",
+    stack,
+    "--to",
+    String(version),
+    "--yes",
+    "--reason",
+    "drill",
+    "--json",
+  ]);
+  expect(r.code, r.out).toBe(0);
+  expect((JSON.parse(r.stdout) as { target: { version: number } }).target.version).toBe(version);
 }

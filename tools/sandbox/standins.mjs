@@ -9,14 +9,27 @@
 // GET /__mode shows the current mode. Ports can be overridden with NOVA_STANDIN_{API,WORKER,ALERTMANAGER,PROMETHEUS}_PORT.
 //   :39090  GET /api/v1/query?query=<PromQL> -> the Prometheus HTTP API's instant-query answer      (Prometheus)
 //           POST /__metrics {"query": "<PromQL>", "value": 0.5} sets the value a query returns; "value": null
-//           (or no entry) means no data (an empty vector); POST /__metrics {"reset": true} forgets every entry.
+//           (or no entry) means no data (an empty vector); with "for": n and "then": v the query answers "value" n
+//           times, then v; POST /__metrics {"reset": true} forgets every entry.
 //   :38090  POST /hooks/<channel> records a webhook message (Slack-style or JSON)                       (webhooks)
 //           GET /__received lists what arrived, in order; DELETE /__received forgets it.
 import * as http from "node:http";
 
 const HOST = "127.0.0.1";
-/** Values the Prometheus stand-in answers, by exact query text. */
+/** Values the Prometheus stand-in answers, by exact query text: a value, or {value, left, then}. */
 const metrics = new Map();
+
+/** The value a query answers now (counting down a limited answer). */
+function metricValue(query) {
+  const entry = metrics.get(query);
+  if (entry === null || typeof entry !== "object") return entry;
+  if (entry.left <= 0) {
+    metrics.set(query, entry.then);
+    return entry.then;
+  }
+  entry.left -= 1;
+  return entry.value;
+}
 /** Messages the webhook stand-in received, in order. */
 const received = [];
 
@@ -54,7 +67,7 @@ const servers = [
     port: Number(process.env.NOVA_STANDIN_PROMETHEUS_PORT ?? 39090),
     routes: {
       "/api/v1/query": (url) => {
-        const value = metrics.get(url.searchParams.get("query") ?? "");
+        const value = metricValue(url.searchParams.get("query") ?? "");
         const result =
           value === undefined || value === null
             ? []
@@ -120,14 +133,20 @@ for (const def of servers) {
         if (parsed.reset === true) metrics.clear();
         else if (
           typeof parsed.query !== "string" ||
-          !(parsed.value === null || typeof parsed.value === "number")
+          !(parsed.value === null || typeof parsed.value === "number") ||
+          (parsed.for !== undefined && !(Number.isInteger(parsed.for) && parsed.for > 0)) ||
+          (parsed.then !== undefined && !(parsed.then === null || typeof parsed.then === "number"))
         ) {
           return send(
             res,
             400,
             "application/json",
-            JSON.stringify({ error: "expected {query, value: number|null}" }),
+            JSON.stringify({
+              error: "expected {query, value: number|null, for?: n > 0, then?: number|null}",
+            }),
           );
+        } else if (parsed.for !== undefined) {
+          metrics.set(parsed.query, { value: parsed.value, left: parsed.for, then: parsed.then ?? null });
         } else metrics.set(parsed.query, parsed.value);
         return send(res, 200, "application/json", JSON.stringify(Object.fromEntries(metrics)));
       }

@@ -1,3 +1,7 @@
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, Marker, settle, type MockState } from "../support/mocks";
@@ -77,8 +81,28 @@ describe("ScheduledJobs", () => {
   ])("writes a script that tolerates an absent CronJob (suspend=%s)", (suspend, verb) => {
     const script = mod.suspendScript("ns", "job's", suspend);
     expect(script).toContain("--ignore-not-found -o name");
+    // kubectl's own failure stops the script (set -e applies to an assignment, not to a test's substitution).
+    expect(script).toMatch(/^found="\$\(k get cronjob .* --ignore-not-found -o name\)"$/m);
     expect(script).toContain(`cronjob/job's ${verb}`);
     expect(script).toContain(`'job'"'"'s'`);
     expect(script).not.toContain("--context");
+  });
+
+  it("fails when kubectl fails, and reports an absent CronJob only when kubectl says so", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nova-kubectl-"));
+    const run = (kubectl: string) => {
+      fs.writeFileSync(path.join(bin, "kubectl"), `#!/bin/sh\n${kubectl}\n`, { mode: 0o755 });
+      return spawnSync("sh", ["-c", mod.suspendScript("ns", "nova-billing-drill", true)], {
+        env: { PATH: `${bin}:/usr/bin:/bin`, NOVA_KUBECONFIG: "apiVersion: v1" },
+        encoding: "utf8",
+      });
+    };
+    const denied = run('echo "error: forbidden" >&2; exit 1');
+    expect(denied.status).not.toBe(0);
+    expect(denied.stdout).not.toMatch(/not found/);
+    const absent = run("exit 0"); // --ignore-not-found: nothing printed, exit 0
+    expect(absent.status).toBe(0);
+    expect(absent.stdout).toMatch(/cronjob\/nova-billing-drill not found in ns: nothing to do/);
+    fs.rmSync(bin, { recursive: true, force: true });
   });
 });
