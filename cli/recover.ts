@@ -141,6 +141,7 @@ export interface RecoveryOptions {
   readonly yes: boolean;
   readonly staleAfterMs: number;
   /** Overrides for tests. */
+  readonly now?: Date;
   readonly hostname?: string;
   readonly alive?: (pid: number) => boolean;
   readonly confirm?: (question: string) => Promise<boolean>;
@@ -171,7 +172,7 @@ export async function recoverLockedStack(
   if (holders.length === 0) throw lockError;
   const ctx: JudgeContext = {
     hostname: o.hostname ?? os.hostname(),
-    now: new Date(),
+    now: o.now ?? new Date(),
     staleAfterMs: o.staleAfterMs,
     alive: o.alive ?? processAlive,
   };

@@ -3,7 +3,7 @@
  * leadership approval for one release of one stack, bound to both digests and the newest signed bundle, and signs it
  * with the approver's SSH key. The approver's role comes from the committed roster, never from a flag.
  */
-import { STACK_OPTION, UserError } from "../engine";
+import { JSON_OPTION, STACK_OPTION, UserError, withJsonResult } from "../engine";
 import * as path from "node:path";
 import { Command } from "commander";
 import {
@@ -85,43 +85,47 @@ export function approveCommand(): Command {
     .option("--project-dir <dir>", "project directory")
     .option("--evidence-dir <dir>", "evidence directory relative to the project")
     .option(...SSH_KEY_OPTION)
-    .action((o: ApproveOptions) => {
-      const now = new Date();
-      const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
-      const s = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
-      const release = o.release ?? (s.ok ? s.settings.release : undefined);
-      if (release === undefined) {
-        throw new UserError("approve: pass --release (the stack file has no nova-rollout:imageTag)");
-      }
-      if (o.role !== undefined) {
-        console.error(
-          `warning: --role ${o.role} is ignored; the approver's role comes from the committed roster (policy/trust/roster.json)`,
+    .option(...JSON_OPTION)
+    .action((o: ApproveOptions & { json?: boolean }) =>
+      withJsonResult(o.json, () => {
+        const now = new Date();
+        const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
+        const s = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
+        const release = o.release ?? (s.ok ? s.settings.release : undefined);
+        if (release === undefined) {
+          throw new UserError("approve: pass --release (the stack file has no nova-rollout:imageTag)");
+        }
+        if (o.role !== undefined) {
+          console.error(
+            `warning: --role ${o.role} is ignored; the approver's role comes from the committed roster (policy/trust/roster.json)`,
+          );
+        }
+        if (o.deployer === undefined) {
+          console.error(
+            "warning: no --deployer; production counts only approvals that name who runs the release",
+          );
+        }
+        const evidenceDir = evidenceDirFor(o.stack, projectDir, o.evidenceDir);
+        const binding = releaseBinding(o, projectDir, evidenceDir, s.ok ? s.settings.digests : undefined);
+        const expiresAt =
+          o.expiresAt !== undefined ? parseTime(o.expiresAt, now) : parseTime(`+${o.expiresInHours}h`, now);
+        const file = writeRecord(
+          evidenceDir,
+          {
+            kind: "approval",
+            stack: o.stack,
+            release,
+            approvedBy: o.approvedBy,
+            ...(o.deployer !== undefined ? { deployer: o.deployer } : {}),
+            ...binding,
+            approvedAt: now.toISOString(),
+            expiresAt: expiresAt.toISOString(),
+          },
+          now,
         );
-      }
-      if (o.deployer === undefined) {
-        console.error(
-          "warning: no --deployer; production counts only approvals that name who runs the release",
-        );
-      }
-      const evidenceDir = evidenceDirFor(o.stack, projectDir, o.evidenceDir);
-      const binding = releaseBinding(o, projectDir, evidenceDir, s.ok ? s.settings.digests : undefined);
-      const expiresAt =
-        o.expiresAt !== undefined ? parseTime(o.expiresAt, now) : parseTime(`+${o.expiresInHours}h`, now);
-      const file = writeRecord(
-        evidenceDir,
-        {
-          kind: "approval",
-          stack: o.stack,
-          release,
-          approvedBy: o.approvedBy,
-          ...(o.deployer !== undefined ? { deployer: o.deployer } : {}),
-          ...binding,
-          approvedAt: now.toISOString(),
-          expiresAt: expiresAt.toISOString(),
-        },
-        now,
-      );
-      console.log(`wrote ${file}`);
-      signWritten(file, o.sshKey);
-    });
+        console.log(`wrote ${file}`);
+        const signature = signWritten(file, o.sshKey);
+        return { stack: o.stack, record: file, signature: signature ?? null };
+      }),
+    );
 }

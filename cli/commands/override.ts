@@ -3,7 +3,7 @@
  * the incident commander's SSH key. It waives only the named checks, only for this stack, release, digests and
  * bundle, only until it expires (at most the committed lifetime), and never the registry or staging checks.
  */
-import { STACK_OPTION, UserError } from "../engine";
+import { JSON_OPTION, STACK_OPTION, UserError, withJsonResult } from "../engine";
 import * as path from "node:path";
 import { Command } from "commander";
 import {
@@ -60,53 +60,57 @@ export function overrideCommand(): Command {
     .option("--project-dir <dir>", "project directory")
     .option("--evidence-dir <dir>", "evidence directory relative to the project")
     .option(...SSH_KEY_OPTION)
-    .action((o: OverrideOptions) => {
-      if (o.hotfix !== true) {
-        throw new UserError("override: break-glass is for hotfixes only; pass --hotfix to confirm");
-      }
-      const forbidden = o.waive.filter((c) => (NEVER_WAIVABLE as readonly string[]).includes(c));
-      if (forbidden.length > 0) {
-        throw new UserError(
-          `override: ${forbidden.join(", ")} can never be waived (${NEVER_WAIVABLE.join(", ")})`,
+    .option(...JSON_OPTION)
+    .action((o: OverrideOptions & { json?: boolean }) =>
+      withJsonResult(o.json, () => {
+        if (o.hotfix !== true) {
+          throw new UserError("override: break-glass is for hotfixes only; pass --hotfix to confirm");
+        }
+        const forbidden = o.waive.filter((c) => (NEVER_WAIVABLE as readonly string[]).includes(c));
+        if (forbidden.length > 0) {
+          throw new UserError(
+            `override: ${forbidden.join(", ")} can never be waived (${NEVER_WAIVABLE.join(", ")})`,
+          );
+        }
+        const now = new Date();
+        const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
+        let maxHours = 24;
+        try {
+          maxHours = loadProductionEnforcement(projectDir).overrideMaxHours;
+        } catch {
+          // the committed default
+        }
+        if (!(Number(o.expiresInHours) > 0) || Number(o.expiresInHours) > maxHours) {
+          throw new UserError(
+            `override: --expires-in-hours must be > 0 and at most ${maxHours} (policy/config/production.json)`,
+          );
+        }
+        const s = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
+        const release = o.release ?? (s.ok ? s.settings.release : undefined);
+        if (release === undefined) {
+          throw new UserError("override: pass --release (the stack file has no nova-rollout:imageTag)");
+        }
+        const evidenceDir = evidenceDirFor(o.stack, projectDir, o.evidenceDir);
+        const file = writeRecord(
+          evidenceDir,
+          {
+            kind: "override",
+            stack: o.stack,
+            release,
+            hotfix: true,
+            incidentCommander: o.incidentCommander,
+            reason: o.reason,
+            waivedChecks: o.waive as (typeof CHECK_IDS)[number][],
+            ...(o.deployer !== undefined ? { deployer: o.deployer } : {}),
+            ...releaseBinding(o, projectDir, evidenceDir, s.ok ? s.settings.digests : undefined),
+            createdAt: now.toISOString(),
+            expiresAt: parseTime(`+${o.expiresInHours}h`, now).toISOString(),
+          },
+          now,
         );
-      }
-      const now = new Date();
-      const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
-      let maxHours = 24;
-      try {
-        maxHours = loadProductionEnforcement(projectDir).overrideMaxHours;
-      } catch {
-        // the committed default
-      }
-      if (!(Number(o.expiresInHours) > 0) || Number(o.expiresInHours) > maxHours) {
-        throw new UserError(
-          `override: --expires-in-hours must be > 0 and at most ${maxHours} (policy/config/production.json)`,
-        );
-      }
-      const s = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
-      const release = o.release ?? (s.ok ? s.settings.release : undefined);
-      if (release === undefined) {
-        throw new UserError("override: pass --release (the stack file has no nova-rollout:imageTag)");
-      }
-      const evidenceDir = evidenceDirFor(o.stack, projectDir, o.evidenceDir);
-      const file = writeRecord(
-        evidenceDir,
-        {
-          kind: "override",
-          stack: o.stack,
-          release,
-          hotfix: true,
-          incidentCommander: o.incidentCommander,
-          reason: o.reason,
-          waivedChecks: o.waive as (typeof CHECK_IDS)[number][],
-          ...(o.deployer !== undefined ? { deployer: o.deployer } : {}),
-          ...releaseBinding(o, projectDir, evidenceDir, s.ok ? s.settings.digests : undefined),
-          createdAt: now.toISOString(),
-          expiresAt: parseTime(`+${o.expiresInHours}h`, now).toISOString(),
-        },
-        now,
-      );
-      console.log(`wrote ${file}`);
-      signWritten(file, o.sshKey);
-    });
+        console.log(`wrote ${file}`);
+        const signature = signWritten(file, o.sshKey);
+        return { stack: o.stack, record: file, signature: signature ?? null };
+      }),
+    );
 }

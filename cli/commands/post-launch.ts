@@ -4,7 +4,7 @@
  * `--follow-up-days` (7), and writes `<evidenceDir>/<stack>/<ts>-post-launch-announcement.md` from the newest launch
  * summary. `post-launch --stack <stack> --done <drill> --by <name>` records a follow-up drill as done.
  */
-import { STACK_OPTION, UserError } from "../engine";
+import { JSON_OPTION, STACK_OPTION, UserError, withJsonResult } from "../engine";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Command } from "commander";
@@ -368,12 +368,16 @@ export function postLaunchCommand(): Command {
     .option("--evidence-dir <dir>", "evidence directory relative to the project")
     .option(...SSH_KEY_OPTION)
     .option("--no-announce", "do not send the freeze-lifted event to the stack's notification channels")
-    .action(async (o: PostLaunchOptions & { announce: boolean }) => {
-      const result = runPostLaunch(o);
-      if (!o.announce) return;
-      const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
-      for (const lift of result.notices) {
-        await announce(projectDir, o.stack, "freeze-lifted", "", lift);
-      }
-    });
+    .option(...JSON_OPTION)
+    .action((o: PostLaunchOptions & { announce: boolean; json?: boolean }) =>
+      withJsonResult(o.json, async () => {
+        const result = runPostLaunch(o);
+        if (!o.announce) return result;
+        const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
+        for (const lift of result.notices) {
+          await announce(projectDir, o.stack, "freeze-lifted", "", lift);
+        }
+        return result;
+      }),
+    );
 }

@@ -2,7 +2,7 @@
  * `preflight --stack <stack>`: collects readiness evidence from artifacts and writes
  * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}`. Exits 1 when the stack is not ready.
  */
-import { EXIT, STACK_OPTION } from "../engine";
+import { EXIT, JSON_OPTION, STACK_OPTION, withJsonResult } from "../engine";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import * as path from "node:path";
 import { Command, Option } from "commander";
@@ -85,7 +85,19 @@ function printFollowUpWarnings(projectDir: string, evidenceAbs: string, stack: s
 }
 
 /** Runs preflight; returns the process exit code (0 ready, 1 not ready, 2 usage/config error). */
-export async function runPreflight(o: PreflightOptions, now: Date = new Date()): Promise<number> {
+/** What a preflight produced, for `--json`. */
+export interface PreflightReport {
+  release?: string;
+  files?: { json: string; markdown: string; envelope?: string };
+  checks?: { id: string; verdict: string; found: string }[];
+  findings?: { checkId: string; message: string; remedy: string }[];
+}
+
+export async function runPreflight(
+  o: PreflightOptions,
+  now: Date = new Date(),
+  report: PreflightReport = {},
+): Promise<number> {
   const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
   const resolved = resolveStackSettings({ stack: o.stack, projectDir, env: {} });
   const base = resolved.ok ? resolved.settings : undefined;
@@ -191,6 +203,10 @@ export async function runPreflight(o: PreflightOptions, now: Date = new Date()):
     override: records.overrides,
     readFile: projectFileReader(projectDir),
   });
+  report.release = release;
+  report.files = files;
+  report.checks = bundle.checks.map((c) => ({ id: c.id, verdict: c.verdict, found: c.found }));
+  report.findings = onDisk.map((f) => ({ checkId: f.checkId, message: f.message, remedy: f.remedy }));
   for (const c of bundle.checks) {
     console.log(`${c.verdict.toUpperCase().padEnd(6)} ${c.id}: ${c.found}`);
   }
@@ -271,7 +287,13 @@ export function preflightCommand(): Command {
     .addOption(
       new Option("--no-engine", "do not query the staging stack history (the staging check then fails)"),
     )
-    .action(async (opts: PreflightOptions) => {
-      process.exitCode = await runPreflight(opts);
-    });
+    .option(...JSON_OPTION)
+    .action((opts: PreflightOptions & { json?: boolean }) =>
+      withJsonResult(opts.json, async () => {
+        const report: PreflightReport = {};
+        const code = await runPreflight(opts, new Date(), report);
+        process.exitCode = code;
+        return { stack: opts.stack, ready: code === 0, exitCode: code, ...report };
+      }),
+    );
 }

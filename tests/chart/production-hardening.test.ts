@@ -330,6 +330,17 @@ describe("capacity in production", () => {
     }
   });
 
+  it("requests and limits ephemeral storage on every container (the writable layer, logs and /tmp)", () => {
+    for (const w of [...ofKind(prod(), "Deployment"), ...ofKind(prod(), "CronJob")]) {
+      for (const c of containersOf(w)) {
+        expect(at(c, "resources", "requests", "ephemeral-storage"), `${w.metadata.name}/${c.name}`).toBe(
+          "256Mi",
+        );
+        expect(at(c, "resources", "limits", "ephemeral-storage"), `${w.metadata.name}/${c.name}`).toBe("1Gi");
+      }
+    }
+  });
+
   it("refuses a production memory request below its limit", () => {
     const result = helmTemplate({
       valuesFiles: PRODUCTION.valuesFiles,

@@ -251,9 +251,13 @@ metadata:
     type: kwok
     topology.kubernetes.io/zone: sandbox-${n##*-}
 status:
-  allocatable: {cpu: "16", memory: 64Gi, pods: "110"}
-  capacity: {cpu: "16", memory: 64Gi, pods: "110"}
+  allocatable: {cpu: "16", memory: 64Gi, ephemeral-storage: 100Gi, pods: "110"}
+  capacity: {cpu: "16", memory: 64Gi, ephemeral-storage: 100Gi, pods: "110"}
 EOF
+    elif [[ -z "$(kctl get node "$n" -o jsonpath='{.status.allocatable.ephemeral-storage}' 2>/dev/null)" ]]; then
+      # A node made by an older sandbox: advertise ephemeral storage too (the chart requests it).
+      kctl patch node "$n" --subresource=status --type=merge -p \
+        '{"status":{"capacity":{"ephemeral-storage":"100Gi"},"allocatable":{"ephemeral-storage":"100Gi"}}}' >/dev/null
     fi
   done
   wait_for kwok 90 kctl wait --for=condition=Ready node/nova-node-1 node/nova-node-2 --timeout=5s

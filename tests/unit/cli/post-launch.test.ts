@@ -385,6 +385,37 @@ describe("rollout post-launch", () => {
   });
 });
 
+describe("--json on the record commands", () => {
+  it("freeze --json prints only its result on stdout: the record and its signature", async () => {
+    p = makeProject();
+    const said = captureOutput();
+    const stdout: string[] = [];
+    vi.spyOn(process.stdout, "write").mockImplementation((chunk) => (stdout.push(String(chunk)), true));
+    await rollout([
+      "freeze",
+      "--stack",
+      "production",
+      "--project-dir",
+      p.dir,
+      "--end",
+      "+6h",
+      "--reason",
+      "r",
+      "--declared-by",
+      "rm",
+      "--no-announce",
+      "--json",
+    ]);
+    expect(stdout).toHaveLength(1);
+    const result = JSON.parse(stdout[0] ?? "") as { stack: string; record: string; signature: string | null };
+    expect(result.stack).toBe("production");
+    expect(fs.existsSync(result.record)).toBe(true);
+    expect(result.signature).toBeNull();
+    // What it says for people went to stderr.
+    expect(said.join("\n")).toMatch(/wrote .*freeze-production-.*\.json/);
+  });
+});
+
 describe("preflight warns about overdue follow-ups", () => {
   it("prints a warning section naming each overdue drill and how to close it", async () => {
     p = makeProject();

@@ -158,6 +158,7 @@ describe("recovering a locked stack", () => {
     const r = await recoverLockedStack(stack as unknown as Stack, "production", lockError(), {
       yes: true,
       staleAfterMs: 3 * HOUR,
+      now: NOW,
       hostname: "runner-7",
       alive: () => false,
     });
@@ -173,6 +174,7 @@ describe("recovering a locked stack", () => {
     const err = await recoverLockedStack(stack as unknown as Stack, "production", lockError(), {
       yes: true,
       staleAfterMs: 3 * HOUR,
+      now: NOW,
       hostname: "runner-7",
       alive: () => true,
     }).catch((e: unknown) => e);
@@ -189,6 +191,7 @@ describe("recovering a locked stack", () => {
     const err = await recoverLockedStack(stack as unknown as Stack, "production", lockError(), {
       yes: false,
       staleAfterMs: 3 * HOUR,
+      now: NOW,
       hostname: "runner-7",
       alive: () => false,
       confirm,
@@ -219,7 +222,7 @@ describe("recovering a locked stack", () => {
     const out = await withLockRecovery(
       stack as unknown as Stack,
       "production",
-      { yes: true, staleAfterMs: HOUR, hostname: "runner-7", alive: () => false },
+      { yes: true, staleAfterMs: HOUR, now: NOW, hostname: "runner-7", alive: () => false },
       op,
       reset,
     );
