@@ -9,9 +9,9 @@ import {
   ConcurrentUpdateError,
   LocalWorkspace,
   PulumiCommand,
+  Stack,
   StackNotFoundError,
   type ConfigMap,
-  type Stack,
   type UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import { ConfigValidationError } from "../src/config";
@@ -116,10 +116,27 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
     selectedToolchain(process.env).kind === "offline" && fs.existsSync(cached)
       ? await PulumiCommand.get({ root: cacheDir(), skipVersionCheck: true })
       : undefined;
-  return LocalWorkspace.selectStack(
-    { stackName: ctx.stack, workDir: ctx.projectDir },
-    { envVars, ...(pulumiCommand !== undefined ? { pulumiCommand } : {}) },
-  );
+  const workspace = await LocalWorkspace.create({
+    workDir: ctx.projectDir,
+    envVars,
+    ...(pulumiCommand !== undefined ? { pulumiCommand } : {}),
+  });
+  return Stack.select(ctx.stack, withoutStackSelect(workspace));
+}
+
+/**
+ * The workspace with `selectStack` answered at once: every operation of the Automation API names its stack
+ * (`--stack`), so the `pulumi stack select` run that `Stack.select` starts only costs a CLI start (0.3–0.6 s); a
+ * missing stack is reported by the first operation instead (StackNotFoundError, exit code 3).
+ */
+export function withoutStackSelect(workspace: LocalWorkspace): LocalWorkspace {
+  return new Proxy(workspace, {
+    get(target, property) {
+      if (property === "selectStack") return () => Promise.resolve();
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   toReleaseEntries,
   toReleaseEntry,
   UserError,
+  withoutStackSelect,
   type ReleaseEntry,
 } from "../../../cli/engine";
 import { formatHistory } from "../../../cli/commands/history";
@@ -271,5 +272,22 @@ describe("openStack applies the backend rules before the engine starts", () => {
     expect((err as UserError).exitCode).toBe(EXIT.usage);
     expect((err as UserError).message).toMatch(message);
     expect((err as UserError).message).not.toContain(SANDBOX_PASSPHRASE);
+  });
+});
+
+describe("withoutStackSelect", () => {
+  it("answers selectStack at once and passes everything else to the workspace", async () => {
+    const workspace = {
+      workDir: "/project",
+      selectStack: vi.fn(() => Promise.reject(new Error("would run pulumi stack select"))),
+      whoAmI(this: { workDir: string }) {
+        return this.workDir;
+      },
+    };
+    const wrapped = withoutStackSelect(workspace as never) as unknown as typeof workspace;
+    await expect(wrapped.selectStack()).resolves.toBeUndefined();
+    expect(workspace.selectStack).not.toHaveBeenCalled();
+    expect(wrapped.whoAmI()).toBe("/project");
+    expect(wrapped.workDir).toBe("/project");
   });
 });
