@@ -2,7 +2,7 @@
  * `preflight --stack <stack>`: collects readiness evidence from artifacts and writes
  * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}`. Exits 1 when the stack is not ready.
  */
-import { EXIT, JSON_OPTION, STACK_OPTION, withJsonResult } from "../engine";
+import { EXIT, JSON_OPTION, openStack, STACK_OPTION, withJsonResult } from "../engine";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import * as path from "node:path";
 import { Command, Option } from "commander";
@@ -171,7 +171,9 @@ export async function runPreflight(
       o.sampleDataMaxAgeDays,
       committed.sampleDataMaxAgeDays,
     ),
-    stagingHistory: o.engine ? automationHistory(projectDir) : undefined,
+    stagingHistory: o.engine
+      ? automationHistory(projectDir, (name) => openStack({ projectDir, stack: name }))
+      : undefined,
     registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
     overrides: records.overrides,
     ...(o.ranBy !== undefined ? { ranBy: o.ranBy } : {}),

@@ -444,7 +444,7 @@ describe.sequential(
           "--ssh-key",
           world.releaseManager.keyFile,
         ]),
-      ).toMatch(/signed .*-freeze\.json\.sig/);
+      ).toMatch(/signed .*records\/freeze-it-prod-\w+\.json\.sig/);
       await step([
         "preflight",
         "--stack",

@@ -106,7 +106,8 @@ export class ProductionWorld {
 
   /** Points the staging stack's last successful update at `digests` (what the preflight's staging check reads). */
   async stage(digests: Digests): Promise<void> {
-    this.staging ??= await createOrSelectInlineStack("nova-staging-it", () => Promise.resolve(), {
+    // A stack of the same project in the same backend, as a team's `staging` is: the CLI's preflight reads it too.
+    this.staging ??= await createOrSelectInlineStack("nova-rollout", () => Promise.resolve(), {
       stackName: "staging",
       backendUrl: this.backend.url,
     });

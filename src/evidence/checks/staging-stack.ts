@@ -66,7 +66,9 @@ export async function checkStagingStack(opts: {
   try {
     entries = await opts.history(opts.stagingStack);
   } catch (e) {
-    const msg = (e as Error).message.split("\n")[0] ?? "unknown error";
+    // The engine's own `error:` line when there is one (a CommandError's first line is only its exit code).
+    const text = (e as Error).message;
+    const msg = /^\s*error: (.+)$/m.exec(text)?.[1] ?? text.split("\n")[0] ?? "unknown error";
     return fail(`cannot read the history of "${opts.stagingStack}": ${msg}`);
   }
   // Newest first: by version when every entry has one, else in the order the reader returned them.
@@ -112,13 +114,20 @@ export async function checkStagingStack(opts: {
 }
 
 /**
- * The real history reader: `LocalWorkspace.selectStack` + `stack.history(STAGING_HISTORY_DEPTH, 1, false)` (the
- * newest entries with their kind, secrets hidden).
+ * The real history reader: `stack.history(STAGING_HISTORY_DEPTH, 1, false)` (the newest entries with their kind,
+ * secrets hidden) of the stack `open` gives (the CLI opens it with its toolchain and backend environment); without
+ * `open`, `LocalWorkspace.selectStack` with the process environment.
  */
-export function automationHistory(projectDir: string): StagingHistoryFn {
+export function automationHistory(
+  projectDir: string,
+  open?: (stackName: string) => Promise<Pick<import("@pulumi/pulumi/automation").Stack, "history">>,
+): StagingHistoryFn {
   return async (stackName: string) => {
     const auto = await import("@pulumi/pulumi/automation");
-    const stack = await auto.LocalWorkspace.selectStack({ stackName, workDir: projectDir });
+    const stack =
+      open !== undefined
+        ? await open(stackName)
+        : await auto.LocalWorkspace.selectStack({ stackName, workDir: projectDir });
     const entries = await stack.history(STAGING_HISTORY_DEPTH, 1, false);
     return entries.map((e) => ({
       kind: e.kind,
