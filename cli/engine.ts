@@ -230,9 +230,21 @@ export function describeFailure(err: unknown): { code: number; message: string }
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err) };
 }
 
-/** The stack's whole history, newest first: numbering is stable only when counted over every update. */
-export async function fullHistory(stack: Stack): Promise<ReleaseEntry[]> {
-  return toReleaseEntries(await stack.history(undefined, undefined, false));
+/** Entries per page when reading a stack's whole history. */
+const HISTORY_PAGE = 500;
+
+/**
+ * The stack's whole history, newest first: numbering is stable only when counted over every update. Read page by page:
+ * `pulumi stack history` without a page size returns only the newest 10.
+ */
+export async function fullHistory(stack: Pick<Stack, "history">): Promise<ReleaseEntry[]> {
+  const all: UpdateSummary[] = [];
+  for (let page = 1; ; page += 1) {
+    const batch = await stack.history(HISTORY_PAGE, page, false);
+    all.push(...batch);
+    if (batch.length < HISTORY_PAGE) break;
+  }
+  return toReleaseEntries(all);
 }
 
 function admissionField(message: string | undefined): { admission?: Admission } {

@@ -113,13 +113,14 @@ describe("one numbering for history and rollback --to", () => {
       "nova-rollout:workerImageDigest": { value: `sha256:${String(i).padStart(64, "0")}`, secret: false },
     },
   });
-  // 25 updates, newest first, served the way the engine pages them.
+  // 25 updates, newest first, served the way `pulumi stack history` pages them: without a page size, the newest 10.
   const all = Array.from({ length: 25 }, (_, k) => summary(25 - k));
   const stack = {
-    history: (pageSize?: number, page?: number) =>
-      Promise.resolve(
-        pageSize === undefined ? all : all.slice(((page ?? 1) - 1) * pageSize, (page ?? 1) * pageSize),
-      ),
+    history: (pageSize?: number, page?: number) => {
+      const size = pageSize ?? 10;
+      const from = ((pageSize === undefined ? 1 : (page ?? 1)) - 1) * size;
+      return Promise.resolve(all.slice(from, from + size));
+    },
   };
 
   it("numbers every update by its position in the whole history, whatever is displayed", async () => {
