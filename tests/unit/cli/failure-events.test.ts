@@ -124,7 +124,7 @@ describe("one numbering for history and rollback --to", () => {
   };
 
   it("numbers every update by its position in the whole history, whatever is displayed", async () => {
-    const entries = await fullHistory(stack as unknown as Parameters<typeof fullHistory>[0]);
+    const entries = await fullHistory(stack);
     expect(entries).toHaveLength(25);
     expect(entries.slice(0, 2).map((e) => [e.version, e.release])).toEqual([
       [25, "r25"],
