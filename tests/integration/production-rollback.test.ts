@@ -308,8 +308,10 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(err.message).toMatch(/rolled back to update \d+ \(release r2\)/);
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
     expect(await suspended()).not.toBe("true");
+    // The rollback's own verification passed (the api stand-in is healthy, so the release failed on its metric).
     const results = (await stack.outputs())["verificationResults"]?.value as { check: string; ok: boolean }[];
-    expect(results.find((r) => r.check === "metric-error-ratio")?.ok).toBe(true);
+    expect(results.length).toBeGreaterThan(0);
+    expect(results.filter((r) => !r.ok)).toEqual([]);
   });
 });
 
