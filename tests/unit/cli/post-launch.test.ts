@@ -45,6 +45,22 @@ async function rollout(argv: readonly string[]): Promise<void> {
   await program.parseAsync([...argv], { from: "user" });
 }
 
+/** Rae Manager declares a six-hour change freeze with her key. */
+async function declareFreeze(common: readonly string[], key: string): Promise<void> {
+  await rollout([
+    "freeze",
+    ...common,
+    "--end",
+    "+6h",
+    "--reason",
+    "r",
+    "--declared-by",
+    "Rae Manager",
+    "--ssh-key",
+    key,
+  ]);
+}
+
 /** What `main` prints for a failure: one line, and its exit code. */
 async function failure(argv: readonly string[]): Promise<{ code: number; message: string }> {
   try {
@@ -230,18 +246,7 @@ describe("rollout post-launch", () => {
     const { fixture, rae, common } = production();
     p = fixture;
     captureOutput();
-    await rollout([
-      "freeze",
-      ...common,
-      "--end",
-      "+6h",
-      "--reason",
-      "r",
-      "--declared-by",
-      "Rae Manager",
-      "--ssh-key",
-      rae,
-    ]);
+    await declareFreeze(common, rae);
     launched(p);
     const records = path.join(p.evidenceDir, "production", "records");
     const name = fs.readdirSync(records).find((n) => n.startsWith("freeze-") && n.endsWith(".json"))!;
@@ -306,18 +311,7 @@ describe("rollout post-launch", () => {
     const { fixture, rae, sam, common } = production();
     p = fixture;
     captureOutput();
-    await rollout([
-      "freeze",
-      ...common,
-      "--end",
-      "+6h",
-      "--reason",
-      "r",
-      "--declared-by",
-      "Rae Manager",
-      "--ssh-key",
-      rae,
-    ]);
+    await declareFreeze(common, rae);
     const by = ["--by", "Rae Manager"];
     const noReport = await failure(["post-launch", ...common, ...by, "--ssh-key", rae]);
     expect(noReport.message).toMatch(
