@@ -170,6 +170,15 @@ export function enforcementFor(
   return environment === "sandbox" ? "local" : environment === "staging" ? "staging" : "production";
 }
 
+/** The committed enforcement a stack's file puts it under, with its classification. */
+export function stackEnforcement(
+  projectDir: string,
+  stackName: string,
+): { stackClass: StackClass; level: "production" | "staging" | "local" } {
+  const stackClass = classifyStackFile(projectDir, stackName);
+  return { stackClass, level: enforcementFor(stackClass, stackClass.declaredEnvironment) };
+}
+
 /**
  * The policy pack arguments for a stack: the pack and the committed enforcement of its class. A stack aimed at a
  * protected target gets the production enforcement whatever its name or `environment` value; `--no-policy` is
@@ -180,9 +189,7 @@ export function policyArgs(
   stackName: string,
   withPolicy = true,
 ): { policyPacks: string[]; policyPackConfigs: string[] } | Record<string, never> {
-  const stackClass = classifyStackFile(projectDir, stackName);
-  const environment = stackClass.declaredEnvironment;
-  const level = enforcementFor(stackClass, environment);
+  const { stackClass, level } = stackEnforcement(projectDir, stackName);
   if (!withPolicy) {
     if (level !== "local") {
       throw new UserError(

@@ -2,7 +2,7 @@
  * `preflight --stack <stack>`: collects readiness evidence from artifacts and writes
  * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}`. Exits 1 when the stack is not ready.
  */
-import { EXIT, JSON_OPTION, openStack, STACK_OPTION, withJsonResult } from "../engine";
+import { EXIT, JSON_OPTION, openStack, STACK_OPTION, stackEnforcement, withJsonResult } from "../engine";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import * as path from "node:path";
 import { Command, Option } from "commander";
@@ -20,6 +20,7 @@ import {
   readRecords,
   resolveStackSettings,
   keyIdOf,
+  sandboxPreflightKey,
   preflightSigner,
   type Signer,
   trustedPreflightKeys,
@@ -124,8 +125,13 @@ export async function runPreflight(
     return 2;
   }
   let signer: Signer | undefined;
+  // A sandbox stack signs with the sandbox's throwaway key unless a key is given (its enforcement trusts that key).
+  const sandboxKey =
+    o.signingKey === undefined && !process.env["NOVA_SIGNING_KEY_FILE"]
+      ? sandboxSigningKey(projectDir, o.stack)
+      : undefined;
   try {
-    signer = preflightSigner(o.signingKey);
+    signer = preflightSigner(o.signingKey ?? sandboxKey);
   } catch (e) {
     console.error(`preflight: cannot use the signing key: ${(e as Error).message}`);
     return 2;
@@ -215,7 +221,11 @@ export async function runPreflight(
   console.log(
     `\nwrote ${path.relative(projectDir, files.json)}\nwrote ${path.relative(projectDir, files.markdown)}`,
   );
-  if (signer !== undefined) {
+  if (signer !== undefined && sandboxKey !== undefined) {
+    console.log(
+      `signed with the sandbox's throwaway key ${path.relative(projectDir, sandboxKey)} (${signer.keyid}); only sandbox stacks accept it`,
+    );
+  } else if (signer !== undefined) {
     console.log(`signed with key ${signer.keyid}`);
     const roster = loadProductionEnforcement(projectDir).roster;
     const trusted = "error" in roster ? [] : trustedPreflightKeys(roster);
@@ -233,6 +243,16 @@ export async function runPreflight(
   }
   console.log(`\nstack ${o.stack} is ready for release ${release}`);
   return 0;
+}
+
+/** The sandbox preflight key, when the stack is judged with the sandbox enforcement and `sandbox:up` made the key. */
+function sandboxSigningKey(projectDir: string, stack: string): string | undefined {
+  try {
+    if (stackEnforcement(projectDir, stack).level !== "local") return undefined;
+  } catch {
+    return undefined;
+  }
+  return sandboxPreflightKey(projectDir);
 }
 
 /** The commander command; `cli/index.ts` adds it to the program. */

@@ -4,12 +4,16 @@
  * bound to the release and digests the stack deploys, its artifacts are unchanged and every check passed. For a
  * production stack the bundle must also have been judged with the committed thresholds (`src/evidence/gate.ts`).
  */
+import * as path from "node:path";
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
 import {
   type ExpectedRelease,
   type ImageDigests,
   imageDigestSchema,
+  isSandboxPath,
   readinessFindings,
+  readRosterSource,
+  type RosterSource,
 } from "../../src/evidence";
 import { RELEASE_ANNOTATIONS as ANNOTATIONS } from "../../src/contract";
 import { fix, gateInputOf, locationSchemaProperties, reportOnce, tryRead } from "./common";
@@ -17,6 +21,7 @@ import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate
 
 export interface ReadinessGateConfig extends GatedConfig {
   readonly maxAgeHours: number;
+  readonly trustRoster?: string;
 }
 
 const configSchema: PolicyConfigSchema = {
@@ -57,12 +62,28 @@ const configSchema: PolicyConfigSchema = {
     trustRoster: {
       type: "string",
       description:
-        "The committed trust roster (people with roles and SSH keys, preflight signing keys), relative to the project directory; production trusts only signatures by its keys.",
+        "The trust roster (people with roles and SSH keys, preflight signing keys), relative to the project directory. Production trusts only the committed roster of policy/config/production.json; the sandbox enforcement names the sandbox's own roster (.sandbox/trust/roster.json, throwaway keys made by npm run sandbox:up), and a sandbox stack's bundle must then be signed by one of its preflight keys.",
     },
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
   },
 };
+
+/** The sandbox roster the config names (only a roster inside `.sandbox/`); read once per file and process. */
+function sandboxRosterOf(
+  projectDir: string,
+  configured: string | undefined,
+): { sandboxRoster?: RosterSource } {
+  if (configured === undefined || !isSandboxPath(projectDir, configured)) return {};
+  const file = path.resolve(projectDir, configured);
+  let source = rosterCache.get(file);
+  if (source === undefined) {
+    source = readRosterSource(file);
+    rosterCache.set(file, source);
+  }
+  return { sandboxRoster: source };
+}
+const rosterCache = new Map<string, RosterSource>();
 
 /** Reads the release record annotations of a Namespace's inputs. */
 export function releaseRecordOf(props: Record<string, unknown>): {
@@ -158,7 +179,11 @@ export const readinessGate: ResourceValidationPolicy = {
         `${gate.enforcementError}; the gate fails closed.${fix("restore policy/config/production.json from the repository")}`,
       );
     } else {
-      const findings = readinessFindings({ ...gate.input, maxAgeHours: cfg.maxAgeHours });
+      const findings = readinessFindings({
+        ...gate.input,
+        maxAgeHours: cfg.maxAgeHours,
+        ...sandboxRosterOf(gate.input.projectDir, cfg.trustRoster),
+      });
       for (const f of findings) lines.push(`Readiness gate [${f.checkId}]: ${f.message}${fix(f.remedy)}`);
     }
     reportOnce("nova-readiness-gate", ctx.stack, args.urn, lines, reportViolation);

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { readStackFile } from "../config/stack-file";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
 import { settingsFromConfigMap, type SettingsResult } from "./stack-settings";
-import { DEFAULT_ROSTER_PATH, loadRoster, type Roster } from "./trust";
+import { DEFAULT_ROSTER_PATH, isSandboxPath, loadRoster, type Roster } from "./trust";
 
 /** Name of the policy whose config entry holds the protected targets and the production baseline. */
 export const PRODUCTION_TARGET_POLICY = "nova-production-target";
@@ -172,7 +172,14 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
     );
   }
   // policy/config/production.json → the project directory is two levels up.
-  const rosterFile = path.resolve(path.dirname(file), "..", "..", thresholds.data.trustRoster);
+  const projectDir = path.resolve(path.dirname(file), "..", "..");
+  const rosterFile = path.resolve(projectDir, thresholds.data.trustRoster);
+  if (isSandboxPath(projectDir, rosterFile)) {
+    // The sandbox's keys are throwaway and lie on every developer's disk: production never trusts them.
+    throw new EnforcementConfigError(
+      `The committed production enforcement ${file} is invalid: ${READINESS_GATE_POLICY}.trustRoster names ${thresholds.data.trustRoster}, inside the sandbox directory; production trusts only the committed roster (${DEFAULT_ROSTER_PATH}).`,
+    );
+  }
   let roster: Roster | { error: string };
   try {
     roster = loadRoster(rosterFile);

@@ -40,8 +40,13 @@ import {
   signedPreflightRemedy,
   signedRecords,
 } from "./signed";
-import { type Roster } from "./trust";
-import { recordSignatureProblem, trustedPreflightKeys } from "./trust";
+import {
+  recordSignatureProblem,
+  type Roster,
+  type RosterSource,
+  SANDBOX_PREFLIGHT_KEY,
+  trustedPreflightKeys,
+} from "./trust";
 import { type FreezeLiftRecord, liftedFreezes, readPostLaunchRecords } from "./post-launch-records";
 
 /** The sections of the gate, each reported by one policy of the pack. */
@@ -66,6 +71,12 @@ export interface GateInput {
   readonly records?: StackRecords;
   /** Judge the release as a new one, ignoring rollback records (see {@link activeRollback}). */
   readonly asNewRelease?: boolean;
+  /**
+   * The roster a non-production enforcement names (the sandbox's throwaway one, `.sandbox/trust/roster.json`): a
+   * sandbox stack's bundle must then be signed by one of its preflight keys, as production's by the committed roster's.
+   * Never used for a production stack.
+   */
+  readonly sandboxRoster?: RosterSource;
 }
 
 const rolloutCmd = (rest: string) => `npm run rollout -- ${rest}`;
@@ -198,7 +209,9 @@ export function readinessFindings(input: GateInput): Finding[] {
   const production = input.stackClass.production;
   const thresholds = input.enforcement.thresholds;
   const maxAgeHours = production ? thresholds.maxAgeHours : (input.maxAgeHours ?? thresholds.maxAgeHours);
-  if (production) return signedReadinessFindings(input, maxAgeHours);
+  if (production) return signedReadinessFindings(input, maxAgeHours, committedTrust(input));
+  if (input.sandboxRoster !== undefined)
+    return signedReadinessFindings(input, maxAgeHours, sandboxTrust(input, input.sandboxRoster));
   const lookup = readNewestBundle(input.evidenceDir, input.stack);
   const findings = verifyReadiness({
     bundle: lookup,
@@ -220,6 +233,33 @@ export function readinessFindings(input: GateInput): Finding[] {
     );
   }
   return findings;
+}
+
+/** Whose keys a signed bundle is judged against. */
+interface TrustSource {
+  /** The roster, or the finding that it cannot be used. */
+  readonly roster: Roster | Finding;
+  /** How findings name it. */
+  readonly label: string;
+  /** The committed production roster: the bundle must also have been judged with the committed thresholds. */
+  readonly committed: boolean;
+}
+
+function committedTrust(input: GateInput): TrustSource {
+  return { roster: rosterOf(input), label: "the committed roster", committed: true };
+}
+
+function sandboxTrust(input: GateInput, source: RosterSource): TrustSource {
+  const file = path.relative(input.projectDir, source.file) || source.file;
+  const roster: Roster | Finding =
+    "error" in source.roster
+      ? {
+          checkId: "signature",
+          message: `${source.roster.error}; the sandbox enforcement judges bundles against the sandbox roster, which holds throwaway keys made by the sandbox.`,
+          remedy: "npm run sandbox:up (creates .sandbox/trust: the sandbox roster and its keys)",
+        }
+      : source.roster;
+  return { roster, label: `the sandbox roster (${file})`, committed: false };
 }
 
 /** The committed roster, or the finding that it cannot be used (production fails closed). */
@@ -263,19 +303,24 @@ function bindingOf(input: GateInput, lookup: SignedBundleLookup | Finding): Rele
   };
 }
 
-/** Production readiness: the newest bundle signed by a trusted preflight key, then the usual verification. */
-function signedReadinessFindings(input: GateInput, maxAgeHours: number): Finding[] {
+/**
+ * Signed readiness (production, or a sandbox stack whose enforcement names a roster): the newest bundle signed by a
+ * preflight key of the roster, then the usual verification; a production bundle also against the committed thresholds.
+ */
+function signedReadinessFindings(input: GateInput, maxAgeHours: number, trust: TrustSource): Finding[] {
   if (!input.settings.ok) return [];
   const s = input.settings.settings;
-  const remedy = signedPreflightRemedy(input.stack);
-  const roster = rosterOf(input);
+  const remedy = trust.committed
+    ? signedPreflightRemedy(input.stack)
+    : `${preflightRemedy(input.stack)} (signs with ${SANDBOX_PREFLIGHT_KEY} by default)`;
+  const roster = trust.roster;
   if ("checkId" in roster) return [roster];
   const lookup = readNewestSignedBundle(input.evidenceDir, input.stack, trustedPreflightKeys(roster));
   if (lookup.status === "invalid") {
     return [
       {
         checkId: "signature",
-        message: `Evidence bundle ${path.relative(input.projectDir, lookup.path)} is not accepted: ${lookup.error}; the gate trusts only bundles signed by a preflight key of the committed roster.`,
+        message: `Evidence bundle ${path.relative(input.projectDir, lookup.path)} is not accepted: ${lookup.error}; the gate trusts only bundles signed by a preflight key of ${trust.label}.`,
         remedy,
       },
     ];
@@ -291,7 +336,7 @@ function signedReadinessFindings(input: GateInput, maxAgeHours: number): Finding
   }
   const findings: Finding[] = lookup.rejected.map((r) => ({
     checkId: "signature",
-    message: `Evidence bundle ${path.relative(input.projectDir, r.path)} is not accepted: ${r.error}.`,
+    message: `Evidence bundle ${path.relative(input.projectDir, r.path)} is not accepted: ${r.error}; the gate trusts only bundles signed by a preflight key of ${trust.label}.`,
     remedy: `remove it, then ${remedy}`,
   }));
   findings.push(...checkIdFindings(lookup.bundle, input.stack));
@@ -342,13 +387,15 @@ function signedReadinessFindings(input: GateInput, maxAgeHours: number): Finding
       override: validOverrides,
       readFile: projectFileReader(input.projectDir),
     }).map((f) => (f.remedy === preflightRemedy(input.stack) ? { ...f, remedy } : f)),
-    ...weakenedThresholdFindings(
-      lookup.bundle.judgedWith,
-      lookup.bundle.createdAt,
-      input.enforcement.thresholds,
-      input.stack,
-      input.enforcement.baseline.allowedRegistries,
-    ),
+    ...(trust.committed
+      ? weakenedThresholdFindings(
+          lookup.bundle.judgedWith,
+          lookup.bundle.createdAt,
+          input.enforcement.thresholds,
+          input.stack,
+          input.enforcement.baseline.allowedRegistries,
+        )
+      : []),
   );
   return findings;
 }

@@ -117,7 +117,7 @@ export function readNewestSignedBundle(
     return {
       status: "invalid",
       path: legacy,
-      error: `it is an unsigned bundle (no ${ENVELOPE_SUFFIX} envelope signed by a key in the committed trust roster); re-run the preflight with a signing key`,
+      error: `it is an unsigned bundle (no ${ENVELOPE_SUFFIX} envelope signed by a key in the trust roster); re-run the preflight with a signing key`,
     };
   }
   return {

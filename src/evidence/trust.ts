@@ -94,3 +94,40 @@ export function recordSignatureProblem(file: string, name: string, roster: Roste
   const problem = verifySshSignature(fs.readFileSync(file), sig, person.sshPublicKey);
   return problem === undefined ? undefined : `its signature is not ${name}'s: ${problem}`;
 }
+
+/**
+ * The sandbox's own trust material (`.sandbox/trust`, made by `npm run sandbox:up` with `tools/sandbox/trust.mjs`,
+ * never committed): throwaway keys for a release manager, a CTO, an incident commander and an engineer, a preflight
+ * key, and their roster. The sandbox enforcement (`policy/config/local.json`) names this roster, so the signed release
+ * can be rehearsed on sandbox stacks; production never reads it.
+ */
+export const SANDBOX_TRUST_DIR = ".sandbox/trust";
+/** The sandbox preflight key, the default signing key of `rollout preflight` for a sandbox stack. */
+export const SANDBOX_PREFLIGHT_KEY = `${SANDBOX_TRUST_DIR}/preflight.pem`;
+
+/** A roster and where it was read from, or why it could not be read. */
+export interface RosterSource {
+  readonly file: string;
+  readonly roster: Roster | { readonly error: string };
+}
+
+/** Reads a roster without throwing: the error becomes part of the source (the gate reports it). */
+export function readRosterSource(file: string): RosterSource {
+  try {
+    return { file, roster: loadRoster(file) };
+  } catch (e) {
+    return { file, roster: { error: (e as Error).message } };
+  }
+}
+
+/** Whether `file` lies in the project's sandbox directory (`.sandbox/`), whose keys are throwaway. */
+export function isSandboxPath(projectDir: string, file: string): boolean {
+  const rel = path.relative(path.join(projectDir, ".sandbox"), path.resolve(projectDir, file));
+  return rel === "" || (!rel.startsWith("..") && !path.isAbsolute(rel));
+}
+
+/** The sandbox preflight key of a project when `npm run sandbox:up` has made it, else undefined. */
+export function sandboxPreflightKey(projectDir: string): string | undefined {
+  const file = path.join(projectDir, SANDBOX_PREFLIGHT_KEY);
+  return fs.existsSync(file) ? file : undefined;
+}

@@ -1,15 +1,17 @@
 // The readiness gate in production shape: a production-shaped checkout of this repository (compiled program, chart,
 // committed policy configs, unmodified), stacks aimed at the sandbox cluster, the committed *production* enforcement,
 // the real engine and the real Kubernetes API. Each case attacks the gate the way a careless or hostile operator would.
+import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectl, sandboxImageDigests } from "./harness";
+import { kubectl, REPO_ROOT, sandboxImageDigests } from "./harness";
 import { ProductionWorld } from "./production-world";
 import { protectedUrns } from "./protect";
 import {
   type EvidenceBundle,
+  fileSigner,
   loadRoster,
   readSignedBundles,
   sealBundle,
@@ -329,6 +331,25 @@ describe.sequential(
       expect(text).toMatch(
         /is signed by SHA256:[0-9a-f]{64}, which is not a key in the committed trust list/,
       );
+    });
+
+    it("blocks a bundle signed by the sandbox's own preflight key (made by sandbox:up in the same checkout)", async () => {
+      // The throwaway keys every developer's sandbox holds: the sandbox enforcement trusts them, production never.
+      const trust = path.join(checkout, ".sandbox", "trust");
+      execFileSync(process.execPath, [path.join(REPO_ROOT, "tools", "sandbox", "trust.mjs"), trust]);
+      evidence.clear();
+      const { bundle } = await evidence.preflight(
+        "sandbox",
+        digests(),
+        world.stagingHistory,
+        { fetch: productionRegistryMirror() },
+        fileSigner(path.join(trust, "preflight.pem")),
+      );
+      evidence.authorise("sandbox", { bundle });
+      const text = await previewText(prod);
+      expect(text).toMatch(/\[mandatory\]\s+nova-readiness-gate/);
+      expect(text).toMatch(/which is not a key in the committed trust list.*committed roster/);
+      fs.rmSync(path.join(checkout, ".sandbox"), { recursive: true, force: true });
     });
 
     it.each([

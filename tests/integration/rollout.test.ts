@@ -5,7 +5,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import * as crypto from "node:crypto";
 import { drift, status } from "../../cli/commands/operate";
+import { runPreflight } from "../../cli/commands/preflight";
 import { rollBack } from "../../cli/commands/rollback";
 import { release } from "../../cli/commands/up";
 import { configJson, describeFailure, EXIT, toReleaseEntries } from "../../cli/engine";
@@ -141,6 +143,45 @@ describe.sequential("rollout on the sandbox cluster", () => {
         "jsonpath={.spec.suspend}",
       ),
     ).not.toBe("true");
+  });
+
+  it("the sandbox enforcement judges bundles against the sandbox's own roster (.sandbox/trust, throwaway keys)", async () => {
+    // npm run sandbox:up made the roster and keys; the committed local.json names that roster.
+    expect(fs.existsSync(path.join(REPO_ROOT, ".sandbox", "trust", "roster.json"))).toBe(true);
+    const policy = { policyPacks: [path.join(REPO_ROOT, "policy")], policyPackConfigs: [sandboxPolicy] };
+    const readinessLines = async () => {
+      const lines: string[] = [];
+      await sandbox.preview({ ...policy, onOutput: (s) => void lines.push(s) });
+      return lines
+        .join("")
+        .split("\n")
+        .filter((l) => l.includes("Readiness gate ["));
+    };
+    const evidenceDir = path.join(work, "evidence");
+    const preflight = (signingKey?: string) =>
+      runPreflight({
+        stack: "it-sandbox",
+        projectDir: REPO_ROOT,
+        evidenceDir,
+        engine: false,
+        ...(signingKey !== undefined ? { signingKey } : {}),
+      });
+    fs.rmSync(path.join(evidenceDir, "it-sandbox"), { recursive: true, force: true });
+    // Signed with the sandbox key by default (no --signing-key): the sandbox roster trusts it.
+    await preflight();
+    const signed = await readinessLines();
+    expect(signed.join("\n")).not.toContain("[signature]");
+    // A newer bundle signed by a key outside the sandbox roster is named, with the roster.
+    const stranger = path.join(work, "stranger.pem");
+    const { privateKey } = crypto.generateKeyPairSync("ed25519");
+    fs.writeFileSync(stranger, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+    await new Promise((r) => setTimeout(r, 1_100)); // a new evidence time stamp (seconds)
+    await preflight(stranger);
+    const rejected = (await readinessLines()).join("\n");
+    expect(rejected).toMatch(
+      /\[signature\].*not accepted.*sandbox roster \(\.sandbox\/trust\/roster\.json\)/,
+    );
+    fs.rmSync(path.join(evidenceDir, "it-sandbox"), { recursive: true, force: true });
   });
 
   it("drift: a Service deleted by hand is drift, a release restores it; status shows the release", async () => {

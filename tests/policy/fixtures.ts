@@ -169,6 +169,22 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
   };
 }
 
+/** A sandbox stack `local`, aimed at no protected target. */
+export const SANDBOX_PROJECT: ProjectOptions = {
+  stack: "local",
+  environment: "sandbox",
+  extraConfig: {
+    "nova-rollout:namespace": "nova-sandbox",
+    "nova-rollout:kubeconfigContext": "nova-sandbox",
+    "nova-rollout:imageRegistry": "127.0.0.1:35000/nova",
+  },
+};
+
+/** A sandbox project (stack `local`) with passing artifacts. */
+export function makeSandboxProject(): ProjectFixture {
+  return makeProject(SANDBOX_PROJECT);
+}
+
 /** Replaces the billing drill log with one `days` old (timestamp in the file name). */
 export function setDrillAge(p: Pick<ProjectFixture, "dir" | "write">, days: number): void {
   const logs = path.join(p.dir, "tests/drills/logs/staging");

@@ -351,6 +351,13 @@ else
   log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT"
 fi
 
+# ---------------------------------------------------------------------------------------------------- trust
+# Throwaway keys and the sandbox roster (.sandbox/trust), made once: sandbox stacks' bundles and records are judged
+# against them, never production's.
+trust_state="$(node "$NOVA_REPO_ROOT/tools/sandbox/trust.mjs" "$SANDBOX_DIR/trust" 2>"$LOG_DIR/trust.log")" ||
+  fail trust "could not create the sandbox keys and roster"
+log_line trust "${trust_state%% *}" ".sandbox/trust/roster.json (${trust_state#* })"
+
 if [[ "$CLUSTER" == byo ]]; then
   echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT = your context" \
     "$byo_ctx at $byo_server; the registry 127.0.0.1:$REGISTRY_PORT is on this host, see docs/toolchain.md)"
