@@ -4,15 +4,12 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import {
-  CommandError,
+import type {
   ConcurrentUpdateError,
+  ConfigMap,
   LocalWorkspace,
-  PulumiCommand,
   Stack,
-  StackNotFoundError,
-  type ConfigMap,
-  type UpdateSummary,
+  UpdateSummary,
 } from "@pulumi/pulumi/automation";
 import { ConfigValidationError } from "../src/config";
 import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evidence/enforcement";
@@ -21,6 +18,61 @@ import { DEFAULT_EVIDENCE_DIR, VERIFICATION_RESOURCE_PREFIX } from "../src/contr
 import { findProjectDir } from "../src/evidence/stack-settings";
 import { cacheDir, selectedToolchain } from "../tools/toolchain";
 import { engineEnvFor, productionReason } from "./backend";
+
+type Automation = typeof import("@pulumi/pulumi/automation");
+let loadedAutomation: Automation | undefined;
+
+/**
+ * The Automation API, loaded on first use: its module graph (the whole SDK, ~0.5 s) is paid only by commands that
+ * open a stack, not by `--help`, the record commands or `preview` (which runs `pulumi preview` itself).
+ */
+export function automation(): Automation {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  loadedAutomation ??= require("@pulumi/pulumi/automation") as Automation;
+  return loadedAutomation;
+}
+
+/**
+ * Whether an error is one of the Automation API's (`CommandError` and its subclasses), told by the name each sets: the
+ * module need not be loaded to ask, and the answer holds for any copy of it.
+ */
+function isAutomationError(
+  err: unknown,
+  name: "CommandError" | "ConcurrentUpdateError" | "StackNotFoundError",
+): err is Error {
+  return err instanceof Error && err.name === name;
+}
+
+/** Whether an error is the engine saying the stack is locked by another update (Automation API or a direct run). */
+export function isConcurrentUpdateError(err: unknown): err is ConcurrentUpdateError | EngineRunError {
+  if (err instanceof EngineRunError) return err.locked;
+  return isAutomationError(err, "ConcurrentUpdateError");
+}
+
+/** How the engine says a stack does not exist, and that it is locked (the texts the Automation API decides by). */
+const STACK_NOT_FOUND = /no stack named.*found/;
+const STACK_LOCKED = [
+  "[409] Conflict: Another update is currently in progress.",
+  "the stack is currently locked by",
+];
+
+/** A `pulumi` command run directly (not through the Automation API) that exited non-zero. */
+export class EngineRunError extends Error {
+  override readonly name = "EngineRunError";
+  constructor(
+    readonly command: string,
+    readonly exitCode: number | null,
+    readonly output: string,
+  ) {
+    super(`${command} exited with ${exitCode === null ? "a signal" : `code ${exitCode}`}\n${output}`);
+  }
+  get stackNotFound(): boolean {
+    return STACK_NOT_FOUND.test(this.output);
+  }
+  get locked(): boolean {
+    return STACK_LOCKED.some((t) => this.output.includes(t));
+  }
+}
 
 /** Exit codes of the rollout CLI, distinct per failure class so pipelines can react. */
 export const EXIT = {
@@ -98,22 +150,10 @@ export interface StackContext {
  * program is not compiled or the backend/passphrase settings are missing or not allowed.
  */
 export async function openStack(ctx: StackContext): Promise<Stack> {
-  const compiled = path.join(ctx.projectDir, "dist", "index.js");
-  if (!fs.existsSync(compiled)) {
-    throw new UserError(`The program is not compiled (${compiled} is missing). Run \`npm run build\` first.`);
-  }
-  const stackClass = classifyStackFile(ctx.projectDir, ctx.stack);
-  const envVars = engineEnvFor({
-    projectDir: ctx.projectDir,
-    stack: ctx.stack,
-    baseEnv: process.env,
-    production: stackClass.production,
-    productionReason: productionReason(stackClass),
-  });
-  // The offline CLI built by `npm run setup` when that is the selected toolchain and present, else `pulumi` from PATH.
-  const cached = path.join(cacheDir(), "bin", "pulumi");
+  const envVars = engineEnv(ctx);
+  const { LocalWorkspace, PulumiCommand, Stack } = automation();
   const pulumiCommand =
-    selectedToolchain(process.env).kind === "offline" && fs.existsSync(cached)
+    pulumiBinary() !== "pulumi"
       ? await PulumiCommand.get({ root: cacheDir(), skipVersionCheck: true })
       : undefined;
   const workspace = await LocalWorkspace.create({
@@ -122,6 +162,31 @@ export async function openStack(ctx: StackContext): Promise<Stack> {
     ...(pulumiCommand !== undefined ? { pulumiCommand } : {}),
   });
   return Stack.select(ctx.stack, withoutStackSelect(workspace));
+}
+
+/**
+ * The environment the engine runs a stack's operations with ({@link engineEnvFor}); throws {@link UserError} when the
+ * program is not compiled or the backend/passphrase settings are missing or not allowed.
+ */
+export function engineEnv(ctx: StackContext): Record<string, string> {
+  const compiled = path.join(ctx.projectDir, "dist", "index.js");
+  if (!fs.existsSync(compiled)) {
+    throw new UserError(`The program is not compiled (${compiled} is missing). Run \`npm run build\` first.`);
+  }
+  const stackClass = classifyStackFile(ctx.projectDir, ctx.stack);
+  return engineEnvFor({
+    projectDir: ctx.projectDir,
+    stack: ctx.stack,
+    baseEnv: process.env,
+    production: stackClass.production,
+    productionReason: productionReason(stackClass),
+  });
+}
+
+/** The offline CLI built by `npm run setup` when that is the selected toolchain and present, else `pulumi` from PATH. */
+export function pulumiBinary(): string {
+  const cached = path.join(cacheDir(), "bin", "pulumi");
+  return selectedToolchain(process.env).kind === "offline" && fs.existsSync(cached) ? cached : "pulumi";
 }
 
 /**
@@ -213,28 +278,31 @@ export function progress(prefix = ""): (out: string) => void {
 export function describeFailure(err: unknown): { code: number; message: string } {
   if (err instanceof UserError) return { code: err.exitCode, message: err.message };
   if (err instanceof ConfigValidationError) return { code: EXIT.usage, message: err.message };
-  if (err instanceof StackNotFoundError) {
+  if (isAutomationError(err, "StackNotFoundError") || (err instanceof EngineRunError && err.stackNotFound)) {
     return {
       code: EXIT.stackNotFound,
       message: `Stack not found. Create it with \`pulumi stack init <name>\`.`,
     };
   }
-  if (err instanceof ConcurrentUpdateError) {
+  if (isConcurrentUpdateError(err)) {
     return {
       code: EXIT.concurrentUpdate,
       message:
         "Another update of this stack is in progress; wait for it, or run `rollout recover` if it was interrupted.",
     };
   }
-  if (err instanceof CommandError) {
-    const text = err.message;
-    // The engine lists each violation as `- [mandatory]  <policy>  (<type>: <name>)`.
-    if (/\[mandatory\]\s+nova-/.test(text)) {
-      return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
-    }
-    return { code: EXIT.failed, message: engineErrors(text) ?? lastLines(text, 15) };
-  }
+  if (err instanceof EngineRunError) return describeEngineOutput(err.output);
+  if (isAutomationError(err, "CommandError")) return describeEngineOutput(err.message);
   return { code: EXIT.failed, message: err instanceof Error ? err.message : String(err) };
+}
+
+/** A failed engine run's exit code and message, from what the engine printed. */
+function describeEngineOutput(text: string): { code: number; message: string } {
+  // The engine lists each violation as `- [mandatory]  <policy>  (<type>: <name>)`.
+  if (/\[mandatory\]\s+nova-/.test(text)) {
+    return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
+  }
+  return { code: EXIT.failed, message: engineErrors(text) ?? lastLines(text, 15) };
 }
 
 /** Entries per page when reading a stack's whole history. */

@@ -9,8 +9,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as readline from "node:readline/promises";
 import { InvalidArgumentError } from "commander";
-import { ConcurrentUpdateError, type Stack } from "@pulumi/pulumi/automation";
-import { EXIT, progress, UserError } from "./engine";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { EXIT, isConcurrentUpdateError, progress, UserError } from "./engine";
 
 /** Who holds a lock on a stack, as the DIY backend's lock file records it. */
 export interface LockHolder {
@@ -165,7 +165,7 @@ export interface Recovery {
 export async function recoverLockedStack(
   stack: Stack,
   stackName: string,
-  lockError: ConcurrentUpdateError,
+  lockError: Error,
   o: RecoveryOptions,
 ): Promise<Recovery> {
   const holders = parseLockHolders(lockError.message);
@@ -258,7 +258,7 @@ export async function withLockRecovery<T>(
   try {
     return await operation();
   } catch (err) {
-    if (!(err instanceof ConcurrentUpdateError)) throw err;
+    if (!isConcurrentUpdateError(err)) throw err;
     await recoverLockedStack(stack, stackName, err, o);
     onRecovered();
     process.stderr.write(`continuing the interrupted work on ${stackName}\n`);

@@ -1,8 +1,14 @@
 /** `recover`: the command side of crash recovery (the lock and pending-operation logic is in cli/recover.ts). */
 import { Command } from "commander";
-import { ConcurrentUpdateError } from "@pulumi/pulumi/automation";
 import { clusterState } from "../cluster-state";
-import { JSON_OPTION, openStack, progress, projectRoot, STACK_OPTION } from "../engine";
+import {
+  isConcurrentUpdateError,
+  JSON_OPTION,
+  openStack,
+  progress,
+  projectRoot,
+  STACK_OPTION,
+} from "../engine";
 import {
   describePending,
   LOCK_AGE_OPTION,
@@ -33,7 +39,7 @@ export async function recover(
     if (pending > 0) process.stderr.write(describePending(before));
     await stack.refresh({ clearPendingCreates: true, onOutput: progress("  ") });
   } catch (err) {
-    if (!(err instanceof ConcurrentUpdateError)) throw err;
+    if (!isConcurrentUpdateError(err)) throw err;
     locked = true;
     pending = (await recoverLockedStack(stack, stackName, err, o)).pending.length;
   }
