@@ -4,7 +4,8 @@
  *
  *   freeze → preflight → approve (/ override) → preview → up → verify → post-launch; history → rollback (/ recover)
  *
- * Every engine call goes through the Automation API with the offline toolchain environment (tools/toolchain.ts).
+ * Every engine call runs with the toolchain environment (tools/toolchain.ts, cli/backend.ts): through the Automation
+ * API, loaded on first use (cli/engine.ts), except `preview`, which runs `pulumi preview` itself.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
