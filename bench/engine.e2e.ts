@@ -10,7 +10,7 @@ import * as prettier from "prettier";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../tests/integration/harness";
 import { cpuComplete, measure, type RunSpec, type Sample, stats, type Stats } from "./engine/measure";
-import { BENCH_STACK, BenchWorld, EMPTY_STACK, requireSandbox } from "./engine/world";
+import { BENCH_STACK, BenchWorld, EMPTY_STACK, requireSandbox, ROLLBACK_STACK } from "./engine/world";
 
 const RUNS = Math.max(5, Number(process.env.BENCH_RUNS ?? "5") || 5);
 /** Comma-separated pair ids to run (default all), e.g. BENCH_ONLY=a,b while working on the pack. */
@@ -23,6 +23,8 @@ interface Variant {
   readonly id: string;
   readonly label: string;
   readonly spec: (w: BenchWorld) => RunSpec;
+  /** Untimed work before each run (e.g. the config change a plain `up` then applies). */
+  readonly prepare?: (w: BenchWorld) => Promise<void>;
 }
 
 interface Pair {
@@ -40,6 +42,27 @@ const preview = (w: BenchWorld, cwd: string, stack: string, extra: string[] = []
   cmd: "pulumi",
   args: ["preview", "--stack", stack, "--non-interactive", "--color", "never", ...extra],
   cwd,
+  env: w.env(),
+});
+
+/** Plain `pulumi up` of a stack with the sandbox enforcement's pack, no preview. */
+const pulumiUp = (w: BenchWorld, stack: string, message: string, extra: string[] = []): RunSpec => ({
+  cmd: "pulumi",
+  args: [
+    "up",
+    ...extra,
+    "--yes",
+    "--skip-preview",
+    "--stack",
+    stack,
+    "--non-interactive",
+    "--color",
+    "never",
+    "--message",
+    message,
+    ...w.packArgs(),
+  ],
+  cwd: w.checkout,
   env: w.env(),
 });
 
@@ -77,24 +100,13 @@ const VARIANTS: readonly Variant[] = [
   {
     id: "up",
     label: "pulumi up --skip-preview --policy-pack (no changes)",
-    spec: (w) => ({
-      cmd: "pulumi",
-      args: [
-        "up",
-        "--yes",
-        "--skip-preview",
-        "--stack",
-        BENCH_STACK,
-        "--non-interactive",
-        "--color",
-        "never",
-        "--message",
-        "release sandbox",
-        ...w.packArgs(),
-      ],
-      cwd: w.checkout,
-      env: w.env(),
-    }),
+    spec: (w) => pulumiUp(w, BENCH_STACK, "release sandbox"),
+  },
+  {
+    id: "up-refresh",
+    label:
+      "pulumi up --refresh --skip-preview --policy-pack (no changes): what rollout up runs in the engine",
+    spec: (w) => pulumiUp(w, BENCH_STACK, "release sandbox", ["--refresh"]),
   },
   {
     id: "rollout-up",
@@ -102,6 +114,31 @@ const VARIANTS: readonly Variant[] = [
     spec: (w) => ({
       cmd: process.execPath,
       args: [path.join(w.checkout, "dist", "cli", "index.js"), "up", "--stack", BENCH_STACK],
+      cwd: w.checkout,
+      env: w.env(),
+    }),
+  },
+  // The rollback pair, adjacent and last of the stack variants: each run of `up-change` moves bench-rollback to the
+  // other digest pair, the `rollback` after it moves it back, so both apply exactly one digest change (the chart's two
+  // Deployments, re-verification) and every other variant sees the stack unchanged.
+  {
+    id: "up-change",
+    label: "pulumi up --skip-preview --policy-pack of a digest change (config set untimed)",
+    prepare: (w) => w.switchRollbackDigests(),
+    spec: (w) => pulumiUp(w, ROLLBACK_STACK, "release bench"),
+  },
+  {
+    id: "rollback",
+    label: "rollout rollback --yes (to the previous release: the same digest change back)",
+    spec: (w) => ({
+      cmd: process.execPath,
+      args: [
+        path.join(w.checkout, "dist", "cli", "index.js"),
+        "rollback",
+        "--stack",
+        ROLLBACK_STACK,
+        "--yes",
+      ],
       cwd: w.checkout,
       env: w.env(),
     }),
@@ -140,6 +177,19 @@ const PAIRS: readonly Pair[] = [
   { id: "d", label: "from TypeScript vs precompiled", a: "ts", b: "full" },
   { id: "e", label: "unit + policy layers (wall)", a: "layers" },
   { id: "f", label: "rollout up vs pulumi up, no change, same pack", a: "rollout-up", b: "up" },
+  {
+    id: "h",
+    label: "rollout up vs pulumi up --refresh (like for like), no change",
+    a: "rollout-up",
+    b: "up-refresh",
+  },
+  {
+    id: "g",
+    label: "rollout rollback vs pulumi up of the same digest change",
+    a: "rollback",
+    b: "up-change",
+    target: "≤ 1.5×",
+  },
 ];
 
 interface Figure {
@@ -212,7 +262,7 @@ describe("engine bench (real engine, sandbox)", () => {
   beforeAll(async () => {
     await requireSandbox();
     world = new BenchWorld();
-    await world.setUp(log);
+    await world.setUp(log, { rollback: wanted.has("rollback") || wanted.has("up-change") });
   });
   afterAll(async () => {
     // BENCH_KEEP=1 keeps the world (stacks, backend, checkout) for investigating one variant by hand.
@@ -228,6 +278,7 @@ describe("engine bench (real engine, sandbox)", () => {
     const warmups = new Map<string, Sample>();
     for (let run = 0; run <= RUNS; run++) {
       for (const v of variants) {
+        await v.prepare?.(w);
         const s = await measure(v.spec(w));
         log(
           `${run === 0 ? "warm-up" : `run ${run}/${RUNS}`} ${v.id}: wall ${s.wall.toFixed(2)} s, cpu ${s.cpu.toFixed(2)} s`,

@@ -17,7 +17,7 @@ import {
   testEnv,
 } from "../../tests/integration/harness";
 import { unprotectAll } from "../../tests/integration/protect";
-import { productionCheckout, sandboxConfig, SECRETS } from "../../tests/integration/scenario";
+import { fakeDigests, productionCheckout, sandboxConfig, SECRETS } from "../../tests/integration/scenario";
 
 const execFileAsync = promisify(execFile);
 
@@ -25,6 +25,13 @@ const execFileAsync = promisify(execFile);
 export const BENCH_STACK = "bench-local";
 /** The empty program's stack. */
 export const EMPTY_STACK = "bench-empty";
+/** The stack of the rollback pair: two releases that differ in their digests (pinned; kwok never pulls them). */
+export const ROLLBACK_STACK = "bench-rollback";
+const RELEASES = {
+  "bench-r1": fakeDigests("bench-r1"),
+  "bench-r2": fakeDigests("bench-r2"),
+} as const;
+type BenchRelease = keyof typeof RELEASES;
 
 export class SandboxDownError extends Error {
   override readonly name = "SandboxDownError";
@@ -84,6 +91,7 @@ export class BenchWorld {
   readonly namespace = `bench-${process.pid}`;
   private stack: Stack | undefined;
   private emptyStack: Stack | undefined;
+  private rollbackStack: Stack | undefined;
 
   /** The environment of every measured command: toolchain, the bench's backend and passphrase. */
   env(): Record<string, string> {
@@ -119,8 +127,39 @@ export class BenchWorld {
     });
   }
 
+  /** The rollback pair's stack config for one release. */
+  private rollbackConfig(release: BenchRelease): Record<string, string> {
+    return sandboxConfig({
+      namespace: `bench-rb-${process.pid}`,
+      environment: "sandbox",
+      resolver: "pinned",
+      digests: RELEASES[release],
+      tag: release,
+      backups: path.join(this.work, "backups"),
+      evidenceDir: "tests/drills/logs",
+      extra: { secretSource: "config" },
+    });
+  }
+
+  /** Points bench-rollback's config at the release it does not deploy now (the change a plain `up` then applies). */
+  async switchRollbackDigests(): Promise<void> {
+    const stack = this.rollbackStack;
+    if (stack === undefined) throw new Error(`${ROLLBACK_STACK} was not set up`);
+    const now = (await stack.getConfig("nova-rollout:imageTag")).value;
+    const next: BenchRelease = now === "bench-r1" ? "bench-r2" : "bench-r1";
+    const config = this.rollbackConfig(next);
+    await stack.setAllConfig(
+      Object.fromEntries(
+        ["imageTag", "apiImageDigest", "workerImageDigest"].map((k) => [
+          `nova-rollout:${k}`,
+          { value: config[`nova-rollout:${k}`] ?? "" },
+        ]),
+      ),
+    );
+  }
+
   /** Creates the stacks, the empty program and the TypeScript copy, and runs one `up` so previews have no changes. */
-  async setUp(log: (line: string) => void): Promise<void> {
+  async setUp(log: (line: string) => void, opts: { rollback?: boolean } = {}): Promise<void> {
     this.makeEmptyProgram();
     this.makeTypeScriptCopy();
     log(`bench world in ${this.work}, backend ${this.backend.url}, namespace ${this.namespace}`);
@@ -145,6 +184,20 @@ export class BenchWorld {
       backendUrl: this.backend.url,
     });
     await this.emptyStack.up();
+    if (opts.rollback === true) {
+      // Two releases in history, so `rollout rollback` has a previous one from the first run on.
+      this.rollbackStack = await createOrSelectProjectStack({
+        stackName: ROLLBACK_STACK,
+        workDir: this.checkout,
+        backendUrl: this.backend.url,
+        config: this.rollbackConfig("bench-r1"),
+        secrets: SECRETS,
+      });
+      log(`two releases of ${ROLLBACK_STACK} (bench-r1, bench-r2)…`);
+      await this.rollbackStack.up({ message: "release bench-r1" });
+      await this.switchRollbackDigests();
+      await this.rollbackStack.up({ message: "release bench-r2" });
+    }
   }
 
   private makeEmptyProgram(): void {
@@ -209,6 +262,14 @@ export class BenchWorld {
       }
     }
     await this.emptyStack?.destroy().catch(() => undefined);
+    if (this.rollbackStack !== undefined) {
+      try {
+        await unprotectAll(this.rollbackStack);
+        await this.rollbackStack.destroy();
+      } catch (err) {
+        log(`cleanup of ${ROLLBACK_STACK} failed: ${(err as Error).message.split("\n")[0] ?? ""}`);
+      }
+    }
     this.backend.cleanup();
     fs.rmSync(this.work, { recursive: true, force: true });
   }
