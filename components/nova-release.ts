@@ -64,8 +64,17 @@ export function releaseValues(args: NovaReleaseArgs): pulumi.Inputs {
     api: { image: { ...args.images.api }, ...scaling(args.scaling.api) },
     worker: { image: { ...args.images.worker }, ...scaling(args.scaling.worker) },
     secrets: { existingSecret: args.secretName, checksum: args.secretChecksum },
+    commonAnnotations: { [PATCH_FORCE_ANNOTATION]: "true" },
   };
 }
+
+/**
+ * The kubernetes provider's annotation that makes its server-side apply take over fields another field manager owns:
+ * on every object of the chart, so a field changed by hand (`kubectl scale` or `kubectl set image` during an incident)
+ * is taken back by the next release instead of failing it with a field conflict — the release is the source of truth,
+ * as the refresh that starts every `rollout up` already assumes.
+ */
+export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 
 /**
  * The `nova-stack` Helm chart, rendered with `helm.v4.Chart` so every object is its own Pulumi resource (visible to

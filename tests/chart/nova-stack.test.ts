@@ -318,6 +318,34 @@ describe("billingDrill.suspend", () => {
   });
 });
 
+describe("commonAnnotations", () => {
+  it("annotates every object (HPAs included), keeps the CronJob's own, and leaves pods alone", () => {
+    const objects = renderChart({
+      valuesFiles: ["values-production.yaml"],
+      set: { ...PRODUCTION_PROGRAM, "commonAnnotations.pulumi\\.com/patchForce": "true" },
+    });
+    expect(objects.map((o) => o.kind)).toContain("HorizontalPodAutoscaler");
+    for (const o of objects) {
+      expect(at(o, "metadata", "annotations", "pulumi.com/patchForce"), `${o.kind}/${o.metadata.name}`).toBe(
+        "true",
+      );
+    }
+    const drill = getObject(objects, "CronJob", "nova-billing-drill");
+    expect(at(drill, "metadata", "annotations", "rollout.nova.dev/suspend-owner")).toBe("rollout");
+    const api = getObject(objects, "Deployment", "nova-api");
+    expect(at(api, "spec", "template", "metadata", "annotations")).not.toHaveProperty(
+      "pulumi.com/patchForce",
+    );
+  });
+
+  it("renders no annotations block by default", () => {
+    const objects = renderChart({ set: REQUIRED });
+    expect(objects.filter((o) => o.metadata.annotations !== undefined).map((o) => o.kind)).toEqual([
+      "CronJob",
+    ]);
+  });
+});
+
 interface RejectCase {
   readonly name: string;
   readonly set: Readonly<Record<string, string | number | boolean>>;

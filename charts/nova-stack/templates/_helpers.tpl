@@ -28,6 +28,17 @@ address the Deployments as `<chart resource>:<namespace>/nova-api`, so one relea
 {{- end -}}
 
 {{/*
+values.commonAnnotations as an `annotations:` block of an object's metadata (nothing when empty); include it right
+after the labels, without nindent. Called with the root context.
+*/}}
+{{- define "nova-stack.commonAnnotations" -}}
+{{- with .Values.commonAnnotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+{{- end }}
+{{- end -}}
+
+{{/*
 Labels shared by every object. The release id may be empty (labels allow empty values).
 */}}
 {{- define "nova-stack.labels" -}}

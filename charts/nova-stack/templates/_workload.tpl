@@ -18,6 +18,7 @@ metadata:
   namespace: {{ $root.Release.Namespace }}
   labels:
     {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+  {{- include "nova-stack.commonAnnotations" $root }}
 spec:
   {{- if not $values.autoscaling.enabled }}
   replicas: {{ $values.replicas }}
@@ -149,6 +150,7 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+  {{- include "nova-stack.commonAnnotations" .root }}
 spec:
   type: ClusterIP
   selector:
@@ -172,6 +174,7 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+  {{- include "nova-stack.commonAnnotations" .root }}
 spec:
   scaleTargetRef:
     apiVersion: apps/v1
@@ -204,6 +207,7 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+  {{- include "nova-stack.commonAnnotations" .root }}
 spec:
   maxUnavailable: {{ .root.Values.podDisruptionBudget.maxUnavailable }}
   # Pods that are not Ready serve nothing: evicting them never costs availability, so they never block a drain.

@@ -104,6 +104,8 @@ describe("NovaRelease and ReleaseNamespace", () => {
         autoscaling: { enabled: true, minReplicas: 2, maxReplicas: 6, targetCPUUtilizationPercentage: 65 },
       },
       secrets: { existingSecret: "nova-app-secrets", checksum: "abc" },
+      // Every object is applied with patchForce: a field changed by hand never fails the next release.
+      commonAnnotations: { "pulumi.com/patchForce": "true" },
     });
   });
 
