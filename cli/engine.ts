@@ -494,9 +494,27 @@ export function failedUrns(events: readonly EngineEventLike[]): string[] {
  */
 export function failedInVerification(events: readonly EngineEventLike[]): boolean {
   const urns = failedUrns(events);
-  const name = (urn: string) => urn.split("::").at(-1) ?? "";
-  return (
-    urns.length > 0 &&
-    urns.every((u) => u.includes("command:local:Command") && name(u).startsWith(VERIFICATION_RESOURCE_PREFIX))
-  );
+  return urns.length > 0 && urns.every(isVerificationUrn);
+}
+
+/** Whether a URN is one of the post-deploy verification commands (`nova-verify-<check>`). */
+export function isVerificationUrn(urn: string): boolean {
+  // urn:pulumi:<stack>::<project>::<parent types $ separated>$<type>::<name>
+  const parts = urn.split("::");
+  const type = parts[2]?.split("$").at(-1);
+  const name = parts.slice(3).join("::");
+  return type === "command:local:Command" && name.startsWith(VERIFICATION_RESOURCE_PREFIX);
+}
+
+/**
+ * The verification commands in a stack's state. A rollback replaces them all (`--replace`), so every check runs
+ * against the restored release: after a failed release the checks that failed keep their previous state (their
+ * replacement was never created), and with the previous triggers restored they would otherwise not run at all.
+ */
+export async function verificationUrns(stack: Pick<Stack, "exportStack">): Promise<string[]> {
+  const state = await stack.exportStack();
+  const resources = (state.deployment as { resources?: { urn?: unknown }[] } | undefined)?.resources ?? [];
+  return resources
+    .map((r) => r.urn)
+    .filter((u): u is string => typeof u === "string" && isVerificationUrn(u));
 }

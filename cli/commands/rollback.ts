@@ -32,6 +32,7 @@ import {
   UserError,
   type ReleaseEntry,
   StackConfig,
+  verificationUrns,
 } from "../engine";
 import { summariseUpdate, writeLaunchReport, type LaunchSummary } from "../launch-report";
 import { askYesNo } from "../recover";
@@ -140,6 +141,8 @@ export async function rollBack(
     ...policyArgs(projectDir, stackName),
     message: target.admission === undefined ? what : admissionMessage(target.admission, what),
     refresh: true,
+    // Every verification check runs against the restored release, the ones that failed before included.
+    replace: await verificationUrns(stack),
     onOutput: progress(),
   };
   try {

@@ -184,7 +184,7 @@ describe.sequential("rollout on the sandbox cluster", () => {
     fs.rmSync(path.join(evidenceDir, "it-sandbox"), { recursive: true, force: true });
   });
 
-  it("drift: a Service deleted by hand is drift, a release restores it; status shows the release", async () => {
+  it("drift: a Service deleted by hand or a Deployment scaled by hand, the next release restores it; status shows the release", async () => {
     expect((await drift(REPO_ROOT, "it-sandbox", true)).drifted).toBe(false);
     await kubectl("delete", "service", "nova-api", "-n", "it-sandbox");
     const drifted = await drift(REPO_ROOT, "it-sandbox", true);
@@ -194,6 +194,22 @@ describe.sequential("rollout on the sandbox cluster", () => {
     expect(await kubectl("get", "service", "nova-api", "-n", "it-sandbox", "-o", "name")).toMatch(
       /service\/nova-api/,
     );
+    // Scaled by hand during an incident (kubectl now owns spec.replicas): the next release takes the field back
+    // instead of failing on a server-side apply conflict, and resumes the CronJob it paused.
+    await kubectl("scale", "deployment", "nova-api", "--replicas=5", "-n", "it-sandbox");
+    await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+    expect((await deployments("it-sandbox"))["nova-api"]?.replicas).toBe(2);
+    expect(
+      await kubectl(
+        "get",
+        "cronjob",
+        "nova-billing-drill",
+        "-n",
+        "it-sandbox",
+        "-o",
+        "jsonpath={.spec.suspend}",
+      ),
+    ).not.toBe("true");
 
     const report = await status(REPO_ROOT, "it-sandbox", sandbox);
     expect(report.current).toMatchObject({ release: "sandbox", result: "succeeded", kind: "update" });
@@ -343,9 +359,10 @@ describe.sequential("rollout on the sandbox cluster", () => {
       await history.setAllConfig(
         Object.fromEntries(Object.entries(config(d3, "r3")).map(([k, v]) => [k, { value: v }])),
       );
-      // Both api checks (health, metrics) use 3 attempts: 6 failing answers fail the release, then the api recovers,
-      // so the automatic rollback's own verification passes.
-      await failApiFor(6);
+      // Both api checks (health, metrics) use 3 attempts: 6 failing answers fail the release. The 7th failing answer
+      // goes to the automatic rollback, which must run those same checks again (a retry then passes): a rollback that
+      // kept their old results instead would leave it unanswered.
+      await failApiFor(7);
       let error: unknown;
       try {
         await release(REPO_ROOT, "it-history", { policy: true, autoRollback: true });
@@ -368,6 +385,9 @@ describe.sequential("rollout on the sandbox cluster", () => {
         ["failed", "r3"],
       ]);
       expect((await history.getConfig("nova-rollout:apiImageDigest")).value).toBe(d2.api);
+      // The rollback re-ran the api checks against the restored release: the last failing answer was taken.
+      const mode = (await (await fetch(`${SANDBOX.standins.api}/__mode`)).json()) as { status: number };
+      expect(mode.status).toBe(200);
     });
 
     it("rolls back explicitly to an earlier update from history", async () => {

@@ -15,6 +15,7 @@ import {
   toReleaseEntries,
   toReleaseEntry,
   UserError,
+  verificationUrns,
   withoutStackSelect,
   type ReleaseEntry,
 } from "../../../cli/engine";
@@ -289,5 +290,22 @@ describe("withoutStackSelect", () => {
     expect(workspace.selectStack).not.toHaveBeenCalled();
     expect(wrapped.whoAmI()).toBe("/project");
     expect(wrapped.workDir).toBe("/project");
+  });
+});
+
+describe("verificationUrns", () => {
+  it("lists the verification commands in the state (what a rollback replaces), nothing else", async () => {
+    const base = "urn:pulumi:prod::nova-rollout::pulumi:pulumi:Stack$nova:verify:PostDeployVerification$";
+    const resources = [
+      { urn: `${base}command:local:Command::nova-verify-api-health` },
+      { urn: `${base}command:local:Command::nova-verify-metric-error-ratio` },
+      { urn: "urn:pulumi:prod::nova-rollout::nova:verify:PostDeployVerification::nova-verify" },
+      { urn: "urn:pulumi:prod::nova-rollout::pulumi:pulumi:Stack$command:local:Command::nova-db-dump" },
+      { urn: "urn:pulumi:prod::nova-rollout::kubernetes:core/v1:Service::nova-verify-lookalike" },
+    ];
+    const stack = { exportStack: () => Promise.resolve({ version: 3, deployment: { resources } }) };
+    expect(await verificationUrns(stack)).toEqual([resources[0]?.urn, resources[1]?.urn]);
+    const empty = { exportStack: () => Promise.resolve({ version: 3, deployment: {} }) };
+    expect(await verificationUrns(empty)).toEqual([]);
   });
 });
