@@ -356,7 +356,8 @@ fi
 # against them, never production's.
 trust_state="$(node "$NOVA_REPO_ROOT/tools/sandbox/trust.mjs" "$SANDBOX_DIR/trust" 2>"$LOG_DIR/trust.log")" ||
   fail trust "could not create the sandbox keys and roster"
-log_line trust "${trust_state%% *}" ".sandbox/trust/roster.json (${trust_state#* })"
+trust_detail="${trust_state#* }"
+log_line trust "${trust_state%% *}" ".sandbox/trust/roster.json (${trust_detail%%:*})"
 
 if [[ "$CLUSTER" == byo ]]; then
   echo "sandbox ready in $(($(now_s) - T0))s: KUBECONFIG=$KUBECONFIG_FILE (context $KUBE_CONTEXT = your context" \
