@@ -1,6 +1,7 @@
 /**
  * `preflight --stack <stack>`: collects readiness evidence from artifacts and writes
- * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}`. Exits 1 when the stack is not ready.
+ * `<evidenceDir>/<stack>/<timestamp>-preflight.{json,md}` (and the signed envelope). Exits 7 when the stack is not
+ * ready.
  */
 import { EXIT, JSON_OPTION, openStack, STACK_OPTION, stackEnforcement, withJsonResult } from "../engine";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
@@ -85,7 +86,6 @@ function printFollowUpWarnings(projectDir: string, evidenceAbs: string, stack: s
   if (lines.length > 0) console.error(`\n${lines.join("\n")}`);
 }
 
-/** Runs preflight; returns the process exit code (0 ready, 1 not ready, 2 usage/config error). */
 /** What a preflight produced, for `--json`. */
 export interface PreflightReport {
   release?: string;
@@ -94,6 +94,7 @@ export interface PreflightReport {
   findings?: { checkId: string; message: string; remedy: string }[];
 }
 
+/** Runs preflight; returns the process exit code (0 ready, 7 not ready, 2 usage/config error). */
 export async function runPreflight(
   o: PreflightOptions,
   now: Date = new Date(),

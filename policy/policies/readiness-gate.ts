@@ -69,21 +69,14 @@ const configSchema: PolicyConfigSchema = {
   },
 };
 
-/** The sandbox roster the config names (only a roster inside `.sandbox/`); read once per file and process. */
+/** The sandbox roster the config names: only a roster inside `.sandbox/` (production's is never read from here). */
 function sandboxRosterOf(
   projectDir: string,
   configured: string | undefined,
 ): { sandboxRoster?: RosterSource } {
   if (configured === undefined || !isSandboxPath(projectDir, configured)) return {};
-  const file = path.resolve(projectDir, configured);
-  let source = rosterCache.get(file);
-  if (source === undefined) {
-    source = readRosterSource(file);
-    rosterCache.set(file, source);
-  }
-  return { sandboxRoster: source };
+  return { sandboxRoster: readRosterSource(path.resolve(projectDir, configured)) };
 }
-const rosterCache = new Map<string, RosterSource>();
 
 /** Reads the release record annotations of a Namespace's inputs. */
 export function releaseRecordOf(props: Record<string, unknown>): {

@@ -12,7 +12,7 @@ import { z } from "zod";
 import { readStackFile } from "../config/stack-file";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
 import { settingsFromConfigMap, type SettingsResult } from "./stack-settings";
-import { DEFAULT_ROSTER_PATH, isSandboxPath, loadRoster, type Roster } from "./trust";
+import { DEFAULT_ROSTER_PATH, isSandboxPath, readRosterSource, type Roster } from "./trust";
 
 /** Name of the policy whose config entry holds the protected targets and the production baseline. */
 export const PRODUCTION_TARGET_POLICY = "nova-production-target";
@@ -180,12 +180,7 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
       `The committed production enforcement ${file} is invalid: ${READINESS_GATE_POLICY}.trustRoster names ${thresholds.data.trustRoster}, inside the sandbox directory; production trusts only the committed roster (${DEFAULT_ROSTER_PATH}).`,
     );
   }
-  let roster: Roster | { error: string };
-  try {
-    roster = loadRoster(rosterFile);
-  } catch (e) {
-    roster = { error: (e as Error).message };
-  }
+  const { roster } = readRosterSource(rosterFile);
   return {
     file,
     baseline: baseline.data,
