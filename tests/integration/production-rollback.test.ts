@@ -18,9 +18,10 @@ import {
 } from "../../cli/engine";
 import { processAlive } from "../../cli/recover";
 import { readRecords } from "../../src/evidence";
-import { kubectl, resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
+import { resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
 import {
+  cronJobSuspended,
   deployments,
   type Digests,
   type EvidenceProject,
@@ -59,8 +60,7 @@ async function setRelease(tag: string, d: Digests): Promise<void> {
 }
 
 const apiImage = async () => (await deployments(NS))["nova-api"]?.image;
-const suspended = async () =>
-  kubectl("get", "cronjob", "nova-billing-drill", "-n", NS, "-o", "jsonpath={.spec.suspend}");
+const suspended = () => cronJobSuspended(NS);
 
 beforeAll(async () => {
   world = await ProductionWorld.create("nova-prod-rollback-it-", ["it-prod-rb"]);

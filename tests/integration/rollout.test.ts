@@ -27,6 +27,7 @@ import {
 } from "./harness";
 import { destroyStacks } from "./protect";
 import {
+  cronJobSuspended,
   deployments,
   failApiFor,
   fakeDigests,
@@ -132,17 +133,7 @@ describe.sequential("rollout on the sandbox cluster", () => {
     // The database dump is real: pg_dump wrote it where the stack output says.
     expect(fs.statSync(up.outputs.databaseDump?.value as string).size).toBeGreaterThan(0);
     // The CronJob exists and was resumed after verification.
-    expect(
-      await kubectl(
-        "get",
-        "cronjob",
-        "nova-billing-drill",
-        "-n",
-        "it-sandbox",
-        "-o",
-        "jsonpath={.spec.suspend}",
-      ),
-    ).not.toBe("true");
+    expect(await cronJobSuspended("it-sandbox")).not.toBe("true");
   });
 
   it("the sandbox enforcement judges bundles against the sandbox's own roster (.sandbox/trust, throwaway keys)", async () => {
@@ -199,17 +190,7 @@ describe.sequential("rollout on the sandbox cluster", () => {
     await kubectl("scale", "deployment", "nova-api", "--replicas=5", "-n", "it-sandbox");
     await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
     expect((await deployments("it-sandbox"))["nova-api"]?.replicas).toBe(2);
-    expect(
-      await kubectl(
-        "get",
-        "cronjob",
-        "nova-billing-drill",
-        "-n",
-        "it-sandbox",
-        "-o",
-        "jsonpath={.spec.suspend}",
-      ),
-    ).not.toBe("true");
+    expect(await cronJobSuspended("it-sandbox")).not.toBe("true");
 
     const report = await status(REPO_ROOT, "it-sandbox", sandbox);
     expect(report.current).toMatchObject({ release: "sandbox", result: "succeeded", kind: "update" });

@@ -124,6 +124,11 @@ export async function stateResources(stack: Stack): Promise<{ type: string; urn:
   return resources.map((r) => ({ type: r.type, urn: r.urn }));
 }
 
+/** The billing drill CronJob's `spec.suspend` in a namespace ("true" while a release holds it paused). */
+export function cronJobSuspended(namespace: string): Promise<string> {
+  return kubectl("get", "cronjob", "nova-billing-drill", "-n", namespace, "-o", "jsonpath={.spec.suspend}");
+}
+
 /** The images and readiness of the Deployments in a namespace. */
 export async function deployments(
   namespace: string,

@@ -46,14 +46,14 @@ async function rollout(argv: readonly string[]): Promise<void> {
 }
 
 /** Rae Manager declares a six-hour change freeze with her key. */
-async function declareFreeze(common: readonly string[], key: string): Promise<void> {
+async function declareFreeze(common: readonly string[], key: string, reason = "r"): Promise<void> {
   await rollout([
     "freeze",
     ...common,
     "--end",
     "+6h",
     "--reason",
-    "r",
+    reason,
     "--declared-by",
     "Rae Manager",
     "--ssh-key",
@@ -136,18 +136,7 @@ describe("rollout post-launch", () => {
     const { fixture, rae, common } = production();
     p = fixture;
     const out = captureOutput();
-    await rollout([
-      "freeze",
-      ...common,
-      "--end",
-      "+6h",
-      "--reason",
-      "2026.11.3",
-      "--declared-by",
-      "Rae Manager",
-      "--ssh-key",
-      rae,
-    ]);
+    await declareFreeze(common, rae, "2026.11.3");
     const report = launched(p);
     expect(freezeGate(p, new Date())).toEqual([]);
 
