@@ -39,6 +39,7 @@ import {
 import { COMPONENT_NAMES } from "./src/contract";
 import { formatFindings, gateForStack, type StackGateVerdict } from "./src/evidence";
 import { treeFingerprint, workloadFingerprint } from "./src/release/fingerprint";
+import { dryRunMismatch, engineRunFromArgv } from "./src/util/engine-run";
 
 /** The repository root, whether this runs compiled (`dist/index.js`) or from source. */
 const projectDir = path.basename(__dirname) === "dist" ? path.resolve(__dirname, "..") : __dirname;
@@ -86,7 +87,7 @@ function guardRelease(): StackGateVerdict {
   if (verdict.findings.length === 0) return verdict;
   const n = verdict.findings.length;
   const header = `Stack ${stack} is production${verdict.stackClass.protectedTargets.length > 0 ? ` (it targets ${verdict.stackClass.protectedTargets.join(", ")})` : ""} and not ready to roll out: ${n} ${n === 1 ? "finding" : "findings"}.`;
-  if (pulumi.runtime.isDryRun()) {
+  if (preview) {
     // The pack's report (when attached) carries each finding with its fix; the warning names them without repeating
     // the fixes, so a preview without the pack still says what is missing.
     const list = verdict.findings.map((f, i) => `  ${i + 1}. [${f.checkId}] ${f.message}`);
@@ -102,6 +103,19 @@ function guardRelease(): StackGateVerdict {
   throw new pulumi.RunError(`${formatFindings(header, verdict.findings)}\nNothing was changed.`);
 }
 
+/**
+ * Whether this run is a preview: what the engine asked the language host for, not what the environment says. An
+ * inherited PULUMI_NODEJS_DRY_RUN=true makes the SDK believe a real update is a preview; such a run is refused before
+ * anything else, so the guard below never turns into a warning during `pulumi up`.
+ */
+function engineRequestedPreview(): boolean {
+  const run = engineRunFromArgv(process.argv);
+  const mismatch = dryRunMismatch(run, pulumi.runtime.isDryRun());
+  if (mismatch !== undefined) throw new pulumi.RunError(mismatch);
+  return run?.preview ?? pulumi.runtime.isDryRun();
+}
+
+const preview = engineRequestedPreview();
 const settings = loadSettings();
 // Steps 1–2. Readiness gate, change freeze and approval: nothing below runs for an unready production release.
 const production = guardRelease().stackClass.production;
@@ -183,6 +197,8 @@ const secrets = new AppSecrets(
     namespace: namespace.name,
     entries: SECRET_KEYS.map((key) => ({ key, envName: SECRET_ENV_NAMES[key] })),
     required: settings.secrets.required,
+    // A dedicated secret (nova-rollout:secretsChecksumKey), never derived from the values it checksums.
+    checksumKey: pulumi.secret(settings.secrets.checksumKey),
     protect: production,
     source:
       settings.secrets.source === "config"
@@ -211,9 +227,16 @@ const database = new DatabaseSafeguards(
     stack: settings.stack,
     release: settings.images.tag,
     releaseKey,
+    // A rollback (`rollout rollback` sets nova-rollout:rollbackOf for its own update) does no database work.
+    mode: settings.rollbackOf !== undefined ? "rollback" : "release",
   },
   afterGate,
 );
+if (settings.rollbackOf !== undefined) {
+  void pulumi.log.info(
+    `Rollback to update ${settings.rollbackOf.update}: no database dump and no migration rehearsal (the database is forward-only).`,
+  );
+}
 
 // The CronJobs paused for the apply (and resumed after verification, step 6): both follow the workloads.
 const cronJobs = {
@@ -222,6 +245,7 @@ const cronJobs = {
   kubeconfig: cluster.kubeconfig,
   ...(cluster.context !== undefined ? { context: cluster.context } : {}),
   releaseKey: [...releaseKey, workloadKey],
+  timeoutSeconds: settings.kubectlTimeoutSeconds,
 };
 const jobs = new ScheduledJobs(COMPONENT_NAMES.jobs, cronJobs, afterGate);
 

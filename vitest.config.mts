@@ -10,6 +10,8 @@ export default defineConfig({
         test: {
           name: "unit",
           include: ["tests/unit/**/*.test.ts"],
+          // A stand-in API server on loopback: what stack classification asks a cluster (tests/support).
+          globalSetup: ["tests/support/kube-api-standin.ts"],
           testTimeout: 30_000,
         },
       },
@@ -17,6 +19,8 @@ export default defineConfig({
         test: {
           name: "policy",
           include: ["tests/policy/**/*.test.ts"],
+          // A stand-in API server on loopback: what stack classification asks a cluster (tests/support).
+          globalSetup: ["tests/support/kube-api-standin.ts"],
           testTimeout: 30_000,
         },
       },

@@ -52,3 +52,15 @@ export function pauseCommandName(component: string, job: string): string {
 export function resumeCommandName(component: string, job: string): string {
   return `${component}${RESUME_INFIX}${job}`;
 }
+
+/**
+ * The production marker: a ConfigMap the platform stack writes into a cluster it owns, readable by every
+ * authenticated user, whose `environment` entry says what the cluster is. A cluster whose marker says `production`
+ * is a protected target whatever a stack calls it or however its kubeconfig addresses it.
+ */
+export const CLUSTER_MARKER = {
+  namespace: "kube-public",
+  name: "nova-platform",
+  /** The data key holding the cluster's environment. */
+  environmentKey: "environment",
+} as const;

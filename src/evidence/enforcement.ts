@@ -13,6 +13,13 @@ import { readStackFile } from "../config/stack-file";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
 import { settingsFromConfigMap, type SettingsResult } from "./stack-settings";
 import { DEFAULT_ROSTER_PATH, isSandboxPath, readRosterSource, type Roster } from "./trust";
+import { CLUSTER_MARKER } from "../contract";
+import {
+  type MarkerResult,
+  normalizeServer,
+  readClusterMarker,
+  resolveKubeconfigPath,
+} from "./cluster-identity";
 
 /** Name of the policy whose config entry holds the protected targets and the production baseline. */
 export const PRODUCTION_TARGET_POLICY = "nova-production-target";
@@ -109,6 +116,51 @@ const approvalEntrySchema = z
   })
   .loose();
 
+/**
+ * Default roles that may request a production rollback: the CI identity (its automatic rollback after a failed
+ * verification), on-call/SRE, incident commander, release manager, leadership.
+ */
+export const DEFAULT_ROLLBACK_ROLES: readonly string[] = [
+  "ci-rollout",
+  "sre",
+  "incident-commander",
+  "release-manager",
+  ...DEFAULT_APPROVER_ROLES,
+];
+
+/** The readiness gate's entry, for what it says about people: who may roll back, how recent an update request is. */
+const peopleEntrySchema = z
+  .object({
+    rollbackRoles: z
+      .array(z.string().min(1))
+      .min(1)
+      .default([...DEFAULT_ROLLBACK_ROLES]),
+    /** How old a deployer's signed update request may be when the update starts, in minutes. */
+    updateRequestMaxAgeMinutes: z.number().positive().default(60),
+  })
+  .loose();
+
+/** Name of the change-freeze policy, whose config entry holds who may declare a freeze and for how long. */
+export const CHANGE_FREEZE_POLICY = "nova-change-freeze";
+
+/** Default roles that may declare a production change freeze. */
+export const DEFAULT_FREEZE_ROLES: readonly string[] = [
+  "release-manager",
+  "incident-commander",
+  ...DEFAULT_APPROVER_ROLES,
+];
+
+const freezeEntrySchema = z
+  .object({
+    declarerRoles: z
+      .array(z.string().min(1))
+      .min(1)
+      .default([...DEFAULT_FREEZE_ROLES]),
+    /** The longest change-freeze window, in days. */
+    maxWindowDays: z.number().positive().default(14),
+  })
+  .loose();
+
 /** Everything the committed production policy config says about production. */
 export interface ProductionEnforcement {
   readonly file: string;
@@ -118,6 +170,14 @@ export interface ProductionEnforcement {
   readonly approverRoles: readonly string[];
   /** The longest lifetime of a break-glass override, in hours (committed; default 24). */
   readonly overrideMaxHours: number;
+  /** Roles that may request a production rollback (`nova-readiness-gate.rollbackRoles`). */
+  readonly rollbackRoles: readonly string[];
+  /** How old the deployer's signed update request may be, in minutes (`nova-readiness-gate.updateRequestMaxAgeMinutes`). */
+  readonly updateRequestMaxAgeMinutes: number;
+  /** Roles that may declare a production change freeze (`nova-change-freeze.declarerRoles`). */
+  readonly freezeRoles: readonly string[];
+  /** The longest change-freeze window in days (`nova-change-freeze.maxWindowDays`). */
+  readonly freezeMaxDays: number;
   /** Absolute path of the committed trust roster. */
   readonly rosterFile: string;
   /** The committed trust roster, or why it cannot be used (production then fails closed). */
@@ -150,7 +210,15 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
   const thresholds = gateThresholdsSchema.safeParse(entries[READINESS_GATE_POLICY] ?? {});
   const approval = approvalEntrySchema.safeParse(entries[LEADERSHIP_APPROVAL_POLICY] ?? {});
   const breakGlass = breakGlassEntrySchema.safeParse(entries[BREAK_GLASS_POLICY] ?? {});
+  const people = peopleEntrySchema.safeParse(entries[READINESS_GATE_POLICY] ?? {});
+  const freeze = freezeEntrySchema.safeParse(entries[CHANGE_FREEZE_POLICY] ?? {});
   const problems = [
+    ...(people.success
+      ? []
+      : people.error.issues.map((i) => `${READINESS_GATE_POLICY}.${i.path.join(".")}: ${i.message}`)),
+    ...(freeze.success
+      ? []
+      : freeze.error.issues.map((i) => `${CHANGE_FREEZE_POLICY}.${i.path.join(".")}: ${i.message}`)),
     ...(approval.success
       ? []
       : approval.error.issues.map((i) => `${LEADERSHIP_APPROVAL_POLICY}.${i.path.join(".")}: ${i.message}`)),
@@ -166,7 +234,14 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
       ...breakGlass.error.issues.map((i) => `${BREAK_GLASS_POLICY}.${i.path.join(".")}: ${i.message}`),
     );
   }
-  if (!baseline.success || !thresholds.success || !approval.success || !breakGlass.success) {
+  if (
+    !baseline.success ||
+    !thresholds.success ||
+    !approval.success ||
+    !breakGlass.success ||
+    !people.success ||
+    !freeze.success
+  ) {
     throw new EnforcementConfigError(
       `The committed production enforcement ${file} is invalid: ${problems.join("; ")}`,
     );
@@ -187,6 +262,10 @@ export function parseProductionEnforcement(doc: unknown, file: string): Producti
     thresholds: thresholds.data,
     approverRoles: approval.data.approverRoles,
     overrideMaxHours: breakGlass.data.maxLifetimeHours,
+    rollbackRoles: people.data.rollbackRoles,
+    updateRequestMaxAgeMinutes: people.data.updateRequestMaxAgeMinutes,
+    freezeRoles: freeze.data.declarerRoles,
+    freezeMaxDays: freeze.data.maxWindowDays,
     rosterFile,
     roster,
   };
@@ -200,6 +279,10 @@ export interface TargetFacts {
   readonly kubeContext?: string;
   /** The API server URL of the kubeconfig context, when the kubeconfig could be read. */
   readonly kubeServer?: string;
+  /** What the cluster the kubeconfig context reaches says it is (its production marker). */
+  readonly clusterMarker?: MarkerResult;
+  /** Why the kubeconfig could not be read, when it could not. */
+  readonly unreadableKubeconfig?: string;
 }
 
 /** The protected targets a stack points at, as `kind value` strings for messages; empty when none. */
@@ -212,12 +295,27 @@ export function protectedTargetMatches(facts: TargetFacts, targets: ProtectedTar
   hit(targets.gcpProjects, facts.gcpProject, "GCP project");
   hit(targets.gkeClusters, facts.gkeClusterName, "GKE cluster");
   hit(targets.kubeContexts, facts.kubeContext, "kubeconfig context");
-  const server = facts.kubeServer?.replace(/\/+$/, "");
+  const server = facts.kubeServer === undefined ? undefined : normalizeServer(facts.kubeServer);
   hit(
-    targets.kubeServers.map((s) => s.replace(/\/+$/, "")),
+    targets.kubeServers.map((s) => normalizeServer(s) ?? s),
     server,
     "Kubernetes API server",
   );
+  // A GCP project given by number cannot be matched against the committed project ids: it is not classified.
+  if (facts.gcpProject !== undefined && /^\d+$/.test(facts.gcpProject)) {
+    out.push(`GCP project number ${facts.gcpProject} (only project ids can be classified)`);
+  }
+  if (facts.clusterMarker !== undefined) {
+    const where = `${CLUSTER_MARKER.namespace}/${CLUSTER_MARKER.name}`;
+    if (facts.clusterMarker.status === "marked" && facts.clusterMarker.environment === "production") {
+      out.push(`a cluster its marker ${where} says is production`);
+    } else if (facts.clusterMarker.status === "unknown") {
+      out.push(`a cluster that cannot be identified (${facts.clusterMarker.reason})`);
+    }
+  }
+  if (facts.unreadableKubeconfig !== undefined) {
+    out.push(`a cluster that cannot be identified (${facts.unreadableKubeconfig})`);
+  }
   return out;
 }
 
@@ -238,16 +336,6 @@ export function kubeServerOf(kubeconfigText: string, context: string | undefined
   }
 }
 
-/** Reads the API server of a kubeconfig file's context; undefined when the file is unreadable. */
-export function kubeServerOfFile(file: string | undefined, context: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return kubeServerOf(fs.readFileSync(file, "utf8"), context);
-  } catch {
-    return undefined;
-  }
-}
-
 /** How a stack is classified, and why. */
 export interface StackClass {
   readonly production: boolean;
@@ -258,8 +346,10 @@ export interface StackClass {
 }
 
 /**
- * A stack is production when it declares `environment: production` or points at any protected target. The label
- * can only make a stack stricter, never looser.
+ * A stack is production when it declares `environment: production` or points at any protected target: a committed
+ * namespace, GCP project, GKE cluster, context or API server (normalised), a cluster whose marker says production, or a
+ * target that cannot be identified (a kubeconfig that cannot be read or a cluster that cannot be asked, a project given
+ * by number). The label can only make a stack stricter, never looser.
  */
 export function classifyStack(
   facts: TargetFacts & { readonly environment?: string },
@@ -301,8 +391,7 @@ export function classifySettings(
 ): StackClass {
   if (!settings.ok) return { production: true, protectedTargets: [] };
   const s = settings.settings;
-  const kubeconfig = s.kubeconfigPath === undefined ? undefined : path.resolve(projectDir, s.kubeconfigPath);
-  const server = kubeServerOfFile(kubeconfig, s.kubeconfigContext);
+  const target = s.clusterMode === "gke" ? {} : kubeconfigTarget(projectDir, s);
   const facts = Object.fromEntries(
     Object.entries({
       environment: s.environment,
@@ -310,8 +399,36 @@ export function classifySettings(
       gcpProject: s.gcpProject,
       gkeClusterName: s.gkeClusterName,
       kubeContext: s.kubeconfigContext,
-      kubeServer: server,
+      ...target,
     }).filter(([, v]) => v !== undefined),
   );
   return classifyStack(facts, enforcement.baseline.protectedTargets);
+}
+
+/**
+ * What the kubeconfig of a stack reaches: its API server and the cluster's own marker. A kubeconfig that cannot be
+ * read leaves the target unidentified (production), except for a sandbox stack: nothing can be deployed through a
+ * kubeconfig the program cannot read either.
+ */
+function kubeconfigTarget(
+  projectDir: string,
+  s: { readonly kubeconfigPath?: string; readonly kubeconfigContext?: string; readonly environment?: string },
+): Pick<TargetFacts, "kubeServer" | "clusterMarker" | "unreadableKubeconfig"> {
+  if (s.kubeconfigPath === undefined) return {};
+  const file = resolveKubeconfigPath(projectDir, s.kubeconfigPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (err) {
+    if (s.environment === "sandbox") return {};
+    const code = (err as NodeJS.ErrnoException).code;
+    return {
+      unreadableKubeconfig: `its kubeconfig ${s.kubeconfigPath} ${code === "ENOENT" ? "does not exist" : "cannot be read"}`,
+    };
+  }
+  const server = kubeServerOf(text, s.kubeconfigContext);
+  return {
+    ...(server !== undefined ? { kubeServer: server } : {}),
+    clusterMarker: readClusterMarker(file, text, s.kubeconfigContext),
+  };
 }

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
+import { standinKubeconfig } from "../support/kube-api-standin";
 import {
   collectEvidence,
   type CollectorOptions,
@@ -24,6 +25,11 @@ import {
   sshPublicKeyLine,
   sshSignWithKey,
   writeSignedEvidence,
+  gateInputFor,
+  judgeOverrides,
+  loadProductionEnforcement,
+  readStackConfigFile,
+  overrideRulesFor,
 } from "../../src/evidence";
 
 export const FIXTURES = path.resolve(__dirname, "../fixtures/evidence");
@@ -151,7 +157,8 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
   const copy = (from: string, to: string) => write(to, fs.readFileSync(path.join(FIXTURES, from)));
   copy("coverage-summary.json", "coverage/coverage-summary.json");
   copy("playwright-report.json", "playwright-report/results.json");
-  copy("kubeconfig.yaml", "kubeconfig.yaml");
+  // A kubeconfig whose contexts reach the layer's stand-in API server (tests/support/kube-api-standin.ts).
+  write("kubeconfig.yaml", standinKubeconfig());
   copy(
     "seed-sample-data.log",
     `tests/drills/logs/staging/${evidenceTimestamp(new Date(NOW.getTime() - DAY))}-seed-sample-data.log`,
@@ -277,14 +284,41 @@ export async function produceBundle(
   overrides: Partial<CollectorOptions> = {},
   signer: Signer = PREFLIGHT_SIGNER,
 ): Promise<{ bundle: EvidenceBundle; json: string; markdown: string; envelope: string }> {
-  const opts = passingOptions(p, { overrides: readRecords(p.evidenceDir, p.stack).overrides, ...overrides });
+  const records = readRecords(p.evidenceDir, p.stack).overrides;
+  const rules = overrideRulesFor({
+    projectDir: p.dir,
+    evidenceDir: p.evidenceDir,
+    stack: p.stack,
+    release: RELEASE,
+    digests: DIGESTS,
+    // The stack's class as the gate sees it (a staging-labelled stack aimed at a protected target is production).
+    production: (() => {
+      const input = gateInputFor({
+        stack: p.stack,
+        config: readStackConfigFile(p.dir, p.stack) ?? {},
+        projectDir: p.dir,
+        now: NOW,
+      });
+      return "enforcementError" in input || input.stackClass.production;
+    })(),
+    sandbox: p.stack === "local",
+    enforcement: (() => {
+      try {
+        return loadProductionEnforcement(p.dir);
+      } catch (e) {
+        return { roster: { error: (e as Error).message }, overrideMaxHours: 24 };
+      }
+    })(),
+  });
+  const opts = passingOptions(p, { overrides: { records, rules }, ...overrides });
   const bundle = await collectEvidence(opts);
+  const judged = judgeOverrides(records, rules, { stack: bundle.stack, release: bundle.release }, opts.now);
   const findings = verifyReadiness({
     bundle: { status: "ok", path: "(memory)", bundle, bytes: Buffer.from(JSON.stringify(bundle)) },
     expected: { stack: bundle.stack, release: bundle.release, digests: bundle.imageDigests },
     now: opts.now,
     maxAgeHours: 24,
-    override: readRecords(p.evidenceDir, p.stack).overrides,
+    override: judged.counted,
     readFile: projectFileReader(p.dir),
   }).filter((f) => f.checkId !== "bundle");
   const files = await writeSignedEvidence(bundle, p.evidenceDir, findings, signer);

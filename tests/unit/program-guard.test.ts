@@ -1,25 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { expect, it } from "vitest";
-import { productionRaw } from "./support/config-fixtures";
+import { productionRaw, useStackConfig } from "./support/config-fixtures";
 import { installMocks, settle } from "./support/mocks";
 
 // A real update (not a preview) of a production stack with no evidence on file: the program refuses before it
 // registers any resource, with one message listing every finding and its fix.
 it("refuses a real update of an unready production stack and registers nothing", async () => {
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(
-      Object.entries(productionRaw({ evidenceDir: "tests/drills/logs" })).map(([k, v]) => [
-        `nova-rollout:${k}`,
-        String(v),
-      ]),
-    ),
-    [
-      "nova-rollout:databaseUrl",
-      "nova-rollout:jwtSigningKey",
-      "nova-rollout:billingApiKey",
-      "nova-rollout:rehearsalDatabaseUrl",
-    ],
-  );
+  useStackConfig(productionRaw({ evidenceDir: "tests/drills/logs" }));
   const mocks = installMocks({ stack: "it-guard-no-evidence", preview: false });
   let error: unknown;
   try {

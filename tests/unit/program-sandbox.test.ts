@@ -3,6 +3,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
+import { SECRET_ENV_NAMES, SECRET_KEYS } from "../../src/config";
+import { SECRET_CHECKSUM_ANNOTATION } from "../../src/contract";
+import { standinKubeconfig } from "../support/kube-api-standin";
 import { sandboxRaw } from "./support/config-fixtures";
 import { installMocks, promiseOf, settle, unwrap, type MockState } from "./support/mocks";
 
@@ -13,15 +16,20 @@ let program: typeof import("../../index");
 beforeAll(async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-kube-"));
   const kubeconfig = path.join(dir, "kubeconfig");
-  fs.writeFileSync(kubeconfig, "apiVersion: v1\nkind: Config\n");
+  // The layer's stand-in API server (an unmarked cluster), as the sandbox's kubeconfig reaches the sandbox cluster.
+  fs.writeFileSync(kubeconfig, standinKubeconfig());
   const raw = sandboxRaw({
     kubeconfigPath: kubeconfig,
     imageResolver: "registry-api",
     syntheticE2eCommand: "true",
   });
-  const secretKeys = ["databaseUrl", "jwtSigningKey", "billingApiKey", "rehearsalDatabaseUrl"].map(
-    (k) => `nova-rollout:${k}`,
-  );
+  const secretKeys = [
+    "databaseUrl",
+    "jwtSigningKey",
+    "billingApiKey",
+    "rehearsalDatabaseUrl",
+    "secretsChecksumKey",
+  ].map((k) => `nova-rollout:${k}`);
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
     secretKeys,
@@ -90,6 +98,20 @@ describe("the program on a sandbox stack", () => {
     for (const value of ["sandbox-jwt", "sandbox-billing", "postgres://nova@127.0.0.1:55432/nova"]) {
       expect(plain).not.toContain(value);
     }
+    // The checksum key is in no input at all, secret or not.
+    expect(JSON.stringify(mocks.resources)).not.toContain(String(sandboxRaw().secretsChecksumKey));
+  });
+
+  it("keys the secrets checksum with nova-rollout:secretsChecksumKey from config", async () => {
+    const { secretsChecksum } = await import("../../components/app-secrets");
+    const raw = sandboxRaw();
+    const values = Object.fromEntries(SECRET_KEYS.map((k) => [SECRET_ENV_NAMES[k], String(raw[k])]));
+    const meta = mocks.named("nova-secret").inputs.metadata as { annotations: Record<string, string> };
+    expect(meta.annotations[SECRET_CHECKSUM_ANNOTATION]).toBe(
+      secretsChecksum(values, String(raw.secretsChecksumKey)),
+    );
+    const chart = mocks.named("nova-release").inputs.values as { secrets?: { checksum?: string } };
+    expect(chart.secrets?.checksum).toBe(meta.annotations[SECRET_CHECKSUM_ANNOTATION]);
   });
 });
 

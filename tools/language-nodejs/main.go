@@ -332,6 +332,21 @@ func resolveModuleWithNode(ctx context.Context, node, module, dir string) (strin
 	return strings.TrimSpace(string(out)), nil
 }
 
+// runEnv is the program's environment: the caller's, less every PULUMI_NODEJS_* variable (the run's settings come
+// from the engine's request alone, never from a value the caller left in the environment), plus the run's dry-run
+// state stated explicitly. The SDK writes PULUMI_NODEJS_DRY_RUN only for a preview, so an inherited "true" would
+// otherwise make a real update believe it is a preview.
+func runEnv(inherited []string, dryRun bool) []string {
+	env := make([]string, 0, len(inherited)+1)
+	for _, kv := range inherited {
+		if strings.HasPrefix(strings.ToUpper(kv), "PULUMI_NODEJS_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return append(env, "PULUMI_NODEJS_DRY_RUN="+strconv.FormatBool(dryRun))
+}
+
 // configJSON renders the stack config the way the SDK reads it: keys as "<namespace>:config:<name>".
 func configJSON(cfg map[string]string) (string, error) {
 	out := make(map[string]string, len(cfg))
@@ -405,7 +420,7 @@ func (h *host) Run(ctx context.Context, req *pulumirpc.RunRequest) (*pulumirpc.R
 		return &pulumirpc.RunResponse{Error: "serializing secret keys: " + err.Error()}, nil
 	}
 
-	env := os.Environ()
+	env := runEnv(os.Environ(), req.GetDryRun())
 	env = append(env, "PULUMI_CONFIG="+cfg, "PULUMI_CONFIG_SECRET_KEYS="+string(keysJSON))
 	env = append(env, opts.env()...)
 

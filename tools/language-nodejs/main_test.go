@@ -65,3 +65,28 @@ func TestLookupModuleDefersToNode(t *testing.T) {
 		t.Errorf("a package with an exports map must go to node, got %q", got)
 	}
 }
+
+// The program's dry-run state comes from the engine's request alone: an inherited PULUMI_NODEJS_DRY_RUN (or any other
+// PULUMI_NODEJS_* setting) never reaches the program, and the state is always stated.
+func TestRunEnvStatesDryRunFromTheRequest(t *testing.T) {
+	inherited := []string{"PATH=/bin", "PULUMI_NODEJS_DRY_RUN=true", "pulumi_nodejs_stack=other", "HOME=/root"}
+	for _, dryRun := range []bool{false, true} {
+		env := runEnv(inherited, dryRun)
+		want := "PULUMI_NODEJS_DRY_RUN=false"
+		if dryRun {
+			want = "PULUMI_NODEJS_DRY_RUN=true"
+		}
+		var got []string
+		for _, kv := range env {
+			if len(kv) >= len("PULUMI_NODEJS_") && (kv[:len("PULUMI_NODEJS_")] == "PULUMI_NODEJS_" || kv[:len("pulumi_nodejs_")] == "pulumi_nodejs_") {
+				got = append(got, kv)
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("dryRun=%v: PULUMI_NODEJS_* in the program's environment = %v, want [%s]", dryRun, got, want)
+		}
+		if env[0] != "PATH=/bin" || env[1] != "HOME=/root" {
+			t.Fatalf("other variables must pass through unchanged: %v", env)
+		}
+	}
+}

@@ -65,6 +65,23 @@ wait_for() {
 
 kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" --context "$KUBE_CONTEXT" "$@"; }
 
+# The sandbox's listening ports lie inside Linux's ephemeral range (32768-60999): an outgoing connection (the API
+# server's to etcd, say) can take one before its server starts. Where we may (root), reserve them so the kernel never
+# hands them out as source ports; elsewhere a taken port fails its component with the log tail, as before.
+reserve_ports() {
+  local file=/proc/sys/net/ipv4/ip_local_reserved_ports current wanted p
+  [[ -w "$file" ]] || return 0
+  current="$(cat "$file")"
+  wanted="$current"
+  for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$SCHEDULER_PORT" "$KWOK_PORT" \
+    "$POSTGRES_PORT" "$REGISTRY_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
+    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT"; do
+    wanted="${wanted:+$wanted,}$p"
+  done
+  echo "$wanted" >"$file" 2>/dev/null || true
+}
+reserve_ports
+
 # ---------------------------------------------------------------------------------------------------- cluster
 # Your own local cluster (kind, minikube, k3d, Docker Desktop, ...) instead of the built one: its context is copied
 # into .sandbox/kubeconfig as context nova-sandbox (what Pulumi.local.yaml and the tests use) and the built control

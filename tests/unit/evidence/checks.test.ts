@@ -491,10 +491,16 @@ describe.each([
     "kubeconfig (unchanged: the kubeconfig must name the context; the GKE probe is not called)",
     { clusterMode: "kubeconfig" },
     "pass",
-    "kubeconfig.yaml has contexts [nova-prod]",
+    "kubeconfig.yaml has contexts [nova-prod, nova-sandbox, nova-staging, marked-production]",
     0,
   ],
-  ["unset (kubeconfig)", {}, "pass", "kubeconfig.yaml has contexts [nova-prod]", 0],
+  [
+    "unset (kubeconfig)",
+    {},
+    "pass",
+    "kubeconfig.yaml has contexts [nova-prod, nova-sandbox, nova-staging, marked-production]",
+    0,
+  ],
   [
     "gke (the probe decides)",
     { clusterMode: "gke", gcpProject: "nova-prod", gcpRegion: "us-central1", gkeClusterName: "nova-prod" },

@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 /** Raw stack config maps (as `pulumi config` stores them: text values) for tests. */
 export const DIGEST_A = `sha256:${"a".repeat(64)}`;
 export const DIGEST_B = `sha256:${"b".repeat(64)}`;
@@ -25,6 +26,7 @@ export function productionRaw(overrides: Record<string, unknown> = {}): Record<s
     jwtSigningKey: "jwt-signing-key-value",
     billingApiKey: "billing-api-key-value",
     rehearsalDatabaseUrl: "postgres://nova:pw@db-rehearsal.internal:5432/nova_rehearsal",
+    secretsChecksumKey: "0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7",
     backupDestination: "gs://nova-prod-backups/pre-release",
     migrationCommand: "npm run migrate",
     apiBaseUrl: "https://api.nova.example",
@@ -52,6 +54,7 @@ export function sandboxRaw(overrides: Record<string, unknown> = {}): Record<stri
     jwtSigningKey: "sandbox-jwt",
     billingApiKey: "sandbox-billing",
     rehearsalDatabaseUrl: "postgres://nova@127.0.0.1:55432/nova_rehearsal",
+    secretsChecksumKey: "sandbox-checksum-key-9f8e7d6c5b4a39281706f5e4d3c2b1a0",
     backupDestination: ".sandbox/backups",
     migrationCommand: "psql -v ON_ERROR_STOP=1 -c 'select 1'",
     apiBaseUrl: "http://127.0.0.1:38080",
@@ -66,4 +69,21 @@ export function without(raw: Record<string, unknown>, ...keys: string[]): Record
   const copy = { ...raw };
   for (const key of keys) delete copy[key];
   return copy;
+}
+
+/** The secret keys of the raw fixtures (stored encrypted by `pulumi config set --secret`). */
+export const SECRET_CONFIG_KEYS = [
+  "databaseUrl",
+  "jwtSigningKey",
+  "billingApiKey",
+  "rehearsalDatabaseUrl",
+  "secretsChecksumKey",
+] as const;
+
+/** Gives the program a raw stack config, as the engine would (values as text, the secret keys marked). */
+export function useStackConfig(raw: Record<string, unknown>): void {
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
+    SECRET_CONFIG_KEYS.map((k) => `nova-rollout:${k}`),
+  );
 }
