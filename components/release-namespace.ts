@@ -4,6 +4,7 @@ import {
   CHILD_SUFFIXES,
   ENVIRONMENT_LABEL,
   PART_OF,
+  POD_SECURITY_LABELS,
   RELEASE_ANNOTATIONS,
   type Environment,
 } from "../src/contract";
@@ -36,7 +37,8 @@ export function releaseAnnotations(args: ReleaseNamespaceArgs): Record<string, s
 
 /**
  * The release's namespace. It is the first Kubernetes object the program registers and carries the release record
- * (tag and digests) as annotations, so the readiness gate can stop an unready rollout before anything changes.
+ * (tag and digests) as annotations, so the readiness gate can stop an unready rollout before anything changes. Its
+ * Pod Security Admission labels enforce the restricted standard at `latest` (checked by nova-namespace-pod-security).
  */
 export class ReleaseNamespace extends pulumi.ComponentResource {
   public readonly namespace: k8s.core.v1.Namespace;
@@ -52,7 +54,8 @@ export class ReleaseNamespace extends pulumi.ComponentResource {
           labels: {
             "app.kubernetes.io/part-of": PART_OF,
             [ENVIRONMENT_LABEL]: args.environment,
-            "pod-security.kubernetes.io/enforce": "restricted",
+            // The API server itself refuses any pod that breaks the restricted Pod Security Standard.
+            ...POD_SECURITY_LABELS,
           },
           annotations: releaseAnnotations(args),
         },

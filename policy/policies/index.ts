@@ -4,6 +4,7 @@ import { breakGlassOverride } from "./break-glass-override";
 import { changeFreeze } from "./change-freeze";
 import { imagesPinnedByDigest } from "./images-pinned-by-digest";
 import { leadershipApproval } from "./leadership-approval";
+import { namespacePodSecurity } from "./namespace-pod-security";
 import { productionTarget } from "./production-target";
 import { readinessGate } from "./readiness-gate";
 import { rolloutOrdering } from "./rollout-ordering";
@@ -16,6 +17,7 @@ export {
   changeFreeze,
   imagesPinnedByDigest,
   leadershipApproval,
+  namespacePodSecurity,
   productionTarget,
   readinessGate,
   rolloutOrdering,
@@ -34,6 +36,7 @@ export const policies: Policies = [
   imagesPinnedByDigest,
   secretsFromSecretValues,
   workloadSafety,
+  namespacePodSecurity,
   workloadAvailability,
   rolloutOrdering,
 ];

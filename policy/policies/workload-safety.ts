@@ -1,12 +1,14 @@
 /**
- * nova-workload-safety: the workloads of a production stack (Deployments, StatefulSets, Jobs and CronJobs, init
- * containers included) are judged by meaning, not by the presence of fields:
+ * nova-workload-safety: every pod-bearing object of a production stack (Deployments, StatefulSets, DaemonSets,
+ * ReplicaSets, ReplicationControllers, Jobs, CronJobs, bare Pods and PodTemplates, in any API version; init and
+ * ephemeral containers included) is judged by meaning, not by the presence of fields:
  * - CPU and memory requests and limits parse as Kubernetes quantities greater than zero, each limit >= its request;
  * - long-running containers have readiness and liveness probes, and liveness is not a copy of readiness (same
  *   handler and timing: a slow dependency then fails both and the kubelet restarts pods exactly under load);
- * - the effective security context (container over pod, as Kubernetes merges it) runs as non-root, forbids privilege
- *   escalation and privileged mode, mounts the root filesystem read-only, drops ALL capabilities and adds none but
- *   NET_BIND_SERVICE;
+ * - the pod passes the restricted Pod Security Standard (./pod-security-standard.ts): what a namespace enforcing
+ *   `restricted` refuses at admission is refused here at preview (host namespaces, hostPath and other volume types,
+ *   hostPort, privileged, privilege escalation, root, seccomp, AppArmor, SELinux, procMount, sysctls, capabilities,
+ *   HostProcess), and every container also mounts its root filesystem read-only;
  * - a Deployment's explicit spec.replicas is at least `minReplicas` (every update applies it, an HPA's count
  *   included). A Deployment without `replicas` is HPA-managed: nova-workload-availability links it to its HPA and PDB.
  *
@@ -26,6 +28,15 @@ import {
   type StackContext,
   tryRead,
 } from "./common";
+import {
+  APPARMOR_ANNOTATION_PREFIX,
+  containerProblems,
+  type ContainerHandler,
+  type ContainerView,
+  podProblems,
+  type PodView,
+  type PodVolume,
+} from "./pod-security-standard";
 
 export interface WorkloadSafetyConfig extends LocationConfig {
   readonly environments: readonly string[];
@@ -170,19 +181,47 @@ function asList(value: unknown): Obj[] {
   return Array.isArray(value) ? value.map(asObj) : [];
 }
 
-/** The workload kinds judged, by Pulumi type: where the pod spec is and whether the pods are long-running. */
-const WORKLOADS: Readonly<
-  Record<string, { kind: string; podPath: readonly string[]; longRunning: boolean }>
-> = {
-  "kubernetes:apps/v1:Deployment": { kind: "Deployment", podPath: ["template", "spec"], longRunning: true },
-  "kubernetes:apps/v1:StatefulSet": { kind: "StatefulSet", podPath: ["template", "spec"], longRunning: true },
-  "kubernetes:batch/v1:Job": { kind: "Job", podPath: ["template", "spec"], longRunning: false },
-  "kubernetes:batch/v1:CronJob": {
-    kind: "CronJob",
-    podPath: ["jobTemplate", "spec", "template", "spec"],
-    longRunning: false,
+/** Where a kind keeps its pod template (`metadata` + `spec`) and whether its pods are long-running. */
+interface WorkloadKind {
+  readonly templatePath: readonly string[];
+  readonly longRunning: boolean | ((podSpec: Obj) => boolean);
+}
+
+/**
+ * The pod-bearing kinds judged, by kind in any API group and version (`apps/v1`, `extensions/v1beta1`,
+ * `batch/v1beta1`, …): an older version of a kind must not escape a rule its current version has.
+ */
+const WORKLOAD_KINDS: Readonly<Record<string, WorkloadKind>> = {
+  Deployment: { templatePath: ["spec", "template"], longRunning: true },
+  StatefulSet: { templatePath: ["spec", "template"], longRunning: true },
+  DaemonSet: { templatePath: ["spec", "template"], longRunning: true },
+  ReplicaSet: { templatePath: ["spec", "template"], longRunning: true },
+  ReplicationController: { templatePath: ["spec", "template"], longRunning: true },
+  Job: { templatePath: ["spec", "template"], longRunning: false },
+  CronJob: { templatePath: ["spec", "jobTemplate", "spec", "template"], longRunning: false },
+  // A bare Pod restarted forever is a server; one that runs to completion is a task.
+  Pod: {
+    templatePath: [],
+    longRunning: (spec) => spec["restartPolicy"] !== "Never" && spec["restartPolicy"] !== "OnFailure",
   },
+  PodTemplate: { templatePath: ["template"], longRunning: false },
 };
+const WORKLOAD_GROUPS = ["apps", "extensions", "batch", "core"];
+
+/**
+ * The judged kind of a Pulumi type token (`kubernetes:<group>/<version>:<Kind>`), if it bears pods. `patch` marks the
+ * provider's server-side-apply patch of such a kind (`DeploymentPatch`, `PodPatch`, …): it changes a live object
+ * field by field, so its pods cannot be judged whole.
+ */
+export function workloadKindOf(
+  type: string,
+): { kind: string; spec: WorkloadKind; patch: boolean } | undefined {
+  const m = /^kubernetes:([^/:]+)\/[^/:]+:([A-Za-z]+?)(Patch)?$/.exec(type);
+  if (m === null || !WORKLOAD_GROUPS.includes(m[1] ?? "")) return undefined;
+  const kind = m[2] ?? "";
+  const spec = WORKLOAD_KINDS[kind];
+  return spec === undefined ? undefined : { kind, spec, patch: m[3] !== undefined };
+}
 
 /** `Kind namespace/name` of an object: its metadata, else the Pulumi name of a chart object (`release:ns/name`). */
 export function objectRef(kind: string, props: Obj, pulumiName: string): { ref: string; namespace?: string } {
@@ -204,30 +243,48 @@ export function objectRef(kind: string, props: Obj, pulumiName: string): { ref: 
   };
 }
 
+type ContainerRole = "init container" | "container" | "ephemeral container";
+
 interface Container {
   readonly name: string;
-  readonly init: boolean;
+  readonly role: ContainerRole;
   readonly readinessProbe?: Obj;
   readonly livenessProbe?: Obj;
   readonly ports: readonly Obj[];
   readonly resources: { readonly requests: Obj; readonly limits: Obj };
   readonly securityContext: Obj;
+  /** Probes and lifecycle handlers (the standard refuses a `host` in them). */
+  readonly handlers: readonly ContainerHandler[];
 }
 
 interface Workload {
   readonly replicas: unknown;
   readonly podSecurityContext: Obj;
+  readonly pod: PodView;
+  readonly longRunning: boolean;
   readonly containers: readonly Container[];
 }
 
-function readContainer(raw: Obj, init: boolean): Container {
+const PROBES = ["readinessProbe", "livenessProbe", "startupProbe"] as const;
+const HOOKS = ["postStart", "preStop"] as const;
+
+function readContainer(raw: Obj, role: ContainerRole): Container {
   const resources = asObj(raw["resources"]);
   const probe = (k: string) => (raw[k] === undefined ? undefined : asObj(plain(raw[k])));
   const readinessProbe = probe("readinessProbe");
   const livenessProbe = probe("livenessProbe");
+  const lifecycle = asObj(plain(raw["lifecycle"]));
+  const handlers: ContainerHandler[] = [];
+  for (const k of PROBES) {
+    const p = probe(k);
+    if (p !== undefined) handlers.push({ field: k, handler: p });
+  }
+  for (const k of HOOKS) {
+    if (lifecycle[k] !== undefined) handlers.push({ field: `lifecycle.${k}`, handler: asObj(lifecycle[k]) });
+  }
   return {
     name: typeof raw["name"] === "string" ? raw["name"] : "?",
-    init,
+    role,
     ...(readinessProbe !== undefined ? { readinessProbe } : {}),
     ...(livenessProbe !== undefined ? { livenessProbe } : {}),
     ports: asList(plain(raw["ports"])),
@@ -236,19 +293,53 @@ function readContainer(raw: Obj, init: boolean): Container {
       limits: asObj(plain(resources["limits"])),
     },
     securityContext: asObj(plain(raw["securityContext"])),
+    handlers,
   };
 }
 
-function readWorkload(props: Obj, podPath: readonly string[]): Workload {
+/** A volume's name and the source fields it sets; a source whose value is unknown at preview counts as set. */
+function readVolume(raw: Obj): PodVolume {
+  const sources = Object.keys(raw).filter((k) => {
+    if (k === "name") return false;
+    const read = tryRead(() => raw[k]);
+    return read.unknown || (read.value !== undefined && read.value !== null);
+  });
+  const name = tryRead(() => raw["name"]).value;
+  return { name: typeof name === "string" ? name : "?", sources };
+}
+
+/** The pod's AppArmor annotations only: other annotations (a checksum, say) may be unknown at preview. */
+function readAppArmorAnnotations(metadata: Obj): Record<string, unknown> {
+  const annotations = asObj(metadata["annotations"]);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(annotations)) {
+    if (k.startsWith(APPARMOR_ANNOTATION_PREFIX)) out[k] = plain(annotations[k]);
+  }
+  return out;
+}
+
+function readWorkload(props: Obj, kind: WorkloadKind): Workload {
   const spec = asObj(props["spec"]);
-  let pod: Obj = spec;
-  for (const k of podPath) pod = asObj(pod[k]);
+  let template: Obj = props;
+  for (const k of kind.templatePath) template = asObj(template[k]);
+  const pod = asObj(template["spec"]);
+  const podSecurityContext = asObj(plain(pod["securityContext"]));
   return {
     replicas: spec["replicas"],
-    podSecurityContext: asObj(plain(pod["securityContext"])),
+    podSecurityContext,
+    pod: {
+      hostNetwork: plain(pod["hostNetwork"]),
+      hostPID: plain(pod["hostPID"]),
+      hostIPC: plain(pod["hostIPC"]),
+      securityContext: podSecurityContext,
+      volumes: asList(pod["volumes"]).map(readVolume),
+      annotations: readAppArmorAnnotations(asObj(template["metadata"])),
+    },
+    longRunning: typeof kind.longRunning === "function" ? kind.longRunning(pod) : kind.longRunning,
     containers: [
-      ...asList(pod["initContainers"]).map((c) => readContainer(c, true)),
-      ...asList(pod["containers"]).map((c) => readContainer(c, false)),
+      ...asList(pod["initContainers"]).map((c) => readContainer(c, "init container")),
+      ...asList(pod["containers"]).map((c) => readContainer(c, "container")),
+      ...asList(pod["ephemeralContainers"]).map((c) => readContainer(c, "ephemeral container")),
     ],
   };
 }
@@ -347,44 +438,17 @@ export function probeProblems(c: Container): string[] {
   return [];
 }
 
-const ALLOWED_ADDED_CAPABILITIES = ["NET_BIND_SERVICE"];
-const capName = (v: unknown) => String(v).toUpperCase().replace(/^CAP_/, "");
-
 /**
- * The effective security context: runAsNonRoot and runAsUser fall back to the pod's (Kubernetes merges those);
- * privilege escalation, privileged mode, the read-only root filesystem and capabilities exist only per container.
+ * The container's security context: the restricted Pod Security Standard (runAsNonRoot and the seccomp profile may
+ * come from the pod, as Kubernetes merges them) plus a read-only root filesystem, which exists only per container.
  */
-export function securityProblems(container: Obj, pod: Obj): string[] {
-  const out: string[] = [];
-  const nonRoot = container["runAsNonRoot"] ?? pod["runAsNonRoot"];
-  const user = container["runAsUser"] ?? pod["runAsUser"];
-  if (user === 0) {
-    out.push("runAsUser is 0 (root); set a non-zero runAsUser and runAsNonRoot: true");
-  } else if (nonRoot !== true && !(typeof user === "number" && user > 0)) {
-    out.push("missing runAsNonRoot: true (or a non-zero runAsUser)");
-  }
-  if (container["privileged"] === true) {
-    out.push("privileged: true; set privileged: false");
-  }
-  if (container["allowPrivilegeEscalation"] !== false) {
+export function securityProblems(container: ContainerView, pod: Obj): string[] {
+  const out = containerProblems(container, pod);
+  const ro = container.securityContext["readOnlyRootFilesystem"];
+  if (ro !== true) {
     out.push(
-      `allowPrivilegeEscalation is ${JSON.stringify(container["allowPrivilegeEscalation"] ?? "unset (defaults to true)")}; set allowPrivilegeEscalation: false`,
+      `readOnlyRootFilesystem is ${JSON.stringify(ro ?? "unset")}; set readOnlyRootFilesystem: true (mount an emptyDir where the process writes)`,
     );
-  }
-  if (container["readOnlyRootFilesystem"] !== true) {
-    out.push(
-      `readOnlyRootFilesystem is ${JSON.stringify(container["readOnlyRootFilesystem"] ?? "unset")}; set readOnlyRootFilesystem: true (mount an emptyDir where the process writes)`,
-    );
-  }
-  const caps = asObj(container["capabilities"]);
-  const drop = Array.isArray(caps["drop"]) ? caps["drop"].map(capName) : [];
-  if (!drop.includes("ALL")) {
-    out.push(`capabilities.drop is ${JSON.stringify(caps["drop"] ?? [])}; drop ["ALL"]`);
-  }
-  const added = Array.isArray(caps["add"]) ? caps["add"].map(capName) : [];
-  const extra = added.filter((a) => !ALLOWED_ADDED_CAPABILITIES.includes(a));
-  if (extra.length > 0) {
-    out.push(`capabilities.add has ${extra.join(", ")}; add nothing but NET_BIND_SERVICE`);
   }
   return out;
 }
@@ -394,24 +458,34 @@ export function securityProblems(container: Obj, pod: Obj): string[] {
 export const workloadSafety: ResourceValidationPolicy = {
   name: "nova-workload-safety",
   description:
-    "Requires production Deployments, StatefulSets, Jobs and CronJobs (init containers included) to have positive CPU and memory requests and limits, distinct readiness and liveness probes on long-running containers, a non-root, non-escalating, read-only, capability-dropping security context and an explicit replica count of at least two.",
+    "Requires every production pod-bearing object (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, bare Pods; init and ephemeral containers included) to pass the restricted Pod Security Standard with a read-only root filesystem, to have positive CPU and memory requests and limits, distinct readiness and liveness probes on long-running containers and an explicit replica count of at least two.",
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
-    const workload = WORKLOADS[args.type];
+    const workload = workloadKindOf(args.type);
     if (workload === undefined) {
       return;
     }
     const { cfg, ctx } = policyContext<WorkloadSafetyConfig>(args, configSchema);
     const props = args.props as Obj;
-    const { ref, namespace } = objectRef(workload.kind, props, args.name);
+    const { ref, namespace } = objectRef(
+      workload.patch ? `${workload.kind}Patch` : workload.kind,
+      props,
+      args.name,
+    );
     const scope = workloadScope(ctx, cfg.environments, namespace);
     if (!scope.applies) {
       return;
     }
     const where = `${ref} (${scope.label})`;
     const chartFix = fix("set it in charts/nova-stack (values-production.yaml) and re-run pulumi preview");
-    const read = tryRead(() => readWorkload(props, workload.podPath));
+    if (workload.patch) {
+      reportViolation(
+        `${where}: a ${workload.kind}Patch changes a live ${workload.kind} field by field, so its pods cannot be judged against the restricted Pod Security Standard and the rules above; threshold: pod-bearing objects come whole from the chart.${fix("put the change in charts/nova-stack and remove the patch, then re-run pulumi preview")}`,
+      );
+      return;
+    }
+    const read = tryRead(() => readWorkload(props, workload.spec));
     if (read.unknown || read.value === undefined) {
       reportViolation(
         `${where}: the pod spec is unknown during preview, so its safety cannot be checked.${chartFix}`,
@@ -430,27 +504,34 @@ export const workloadSafety: ResourceValidationPolicy = {
         );
       }
     }
-    if (!w.containers.some((c) => !c.init)) {
+    if (!w.containers.some((c) => c.role === "container")) {
       reportViolation(`${where}: no containers found.${chartFix}`);
     }
+    const pod = podProblems(w.pod);
+    if (pod.length > 0) {
+      reportViolation(
+        `${where}, pod: ${pod.join("; ")}; threshold: the restricted Pod Security Standard.${fix("set it in the pod spec (charts/nova-stack/templates/_workload.tpl; pod securityContext: charts/nova-stack/templates/_helpers.tpl, nova-stack.podSecurityContext) and re-run pulumi preview")}`,
+      );
+    }
     for (const c of w.containers) {
-      const who = `${where}, ${c.init ? "init container" : "container"} "${c.name}"`;
-      const resources = resourceProblems(c.resources);
+      const who = `${where}, ${c.role} "${c.name}"`;
+      // Ephemeral containers take no resources or probes (the API refuses them); they are judged on security only.
+      const resources = c.role === "ephemeral container" ? [] : resourceProblems(c.resources);
       if (resources.length > 0) {
         reportViolation(
           `${who}: ${resources.join("; ")}; threshold: cpu and memory requests and limits > 0, limit >= request.${fix("set resources.requests/limits in charts/nova-stack (values.yaml / values-<environment>.yaml, e.g. cpu 250m, memory 256Mi) and re-run pulumi preview")}`,
         );
       }
-      const probes = workload.longRunning && !c.init ? probeProblems(c) : [];
+      const probes = w.longRunning && c.role === "container" ? probeProblems(c) : [];
       if (probes.length > 0) {
         reportViolation(
           `${who}: ${probes.join("; ")}; threshold: readiness and liveness probes, liveness distinct from readiness.${fix("edit the probes in charts/nova-stack/templates/_workload.tpl and re-run pulumi preview")}`,
         );
       }
-      const security = securityProblems(c.securityContext, w.podSecurityContext);
+      const security = securityProblems(c, w.podSecurityContext);
       if (security.length > 0) {
         reportViolation(
-          `${who}: ${security.join("; ")}; threshold: runAsNonRoot, allowPrivilegeEscalation false, privileged not true, readOnlyRootFilesystem true, capabilities drop ALL and add at most NET_BIND_SERVICE.${fix("set it in the container securityContext (charts/nova-stack/templates/_helpers.tpl, nova-stack.containerSecurityContext) and re-run pulumi preview")}`,
+          `${who}: ${security.join("; ")}; threshold: the restricted Pod Security Standard (runAsNonRoot, allowPrivilegeEscalation false, seccomp RuntimeDefault, capabilities drop ALL and add at most NET_BIND_SERVICE, no privileged, hostPort, procMount, custom SELinux or AppArmor) and readOnlyRootFilesystem true.${fix("set it in the container securityContext (charts/nova-stack/templates/_helpers.tpl, nova-stack.containerSecurityContext) and re-run pulumi preview")}`,
         );
       }
     }

@@ -40,6 +40,19 @@ export const RELEASE_ANNOTATIONS = {
 /** Label on the release namespace naming its environment (the same key as the release-record annotation). */
 export const ENVIRONMENT_LABEL = RELEASE_ANNOTATIONS.environment;
 
+/**
+ * Pod Security Admission labels of the release namespace: the API server refuses (enforce), records (audit) and
+ * warns about every pod that breaks the restricted Pod Security Standard, at the newest version of its checks.
+ */
+export const POD_SECURITY_LABELS = {
+  "pod-security.kubernetes.io/enforce": "restricted",
+  "pod-security.kubernetes.io/enforce-version": "latest",
+  "pod-security.kubernetes.io/audit": "restricted",
+  "pod-security.kubernetes.io/audit-version": "latest",
+  "pod-security.kubernetes.io/warn": "restricted",
+  "pod-security.kubernetes.io/warn-version": "latest",
+} as const;
+
 /** Annotation on the application Secret carrying the keyed checksum of its values. */
 export const SECRET_CHECKSUM_ANNOTATION = "rollout.nova.dev/checksum";
 

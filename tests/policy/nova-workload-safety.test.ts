@@ -30,7 +30,10 @@ function container(name = "api"): Obj {
 }
 
 function podSpec(): { securityContext: Obj; containers: Obj[]; initContainers?: Obj[] } {
-  return { securityContext: { runAsNonRoot: true, runAsUser: 10001 }, containers: [container()] };
+  return {
+    securityContext: { runAsNonRoot: true, runAsUser: 10001, seccompProfile: { type: "RuntimeDefault" } },
+    containers: [container()],
+  };
 }
 
 function deployment() {
@@ -187,10 +190,11 @@ describe("nova-workload-safety", () => {
     expect(out.messages).toEqual([]);
   });
 
-  it("accepts runAsUser != 0 without runAsNonRoot, and NET_BIND_SERVICE", async () => {
+  it("accepts runAsNonRoot and seccomp set on the container only, and NET_BIND_SERVICE", async () => {
     const out = await run((d) => {
       d.spec.template.spec.securityContext = {};
-      sc0(d)["runAsUser"] = 1000;
+      sc0(d)["runAsNonRoot"] = true;
+      sc0(d)["seccompProfile"] = { type: "Localhost", localhostProfile: "profiles/nova.json" };
       sc0(d)["capabilities"] = { drop: ["ALL"], add: ["NET_BIND_SERVICE"] };
     });
     expect(out.messages).toEqual([]);
@@ -232,12 +236,20 @@ describe("nova-workload-safety", () => {
     ],
     ["root allowed", (d) => (d.spec.template.spec.securityContext = {}), /missing runAsNonRoot: true/],
     [
+      "a non-zero runAsUser without runAsNonRoot (the restricted standard needs runAsNonRoot)",
+      (d) => {
+        d.spec.template.spec.securityContext = { seccompProfile: { type: "RuntimeDefault" } };
+        sc0(d)["runAsUser"] = 1000;
+      },
+      /container "api": missing runAsNonRoot: true \(neither the container nor the pod sets it; a non-zero runAsUser alone/,
+    ],
+    [
       "container overriding runAsNonRoot",
       (d) => {
         d.spec.template.spec.securityContext = { runAsNonRoot: true };
         sc0(d)["runAsNonRoot"] = false;
       },
-      /missing runAsNonRoot: true/,
+      /container "api": runAsNonRoot is false; set runAsNonRoot: true/,
     ],
     ["runAsUser 0", (d) => (sc0(d)["runAsUser"] = 0), /runAsUser is 0 \(root\)/],
     [
@@ -276,9 +288,9 @@ describe("nova-workload-safety", () => {
     [
       "an added capability",
       (d) => (sc0(d)["capabilities"] = { drop: ["ALL"], add: ["NET_BIND_SERVICE", "CAP_SYS_ADMIN"] }),
-      /capabilities\.add has SYS_ADMIN; add nothing but NET_BIND_SERVICE/,
+      /capabilities\.add has "CAP_SYS_ADMIN"; add nothing but "NET_BIND_SERVICE"/,
     ],
-    ["privileged mode", (d) => (sc0(d)["privileged"] = true), /privileged: true; set privileged: false/],
+    ["privileged mode", (d) => (sc0(d)["privileged"] = true), /privileged is true; set privileged: false/],
     [
       "an init container without resources",
       (d) => (d.spec.template.spec.initContainers = [{ ...container("migrate"), resources: {} }]),
@@ -312,6 +324,363 @@ describe("nova-workload-safety", () => {
       d.spec.template.spec.initContainers = [init];
     });
     expect(out.messages).toEqual([]);
+  });
+
+  describe("the restricted Pod Security Standard", () => {
+    const pod = (d: Deployment) => d.spec.template.spec as unknown as Obj;
+    const podSc = (d: Deployment) => d.spec.template.spec.securityContext;
+    const meta = (d: Deployment, annotations: Obj) =>
+      ((d.spec.template as Obj)["metadata"] = { annotations: { ...annotations } });
+
+    it("accepts every value the standard allows", async () => {
+      const out = await run((d) => {
+        Object.assign(pod(d), {
+          hostNetwork: false,
+          hostPID: false,
+          hostIPC: false,
+          volumes: [
+            { name: "a", configMap: { name: "cm" } },
+            { name: "b", csi: { driver: "secrets-store.csi.k8s.io" } },
+            { name: "c", downwardAPI: { items: [] } },
+            { name: "d", emptyDir: {} },
+            { name: "e", ephemeral: { volumeClaimTemplate: { spec: {} } } },
+            { name: "f", image: { reference: "registry/x@sha256:abc" } },
+            { name: "g", persistentVolumeClaim: { claimName: "data" } },
+            { name: "h", projected: { sources: [] } },
+            { name: "i", secret: { secretName: "s" } },
+          ],
+        });
+        Object.assign(podSc(d), {
+          sysctls: [
+            { name: "net.ipv4.ip_unprivileged_port_start", value: "0" },
+            { name: "net.ipv4.tcp_keepalive_time", value: "60" },
+          ],
+          appArmorProfile: { type: "RuntimeDefault" },
+          seLinuxOptions: { type: "container_t", level: "s0:c123,c456" },
+          windowsOptions: { hostProcess: false },
+        });
+        meta(d, {
+          "container.apparmor.security.beta.kubernetes.io/api": "runtime/default",
+          "container.apparmor.security.beta.kubernetes.io/sidecar": "localhost/nova",
+        });
+        Object.assign(sc0(d), {
+          procMount: "Default",
+          seccompProfile: { type: "RuntimeDefault" },
+          appArmorProfile: { type: "Localhost", localhostProfile: "nova" },
+          seLinuxOptions: { type: "container_init_t" },
+        });
+        c0(d)["ports"] = [{ name: "http", containerPort: 8080, hostPort: 0 }];
+      });
+      expect(out.messages).toEqual([]);
+    });
+
+    describe.each<[string, Mutator, RegExp]>([
+      ["hostNetwork", (d) => (pod(d)["hostNetwork"] = true), /, pod: hostNetwork is true; remove it/],
+      ["hostPID", (d) => (pod(d)["hostPID"] = true), /, pod: hostPID is true; remove it .*process namespace/],
+      ["hostIPC", (d) => (pod(d)["hostIPC"] = true), /, pod: hostIPC is true; remove it .*IPC namespace/],
+      [
+        "a hostPath volume",
+        (d) => (pod(d)["volumes"] = [{ name: "node", hostPath: { path: "/var/run" } }]),
+        /pod: volume "node" uses hostPath \(the node's filesystem\); use one of configMap, csi, downwardAPI, emptyDir/,
+      ],
+      [
+        "an nfs volume",
+        (d) => (pod(d)["volumes"] = [{ name: "share", nfs: { server: "nfs", path: "/" } }]),
+        /pod: volume "share" uses nfs; use one of/,
+      ],
+      [
+        "a gcePersistentDisk volume",
+        (d) => (pod(d)["volumes"] = [{ name: "disk", gcePersistentDisk: { pdName: "pd" } }]),
+        /pod: volume "disk" uses gcePersistentDisk;/,
+      ],
+      [
+        "a hostPath volume whose path is unknown at preview",
+        (d) => (pod(d)["volumes"] = [{ name: "node", hostPath: UNKNOWN }]),
+        /pod: volume "node" uses hostPath/,
+      ],
+      [
+        "an unsafe sysctl",
+        (d) => (podSc(d)["sysctls"] = [{ name: "kernel.msgmax", value: "65536" }]),
+        /pod: securityContext\.sysctls sets "kernel\.msgmax"; remove it: only the safe sysctls are allowed/,
+      ],
+      [
+        "a seccomp profile Unconfined on the pod",
+        (d) => (podSc(d)["seccompProfile"] = { type: "Unconfined" }),
+        /pod: securityContext\.seccompProfile\.type is "Unconfined"; set seccompProfile\.type: RuntimeDefault/,
+      ],
+      [
+        "runAsNonRoot false on the pod (the containers setting it does not help)",
+        (d) => {
+          podSc(d)["runAsNonRoot"] = false;
+          sc0(d)["runAsNonRoot"] = true;
+        },
+        /pod: securityContext\.runAsNonRoot is false; set runAsNonRoot: true/,
+      ],
+      [
+        "runAsUser 0 on the pod",
+        (d) => {
+          podSc(d)["runAsUser"] = 0;
+          sc0(d)["runAsUser"] = 10001;
+        },
+        /pod: securityContext\.runAsUser is 0 \(root\)/,
+      ],
+      [
+        "AppArmor Unconfined on the pod",
+        (d) => (podSc(d)["appArmorProfile"] = { type: "Unconfined" }),
+        /pod: securityContext\.appArmorProfile\.type is "Unconfined"; set RuntimeDefault/,
+      ],
+      [
+        "an AppArmor annotation unconfined",
+        (d) => meta(d, { "container.apparmor.security.beta.kubernetes.io/api": "unconfined" }),
+        /pod: annotation container\.apparmor\.security\.beta\.kubernetes\.io\/api is "unconfined"; set runtime\/default/,
+      ],
+      [
+        "an SELinux type outside the container types",
+        (d) => (podSc(d)["seLinuxOptions"] = { type: "spc_t" }),
+        /pod: securityContext\.seLinuxOptions\.type is "spc_t"; remove it or use one of container_t/,
+      ],
+      [
+        "an SELinux user",
+        (d) => (podSc(d)["seLinuxOptions"] = { user: "system_u" }),
+        /pod: securityContext\.seLinuxOptions\.user is "system_u"; remove it/,
+      ],
+      [
+        "an SELinux role",
+        (d) => (podSc(d)["seLinuxOptions"] = { role: "system_r" }),
+        /pod: securityContext\.seLinuxOptions\.role is "system_r"; remove it/,
+      ],
+      [
+        "a Windows HostProcess pod",
+        (d) => (podSc(d)["windowsOptions"] = { hostProcess: true }),
+        /pod: securityContext\.windowsOptions\.hostProcess is true; remove it/,
+      ],
+      [
+        "a hostPort",
+        (d) => (c0(d)["ports"] = [{ name: "http", containerPort: 8080, hostPort: 8080 }]),
+        /container "api": ports\[http\]\.hostPort is 8080; remove hostPort/,
+      ],
+      [
+        "a seccomp profile Unconfined on the container",
+        (d) => (sc0(d)["seccompProfile"] = { type: "Unconfined" }),
+        /container "api": seccompProfile\.type is "Unconfined"; set seccompProfile\.type: RuntimeDefault/,
+      ],
+      [
+        "no seccomp profile on the pod or the container",
+        (d) => delete podSc(d)["seccompProfile"],
+        /container "api": seccompProfile is unset on the container and the pod .*; set seccompProfile\.type: RuntimeDefault/,
+      ],
+      [
+        "procMount Unmasked",
+        (d) => (sc0(d)["procMount"] = "Unmasked"),
+        /container "api": procMount is "Unmasked"; remove it \(or set procMount: Default\)/,
+      ],
+      [
+        "AppArmor Unconfined on the container",
+        (d) => (sc0(d)["appArmorProfile"] = { type: "Unconfined" }),
+        /container "api": appArmorProfile\.type is "Unconfined"/,
+      ],
+      [
+        "an SELinux type on the container",
+        (d) => (sc0(d)["seLinuxOptions"] = { type: "unconfined_t" }),
+        /container "api": seLinuxOptions\.type is "unconfined_t"/,
+      ],
+      [
+        "a Windows HostProcess container",
+        (d) => (sc0(d)["windowsOptions"] = { hostProcess: true }),
+        /container "api": windowsOptions\.hostProcess is true/,
+      ],
+      [
+        "capabilities.drop spelled in lower case (admission does not read it as ALL)",
+        (d) => (sc0(d)["capabilities"] = { drop: ["all"] }),
+        /container "api": capabilities\.drop is \["all"\]; drop \["ALL"\] \(spelled exactly so\)/,
+      ],
+      [
+        "NET_BIND_SERVICE spelled with a CAP_ prefix",
+        (d) => (sc0(d)["capabilities"] = { drop: ["ALL"], add: ["CAP_NET_BIND_SERVICE"] }),
+        /container "api": capabilities\.add has "CAP_NET_BIND_SERVICE"; add nothing but "NET_BIND_SERVICE"/,
+      ],
+      [
+        "a probe with a host",
+        (d) =>
+          (c0(d)["readinessProbe"] = { httpGet: { path: "/v1/health", port: "http", host: "10.0.0.1" } }),
+        /container "api": readinessProbe\.httpGet\.host is "10\.0\.0\.1"; remove host/,
+      ],
+      [
+        "a startup probe with a host",
+        (d) => (c0(d)["startupProbe"] = { tcpSocket: { port: 8080, host: "metadata.internal" } }),
+        /container "api": startupProbe\.tcpSocket\.host is "metadata\.internal"/,
+      ],
+      [
+        "a lifecycle hook with a host",
+        (d) =>
+          (c0(d)["lifecycle"] = {
+            preStop: { httpGet: { path: "/drain", port: 8080, host: "169.254.169.254" } },
+          }),
+        /container "api": lifecycle\.preStop\.httpGet\.host is "169\.254\.169\.254"/,
+      ],
+      [
+        "an init container with a hostPort",
+        (d) =>
+          (d.spec.template.spec.initContainers = [
+            { ...container("migrate"), ports: [{ containerPort: 9000, hostPort: 9000 }] },
+          ]),
+        /init container "migrate": ports\[9000\]\.hostPort is 9000/,
+      ],
+    ])("blocks %s", (_l, mutate, expected) => {
+      it("reports it with the fix", async () => {
+        const control = await run();
+        expect(control.messages).toEqual([]);
+        const out = await run(mutate);
+        expect(out.messages.join("\n")).toMatch(expected);
+        for (const m of out.messages) {
+          expect(m).toMatch(/^Deployment nova-app\/nova-api \(production\)/);
+          expect(m).toMatch(/threshold: the restricted Pod Security Standard.* Fix: /);
+        }
+      });
+    });
+
+    it("reads only what it judges: an unknown annotation, env value or secret name does not hide the pod", async () => {
+      const out = await run((d) => {
+        meta(d, { "rollout.nova.dev/secrets-checksum": UNKNOWN });
+        c0(d)["env"] = [{ name: "RELEASE", value: UNKNOWN }];
+        pod(d)["volumes"] = [{ name: "s", secret: { secretName: UNKNOWN } }];
+        pod(d)["hostNetwork"] = true;
+      });
+      expect(out.messages).toEqual([expect.stringMatching(/, pod: hostNetwork is true/)]);
+    });
+
+    it("refuses an unknown pod-level field as unknown, never as safe", async () => {
+      const out = await run((d) => (pod(d)["hostPID"] = UNKNOWN));
+      expect(out.messages.join("\n")).toMatch(/the pod spec is unknown during preview/);
+    });
+  });
+
+  describe("every pod-bearing kind, in any API version", () => {
+    const template = () => ({ metadata: { labels: { app: "x" } }, spec: podSpec() as Obj });
+    const batchTemplate = () => {
+      const t = template();
+      const c = container("task");
+      delete c["readinessProbe"];
+      delete c["livenessProbe"];
+      t.spec["containers"] = [c];
+      t.spec["restartPolicy"] = "Never";
+      return t;
+    };
+    const metadata = { name: "x", namespace: "nova-app" };
+    type Props = { props: Obj; podOf: (p: Obj) => Obj };
+    const viaTemplate = (spec: Obj): Props => ({
+      props: { metadata, spec },
+      podOf: (p) => ((p["spec"] as Obj)["template"] as Obj)["spec"] as Obj,
+    });
+    const kinds: [string, () => Props][] = [
+      ["kubernetes:apps/v1:DaemonSet", () => viaTemplate({ template: template() })],
+      ["kubernetes:apps/v1:ReplicaSet", () => viaTemplate({ replicas: 2, template: template() })],
+      ["kubernetes:core/v1:ReplicationController", () => viaTemplate({ replicas: 2, template: template() })],
+      ["kubernetes:apps/v1beta2:StatefulSet", () => viaTemplate({ template: template() })],
+      ["kubernetes:extensions/v1beta1:Deployment", () => viaTemplate({ replicas: 2, template: template() })],
+      ["kubernetes:batch/v1:Job", () => viaTemplate({ template: batchTemplate() })],
+      [
+        "kubernetes:batch/v1beta1:CronJob",
+        () => ({
+          props: {
+            metadata,
+            spec: { schedule: "@daily", jobTemplate: { spec: { template: batchTemplate() } } },
+          },
+          podOf: (p) =>
+            ((((p["spec"] as Obj)["jobTemplate"] as Obj)["spec"] as Obj)["template"] as Obj)["spec"] as Obj,
+        }),
+      ],
+      [
+        "kubernetes:core/v1:Pod",
+        () => ({ props: { metadata, spec: podSpec() }, podOf: (p) => p["spec"] as Obj }),
+      ],
+      [
+        "kubernetes:core/v1:PodTemplate",
+        () => ({
+          props: { metadata, template: batchTemplate() },
+          podOf: (p) => (p["template"] as Obj)["spec"] as Obj,
+        }),
+      ],
+    ];
+    const check = (type: string, props: Obj) =>
+      runResourcePolicy(workloadSafety, { type, props, config: { projectDir: fixture.project.dir } });
+
+    describe.each(kinds)("%s", (type, make) => {
+      const kind = type.split(":")[2];
+      it("passes when compliant", async () => {
+        expect((await check(type, make().props)).messages).toEqual([]);
+      });
+      it("refuses hostNetwork", async () => {
+        const { props, podOf } = make();
+        podOf(props)["hostNetwork"] = true;
+        expect((await check(type, props)).messages).toEqual([
+          expect.stringMatching(new RegExp(`^${kind} nova-app/x \\(production\\), pod: hostNetwork is true`)),
+        ]);
+      });
+      it("refuses a privileged container", async () => {
+        const { props, podOf } = make();
+        const c = (podOf(props)["containers"] as Obj[])[0]!;
+        (c["securityContext"] as Obj)["privileged"] = true;
+        expect((await check(type, props)).messages.join("\n")).toMatch(
+          new RegExp(`^${kind} nova-app/x \\(production\\), container "\\w+": privileged is true`),
+        );
+      });
+    });
+
+    it("judges a bare Pod's ephemeral containers on security only", async () => {
+      const debug = { name: "debug", image: "busybox", securityContext: { privileged: true } };
+      const out = await check("kubernetes:core/v1:Pod", {
+        metadata,
+        spec: { ...podSpec(), ephemeralContainers: [debug] },
+      });
+      expect(out.messages).toHaveLength(1);
+      expect(out.messages[0]).toMatch(
+        /^Pod nova-app\/x \(production\), ephemeral container "debug": privileged is true; .*allowPrivilegeEscalation is "unset/,
+      );
+    });
+
+    it("requires probes on a bare Pod that restarts, not on one that runs to completion", async () => {
+      const c = container();
+      delete c["readinessProbe"];
+      delete c["livenessProbe"];
+      const restarting = await check("kubernetes:core/v1:Pod", {
+        metadata,
+        spec: { ...podSpec(), containers: [c] },
+      });
+      expect(restarting.messages.join("\n")).toMatch(/missing readinessProbe, livenessProbe/);
+      const task = await check("kubernetes:core/v1:Pod", {
+        metadata,
+        spec: { ...podSpec(), restartPolicy: "OnFailure", containers: [c] },
+      });
+      expect(task.messages).toEqual([]);
+    });
+
+    it.each([
+      "kubernetes:apps/v1:DeploymentPatch",
+      "kubernetes:core/v1:PodPatch",
+      "kubernetes:apps/v1:DaemonSetPatch",
+    ])("refuses a %s: a field-by-field change of a live object cannot be judged whole", async (type) => {
+      const kind = type.split(":")[2];
+      const out = await check(type, { metadata, spec: { template: { spec: { hostNetwork: true } } } });
+      expect(out.messages).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^${kind} nova-app/x \\(production\\): a ${kind} changes a live .* Fix: put the change in charts/nova-stack`,
+          ),
+        ),
+      ]);
+    });
+
+    it("leaves patches of sandbox stacks alone, like every other rule", async () => {
+      fixture.remakeProject({ environment: "sandbox" });
+      const out = await check("kubernetes:apps/v1:DeploymentPatch", { metadata, spec: {} });
+      expect(out.messages).toEqual([]);
+    });
+
+    it("ignores kinds outside the core workload groups", async () => {
+      expect((await check("kubernetes:example.com/v1:Deployment", { spec: {} })).messages).toEqual([]);
+      expect((await check("kubernetes:core/v1:ConfigMap", { data: {} })).messages).toEqual([]);
+    });
   });
 
   describe("batch and stateful workloads", () => {

@@ -3,7 +3,10 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { podSecurityLabelProblems } from "../../../policy/policies/namespace-pod-security";
 import { installMocks, isSecret, Marker, promiseOf, settle, type MockState } from "../support/mocks";
+
+type Labels = Record<string, string>;
 
 let mocks: MockState;
 let cluster: typeof import("../../../components/cluster-connection");
@@ -161,4 +164,28 @@ describe("NovaRelease and ReleaseNamespace", () => {
       "rollout.nova.dev/environment": "production",
     });
   });
+
+  it.each(["production", "staging", "sandbox"] as const)(
+    "labels the %s namespace to enforce the restricted Pod Security Standard at latest",
+    async (environment) => {
+      const ns = new release.ReleaseNamespace(`psa-${environment}`, {
+        name: `nova-${environment}`,
+        environment,
+        release: "2026.11.3",
+        digests: { api: "sha256:a", worker: "sha256:b" },
+      });
+      await promiseOf(ns.name);
+      await settle();
+      const labels = (mocks.named(`psa-${environment}-namespace`).inputs.metadata as { labels: Labels })
+        .labels;
+      expect(labels).toMatchObject({
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/audit": "restricted",
+        "pod-security.kubernetes.io/warn": "restricted",
+      });
+      // The policy that guards the namespace in production accepts what the component writes.
+      expect(podSecurityLabelProblems(labels)).toEqual([]);
+    },
+  );
 });
