@@ -1,7 +1,7 @@
 import { gcp } from "../src/util/cloud-sdks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash, createHmac } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { APP_SECRET_NAME, CHILD_SUFFIXES, PART_OF, SECRET_CHECKSUM_ANNOTATION } from "../src/contract";
 import { kebab } from "../src/util/text";
 
@@ -40,10 +40,12 @@ export interface AppSecretsArgs {
   /** Labels added to the Secret. */
   readonly labels?: Readonly<Record<string, string>>;
   /**
-   * Key of the checksum's HMAC (a Pulumi secret with high entropy, e.g. a dedicated `--secret` config value). Default:
-   * a key derived from the secret values themselves (see {@link secretsChecksum}). Changing it rolls the pods once.
+   * Key of the checksum's HMAC (see {@link secretsChecksum}): a dedicated random secret, never one of the values
+   * (stack config `nova-rollout:secretsChecksumKey`, at least 32 characters, e.g. `openssl rand -hex 32`). Required
+   * and non-empty. It is treated as a Pulumi secret whether or not the caller marked it one, and is never a resource
+   * input or an output. Changing it changes the checksum, which rolls the pods once.
    */
-  readonly checksumKey?: pulumi.Input<string>;
+  readonly checksumKey: pulumi.Input<string>;
   /**
    * Set Pulumi's `protect` option on the Kubernetes Secret, so the engine refuses to delete or replace it until it is
    * unprotected with `pulumi state unprotect`. Pass `true` for production. Default false; when omitted the Secret
@@ -54,9 +56,6 @@ export interface AppSecretsArgs {
 
 /** Length (hex characters) of the secrets checksum. */
 export const CHECKSUM_LENGTH = 16;
-
-/** Domain separation of the derived checksum key: no other hash in the project is computed over the same bytes. */
-const CHECKSUM_KEY_CONTEXT = "nova-rollout/app-secrets/checksum-key/v1";
 
 /** Length-prefixed name/value pairs in key order: no two different maps give the same bytes. */
 function canonical(values: Readonly<Record<string, string>>): Buffer {
@@ -75,26 +74,24 @@ function canonical(values: Readonly<Record<string, string>>): Buffer {
 /**
  * The checksum annotation of the application secrets: `HMAC-SHA256(key, name/value pairs)`, truncated to
  * {@link CHECKSUM_LENGTH} hex characters. Deterministic (unchanged secrets do not roll the pods) and changed by any
- * value or name.
+ * value or name, and by the key.
  *
  * Why an HMAC, and why it may stay plain: the annotation lives in the chart's values, the pod templates and the state
- * in plain text (a Pulumi secret there would make the whole chart's values secret). An unsalted hash of the values
- * lets anyone who reads the state or the cluster test guesses of a value offline. Keyed with a secret, a guess cannot
- * be tested without the key. The key is `key` when the caller gives one (a dedicated high-entropy secret: then nothing
- * about the values can be tested, and two stacks with the same secrets get different checksums); otherwise SHA-256
- * over a fixed context string and every value, so a guess must cover every value at once, the JWT signing key among
- * them. The key is never stored or printed; the 64-bit truncated HMAC is not invertible.
+ * in plain text (a Pulumi secret there would make the whole chart's values secret). A hash computed from the values
+ * alone (salted or keyed with something derived from them) lets anyone who reads the state or the cluster test guesses
+ * of a value offline. Keyed with a dedicated random secret, nothing about the values can be tested without the key,
+ * and two stacks with the same secrets get different checksums. The key is never stored or printed; the 64-bit
+ * truncated HMAC is not invertible.
  *
  * @param values secret values by name (the Kubernetes Secret's keys)
- * @param key optional dedicated HMAC key (a secret)
+ * @param key the dedicated HMAC key (a secret); an empty key is refused
  */
-export function secretsChecksum(values: Readonly<Record<string, string>>, key?: string): string {
-  const data = canonical(values);
-  const hmacKey =
-    key !== undefined && key !== ""
-      ? Buffer.from(key, "utf8")
-      : createHash("sha256").update(CHECKSUM_KEY_CONTEXT).update(data).digest();
-  return createHmac("sha256", hmacKey).update(data).digest("hex").slice(0, CHECKSUM_LENGTH);
+export function secretsChecksum(values: Readonly<Record<string, string>>, key: string): string {
+  if (key === "") throw new Error("secretsChecksum: the checksum key is empty");
+  return createHmac("sha256", Buffer.from(key, "utf8"))
+    .update(canonical(values))
+    .digest("hex")
+    .slice(0, CHECKSUM_LENGTH);
 }
 
 /**
@@ -116,7 +113,9 @@ export class AppSecrets extends pulumi.ComponentResource {
     const values = this.readValues(args);
     const missing = args.required.filter((key) => values[key] === undefined);
     const unknown = args.required.filter((key) => !args.entries.some((e) => e.key === key));
-    if (missing.length > 0 || unknown.length > 0) {
+    // Callers in JavaScript, or with an empty config value, get the same error as a missing secret.
+    const noKey = (args.checksumKey as unknown) === undefined || args.checksumKey === "";
+    if (missing.length > 0 || unknown.length > 0 || noKey) {
       throw new pulumi.InputPropertiesError({
         message: "AppSecrets: required secrets are missing",
         errors: [
@@ -127,6 +126,15 @@ export class AppSecrets extends pulumi.ComponentResource {
               propertyPath: `source.values.${key}`,
               reason: `required secret "${key}" has no value (pulumi config set --secret nova-rollout:${key} …)`,
             })),
+          ...(noKey
+            ? [
+                {
+                  propertyPath: "checksumKey",
+                  reason:
+                    "the checksum key has no value (pulumi config set --secret nova-rollout:secretsChecksumKey …)",
+                },
+              ]
+            : []),
         ],
       });
     }
@@ -135,10 +143,12 @@ export class AppSecrets extends pulumi.ComponentResource {
     const stringData = pulumi.secret(
       pulumi.all(Object.fromEntries(present.map((e) => [e.envName, values[e.key] as pulumi.Input<string>]))),
     );
-    // Plain on purpose: an HMAC keyed with a secret (see secretsChecksum) can be shown.
+    // The key stays a Pulumi secret: it only ever enters this HMAC, never a resource input or an output.
+    const checksumKey = pulumi.secret(args.checksumKey);
+    // Plain on purpose: an HMAC keyed with a dedicated secret (see secretsChecksum) can be shown.
     this.checksum = pulumi.unsecret(
       pulumi
-        .all([stringData, args.checksumKey])
+        .all([stringData, checksumKey])
         .apply(([data, key]) => secretsChecksum(data as Record<string, string>, key)),
     );
 

@@ -150,8 +150,45 @@ export async function signBundle(bundle: EvidenceBundle, signer: Signer): Promis
 /** A preflight key the committed trust list names. */
 export interface TrustedKey {
   readonly name: string;
-  /** PEM (SPKI) ed25519 public key. */
+  /** PEM (SPKI) ed25519 public key: `-----BEGIN PUBLIC KEY-----`, as `rollout keys generate` prints it. */
   readonly publicKey: string;
+}
+
+/**
+ * Reads a trusted preflight key: one PEM SubjectPublicKeyInfo block (`-----BEGIN PUBLIC KEY-----`) holding an ed25519
+ * key. Returns the key, or why the text is not one (a private key, another PEM block, unreadable base64 or DER, an RSA
+ * or EC key). Never throws and never repeats the text (a private key pasted by mistake must not be printed).
+ */
+export function parseTrustedPublicKey(
+  pem: string,
+): { readonly key: crypto.KeyObject } | { readonly problem: string } {
+  const text = pem.trim();
+  const labels = [...text.matchAll(/-----BEGIN ([A-Z0-9 ]+)-----/g)].map((m) => m[1] ?? "");
+  if (labels.some((l) => l.includes("PRIVATE KEY"))) {
+    return {
+      problem:
+        "is a private key; the roster holds public keys only (remove it, rotate the key, and list its public half from `openssl pkey -pubout`)",
+    };
+  }
+  if (labels.length !== 1 || labels[0] !== "PUBLIC KEY" || !/-----END PUBLIC KEY-----$/.test(text)) {
+    const found = labels.length === 0 ? "no PEM block" : labels.map((l) => `a ${l} block`).join(" and ");
+    return {
+      problem: `is not a PEM public key (found ${found}; expected one -----BEGIN PUBLIC KEY----- block, as \`rollout keys generate\` prints it)`,
+    };
+  }
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPublicKey({ key: text, format: "pem" });
+  } catch (e) {
+    const reason = (e as Error).message.replace(/^error:[0-9A-F]+:/i, "");
+    return { problem: `cannot be read as a public key (${reason}): the PEM block is damaged` };
+  }
+  if (key.asymmetricKeyType !== "ed25519") {
+    return {
+      problem: `is a key of type ${key.asymmetricKeyType ?? "unknown"}; preflight bundles are signed with ed25519 keys only`,
+    };
+  }
+  return { key };
 }
 
 export type EnvelopeVerification =
@@ -192,11 +229,13 @@ export function verifyEnvelope(text: string | Buffer, trusted: readonly TrustedK
     statement = undefined;
   }
   const signedBytes = pae(env.payloadType, payload);
-  const keys = trusted.map((k) => ({
-    ...k,
-    keyid: keyIdOf(k.publicKey),
-    obj: crypto.createPublicKey(k.publicKey),
-  }));
+  const keys: (TrustedKey & { keyid: string; obj: crypto.KeyObject })[] = [];
+  for (const k of trusted) {
+    const parsed = parseTrustedPublicKey(k.publicKey);
+    // The roster loader refuses such a key; a caller's own list gets an answer, not an exception.
+    if ("problem" in parsed) return { ok: false, error: `trusted key ${k.name} ${parsed.problem}` };
+    keys.push({ ...k, keyid: keyIdOf(parsed.key), obj: parsed.key });
+  }
   let matched: (typeof keys)[number] | undefined;
   for (const s of env.signatures) {
     const sig = Buffer.from(s.sig, "base64");

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { z } from "zod";
 import { describeZodError } from "./model";
 import { parseSshPublicKey, SSHSIG_NAMESPACE, verifySshSignature } from "./sshsig";
-import { type TrustedKey } from "./signing";
+import { parseTrustedPublicKey, type TrustedKey } from "./signing";
 
 /** Default project-relative location of the roster. */
 export const DEFAULT_ROSTER_PATH = "policy/trust/roster.json";
@@ -36,7 +36,54 @@ export const rosterSchema = z
 export type Roster = z.output<typeof rosterSchema>;
 export type RosterPerson = Roster["people"][number];
 
-/** Reads and validates a roster file; throws with every problem. */
+/** The wire blob of an ssh-ed25519 key: string "ssh-ed25519" (4 + 11 bytes), string key (4 + 32 bytes). */
+const SSH_ED25519_BLOB_LENGTH = 4 + "ssh-ed25519".length + 4 + 32;
+
+/**
+ * Why an SSH public key line cannot sign records, or undefined when it is an `ssh-ed25519 AAAA… [comment]` line whose
+ * blob holds a 32-byte key. Never repeats the text (a private key pasted by mistake must not be printed).
+ */
+export function sshPublicKeyProblem(line: string): string | undefined {
+  if (/PRIVATE KEY/.test(line)) {
+    return "is a private key; the roster holds public keys only (remove it, rotate the key, and list its .pub line)";
+  }
+  const [type, b64] = line.trim().split(/\s+/);
+  if (type === undefined || b64 === undefined || !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) {
+    return "is not an SSH public key line (expected `ssh-ed25519 AAAA… comment`, the content of a .pub file)";
+  }
+  let parsed: { type: string; blob: Buffer };
+  try {
+    parsed = parseSshPublicKey(line);
+  } catch (e) {
+    return `cannot be read (${(e as Error).message}): the key line is damaged`;
+  }
+  if (parsed.type !== "ssh-ed25519") {
+    return `is a ${parsed.type} key; records are signed with ssh-ed25519 keys only`;
+  }
+  if (parsed.blob.length !== SSH_ED25519_BLOB_LENGTH || parsed.blob.readUInt32BE(15) !== 32) {
+    return "is a malformed ssh-ed25519 key (its blob does not hold one 32-byte key): the key line is damaged";
+  }
+  return undefined;
+}
+
+/** Every key of a schema-valid roster that cannot be used, as `people[i] (name) sshPublicKey …` lines. */
+function rosterKeyProblems(roster: Roster): string[] {
+  const problems: string[] = [];
+  roster.people.forEach((p, i) => {
+    const problem = sshPublicKeyProblem(p.sshPublicKey);
+    if (problem !== undefined) problems.push(`people[${i}] (${p.name}) sshPublicKey ${problem}`);
+  });
+  roster.preflightKeys.forEach((k, i) => {
+    const parsed = parseTrustedPublicKey(k.publicKey);
+    if ("problem" in parsed) problems.push(`preflightKeys[${i}] (${k.name}) publicKey ${parsed.problem}`);
+  });
+  return problems;
+}
+
+/**
+ * Reads and validates a roster file; throws with every problem: its shape, then each key that cannot be used (an SSH
+ * line that is not ssh-ed25519, a preflight key that is not a PEM ed25519 public key), naming the person or key.
+ */
 export function loadRoster(file: string): Roster {
   let doc: unknown;
   try {
@@ -46,12 +93,9 @@ export function loadRoster(file: string): Roster {
   }
   const r = rosterSchema.safeParse(doc);
   if (!r.success) throw new Error(`The trust roster ${file} is invalid: ${describeZodError(r.error)}`);
-  for (const p of r.data.people) {
-    try {
-      parseSshPublicKey(p.sshPublicKey);
-    } catch (e) {
-      throw new Error(`The trust roster ${file}: ${p.name}'s sshPublicKey: ${(e as Error).message}`);
-    }
+  const problems = rosterKeyProblems(r.data);
+  if (problems.length > 0) {
+    throw new Error(`The trust roster ${file} is invalid: ${problems.join("; ")}`);
   }
   return r.data;
 }

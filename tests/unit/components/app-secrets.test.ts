@@ -21,6 +21,29 @@ const entries = [
   { key: "databaseUrl", envName: "DATABASE_URL" },
   { key: "jwtSigningKey", envName: "JWT_SIGNING_KEY" },
 ];
+/** The dedicated checksum key of these tests (what `nova-rollout:secretsChecksumKey` holds). */
+const KEY = "f3c1a9e07b5d4e2c8a6f1b3d5e7c9a0b2d4f6e8a1c3b5d7f9e0a2c4b6d8f0e1a";
+const checksumKey = pulumi.secret(KEY);
+
+/** The checksum as it was before the dedicated key: an HMAC keyed with SHA-256 over a fixed context and the values. */
+function valueDerivedChecksum(values: Record<string, string>): string {
+  const pairs = Buffer.concat(
+    Object.keys(values)
+      .sort()
+      .flatMap((k) => [k, values[k] ?? ""])
+      .map((p) => {
+        const b = Buffer.from(p);
+        const len = Buffer.alloc(4);
+        len.writeUInt32BE(b.length);
+        return Buffer.concat([len, b]);
+      }),
+  );
+  const derived = createHash("sha256")
+    .update("nova-rollout/app-secrets/checksum-key/v1")
+    .update(pairs)
+    .digest();
+  return createHmac("sha256", derived).update(pairs).digest("hex").slice(0, 16);
+}
 
 describe("AppSecrets", () => {
   it("publishes config secrets as a Secret whose data stays secret", async () => {
@@ -32,6 +55,7 @@ describe("AppSecrets", () => {
         kind: "config",
         values: { databaseUrl: pulumi.secret("postgres://x"), jwtSigningKey: pulumi.secret("k") },
       },
+      checksumKey,
     });
     expect(await promiseOf(s.secretName)).toBe("nova-app-secrets");
     expect(await isSecret(s.secret.stringData)).toBe(true);
@@ -44,6 +68,14 @@ describe("AppSecrets", () => {
       value: { DATABASE_URL: "postgres://x", JWT_SIGNING_KEY: "k" },
     });
     expect(secret.inputs.metadata).toMatchObject({ namespace: "nova-prod", name: "nova-app-secrets" });
+    expect(secret.inputs.metadata).toMatchObject({
+      annotations: {
+        "rollout.nova.dev/checksum": mod.secretsChecksum(
+          { DATABASE_URL: "postgres://x", JWT_SIGNING_KEY: "k" },
+          KEY,
+        ),
+      },
+    });
   });
 
   it("changes the checksum when any value changes, and only then", async () => {
@@ -57,6 +89,7 @@ describe("AppSecrets", () => {
             kind: "config",
             values: { databaseUrl: pulumi.secret(db), jwtSigningKey: pulumi.secret("k") },
           },
+          checksumKey,
         }).checksum,
       );
     const a = await make("sum-a", "postgres://one");
@@ -68,27 +101,82 @@ describe("AppSecrets", () => {
     expect(a).not.toContain("postgres");
   });
 
-  it("uses checksumKey when given: same values, another key, another checksum", async () => {
-    const make = async (name: string, key?: string) =>
-      promiseOf(
+  it("keys the annotation with the dedicated key: another key, another annotation; never the value-derived one", async () => {
+    const values = { databaseUrl: "postgres://one", jwtSigningKey: "k" };
+    const annotation = async (name: string, key: pulumi.Input<string>) => {
+      new mod.AppSecrets(name, {
+        namespace: "ns",
+        entries,
+        required: [],
+        source: {
+          kind: "config",
+          values: {
+            databaseUrl: pulumi.secret(values.databaseUrl),
+            jwtSigningKey: pulumi.secret(values.jwtSigningKey),
+          },
+        },
+        checksumKey: key,
+      });
+      await settle();
+      const meta = mocks.named(`${name}-secret`).inputs.metadata as { annotations: Record<string, string> };
+      return meta.annotations["rollout.nova.dev/checksum"];
+    };
+    const k1 = await annotation("key-1", pulumi.secret(`${KEY}-1`));
+    const k1again = await annotation("key-1b", pulumi.secret(`${KEY}-1`));
+    const k2 = await annotation("key-2", pulumi.secret(`${KEY}-2`));
+    expect(k1).toMatch(/^[a-f0-9]{16}$/);
+    expect(k1).toBe(k1again);
+    expect(k2).not.toBe(k1);
+    const plain = { DATABASE_URL: values.databaseUrl, JWT_SIGNING_KEY: values.jwtSigningKey };
+    expect(k1).toBe(mod.secretsChecksum(plain, `${KEY}-1`));
+    // Nothing derived from the values alone: the checksum the values would have had without a key is not it.
+    expect([k1, k2]).not.toContain(valueDerivedChecksum(plain));
+  });
+
+  it("never puts the key in a resource input or an output, and keeps it secret when given as a plain string", async () => {
+    const key = `plain-${KEY}`;
+    const before = mocks.resources.length;
+    const s = new mod.AppSecrets("key-plain", {
+      namespace: "ns",
+      entries,
+      required: [],
+      source: { kind: "config", values: { databaseUrl: pulumi.secret("postgres://one") } },
+      checksumKey: key,
+    });
+    const sum = await promiseOf(s.checksum);
+    await settle();
+    const registered = mocks.resources.slice(before);
+    expect(registered.map((r) => r.name)).toEqual(expect.arrayContaining(["key-plain", "key-plain-secret"]));
+    for (const r of registered) expect(JSON.stringify(r.inputs), r.name).not.toContain(key);
+    expect(JSON.stringify(mocks.calls)).not.toContain(key);
+    expect(sum).not.toContain(key.slice(0, 8));
+    expect(await isSecret(s.checksum)).toBe(false);
+  });
+
+  it("refuses a missing or empty key before anything is registered", () => {
+    const before = mocks.resources.length;
+    for (const [name, key] of [
+      ["no-key", undefined],
+      ["empty-key", ""],
+    ] as const) {
+      let error: unknown;
+      try {
         new mod.AppSecrets(name, {
           namespace: "ns",
           entries,
           required: [],
-          source: {
-            kind: "config",
-            values: { databaseUrl: pulumi.secret("postgres://one"), jwtSigningKey: pulumi.secret("k") },
-          },
-          ...(key !== undefined ? { checksumKey: pulumi.secret(key) } : {}),
-        }).checksum,
-      );
-    const derived = await make("key-none");
-    const k1 = await make("key-1", "checksum-key-1");
-    expect(k1).toBe(await make("key-1b", "checksum-key-1"));
-    expect(new Set([derived, k1, await make("key-2", "checksum-key-2")]).size).toBe(3);
-    expect(k1).toBe(
-      mod.secretsChecksum({ DATABASE_URL: "postgres://one", JWT_SIGNING_KEY: "k" }, "checksum-key-1"),
-    );
+          source: { kind: "config", values: { databaseUrl: pulumi.secret("x") } },
+          checksumKey: key as unknown as string,
+        });
+      } catch (e) {
+        error = e;
+      }
+      expect(error, name).toBeInstanceOf(pulumi.InputPropertiesError);
+      const errors = (error as pulumi.InputPropertiesError).errors;
+      expect(errors.map((x) => x.propertyPath)).toEqual(["checksumKey"]);
+      expect(errors[0]?.reason).toMatch(/nova-rollout:secretsChecksumKey/);
+    }
+    expect(mocks.resources.slice(before).filter((r) => r.type === "kubernetes:core/v1:Secret")).toEqual([]);
   });
 
   it("reads each secret from Secret Manager with the prefix", async () => {
@@ -97,6 +185,7 @@ describe("AppSecrets", () => {
       entries,
       required: ["databaseUrl"],
       source: { kind: "gcp-secret-manager", project: "nova-prod", prefix: "nova-prod-" },
+      checksumKey,
     });
     await promiseOf(s.checksum);
     const ids = mocks.calls.filter((c) => c.token.includes("getSecretVersion")).map((c) => c.inputs.secret);
@@ -113,6 +202,7 @@ describe("AppSecrets", () => {
           entries,
           required: ["databaseUrl", "jwtSigningKey"],
           source: { kind: "config", values: { databaseUrl: pulumi.secret("x") } },
+          checksumKey,
         }),
     ).toThrow(/required secrets are missing/);
     try {
@@ -121,6 +211,7 @@ describe("AppSecrets", () => {
         entries,
         required: ["jwtSigningKey", "nope"],
         source: { kind: "config", values: {} },
+        checksumKey,
       });
     } catch (e) {
       const errors = (e as pulumi.InputPropertiesError).errors.map((x) => x.propertyPath);
@@ -130,41 +221,41 @@ describe("AppSecrets", () => {
   });
 });
 
-describe("secretsChecksum: a keyed HMAC, deterministic, revealing nothing without the key", () => {
+describe("secretsChecksum: an HMAC keyed with the dedicated key, deterministic, revealing nothing without it", () => {
   const values = { DATABASE_URL: "postgres://u:pw@db/nova", JWT_SIGNING_KEY: "k".repeat(32) };
-  const checksum = (v: Record<string, string>, key?: string) => mod.secretsChecksum(v, key);
+  const checksum = (v: Record<string, string>, key = KEY) => mod.secretsChecksum(v, key);
   const sha = (text: string) => createHash("sha256").update(text).digest("hex");
 
   it.each([
-    ["the same values", values, undefined, true],
+    ["the same values", values, KEY, true],
     [
       "the same values in another order",
       { JWT_SIGNING_KEY: values.JWT_SIGNING_KEY, DATABASE_URL: values.DATABASE_URL },
-      undefined,
+      KEY,
       true,
     ],
-    ["one value changed", { ...values, DATABASE_URL: "postgres://u:pw2@db/nova" }, undefined, false],
+    ["one value changed", { ...values, DATABASE_URL: "postgres://u:pw2@db/nova" }, KEY, false],
     [
       "a value moved to another name",
       { DATABASE_URL: values.JWT_SIGNING_KEY, JWT_SIGNING_KEY: values.DATABASE_URL },
-      undefined,
+      KEY,
       false,
     ],
-    ["a value added", { ...values, BILLING_API_KEY: "b" }, undefined, false],
+    ["a value added", { ...values, BILLING_API_KEY: "b" }, KEY, false],
     [
       "name/value boundaries shifted",
       { DATABASE_UR: `L${values.DATABASE_URL}`, JWT_SIGNING_KEY: values.JWT_SIGNING_KEY },
-      undefined,
+      KEY,
       false,
     ],
-    ["a dedicated key", values, "dedicated-key", false],
+    ["another key", values, `${KEY}0`, false],
   ])("%s: equal to the original = %s", (_name, v, key, same) => {
     const sum = checksum(v, key);
     expect(sum).toMatch(/^[a-f0-9]{16}$/);
     expect(sum === checksum(values)).toBe(same);
   });
 
-  it("is the HMAC-SHA256 of the length-prefixed pairs, keyed with the derived or given key", () => {
+  it("is the HMAC-SHA256 of the length-prefixed pairs keyed with the given key, never the value-derived one", () => {
     const pairs = Buffer.concat(
       ["DATABASE_URL", values.DATABASE_URL, "JWT_SIGNING_KEY", values.JWT_SIGNING_KEY].map((p) => {
         const b = Buffer.from(p);
@@ -174,11 +265,11 @@ describe("secretsChecksum: a keyed HMAC, deterministic, revealing nothing withou
       }),
     );
     expect(checksum(values, "K")).toBe(createHmac("sha256", "K").update(pairs).digest("hex").slice(0, 16));
-    const derivedKey = createHash("sha256")
-      .update("nova-rollout/app-secrets/checksum-key/v1")
-      .update(pairs)
-      .digest();
-    expect(checksum(values)).toBe(createHmac("sha256", derivedKey).update(pairs).digest("hex").slice(0, 16));
+    expect(checksum(values)).not.toBe(valueDerivedChecksum(values));
+  });
+
+  it("refuses an empty key", () => {
+    expect(() => mod.secretsChecksum(values, "")).toThrow(/checksum key is empty/);
   });
 
   it("is not an unsalted hash of the values (no offline check of a guessed value)", () => {

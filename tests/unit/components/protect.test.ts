@@ -62,6 +62,7 @@ const secretArgs = {
   entries: [{ key: "databaseUrl", envName: "DATABASE_URL" }],
   required: ["databaseUrl"],
   source: { kind: "config" as const, values: { databaseUrl: pulumi.secret("postgres://x") } },
+  checksumKey: pulumi.secret("k".repeat(32)),
 };
 
 const gkeArgs = {

@@ -43,7 +43,7 @@ describe("Pulumi.yaml", () => {
 });
 
 describe("committed stack files", () => {
-  it("production needs only the rehearsal database secret set per machine (the rest is in Secret Manager)", () => {
+  it("production needs only the rehearsal database and checksum key secrets set per stack (the rest is in Secret Manager)", () => {
     let problems: string[] = [];
     try {
       loadStackSettingsFromFile(root, "production");
@@ -51,7 +51,7 @@ describe("committed stack files", () => {
       if (!(err instanceof ConfigValidationError)) throw err;
       problems = err.problems.map((p) => p.key);
     }
-    expect(problems).toEqual(["nova-rollout:rehearsalDatabaseUrl"]);
+    expect(problems.sort()).toEqual(["nova-rollout:rehearsalDatabaseUrl", "nova-rollout:secretsChecksumKey"]);
     expect(plaintextSecretProblems(readStackFile(root, "production"))).toEqual([]);
   });
 
@@ -60,7 +60,7 @@ describe("committed stack files", () => {
     expect(s.environment).toBe("sandbox");
     expect(s.images.resolver).toBe("registry-api");
     expect([...readStackFile(root, "local").encryptedKeys].sort()).toEqual(
-      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl"].map(
+      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl", "secretsChecksumKey"].map(
         (x) => `nova-rollout:${x}`,
       ),
     );
@@ -75,7 +75,7 @@ describe("committed stack files", () => {
       problems = err.problems.map((p) => p.key).sort();
     }
     expect(problems).toEqual(
-      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl"].map(
+      ["billingApiKey", "databaseUrl", "jwtSigningKey", "rehearsalDatabaseUrl", "secretsChecksumKey"].map(
         (x) => `nova-rollout:${x}`,
       ),
     );
