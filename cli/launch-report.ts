@@ -2,7 +2,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
-import { evidenceTimestamp, stackEvidenceDir } from "../src/evidence/paths";
+import { evidenceStem, stackEvidenceDir } from "../src/evidence/paths";
+import { writeFilesUnique } from "../src/util/atomic-file";
 
 /** One post-deploy verification result as the stack outputs report it. */
 export interface VerificationResult {
@@ -110,12 +111,17 @@ export function renderLaunchReport(s: LaunchSummary): string {
   return lines.join("\n");
 }
 
-/** Writes the summary and returns its path. */
+/**
+ * Writes the summary as `<timestamp>-launch.md` (atomically; `<timestamp>.001-launch.md`, … when a summary of the same
+ * second exists, never replacing one) and returns its path.
+ */
 export function writeLaunchReport(evidenceDir: string, s: LaunchSummary): string {
-  const dir = stackEvidenceDir(evidenceDir, s.stack);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = path.join(dir, `${evidenceTimestamp(s.finishedAt)}-launch.md`);
-  fs.writeFileSync(file, renderLaunchReport(s), { mode: 0o644 });
+  const [file = ""] = writeFilesUnique(
+    stackEvidenceDir(evidenceDir, s.stack),
+    (n) => [`${evidenceStem(s.finishedAt, n)}-launch.md`],
+    [renderLaunchReport(s)],
+    { mode: 0o644 },
+  );
   return file;
 }
 
@@ -160,7 +166,8 @@ export function parseLaunchReport(text: string): LaunchReportFacts | undefined {
   };
 }
 
-const LAUNCH_REPORT_NAME = /^\d{8}T\d{6}Z-launch\.md$/;
+/** `<timestamp>-launch.md`, or `<timestamp>.001-launch.md`, … for a later one of the same second (sorts after it). */
+const LAUNCH_REPORT_NAME = /^\d{8}T\d{6}Z(?:\.\d{3,})?-launch\.md$/;
 
 /** The newest `<timestamp>-launch.md` of a stack, parsed; undefined when there is none that parses. */
 export function newestLaunchReport(

@@ -15,9 +15,8 @@ import {
   resolveStackSettings,
   type TrustedKey,
   trustedPreflightKeys,
-  writeRecord,
 } from "../../src/evidence";
-import { evidenceDirFor, signWritten, SSH_KEY_OPTION } from "./freeze";
+import { evidenceDirFor, SSH_KEY_OPTION, writeRecordSigned } from "./freeze";
 
 interface ApproveOptions {
   stack: string;
@@ -109,7 +108,7 @@ export function approveCommand(): Command {
         const binding = releaseBinding(o, projectDir, evidenceDir, s.ok ? s.settings.digests : undefined);
         const expiresAt =
           o.expiresAt !== undefined ? parseTime(o.expiresAt, now) : parseTime(`+${o.expiresInHours}h`, now);
-        const file = writeRecord(
+        const { file, signature } = writeRecordSigned(
           evidenceDir,
           {
             kind: "approval",
@@ -122,9 +121,8 @@ export function approveCommand(): Command {
             expiresAt: expiresAt.toISOString(),
           },
           now,
+          o.sshKey,
         );
-        console.log(`wrote ${file}`);
-        const signature = signWritten(file, o.sshKey);
         return { stack: o.stack, record: file, signature: signature ?? null };
       }),
     );

@@ -13,10 +13,9 @@ import {
   NEVER_WAIVABLE,
   parseTime,
   resolveStackSettings,
-  writeRecord,
 } from "../../src/evidence";
 import { releaseBinding } from "./approve";
-import { evidenceDirFor, signWritten, SSH_KEY_OPTION } from "./freeze";
+import { evidenceDirFor, SSH_KEY_OPTION, writeRecordSigned } from "./freeze";
 
 interface OverrideOptions {
   stack: string;
@@ -91,7 +90,7 @@ export function overrideCommand(): Command {
           throw new UserError("override: pass --release (the stack file has no nova-rollout:imageTag)");
         }
         const evidenceDir = evidenceDirFor(o.stack, projectDir, o.evidenceDir);
-        const file = writeRecord(
+        const { file, signature } = writeRecordSigned(
           evidenceDir,
           {
             kind: "override",
@@ -107,9 +106,8 @@ export function overrideCommand(): Command {
             expiresAt: parseTime(`+${o.expiresInHours}h`, now).toISOString(),
           },
           now,
+          o.sshKey,
         );
-        console.log(`wrote ${file}`);
-        const signature = signWritten(file, o.sshKey);
         return { stack: o.stack, record: file, signature: signature ?? null };
       }),
     );

@@ -11,17 +11,20 @@ import { Command } from "commander";
 import {
   activeFreezes,
   classifyStackFile,
-  evidenceTimestamp,
+  evidenceStem,
   findProjectDir,
   type FreezeRecord,
   loadProductionEnforcement,
+  type PendingRecord,
+  prepareRecord,
   readRecords,
+  RecordSigningError,
   recordSignatureProblem,
   recordSigningKey,
   sha256,
   stackEvidenceDir,
-  writeRecord,
 } from "../../src/evidence";
+import { writeFilesUnique } from "../../src/util/atomic-file";
 import {
   DEFAULT_FOLLOW_UP_DAYS,
   FOLLOW_UP_DRILLS,
@@ -29,6 +32,7 @@ import {
   type FollowUpsRecord,
   type FreezeLiftRecord,
   liftedFreezes,
+  type PostLaunchRecord,
   readPostLaunchRecords,
 } from "../../src/evidence/post-launch-records";
 import { followUpDoneCommand, followUpStatus } from "../../src/evidence/follow-ups";
@@ -36,7 +40,7 @@ import { freezeNoticeDetail } from "../../src/comms/templates";
 import { messageOf } from "../../src/notify/notifier";
 import { announce } from "../announce";
 import { type LaunchReportFacts, newestLaunchReport } from "../launch-report";
-import { evidenceDirFor, signWritten, SSH_KEY_OPTION } from "./freeze";
+import { evidenceDirFor, signingKeyOrWarn, SSH_KEY_OPTION } from "./freeze";
 
 export interface PostLaunchOptions {
   readonly stack: string;
@@ -166,32 +170,46 @@ export function renderAnnouncement(a: {
 }
 
 /**
- * Signs what this run wrote (same as `freeze`); a production stack needs the signature of the named roster person. On
- * any signing problem the files are removed again, so nothing half-recorded stays behind.
+ * Records what this run decided, each signed (same as `freeze`) under a temp name before anything reaches
+ * `records/`; a production stack needs the signature of the named roster person, checked on the signed temp files.
+ * On any signing problem nothing is recorded. Returns the records' paths, in order.
  */
-function signAll(
-  files: readonly string[],
+function recordAll(
+  evidenceDir: string,
+  records: readonly PostLaunchRecord[],
+  now: Date,
   o: { sshKey?: string; by: string },
   production: boolean,
   projectDir: string,
-): void {
+): string[] {
+  const key = signingKeyOrWarn(o.sshKey);
+  const pending: PendingRecord[] = [];
+  const committed: string[] = [];
   try {
-    for (const file of files) signWritten(file, o.sshKey);
-    if (!production) return;
-    const roster = loadProductionEnforcement(projectDir).roster;
-    if ("error" in roster) throw new Error(roster.error);
-    for (const file of files) {
-      const why = recordSignatureProblem(file, o.by, roster);
-      if (why !== undefined) throw new Error(`${path.basename(file)} would not count: ${why}`);
+    for (const record of records) pending.push(prepareRecord(evidenceDir, record, now, key));
+    if (production) {
+      const roster = loadProductionEnforcement(projectDir).roster;
+      if ("error" in roster) throw new Error(roster.error);
+      for (const p of pending) {
+        const why = recordSignatureProblem(p.file, o.by, roster);
+        if (why !== undefined) throw new Error(`${path.basename(p.file)} would not count: ${why}`);
+      }
     }
+    for (const p of pending) {
+      const written = p.commit();
+      committed.push(written.file);
+      console.log(`wrote ${path.relative(projectDir, written.file)}`);
+      if (written.signature !== undefined) console.log(`signed ${written.signature}`);
+    }
+    return committed;
   } catch (e) {
-    for (const file of files) {
+    for (const p of pending) p.discard();
+    for (const file of committed) {
       fs.rmSync(file, { force: true });
       fs.rmSync(`${file}.sig`, { force: true });
     }
-    throw new UserError(
-      `could not sign the records (nothing was recorded): ${(e as Error).message.split("\n")[0]}`,
-    );
+    const reason = e instanceof RecordSigningError ? e.message : (e as Error).message.split("\n")[0];
+    throw new UserError(`could not sign the records (nothing was recorded): ${reason}`);
   }
 }
 
@@ -222,20 +240,23 @@ function recordDone(
   }
   requireKey(o, production, "follow-up completion");
   const open = followUpStatus(evidenceDir, o.stack, now).open.filter((f) => f.drill === drill);
-  const file = writeRecord(
+  const [file = ""] = recordAll(
     evidenceDir,
-    {
-      kind: "follow-up-done",
-      stack: o.stack,
-      drill: drill as FollowUpDrill,
-      doneAt: now.toISOString(),
-      doneBy: o.by,
-      ...(o.note !== undefined ? { note: o.note } : {}),
-    },
+    [
+      {
+        kind: "follow-up-done",
+        stack: o.stack,
+        drill: drill as FollowUpDrill,
+        doneAt: now.toISOString(),
+        doneBy: o.by,
+        ...(o.note !== undefined ? { note: o.note } : {}),
+      },
+    ],
     now,
+    o,
+    production,
+    projectDir,
   );
-  console.log(`wrote ${path.relative(projectDir, file)}`);
-  signAll([file], o, production, projectDir);
   console.log(
     open.length === 0
       ? `no open ${drill} follow-up of stack ${o.stack}; the completion is recorded anyway`
@@ -265,24 +286,18 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
   }
   const toLift = windowsToLift(evidenceDir, o.stack, now, o.freeze);
   const written: string[] = [];
-  const lifted: { freeze: FreezeRecord & { path: string }; record: string }[] = [];
   try {
-    for (const freeze of toLift) {
-      const lift: FreezeLiftRecord = {
-        kind: "freeze-lift",
-        stack: o.stack,
-        freezeRecord: path.basename(freeze.path),
-        freezeSha256: sha256(fs.readFileSync(freeze.path)),
-        windowStart: freeze.start,
-        windowEnd: freeze.end,
-        liftedAt: now.toISOString(),
-        liftedBy: o.by,
-        reason: o.reason ?? `release ${launch.facts.release} launched`,
-      };
-      const file = writeRecord(evidenceDir, lift, now);
-      written.push(file);
-      lifted.push({ freeze, record: path.basename(file) });
-    }
+    const lifts = toLift.map((freeze): FreezeLiftRecord => ({
+      kind: "freeze-lift",
+      stack: o.stack,
+      freezeRecord: path.basename(freeze.path),
+      freezeSha256: sha256(fs.readFileSync(freeze.path)),
+      windowStart: freeze.start,
+      windowEnd: freeze.end,
+      liftedAt: now.toISOString(),
+      liftedBy: o.by,
+      reason: o.reason ?? `release ${launch.facts.release} launched`,
+    }));
     const followUps: FollowUpsRecord = {
       kind: "follow-ups",
       stack: o.stack,
@@ -295,27 +310,25 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
         dueAt: new Date(now.getTime() + days * 86_400_000).toISOString(),
       })),
     };
-    const followUpsFile = writeRecord(evidenceDir, followUps, now);
-    written.push(followUpsFile);
-    for (const file of written) console.log(`wrote ${path.relative(projectDir, file)}`);
-    signAll(written, o, production, projectDir);
-    const announcement = path.join(
+    written.push(...recordAll(evidenceDir, [...lifts, followUps], now, o, production, projectDir));
+    const followUpsFile = written.at(-1) ?? "";
+    const lifted = toLift.map((freeze, i) => ({ freeze, record: path.basename(written[i] ?? "") }));
+    const [announcement = ""] = writeFilesUnique(
       stackEvidenceDir(evidenceDir, o.stack),
-      `${evidenceTimestamp(now)}-post-launch-announcement.md`,
-    );
-    fs.writeFileSync(
-      announcement,
-      renderAnnouncement({
-        stack: o.stack,
-        launchReport: path.basename(launch.path),
-        facts: launch.facts,
-        lifted,
-        liftedAt: now,
-        by: o.by,
-        followUps,
-        followUpsFile: path.basename(followUpsFile),
-      }),
-      { flag: "wx", mode: 0o644 },
+      (n) => [`${evidenceStem(now, n)}-post-launch-announcement.md`],
+      [
+        renderAnnouncement({
+          stack: o.stack,
+          launchReport: path.basename(launch.path),
+          facts: launch.facts,
+          lifted,
+          liftedAt: now,
+          by: o.by,
+          followUps,
+          followUpsFile: path.basename(followUpsFile),
+        }),
+      ],
+      { mode: 0o644 },
     );
     console.log(`wrote ${path.relative(projectDir, announcement)}`);
     if (lifted.length === 0) {

@@ -12,8 +12,14 @@ import {
   automationHistory,
   collectEvidence,
   findProjectDir,
-  type GateThresholds,
+  type Finding,
+  gateInputFor,
   imageDigestSchema,
+  judgeOverrides,
+  overrideRulesFor,
+  type ProductionEnforcement,
+  readStackConfigFile,
+  rejectedOverrideFindings,
   loadProductionEnforcement,
   parseTime,
   projectFileReader,
@@ -118,13 +124,14 @@ export async function runPreflight(
   }
   // Thresholds default to the committed ones (policy/config/production.json); options may only tighten them: the
   // gate re-judges a production bundle against the committed values and names any weakened one.
-  let committed: GateThresholds;
+  let enforcement: ProductionEnforcement;
   try {
-    committed = loadProductionEnforcement(projectDir).thresholds;
+    enforcement = loadProductionEnforcement(projectDir);
   } catch (e) {
     console.error(`preflight: ${(e as Error).message}`);
     return 2;
   }
+  const committed = enforcement.thresholds;
   let signer: Signer | undefined;
   // A sandbox stack signs with the sandbox's throwaway key unless a key is given (its enforcement trusts that key).
   const sandboxKey =
@@ -146,6 +153,24 @@ export async function runPreflight(
     .map((f) => new Date(f.start))
     .sort((a, b) => a.getTime() - b.getTime())[0];
   const releaseCut = o.releaseCut !== undefined ? parseTime(o.releaseCut, now) : freezeStart;
+  // Overrides count by the rules the gate applies to the stack's class, bound to the newest signed bundle on file.
+  const gateInput = gateInputFor({
+    stack: o.stack,
+    config: readStackConfigFile(projectDir, o.stack) ?? {},
+    projectDir,
+    now,
+  });
+  const overrideRules = () =>
+    overrideRulesFor({
+      projectDir,
+      evidenceDir: evidenceAbs,
+      stack: o.stack,
+      release,
+      digests: { api, worker },
+      production: "enforcementError" in gateInput || gateInput.stackClass.production,
+      sandbox: isSandboxStack(projectDir, o.stack),
+      enforcement,
+    });
   const bundle = await collectEvidence({
     settings: {
       stack: o.stack,
@@ -182,36 +207,42 @@ export async function runPreflight(
       ? automationHistory(projectDir, (name) => openStack({ projectDir, stack: name }))
       : undefined,
     registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
-    overrides: records.overrides,
+    overrides: { records: records.overrides, rules: overrideRules() },
     ...(o.ranBy !== undefined ? { ranBy: o.ranBy } : {}),
   });
-  const memoryLookup = { status: "ok" as const, path: "(new)", bundle, bytes: Buffer.alloc(0) };
-  const findings = verifyReadiness({
-    bundle: memoryLookup,
-    expected: { stack: o.stack, release, digests: { api, worker } },
-    now,
-    maxAgeHours: num("max-age-hours", o.maxAgeHours, committed.maxAgeHours),
-    override: records.overrides,
-    readFile: projectFileReader(projectDir),
-  }).filter((f) => f.checkId !== "bundle");
+  const maxAgeHours = num("max-age-hours", o.maxAgeHours, committed.maxAgeHours);
+  // The verdict: what was written, re-read exactly as the policy pack will, with the overrides that count once this
+  // bundle is on file (an override bound to an older bundle no longer does) and a line for each one that does not.
+  let onDisk: readonly Finding[] = [];
+  const notes: string[] = [];
+  const verdict = (): readonly Finding[] => {
+    const judged = judgeOverrides(records.overrides, overrideRules(), { stack: o.stack, release }, now);
+    const rejected = rejectedOverrideFindings(judged.rejected, projectDir, o.stack);
+    const current = rejected.filter((_f, i) => judged.rejected[i]?.current === true);
+    const findings = verifyReadiness({
+      bundle: readNewestBundle(evidenceAbs, o.stack),
+      expected: { stack: o.stack, release, digests: { api, worker } },
+      now,
+      maxAgeHours,
+      override: judged.counted,
+      readFile: projectFileReader(projectDir),
+    });
+    // As the gate: an override that waives nothing explains a release that is not ready; it blocks none that is.
+    onDisk = findings.length > 0 ? [...current, ...findings] : [];
+    notes.push(
+      ...rejected.filter((f) => !onDisk.includes(f)).map((f) => `note: ${f.message} (fix: ${f.remedy})`),
+    );
+    return onDisk;
+  };
   const files =
     signer === undefined
-      ? writeEvidence(bundle, evidenceAbs, findings)
-      : await writeSignedEvidence(bundle, evidenceAbs, findings, signer);
+      ? writeEvidence(bundle, evidenceAbs, verdict)
+      : await writeSignedEvidence(bundle, evidenceAbs, verdict, signer);
   if (signer === undefined) {
     console.error(
       `warning: the bundle is unsigned (no --signing-key or NOVA_SIGNING_KEY_FILE); production accepts only bundles signed by a preflight key of the committed roster: ${preflightRemedyText(o.stack)}`,
     );
   }
-  // Re-read what was written, exactly as the policy pack will.
-  const onDisk = verifyReadiness({
-    bundle: readNewestBundle(evidenceAbs, o.stack),
-    expected: { stack: o.stack, release, digests: { api, worker } },
-    now,
-    maxAgeHours: num("max-age-hours", o.maxAgeHours, committed.maxAgeHours),
-    override: records.overrides,
-    readFile: projectFileReader(projectDir),
-  });
   report.release = release;
   report.files = files;
   report.checks = bundle.checks.map((c) => ({ id: c.id, verdict: c.verdict, found: c.found }));
@@ -228,7 +259,7 @@ export async function runPreflight(
     );
   } else if (signer !== undefined) {
     console.log(`signed with key ${signer.keyid}`);
-    const roster = loadProductionEnforcement(projectDir).roster;
+    const roster = enforcement.roster;
     const trusted = "error" in roster ? [] : trustedPreflightKeys(roster);
     if (!trusted.some((k) => keyIdOf(k.publicKey) === signer.keyid)) {
       console.error(
@@ -237,6 +268,7 @@ export async function runPreflight(
     }
   }
   printFollowUpWarnings(projectDir, evidenceAbs, o.stack, now);
+  if (notes.length > 0) console.error(`\n${notes.join("\n")}`);
   if (onDisk.length > 0) {
     console.error(`\nstack ${o.stack} is NOT ready:`);
     for (const f of onDisk) console.error(`  [${f.checkId}] ${f.message}\n      fix: ${f.remedy}`);
@@ -246,14 +278,18 @@ export async function runPreflight(
   return 0;
 }
 
+/** Whether the stack is judged with the sandbox enforcement (`policy/config/local.json`). */
+function isSandboxStack(projectDir: string, stack: string): boolean {
+  try {
+    return stackEnforcement(projectDir, stack).level === "local";
+  } catch {
+    return false;
+  }
+}
+
 /** The sandbox preflight key, when the stack is judged with the sandbox enforcement and `sandbox:up` made the key. */
 function sandboxSigningKey(projectDir: string, stack: string): string | undefined {
-  try {
-    if (stackEnforcement(projectDir, stack).level !== "local") return undefined;
-  } catch {
-    return undefined;
-  }
-  return sandboxPreflightKey(projectDir);
+  return isSandboxStack(projectDir, stack) ? sandboxPreflightKey(projectDir) : undefined;
 }
 
 /** The commander command; `cli/index.ts` adds it to the program. */

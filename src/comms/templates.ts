@@ -8,10 +8,9 @@
  * carry, does not reach a message. Credentials embedded in URLs (`scheme://user:password@`) are masked in free text.
  * The customer-facing texts carry no digests, check details or paths.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { LaunchSummary, VerificationResult } from "../../cli/launch-report";
-import { evidenceTimestamp, stackEvidenceDir } from "../evidence/paths";
+import { evidenceStem, stackEvidenceDir } from "../evidence/paths";
+import { writeFilesUnique } from "../util/atomic-file";
 
 /** The files one release writes: `<timestamp>-<kind>.md`. */
 export const COMMS_KINDS = ["status-page", "customer-email", "incident-room", "postmortem"] as const;
@@ -259,14 +258,14 @@ export function writeReleaseComms(
   summary: LaunchSummary,
   opts: CommsOptions = {},
 ): string[] {
-  const dir = stackEvidenceDir(evidenceDir, summary.stack);
-  fs.mkdirSync(dir, { recursive: true });
-  const stamp = evidenceTimestamp(summary.finishedAt);
-  return renderReleaseComms(summary, opts).map(({ kind, text }) => {
-    const file = path.join(dir, `${stamp}-${kind}.md`);
-    fs.writeFileSync(file, text, { mode: 0o644 });
-    return file;
-  });
+  // Atomically, under one stem no earlier file uses (`<timestamp>.001`, … when one of the same second exists).
+  const rendered = renderReleaseComms(summary, opts);
+  return writeFilesUnique(
+    stackEvidenceDir(evidenceDir, summary.stack),
+    (n) => rendered.map(({ kind }) => `${evidenceStem(summary.finishedAt, n)}-${kind}.md`),
+    rendered.map(({ text }) => text),
+    { mode: 0o644 },
+  );
 }
 
 /** A change-freeze event, for the release channels. */

@@ -35,11 +35,12 @@ import {
   serializeBundle,
   type Waiver,
 } from "./model";
-import { bundlePaths, toProjectRelative } from "./paths";
+import { bundlePaths, stackEvidenceDir, toProjectRelative } from "./paths";
+import { writeFileAtomic, writeFilesUnique } from "../util/atomic-file";
 import { renderReport } from "./report";
 import { ENVELOPE_SUFFIX, signBundle, type Signer } from "./signing";
 import { type EvidenceStackSettings } from "./stack-settings";
-import { activeOverrides } from "./verifier";
+import { judgeOverrides, type OverrideRules } from "./override-rules";
 
 /** Where the collector looks for artifacts (relative to the project directory). */
 export interface ArtifactPaths {
@@ -111,8 +112,15 @@ export interface CollectorOptions {
   readonly updatedAt?: UpdatedAtFn;
   /** Who runs the preflight (a roster name), recorded in the bundle; the release's approver must be someone else. */
   readonly ranBy?: string;
-  /** Override records on file; active ones turn the named failing checks into `waived`. */
-  readonly overrides?: readonly (OverrideRecord & { readonly path?: string })[];
+  /**
+   * Override records on file and the rules of the stack's class ({@link overrideRulesFor}): only the overrides that
+   * count by those rules (the gate's) turn the failing checks they name into `waived`; never-waivable checks stay
+   * `fail` whatever an override names.
+   */
+  readonly overrides?: {
+    readonly records: readonly (OverrideRecord & { readonly path?: string })[];
+    readonly rules: OverrideRules;
+  };
 }
 
 function load(projectDir: string, rel: string): LoadedArtifact | undefined {
@@ -274,11 +282,15 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   ];
 
   const waivers: Waiver[] = [];
-  const active = activeOverrides(
-    opts.overrides ?? [],
-    { stack: settings.stack, release: settings.release },
-    now,
-  );
+  const active =
+    opts.overrides === undefined
+      ? []
+      : judgeOverrides(
+          opts.overrides.records,
+          opts.overrides.rules,
+          { stack: settings.stack, release: settings.release },
+          now,
+        ).counted;
   for (const check of checks) {
     if (check.verdict !== "fail" || (NEVER_WAIVABLE as readonly string[]).includes(check.id)) {
       continue;
@@ -319,17 +331,51 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   });
 }
 
+/**
+ * The findings a markdown report lists: given, or computed once the bundle (and its envelope) are on disk, so the
+ * report says what a reader of those files will find.
+ */
+export type ReportFindings =
+  | readonly Finding[]
+  | ((written: { readonly json: string; readonly envelope?: string }) => readonly Finding[]);
+
+/**
+ * Writes the files of one preflight under a stem no earlier preflight of the stack uses (`<timestamp>`, or
+ * `<timestamp>.001`, … when one of the same second exists): the bundle (and envelope) atomically and never replacing
+ * a file, then the markdown report.
+ */
+function writePreflightFiles(
+  bundle: EvidenceBundle,
+  evidenceDirAbs: string,
+  findings: ReportFindings,
+  envelopeText: string | undefined,
+): { json: string; markdown: string; envelope?: string } {
+  const createdAt = new Date(bundle.createdAt);
+  const names = (attempt: number) => {
+    const p = bundlePaths(evidenceDirAbs, bundle.stack, createdAt, attempt);
+    const json = path.basename(p.json);
+    const envelope = json.replace(/-preflight\.json$/, ENVELOPE_SUFFIX);
+    const markdown = path.basename(p.markdown);
+    return envelopeText === undefined ? [json, markdown, envelope] : [json, envelope, markdown];
+  };
+  const contents = [serializeBundle(bundle), ...(envelopeText === undefined ? [] : [envelopeText])];
+  const written = writeFilesUnique(stackEvidenceDir(evidenceDirAbs, bundle.stack), names, contents);
+  const [json = "", second = "", third = ""] = written;
+  const files =
+    envelopeText === undefined ? { json, markdown: second } : { json, envelope: second, markdown: third };
+  const listed = typeof findings === "function" ? findings(files) : findings;
+  writeFileAtomic(files.markdown, renderReport(bundle, listed));
+  return files;
+}
+
 /** Writes `<timestamp>-preflight.json` (exact canonical bytes) and `<timestamp>-preflight.md`. */
 export function writeEvidence(
   bundle: EvidenceBundle,
   evidenceDirAbs: string,
-  findings: readonly Finding[],
+  findings: ReportFindings,
 ): { json: string; markdown: string } {
-  const files = bundlePaths(evidenceDirAbs, bundle.stack, new Date(bundle.createdAt));
-  fs.mkdirSync(path.dirname(files.json), { recursive: true });
-  fs.writeFileSync(files.json, serializeBundle(bundle));
-  fs.writeFileSync(files.markdown, renderReport(bundle, findings));
-  return files;
+  const { json, markdown } = writePreflightFiles(bundle, evidenceDirAbs, findings, undefined);
+  return { json, markdown };
 }
 
 /**
@@ -339,13 +385,16 @@ export function writeEvidence(
 export async function writeSignedEvidence(
   bundle: EvidenceBundle,
   evidenceDirAbs: string,
-  findings: readonly Finding[],
+  findings: ReportFindings,
   signer: Signer,
 ): Promise<{ json: string; markdown: string; envelope: string }> {
-  const files = writeEvidence(bundle, evidenceDirAbs, findings);
-  const envelope = files.json.replace(/-preflight\.json$/, ENVELOPE_SUFFIX);
-  fs.writeFileSync(envelope, `${JSON.stringify(await signBundle(bundle, signer), null, 2)}\n`);
-  return { ...files, envelope };
+  const envelopeText = `${JSON.stringify(await signBundle(bundle, signer), null, 2)}\n`;
+  const {
+    json,
+    markdown,
+    envelope = "",
+  } = writePreflightFiles(bundle, evidenceDirAbs, findings, envelopeText);
+  return { json, markdown, envelope };
 }
 
 /** A reader for the verifier that resolves project-relative artifact paths. */

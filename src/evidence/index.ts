@@ -17,3 +17,4 @@ export * from "./signing";
 export * from "./sshsig";
 export * from "./trust";
 export * from "./signed";
+export * from "./override-rules";

@@ -28,6 +28,23 @@ export function parseEvidenceTimestamp(text: string): Date | undefined {
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 
+/**
+ * The name stem of an evidence file written at `date`: its evidence timestamp, and for the second and later files of
+ * the same kind in the same second `<timestamp>.001`, `<timestamp>.002`, … Stems sort by name in the order they were
+ * written (`20261125T183000Z-preflight.json` before `20261125T183000Z.001-preflight.json`).
+ */
+export function evidenceStem(date: Date, attempt = 0): string {
+  const ts = evidenceTimestamp(date);
+  return attempt === 0 ? ts : `${ts}.${String(attempt).padStart(3, "0")}`;
+}
+
+/** Parses an evidence stem (`20261125T183000Z` or `20261125T183000Z.001`) into its time and sequence number. */
+export function parseEvidenceStem(text: string): { date: Date; seq: number } | undefined {
+  const m = /^(\d{8}T\d{6}Z)(?:\.(\d{3,}))?$/.exec(text);
+  const date = m?.[1] === undefined ? undefined : parseEvidenceTimestamp(m[1]);
+  return date === undefined ? undefined : { date, seq: m?.[2] === undefined ? 0 : Number(m[2]) };
+}
+
 /** `<evidenceDir>/<stack>` */
 export function stackEvidenceDir(evidenceDir: string, stack: string): string {
   return path.join(evidenceDir, stack);
@@ -41,24 +58,26 @@ export function recordsDir(evidenceDir: string, stack: string): string {
 export const BUNDLE_SUFFIX = "-preflight.json";
 export const REPORT_SUFFIX = "-preflight.md";
 
-/** The pair of files one preflight run writes. */
+/** The pair of files one preflight run writes (`attempt`: see {@link evidenceStem}). */
 export function bundlePaths(
   evidenceDir: string,
   stack: string,
   createdAt: Date,
+  attempt = 0,
 ): { json: string; markdown: string } {
-  const base = path.join(stackEvidenceDir(evidenceDir, stack), evidenceTimestamp(createdAt));
+  const base = path.join(stackEvidenceDir(evidenceDir, stack), evidenceStem(createdAt, attempt));
   return { json: `${base}${BUNDLE_SUFFIX}`, markdown: `${base}${REPORT_SUFFIX}` };
 }
 
-/** File name of a record: `<kind>-<release or stack>-<timestamp>.json`. */
+/** File name of a record: `<kind>-<release or stack>-<timestamp>.json` (`attempt`: see {@link evidenceStem}). */
 export function recordFileName(
   kind: "freeze" | "approval" | "override" | "rollback",
   label: string,
   at: Date,
+  attempt = 0,
 ): string {
   const safe = label.replace(/[^A-Za-z0-9._-]/g, "_");
-  return `${kind}-${safe}-${evidenceTimestamp(at)}.json`;
+  return `${kind}-${safe}-${evidenceStem(at, attempt)}.json`;
 }
 
 /** Path relative to the project directory with forward slashes (what bundles store). */

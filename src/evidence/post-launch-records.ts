@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { describeZodError, type FreezeRecord } from "./model";
-import { evidenceTimestamp, recordsDir } from "./paths";
+import { evidenceStem, recordsDir } from "./paths";
 import { type InvalidRecord } from "./reader";
 
 const isoTimestamp = z.iso.datetime({ offset: true });
@@ -91,9 +91,9 @@ export function postLaunchRecordsDir(evidenceDir: string, stack: string): string
   return path.join(recordsDir(evidenceDir, stack), "post-launch");
 }
 
-/** File name of a post-launch record: `<kind>-<label>-<timestamp>.json`. */
-export function postLaunchRecordFileName(kind: PostLaunchKind, label: string, at: Date): string {
-  return `${kind}-${label.replace(/[^A-Za-z0-9._-]/g, "_")}-${evidenceTimestamp(at)}.json`;
+/** File name of a post-launch record: `<kind>-<label>-<timestamp>.json` (`attempt`: see `evidenceStem`). */
+export function postLaunchRecordFileName(kind: PostLaunchKind, label: string, at: Date, attempt = 0): string {
+  return `${kind}-${label.replace(/[^A-Za-z0-9._-]/g, "_")}-${evidenceStem(at, attempt)}.json`;
 }
 
 /** The label a record's file name carries: the lifted freeze record, the release, or the drill. */

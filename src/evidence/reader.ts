@@ -15,7 +15,7 @@ import {
   type RollbackRecord,
   rollbackRecordSchema,
 } from "./model";
-import { BUNDLE_SUFFIX, parseEvidenceTimestamp, recordsDir, stackEvidenceDir } from "./paths";
+import { BUNDLE_SUFFIX, parseEvidenceStem, recordsDir, stackEvidenceDir } from "./paths";
 
 /** The outcome of looking for the newest bundle of a stack. */
 export type BundleLookup =
@@ -34,13 +34,16 @@ function listFiles(dir: string): string[] {
   }
 }
 
-/** Newest `<timestamp>-preflight.json` file name in a directory (by the timestamp in its name), if any. */
+/**
+ * Newest `<timestamp>-preflight.json` file name in a directory (by the timestamp in its name, then the sequence
+ * number of a later bundle of the same second, `<timestamp>.001-preflight.json`), if any.
+ */
 export function newestBundleFile(dir: string): string | undefined {
   const candidates = listFiles(dir)
     .filter((n) => n.endsWith(BUNDLE_SUFFIX))
-    .map((n) => ({ n, t: parseEvidenceTimestamp(n.slice(0, -BUNDLE_SUFFIX.length)) }))
-    .filter((c): c is { n: string; t: Date } => c.t !== undefined)
-    .sort((a, b) => b.t.getTime() - a.t.getTime());
+    .map((n) => ({ n, s: parseEvidenceStem(n.slice(0, -BUNDLE_SUFFIX.length)) }))
+    .filter((c): c is { n: string; s: { date: Date; seq: number } } => c.s !== undefined)
+    .sort((a, b) => b.s.date.getTime() - a.s.date.getTime() || b.s.seq - a.s.seq);
   return candidates[0]?.n;
 }
 

@@ -91,8 +91,26 @@ describe("nova-break-glass-override", () => {
       expect((await gate()).messages).toEqual([]);
     });
 
+    it("an expired override is no blocking finding of the gate (this advisory policy reports it): the failed check is", async () => {
+      setDrillAge(fixture.project, 8);
+      const { bundle } = await produceBundle(fixture.project);
+      writeOverride(
+        override({
+          bundleSha256: bundle.contentSha256,
+          expiresAt: new Date(NOW.getTime() - 1).toISOString(),
+        }),
+      );
+      const messages = (await gate()).messages;
+      expect(messages.join()).toMatch(/Check "billing-drill" \(.*\) failed/);
+      expect(messages.join()).not.toMatch(/it expired/);
+      const advisory = await runResourcePolicy(breakGlassOverride, {
+        ...ns,
+        config: { projectDir: fixture.project.dir },
+      });
+      expect(advisory.messages.join()).toMatch(/waives nothing: it expired/);
+    });
+
     it.each([
-      ["expired", override({ expiresAt: new Date(NOW.getTime() - 1).toISOString() }), /it expired/],
       ["naming another check", override({ waivedChecks: ["coverage"] }), /billing-drill/],
       [
         "by an unknown incident commander",
@@ -133,10 +151,19 @@ describe("nova-break-glass-override", () => {
       expect(messages).toMatch(expected);
     });
 
-    it("an override recorded before preflight makes the bundle record a waiver; production still needs it bound to that bundle", async () => {
+    it("an override the gate would not count makes no waiver in the bundle", async () => {
       setDrillAge(fixture.project, 8);
       writeOverride(override());
       const { bundle } = await produceBundle(fixture.project);
+      expect(bundle.checks.find((c) => c.id === "billing-drill")?.verdict).toBe("fail");
+      expect(bundle.waivers).toEqual([]);
+    });
+
+    it("a valid override on file when the preflight runs again makes the new bundle record a waiver; production then needs it bound to that bundle", async () => {
+      setDrillAge(fixture.project, 8);
+      const first = await produceBundle(fixture.project);
+      writeOverride(override({ bundleSha256: first.bundle.contentSha256 }));
+      const { bundle } = await produceBundle(fixture.project, { now: new Date(NOW.getTime() + 60_000) });
       expect(bundle.checks.find((c) => c.id === "billing-drill")?.verdict).toBe("waived");
       expect(bundle.waivers).toHaveLength(1);
       expect((await gate()).messages.join()).toMatch(/not the newest signed bundle/);

@@ -340,10 +340,14 @@ describe("rollout post-launch", () => {
       expect(f.message, args.join(" ")).toMatch(message);
       expect(f.message).not.toContain("\n");
     }
-    expect(fs.readdirSync(postLaunchRecordsDir(p.evidenceDir, "production"))).toEqual([]);
+    const postLaunch = postLaunchRecordsDir(p.evidenceDir, "production");
+    expect(fs.existsSync(postLaunch) ? fs.readdirSync(postLaunch) : []).toEqual([]);
+    // Nothing half-written either: no announcement, no temp files of the records signed before they were refused.
     expect(
-      fs.readdirSync(path.join(p.evidenceDir, "production")).some((n) => n.includes("announcement")),
-    ).toBe(false);
+      fs
+        .readdirSync(path.join(p.evidenceDir, "production"))
+        .filter((n) => n.includes("announcement") || n.startsWith(".")),
+    ).toEqual([]);
     expect(freezeGate(p, new Date())).toEqual([]);
   });
 
@@ -385,7 +389,7 @@ describe("--json on the record commands", () => {
       "--reason",
       "r",
       "--declared-by",
-      "rm",
+      "release-manager",
       "--no-announce",
       "--json",
     ]);
