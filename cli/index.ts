@@ -19,7 +19,7 @@ import { historyCommand } from "./commands/history";
 import { previewCommand } from "./commands/preview";
 import { recoverCommand } from "./commands/recover";
 import { rollbackCommand } from "./commands/rollback";
-import { upCommand } from "./commands/up";
+import { requestUpdateCommand, upCommand } from "./commands/up";
 import { verifyCommand } from "./commands/verify";
 import { keysCommand } from "./commands/keys";
 import { driftCommand, statusCommand } from "./commands/operate";
@@ -54,6 +54,7 @@ export function buildProgram(): Command {
     overrideCommand(),
     previewCommand(),
     upCommand(),
+    requestUpdateCommand(),
     verifyCommand(),
     historyCommand(),
     rollbackCommand(),

@@ -6,13 +6,17 @@ import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import { announce } from "../announce";
 import { freezeNoticeDetail } from "../../src/comms/templates";
 import {
+  type AnyRecord,
+  classifyStackFile,
   findProjectDir,
   type FreezeRecord,
+  freezeProblem,
+  loadProductionEnforcement,
   parseTime,
   recordSigningKey,
+  RecordSigningError,
   resolveStackSettings,
-  signRecord,
-  writeRecord,
+  writeSignedRecord,
 } from "../../src/evidence";
 import { liftNames, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
 
@@ -27,18 +31,38 @@ interface FreezeOptions {
   sshKey?: string;
 }
 
-/** Signs a record written by a command with the caller's SSH key (or warns that it counts only outside production). */
-export function signWritten(file: string, sshKey: string | undefined): string | undefined {
+/** The SSH key a command signs its records with (`--ssh-key`, else NOVA_SSH_KEY_FILE); warns when there is none. */
+export function signingKeyOrWarn(sshKey: string | undefined): string | undefined {
   const key = recordSigningKey(sshKey);
   if (key === undefined) {
     console.error(
       "warning: the record is unsigned (no --ssh-key or NOVA_SSH_KEY_FILE); production counts only records signed by the roster person they name",
     );
-    return undefined;
   }
-  const signature = signRecord(file, key);
-  console.log(`signed ${signature}`);
-  return signature;
+  return key;
+}
+
+/**
+ * Writes a record signed with the caller's SSH key (or unsigned, with a warning that it counts only outside
+ * production). It is signed before it reaches `records/`: a failed signature records nothing.
+ */
+export function writeRecordSigned(
+  evidenceDir: string,
+  record: AnyRecord,
+  now: Date,
+  sshKey: string | undefined,
+): { file: string; signature?: string } {
+  const key = signingKeyOrWarn(sshKey);
+  let written: { file: string; signature?: string };
+  try {
+    written = writeSignedRecord(evidenceDir, record, now, key);
+  } catch (e) {
+    if (e instanceof RecordSigningError) throw new UserError(e.message);
+    throw e;
+  }
+  console.log(`wrote ${written.file}`);
+  if (written.signature !== undefined) console.log(`signed ${written.signature}`);
+  return written;
 }
 
 /** The option every record command has. */
@@ -52,6 +76,28 @@ export function evidenceDirFor(stack: string, projectDir?: string, evidenceDir?:
   const dir = path.resolve(projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
   const s = resolveStackSettings({ stack, projectDir: dir, env: {} });
   return path.resolve(dir, evidenceDir ?? (s.ok ? s.settings.evidenceDir : DEFAULT_EVIDENCE_DIR));
+}
+
+/**
+ * A production freeze counts only when declared by a roster person holding a freeze role, for at most the committed
+ * number of days (policy/config/production.json `nova-change-freeze`): refuse to record one that would not.
+ */
+function refuseUncountedFreeze(record: FreezeRecord, projectDirOption?: string): void {
+  const projectDir = path.resolve(projectDirOption ?? findProjectDir([process.cwd()]) ?? process.cwd());
+  if (!classifyStackFile(projectDir, record.stack).production) return;
+  let problem: string | undefined;
+  try {
+    const enforcement = loadProductionEnforcement(projectDir);
+    problem =
+      "error" in enforcement.roster
+        ? enforcement.roster.error
+        : freezeProblem(record, enforcement.roster, enforcement.freezeRoles, enforcement.freezeMaxDays);
+  } catch (e) {
+    problem = (e as Error).message;
+  }
+  if (problem !== undefined) {
+    throw new UserError(`freeze: production would not count this window: ${problem}; nothing was recorded.`);
+  }
 }
 
 export function freezeCommand(): Command {
@@ -88,6 +134,7 @@ export function freezeCommand(): Command {
         if (Date.parse(record.end) <= Date.parse(record.start)) {
           throw new UserError(`--end ${record.end} must be after the start ${record.start}`);
         }
+        refuseUncountedFreeze(record, o.projectDir);
         const evidenceDir = evidenceDirFor(o.stack, o.projectDir, o.evidenceDir);
         // A lift ends every record of the window it names: the same window declared again would already be over.
         const lifted = readPostLaunchRecords(evidenceDir, o.stack).lifts.find((l) => liftNames(l, record));
@@ -96,9 +143,7 @@ export function freezeCommand(): Command {
             `the window ${record.start} – ${record.end} was lifted at ${lifted.liftedAt} by ${lifted.liftedBy}; declare one with another start or end`,
           );
         }
-        const file = writeRecord(evidenceDir, record, now);
-        console.log(`wrote ${file}`);
-        const signature = signWritten(file, o.sshKey);
+        const { file, signature } = writeRecordSigned(evidenceDir, record, now, o.sshKey);
         if (o.announce) {
           await announce(
             path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd()),

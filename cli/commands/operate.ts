@@ -5,7 +5,15 @@
 import * as path from "node:path";
 import { Command } from "commander";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { activeFreezes, activeOverrides, readRecords, validApprovals } from "../../src/evidence";
+import {
+  activeFreezes,
+  activeOverrides,
+  gateInputFor,
+  readRecords,
+  readStackConfigFile,
+  recordNotes,
+  validApprovals,
+} from "../../src/evidence";
 import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
 import {
   STACK_OPTION,
@@ -80,6 +88,8 @@ export interface StatusReport {
   readonly approvals: readonly string[];
   readonly overrides: readonly string[];
   readonly invalidRecords: readonly string[];
+  /** Production records that do not count and concern no release now (another release, expired): never blocking. */
+  readonly notCounted: readonly string[];
 }
 
 function outputList(outputs: Record<string, { value: unknown; secret: boolean }>, key: string) {
@@ -143,7 +153,16 @@ export async function status(projectDir: string, stackName: string, stack: Stack
       (o) => `${o.incidentCommander} waives ${o.waivedChecks.join(", ")} until ${o.expiresAt}`,
     ),
     invalidRecords: records.invalid.map((r) => `${path.relative(projectDir, r.path)}: ${r.error}`),
+    notCounted: notCountedRecords(projectDir, stackName, now),
   };
+}
+
+/** The gate's advisory lines on the stack's records (see `recordNotes`); none when the stack file cannot be judged. */
+function notCountedRecords(projectDir: string, stackName: string, now: Date): string[] {
+  const config = readStackConfigFile(projectDir, stackName);
+  if (config === undefined) return [];
+  const input = gateInputFor({ stack: stackName, config, projectDir, now });
+  return "enforcementError" in input ? [] : recordNotes(input);
 }
 
 export function formatStatus(s: StatusReport): string {
@@ -164,6 +183,7 @@ export function formatStatus(s: StatusReport): string {
     `approvals    ${s.approvals.length === 0 ? "none valid for the current release" : s.approvals.join("; ")}`,
     `overrides    ${s.overrides.length === 0 ? "none active" : s.overrides.join("; ")}`,
     ...(s.invalidRecords.length > 0 ? [`INVALID      ${s.invalidRecords.join("; ")}`] : []),
+    ...s.notCounted.map((n) => `not counted  ${n}`),
   ];
   return lines.join("\n");
 }

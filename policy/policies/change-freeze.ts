@@ -16,6 +16,17 @@ const configSchema: PolicyConfigSchema = {
     environments: environmentsSchemaProperty(
       "Stack environments (nova-rollout:environment) that need a freeze window.",
     ),
+    declarerRoles: {
+      type: "array",
+      items: { type: "string" },
+      description:
+        "Roster roles that may declare a production change freeze; a freeze declared by anyone else does not count (read from the committed production config).",
+    },
+    maxWindowDays: {
+      type: "number",
+      description:
+        "The longest change-freeze window in days; a longer production window does not count (read from the committed production config).",
+    },
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
   },

@@ -64,6 +64,17 @@ const configSchema: PolicyConfigSchema = {
       description:
         "The trust roster (people with roles and SSH keys, preflight signing keys), relative to the project directory. Production trusts only the committed roster of policy/config/production.json; the sandbox enforcement names the sandbox's own roster (.sandbox/trust/roster.json, throwaway keys made by npm run sandbox:up), and a sandbox stack's bundle must then be signed by one of its preflight keys.",
     },
+    rollbackRoles: {
+      type: "array",
+      items: { type: "string" },
+      description:
+        "Roster roles that may request a production rollback (on-call/SRE, incident commander, release manager, leadership); read from the committed production config.",
+    },
+    updateRequestMaxAgeMinutes: {
+      type: "number",
+      description:
+        "How old the deployer's signed update request may be when a real production update starts, in minutes; read from the committed production config.",
+    },
     gatedTypes: gatedTypesSchemaProperty,
     ...locationSchemaProperties,
   },

@@ -26,12 +26,18 @@ import {
 } from "./enforcement";
 import { preflightRemedy, recordsDir } from "./paths";
 import { readBundles, readNewestBundle, readRecords, type StackRecords } from "./reader";
-import { settingsFromConfigMap, type EvidenceStackSettings, type SettingsResult } from "./stack-settings";
+import {
+  PROJECT_NAME,
+  settingsFromConfigMap,
+  type EvidenceStackSettings,
+  type SettingsResult,
+} from "./stack-settings";
 import { activeFreezes, validApprovals, verifyReadiness } from "./verifier";
 import { projectFileReader } from "./collector";
 import {
   approvalProblem,
   checkIdFindings,
+  freezeProblem,
   productionOverrideProblem,
   readNewestSignedBundle,
   readSignedBundles,
@@ -41,13 +47,18 @@ import {
   signedRecords,
 } from "./signed";
 import {
+  hasRole,
   recordSignatureProblem,
   type Roster,
+  rosterPerson,
   type RosterSource,
   SANDBOX_PREFLIGHT_KEY,
   trustedPreflightKeys,
 } from "./trust";
 import { type FreezeLiftRecord, liftedFreezes, readPostLaunchRecords } from "./post-launch-records";
+import { rejectionFindings } from "./rejections";
+import { readUpdateRequests, updateRequestProblem } from "./update-requests";
+import { judgeOverrides, rejectedOverrideFindings } from "./override-rules";
 
 /** The sections of the gate, each reported by one policy of the pack. */
 export const GATE_SECTIONS = ["baseline", "readiness", "freeze", "approval"] as const;
@@ -204,6 +215,9 @@ export function readinessFindings(input: GateInput): Finding[] {
     ];
   }
   const s = input.settings.settings;
+  // Digests whose verification failed on this stack stay refused until new ones or a recorded retry.
+  const rejected = rejectionFindings(input);
+  if (rejected.length > 0) return rejected;
   const rollback = activeRollback(input);
   if (rollback !== undefined) return rollbackFindings(input, rollback);
   const production = input.stackClass.production;
@@ -340,42 +354,34 @@ function signedReadinessFindings(input: GateInput, maxAgeHours: number, trust: T
     remedy: `remove it, then ${remedy}`,
   }));
   findings.push(...checkIdFindings(lookup.bundle, input.stack));
-  const { records, rejected } = signedRecords(recordsOf(input), roster);
+  const { rejected } = signedRecords(recordsOf(input), roster);
   const binding = bindingOf(input, lookup);
-  const overrides = records.overrides.filter((o) => o.release === s.release);
-  const validOverrides = overrides.filter(
-    (o) =>
-      binding !== undefined &&
-      productionOverrideProblem(o, roster, input.enforcement.overrideMaxHours, binding, input.now) ===
-        undefined,
+  // The override rules of the stack's class, shared with the preflight (src/evidence/override-rules.ts).
+  const judged =
+    binding === undefined
+      ? { counted: [], rejected: [] }
+      : judgeOverrides(
+          recordsOf(input).overrides,
+          { signed: true, roster, maxHours: input.enforcement.overrideMaxHours, binding },
+          { stack: input.stack, release: s.release },
+          input.now,
+        );
+  const validOverrides = judged.counted;
+  // Why overrides and rollback records on file change nothing: explanations, reported only when the release is not
+  // ready without them (an expired one concerns no release any more: `status` lists it, it blocks nothing).
+  const explanations: Finding[] = [];
+  explanations.push(
+    ...rejectedOverrideFindings(
+      judged.rejected.filter((r) => concernsNow(input, r.override.path)),
+      input.projectDir,
+      input.stack,
+    ),
   );
-  for (const o of overrides) {
-    const why =
-      binding === undefined
-        ? "the release is unknown"
-        : productionOverrideProblem(o, roster, input.enforcement.overrideMaxHours, binding, input.now);
-    if (why !== undefined) {
-      findings.push({
-        checkId: "override",
-        message: `Break-glass override ${path.relative(input.projectDir, o.path)} waives nothing: ${why}.`,
-        remedy: rolloutCmd(
-          `override --stack ${input.stack} --hotfix --incident-commander <roster incident commander> --deployer <you> --waive <check> --reason "<incident>" --ssh-key <your key>`,
-        ),
-      });
-    }
-  }
-  for (const r of rejected.filter((x) => x.kind === "rollback")) {
-    findings.push({
+  for (const r of rejected.filter((x) => x.kind === "rollback" && concernsNow(input, x.path))) {
+    explanations.push({
       checkId: "rollback",
       message: `Rollback record ${path.relative(input.projectDir, r.path)} admits nothing: ${r.why}.`,
       remedy: `sign it as the person it names: ssh-keygen -Y sign -n nova-rollout -f <key> ${path.relative(input.projectDir, r.path)}`,
-    });
-  }
-  for (const r of rejected.filter((x) => x.kind === "override")) {
-    findings.push({
-      checkId: "override",
-      message: `Break-glass override ${path.relative(input.projectDir, r.path)} waives nothing: ${r.why}.`,
-      remedy: "sign it: ssh-keygen -Y sign -n nova-rollout -f <your key> <record>",
     });
   }
   findings.push(
@@ -397,7 +403,43 @@ function signedReadinessFindings(input: GateInput, maxAgeHours: number, trust: T
         )
       : []),
   );
-  return findings;
+  return findings.length > 0 ? [...explanations, ...findings] : [];
+}
+
+/**
+ * Whether a record on file concerns the release the stack deploys now: a freeze window not yet over; an approval,
+ * override or rollback record for this release, unexpired. A record that does not count and concerns nothing now
+ * (another release, expired) is reported by {@link recordNotes}, never as a blocking finding.
+ */
+function concernsNow(input: GateInput, file: string): boolean {
+  const all = recordsOf(input);
+  const t = input.now.getTime();
+  const freeze = all.freezes.find((f) => f.path === file);
+  if (freeze !== undefined) return t < Date.parse(freeze.end);
+  const r = [...all.approvals, ...all.overrides, ...all.rollbacks].find((x) => x.path === file);
+  if (r === undefined) return true;
+  const release = input.settings.ok ? input.settings.settings.release : undefined;
+  return (release === undefined || r.release === release) && t < Date.parse(r.expiresAt);
+}
+
+/**
+ * Advisory lines: production records that do not count but concern no release now (another release, expired), and
+ * freeze windows that do not count while another one does. They never block; `rollout status` shows them.
+ */
+export function recordNotes(input: GateInput): string[] {
+  if (!input.stackClass.production) return [];
+  const roster = rosterOf(input);
+  if ("checkId" in roster) return [];
+  const rel = (f: string) => path.relative(input.projectDir, f);
+  const { records, rejected } = signedRecords(recordsOf(input), roster);
+  const notes = rejected
+    .filter((r) => !concernsNow(input, r.path))
+    .map((r) => `${r.kind} record ${rel(r.path)} does not count (${r.why}); it concerns no release now.`);
+  for (const f of records.freezes) {
+    const why = freezeProblem(f, roster, input.enforcement.freezeRoles, input.enforcement.freezeMaxDays);
+    if (why !== undefined) notes.push(`freeze record ${rel(f.path)} does not count: ${why}.`);
+  }
+  return notes;
 }
 
 /** Production records: only those signed by the roster person they name; findings for the others. */
@@ -414,7 +456,7 @@ function productionRecords(input: GateInput, kind: string): { records: StackReco
   return {
     records,
     findings: rejected
-      .filter((r) => r.kind === kind)
+      .filter((r) => r.kind === kind && concernsNow(input, r.path))
       .map((r) => ({
         checkId: "signature",
         message: `Record ${path.relative(input.projectDir, r.path)} does not count: ${r.why}.`,
@@ -467,13 +509,33 @@ export function freezeFindings(input: GateInput, environments?: readonly string[
   const signed = input.stackClass.production ? productionRecords(input, "freeze") : undefined;
   const records = signed?.records ?? recordsOf(input);
   const lifted = freezeLiftsOf(input);
-  const out: Finding[] = [
-    ...invalidRecordFindings(input, records),
-    ...(signed?.findings ?? []),
-    ...lifted.findings,
-  ];
-  const windows = liftedFreezes(records.freezes, lifted.lifts);
+  const out: Finding[] = [...invalidRecordFindings(input, records), ...lifted.findings];
+  // Production: a window counts only when declared by a role allowed to and no longer than the committed maximum.
+  const roster = input.stackClass.production ? rosterOf(input) : undefined;
+  const judged = records.freezes.map((f) => ({
+    f,
+    why:
+      roster === undefined || "checkId" in roster
+        ? undefined
+        : freezeProblem(f, roster, input.enforcement.freezeRoles, input.enforcement.freezeMaxDays),
+  }));
+  const windows = liftedFreezes(
+    judged.filter((j) => j.why === undefined).map((j) => j.f),
+    lifted.lifts,
+  );
   if (activeFreezes(windows, input.stack, input.now).length === 0) {
+    // Why windows on file do not count: reported only while no window counts.
+    out.push(...(signed?.findings ?? []));
+    for (const { f, why } of judged) {
+      if (why === undefined || !concernsNow(input, f.path)) continue;
+      out.push({
+        checkId: "freeze",
+        message: `Freeze window ${path.relative(input.projectDir, f.path)} declared by ${f.declaredBy} does not count: ${why}.`,
+        remedy: rolloutCmd(
+          `freeze --stack ${input.stack} --end <ISO, at most ${input.enforcement.freezeMaxDays} days after the start> --reason "<why>" --declared-by <roster ${input.enforcement.freezeRoles.join("/")}> --ssh-key <their key>`,
+        ),
+      });
+    }
     const latest = [...windows].sort((a, b) => Date.parse(b.end) - Date.parse(a.end))[0];
     const window =
       latest === undefined
@@ -611,11 +673,49 @@ export function formatFindings(header: string, findings: readonly Finding[]): st
   return [header, ...lines].join("\n");
 }
 
+/**
+ * The update request, checked where a real update starts (the program guard, {@link gateForStack}; a preview needs
+ * none): a production release rolls out only when the deployer its approval names has presented a signed request for
+ * exactly this release, at most `updateRequestMaxAgeMinutes` old. A rollback's own signed record is its request.
+ */
+export function updateRequestFindings(input: GateInput): Finding[] {
+  if (!input.stackClass.production || !input.settings.ok || activeRollback(input) !== undefined) return [];
+  const roster = rosterOf(input);
+  // Without a roster, a counting approval or a release binding, the other sections already block.
+  if ("checkId" in roster) return [];
+  const approval = countingApproval(input).approval;
+  const binding = bindingOf(input, signedBundleOf(input));
+  if (approval === undefined || binding === undefined) return [];
+  const max = input.enforcement.updateRequestMaxAgeMinutes;
+  const judged = readUpdateRequests(input.evidenceDir, input.stack)
+    .requests.filter((r) => r.release === binding.release)
+    .map((r) => ({ r, why: updateRequestProblem(r, roster, approval, binding, input.now, max) }));
+  if (judged.some((j) => j.why === undefined)) return [];
+  const seen =
+    judged.length === 0
+      ? "none for this release"
+      : judged
+          .map((j) => `${path.relative(input.projectDir, j.r.path)} by ${j.r.requestedBy}: ${j.why ?? ""}`)
+          .join("; ");
+  const deployer = approval.deployer ?? "<the approval's deployer>";
+  return [
+    {
+      checkId: "update-request",
+      message: `No signed update request by ${deployer}, the deployer the approval by ${approval.approvedBy} names, for stack ${input.stack} release ${binding.release} (found: ${seen}); threshold: signed with ${deployer}'s roster key, at most ${max} min old, bound to both digests and the newest signed bundle.`,
+      remedy: rolloutCmd(
+        `up --stack ${input.stack} --as ${deployer} --ssh-key <their key> (before a plain pulumi up: ${rolloutCmd(`request-update --stack ${input.stack} --as ${deployer} --ssh-key <their key>`)})`,
+      ),
+    },
+  ];
+}
+
 /** The verdict of the program guard for one stack. */
 export interface StackGateVerdict {
   readonly stackClass: StackClass;
   /** Every finding, each once, in section order; empty = ready (or not production). */
   readonly findings: readonly Finding[];
+  /** Records that do not count but block nothing (another release, expired); see {@link recordNotes}. */
+  readonly advisories: readonly string[];
 }
 
 /**
@@ -641,11 +741,39 @@ export function gateForStack(opts: {
           remedy: "git checkout -- policy/config/production.json",
         },
       ],
+      advisories: [],
     };
   }
-  if (!input.stackClass.production) return { stackClass: input.stackClass, findings: [] };
-  const sections = evaluateGate(input);
-  return { stackClass: input.stackClass, findings: GATE_SECTIONS.flatMap((s) => sections[s]) };
+  if (!input.stackClass.production) return { stackClass: input.stackClass, findings: [], advisories: [] };
+  const withRecords: GateInput = { ...input, records: recordsOf(input) };
+  const sections = evaluateGate(withRecords);
+  return {
+    stackClass: input.stackClass,
+    findings: [
+      ...GATE_SECTIONS.flatMap((s) => sections[s]),
+      ...updateRequestFindings(withRecords),
+      ...rollbackOfFindings(withRecords, opts.config),
+    ],
+    advisories: recordNotes(withRecords),
+  };
+}
+
+/**
+ * `nova-rollout:rollbackOf` makes the program skip the database dump and the migration rehearsal. On a production
+ * stack it counts only for the rollback it was written for: an admitted rollback record for exactly the release and
+ * digests the stack deploys. Set by hand on a new release, it would skip the dump taken before every release.
+ */
+function rollbackOfFindings(input: GateInput, config: Readonly<Record<string, unknown>>): Finding[] {
+  const value = config[`${PROJECT_NAME}:rollbackOf`];
+  if (typeof value !== "string" || value === "") return [];
+  if (activeRollback(input) !== undefined) return [];
+  return [
+    {
+      checkId: "rollback-of",
+      message: `nova-rollout:rollbackOf is set (${value}) but no admitted rollback record is on file for this release and digests; only \`rollout rollback\` sets it, for its own update, and a release with it would skip the database dump.`,
+      remedy: `pulumi config rm nova-rollout:rollbackOf --stack ${input.stack}`,
+    },
+  ];
 }
 
 /**
@@ -687,15 +815,17 @@ const chosenRollbacks = new WeakMap<GateInput, RollbackRecord | null>();
 
 /**
  * The rollback record the gate judges the stack by, if any: a record on file for the release the stack now deploys
- * (see {@link rollbackRecordOf}). When the admission that record relies on no longer holds (its bundle gone or
- * altered) but the release is ready as a new one (fresh bundle, freeze, approval), the record is set aside: the
- * stricter path admits it, so the relaxed one never blocks a release that passes on its own.
+ * (see {@link rollbackRecordsOf}), one that admits it when there is such a record. When none admits it (its bundle or
+ * approval gone or altered, a requester without a rollback role) but the release is ready as a new one (fresh bundle,
+ * freeze, approval), the records are set aside: the stricter path admits it, so the relaxed one never blocks a release
+ * that passes on its own.
  */
 export function activeRollback(input: GateInput): RollbackRecord | undefined {
   if (input.asNewRelease === true) return undefined;
   const cached = chosenRollbacks.get(input);
   if (cached !== undefined) return cached ?? undefined;
-  let chosen = rollbackRecordOf(input);
+  const candidates = rollbackRecordsOf(input);
+  let chosen = candidates.find((r) => rollbackFindings(input, r).length === 0) ?? candidates[0];
   if (chosen !== undefined && rollbackFindings(input, chosen).length > 0) {
     const asNew = evaluateGate({ ...input, asNewRelease: true });
     if (GATE_SECTIONS.every((section) => asNew[section].length === 0)) chosen = undefined;
@@ -705,17 +835,18 @@ export function activeRollback(input: GateInput): RollbackRecord | undefined {
 }
 
 /**
- * The rollback record on file for the release the stack now deploys: same stack, release and both digests, created
- * (within clock skew) before now, unexpired, and no longer-lived than ROLLBACK_RECORD_MAX_HOURS.
+ * The rollback records on file for the release the stack now deploys: same stack, release and both digests, created
+ * (within clock skew) before now, unexpired, and no longer-lived than ROLLBACK_RECORD_MAX_HOURS. In production only
+ * records signed by the person they name.
  */
-function rollbackRecordOf(input: GateInput): RollbackRecord | undefined {
-  if (!input.settings.ok) return undefined;
+function rollbackRecordsOf(input: GateInput): RollbackRecord[] {
+  if (!input.settings.ok) return [];
   const s = input.settings.settings;
   const t = input.now.getTime();
   const rollbacks = input.stackClass.production
     ? productionRecords(input, "rollback").records.rollbacks
     : recordsOf(input).rollbacks;
-  return rollbacks.find(
+  return rollbacks.filter(
     (r) =>
       r.stack === input.stack &&
       r.release === s.release &&
@@ -730,7 +861,10 @@ function rollbackRecordOf(input: GateInput): RollbackRecord | undefined {
 /**
  * Readiness of a rollback: the bundle that admitted the restored release still exists, is intact (content hash and
  * bytes as preflight wrote them), belongs to this stack and is bound to exactly the digests being restored, and every
- * check in it passed (or was waived) then. Freshness, the freeze and a new approval are not required.
+ * check in it passed then. In production also: the requester holds a role allowed to roll back; the approval that
+ * admitted the release (named by the record) is still on file, signed by a leader and, expiry aside, valid and bound
+ * to the same bundle and digests; a `waived` check is accepted only while its override still verifies. Freshness, the
+ * freeze and a new approval are not required.
  */
 export function rollbackFindings(input: GateInput, record: RollbackRecord): Finding[] {
   const remedy = `npm run rollout -- rollback --stack ${input.stack} --to <version> (a target whose admission is intact)`;
@@ -744,8 +878,10 @@ export function rollbackFindings(input: GateInput, record: RollbackRecord): Find
       : readBundles(input.evidenceDir, input.stack).find(
           (b) => b.bundle.contentSha256 === record.bundleSha256,
         );
+  const out: Finding[] = roster !== undefined ? rollbackPeopleFindings(input, record, roster) : [];
   if (found === undefined) {
     return [
+      ...out,
       {
         checkId: "rollback",
         message: `The bundle sha256:${record.bundleSha256} that admitted release ${record.release} (update ${record.targetVersion}) is not in ${path.relative(input.projectDir, input.evidenceDir)}/${input.stack}; a rollback is admitted only by the intact bundle of the release it restores.`,
@@ -753,7 +889,6 @@ export function rollbackFindings(input: GateInput, record: RollbackRecord): Find
       },
     ];
   }
-  const out: Finding[] = [];
   const { contentSha256, ...body } = found.bundle;
   if (
     bundleContentHash(body) !== contentSha256 ||
@@ -786,7 +921,119 @@ export function rollbackFindings(input: GateInput, record: RollbackRecord): Find
       remedy,
     });
   }
+  if (roster !== undefined) out.push(...waivedCheckFindings(input, record, b, roster));
   return out;
+}
+
+/** Production rollback rules on people: who may request it, and the approval that admitted the target. */
+function rollbackPeopleFindings(input: GateInput, record: RollbackRecord, roster: Roster): Finding[] {
+  const out: Finding[] = [];
+  const roles = input.enforcement.rollbackRoles;
+  const requester = rosterPerson(roster, record.requestedBy);
+  if (requester === undefined || !hasRole(requester, roles)) {
+    out.push({
+      checkId: "rollback",
+      message: `Rollback record by ${record.requestedBy} admits nothing: their roster roles [${requester?.roles.join(", ") ?? "none"}] include no role allowed to roll back [${roles.join(", ")}] (policy/config/production.json nova-readiness-gate.rollbackRoles).`,
+      remedy: `ask someone with one of those roles to request it: npm run rollout -- rollback --stack ${input.stack} --to ${record.targetVersion} --by <their roster name> --ssh-key <their key>`,
+    });
+  }
+  const neverAdmitted = `a production rollback restores only a release the gate admitted before (its bundle and leadership approval, recorded in stack history)`;
+  const admittedRemedy = `npm run rollout -- history --stack ${input.stack}, then rollback --to <a version whose admission names an approval>; a release never approved is released as a new one (preflight, freeze, approve, up)`;
+  if (record.approvalSha256 === undefined) {
+    out.push({
+      checkId: "rollback",
+      message: `The rollback record by ${record.requestedBy} for release ${record.release} names no approval: ${neverAdmitted}.`,
+      remedy: admittedRemedy,
+    });
+    return out;
+  }
+  const { records } = signedRecords(recordsOf(input), roster);
+  const approval = records.approvals.find((a) => fileSha256(a.path) === record.approvalSha256);
+  if (approval === undefined) {
+    out.push({
+      checkId: "rollback",
+      message: `The approval sha256:${record.approvalSha256} that the rollback to release ${record.release} relies on is not on file in ${path.relative(input.projectDir, recordsDir(input.evidenceDir, input.stack))} (or not signed by the person it names): ${neverAdmitted}.`,
+      remedy: admittedRemedy,
+    });
+    return out;
+  }
+  const signed = readSignedBundles(input.evidenceDir, input.stack, trustedPreflightKeys(roster)).ok.find(
+    (b) => b.bundle.contentSha256 === record.bundleSha256,
+  );
+  const why = approvalProblem(
+    approval,
+    roster,
+    input.enforcement.approverRoles,
+    {
+      stack: input.stack,
+      release: record.release,
+      digests: record.imageDigests,
+      bundle: {
+        contentSha256: record.bundleSha256,
+        signer: signed?.signer ?? "(unknown)",
+        ...(signed?.bundle.ranBy !== undefined ? { ranBy: signed.bundle.ranBy } : {}),
+      },
+    },
+    input.now,
+    { ignoreExpiry: true },
+  );
+  if (why !== undefined) {
+    out.push({
+      checkId: "rollback",
+      message: `The approval ${path.relative(input.projectDir, approval.path)} that admitted release ${record.release} no longer admits it: ${why}.`,
+      remedy: admittedRemedy,
+    });
+  }
+  return out;
+}
+
+/** A `waived` check of a rollback target counts only while a signed override for it still verifies. */
+function waivedCheckFindings(
+  input: GateInput,
+  record: RollbackRecord,
+  bundle: { readonly createdAt: string; readonly checks: readonly { id: string; verdict: string }[] },
+  roster: Roster,
+): Finding[] {
+  const waived = bundle.checks.filter((c) => c.verdict === "waived").map((c) => c.id);
+  if (waived.length === 0) return [];
+  const { records } = signedRecords(recordsOf(input), roster);
+  // Judged as of the preflight that applied it (it has expired since, as overrides do), bound to the same release.
+  const at = new Date(bundle.createdAt);
+  const valid = records.overrides.filter(
+    (o) =>
+      productionOverrideProblem(
+        o,
+        roster,
+        input.enforcement.overrideMaxHours,
+        {
+          stack: input.stack,
+          release: record.release,
+          digests: record.imageDigests,
+          bundle: { contentSha256: o.bundleSha256 ?? "", signer: "" },
+        },
+        at,
+      ) === undefined,
+  );
+  const unbacked = waived.filter(
+    (id) => !valid.some((o) => (o.waivedChecks as readonly string[]).includes(id)),
+  );
+  if (unbacked.length === 0) return [];
+  return [
+    {
+      checkId: "rollback",
+      message: `The bundle that admitted release ${record.release} records waived checks (${unbacked.join(", ")}) that no signed break-glass override on file still backs (roster incident commander, bound to the release and digests, valid when the preflight ran); it never admitted that release.`,
+      remedy: `npm run rollout -- rollback --stack ${input.stack} --to <version> (a target whose admission is intact)`,
+    },
+  ];
+}
+
+/** sha256 of a file's bytes, or undefined when it cannot be read. */
+function fileSha256(file: string): string | undefined {
+  try {
+    return sha256(fs.readFileSync(file));
+  } catch {
+    return undefined;
+  }
 }
 
 /** What admitted a release: the bundle's content hash and the approval record's sha256 (for stack history). */
@@ -803,7 +1050,13 @@ export function admissionOf(input: GateInput): Admission | undefined {
   if (GATE_SECTIONS.some((s) => sections[s].length > 0)) return undefined;
   const rollback = activeRollback(input);
   const release = input.settings.settings.release;
-  if (rollback !== undefined) return { release, bundleSha256: rollback.bundleSha256 };
+  if (rollback !== undefined) {
+    return {
+      release,
+      bundleSha256: rollback.bundleSha256,
+      ...(rollback.approvalSha256 !== undefined ? { approvalSha256: rollback.approvalSha256 } : {}),
+    };
+  }
   if (input.stackClass.production) {
     const signed = signedBundleOf(input);
     if (!("status" in signed) || signed.status !== "ok") return undefined;

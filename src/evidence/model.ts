@@ -201,6 +201,12 @@ export const rollbackRecordSchema = z
     imageDigests: digestsSchema,
     /** contentSha256 of the bundle that admitted the release being restored. */
     bundleSha256: sha256Hex,
+    /**
+     * sha256 of the approval record that admitted the release being restored (from its admission in stack history).
+     * Production requires it: the gate checks that this approval is still on file, signed by a leader and bound to
+     * the same bundle and digests.
+     */
+    approvalSha256: sha256Hex.optional(),
     /** The history version of the update being restored. */
     targetVersion: z.number().int().min(1),
     reason: z.string().min(1),
@@ -211,6 +217,28 @@ export const rollbackRecordSchema = z
   .strict()
   .refine(...endsAfter("createdAt", "expiresAt"));
 export type RollbackRecord = z.infer<typeof rollbackRecordSchema>;
+
+/**
+ * An update request: the deployer named by the release's approval asks, with their own signature, to roll out exactly
+ * this release (stack, release, both digests, bundle) now. The program guard requires one, recent and signed by the
+ * approval's deployer, before a real update of a production stack, so the deployer is the identity the deploy itself
+ * presents (a roster person's SSH key, or the CI identity's), not a name typed into the approval. Kept under
+ * `records/update-requests/`.
+ */
+export const updateRequestRecordSchema = z
+  .object({
+    kind: z.literal("update-request"),
+    stack: stackName,
+    release: z.string().min(1),
+    imageDigests: digestsSchema,
+    /** contentSha256 of the signed bundle the release is rolled out with. */
+    bundleSha256: sha256Hex,
+    /** Who runs the update (a roster name); must be the approval's deployer and sign the request. */
+    requestedBy: z.string().min(1),
+    createdAt: isoTimestamp,
+  })
+  .strict();
+export type UpdateRequestRecord = z.infer<typeof updateRequestRecordSchema>;
 
 /** Checks no break-glass override can ever waive: the image digests in the registry and the staging proof. */
 export const NEVER_WAIVABLE: readonly CheckId[] = ["registry-digests", "staging-stack"];

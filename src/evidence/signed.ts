@@ -12,6 +12,7 @@ import {
   CHECK_IDS,
   type EvidenceBundle,
   type Finding,
+  type FreezeRecord,
   type ImageDigests,
   NEVER_WAIVABLE,
   type OverrideRecord,
@@ -200,17 +201,22 @@ export interface ReleaseBinding {
   readonly bundle?: { readonly contentSha256: string; readonly ranBy?: string; readonly signer: string };
 }
 
-/** Why a (signed) production approval does not count, or undefined when it does. */
+/**
+ * Why a (signed) production approval does not count, or undefined when it does. `ignoreExpiry` judges an approval
+ * that admitted an earlier release (a rollback target): every rule but its expiry still applies.
+ */
 export function approvalProblem(
   a: ApprovalRecord,
   roster: Roster,
   approverRoles: readonly string[],
   binding: ReleaseBinding,
   now: Date,
+  opts: { readonly ignoreExpiry?: boolean } = {},
 ): string | undefined {
   if (a.stack !== binding.stack) return `it is for stack ${a.stack}`;
   if (a.release !== binding.release) return `it is for release ${a.release}`;
-  if (Date.parse(a.expiresAt) <= now.getTime()) return `it expired at ${a.expiresAt}`;
+  if (opts.ignoreExpiry !== true && Date.parse(a.expiresAt) <= now.getTime())
+    return `it expired at ${a.expiresAt}`;
   if (Date.parse(a.approvedAt) > now.getTime() + 5 * 60_000)
     return `it is dated in the future (${a.approvedAt})`;
   const person = rosterPerson(roster, a.approvedBy);
@@ -227,6 +233,28 @@ export function approvalProblem(
     }
   }
   return bindingProblem(a, binding);
+}
+
+/**
+ * Why a (signed) production freeze window does not count, or undefined when it does: declared by a roster person
+ * holding one of `roles`, and no longer than `maxDays`.
+ */
+export function freezeProblem(
+  f: FreezeRecord,
+  roster: Roster,
+  roles: readonly string[],
+  maxDays: number,
+): string | undefined {
+  const person = rosterPerson(roster, f.declaredBy);
+  if (person === undefined) return `${f.declaredBy} is not in the committed roster`;
+  if (!hasRole(person, roles)) {
+    return `${f.declaredBy}'s roster roles [${person.roles.join(", ")}] include no role that may declare a freeze [${roles.join(", ")}]`;
+  }
+  const days = (Date.parse(f.end) - Date.parse(f.start)) / 86_400_000;
+  if (days > maxDays) {
+    return `the window lasts ${days.toFixed(1)} days; threshold: at most ${maxDays} days (policy/config/production.json)`;
+  }
+  return undefined;
 }
 
 /** Why a (signed) production override waives nothing, or undefined when it is valid. */

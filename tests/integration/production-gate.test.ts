@@ -494,13 +494,24 @@ describe.sequential(
         "--approved-by",
         world.cto.name,
         "--deployer",
-        PEOPLE.deployer.name,
+        world.ci.name,
         "--expires-in-hours",
         "4",
         "--ssh-key",
         world.cto.keyFile,
       ]);
-      const up = await step(["up", "--stack", PROD]);
+      // Approved, but the deploy must present the deployer the approval names: an `up` without the CI identity's key
+      // signs no update request, and the program refuses the real update.
+      const unsigned = await rollout(["up", "--stack", PROD], env, ["NOVA_SSH_KEY_FILE"]);
+      expect(unsigned.code, unsigned.out).not.toBe(0);
+      expect(unsigned.out).toMatch(
+        /No signed update request by ci-rollout, the deployer the approval by cleo-cto names/,
+      );
+      // As the workflow runs it: the CI identity signs the update request with its key.
+      const up = await step(["up", "--stack", PROD, "--as", world.ci.name, "--ssh-key", world.ci.keyFile]);
+      expect(up).toMatch(
+        /update request: tests\/drills\/logs\/it-prod\/records\/update-requests\/update-request-sandbox-\w+\.json \(signed\)/,
+      );
       expect(up).toMatch(/launch summary: tests\/drills\/logs\/it-prod\/.*-launch\.md/);
       const [last] = (await fullHistory(prod)).filter((e) => e.kind === "update");
       expect(last?.result).toBe("succeeded");

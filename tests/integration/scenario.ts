@@ -14,6 +14,8 @@ import {
   type Signer,
   sshPublicKeyLine,
   sshSignWithKey,
+  signRecord,
+  type UpdateRequestRecord,
   writeRecord,
   writeSignedEvidence,
   type CollectorOptions,
@@ -21,6 +23,7 @@ import {
   type FetchLike,
   type StagingHistoryFn,
 } from "../../src/evidence";
+import { updateRequestsDir } from "../../src/evidence/update-requests";
 import { kubectl, REPO_ROOT, SANDBOX, sandboxImageDigests } from "./harness";
 
 /** Secret values unique to this run, so a leak cannot be confused with anything committed. */
@@ -30,11 +33,13 @@ export const SECRETS = {
   "nova-rollout:rehearsalDatabaseUrl": SANDBOX.postgresUrl.replace(/\/nova$/, "/nova_rehearsal"),
   "nova-rollout:jwtSigningKey": `it-jwt-signing-key-${runId}`,
   "nova-rollout:billingApiKey": `it-billing-api-key-${runId}`,
+  "nova-rollout:secretsChecksumKey": `it-secrets-checksum-key-${runId}-${crypto.randomBytes(16).toString("hex")}`,
 } as const;
 /** The values that must never appear in plain text (the sandbox database URL has no password, so it is not one). */
 export const PLAINTEXT_CANARIES = [
   SECRETS["nova-rollout:jwtSigningKey"],
   SECRETS["nova-rollout:billingApiKey"],
+  SECRETS["nova-rollout:secretsChecksumKey"],
 ];
 
 export interface Digests {
@@ -213,6 +218,19 @@ export function signAs(file: string, who: TestPerson): void {
   fs.writeFileSync(`${file}.sig`, sshSignWithKey(fs.readFileSync(file), who.privateKey));
 }
 
+/** Someone who signs records: a roster name and how their signature is made. */
+export interface Signatory {
+  readonly name: string;
+  readonly sign: (file: string) => void;
+}
+
+/** A test roster person (key in memory) or a roster person whose SSH key is a file (signed with `ssh-keygen`). */
+export function signatory(who: TestPerson | { readonly name: string; readonly keyFile: string }): Signatory {
+  return "keyFile" in who
+    ? { name: who.name, sign: (file) => void signRecord(file, who.keyFile) }
+    : { name: who.name, sign: (file) => signAs(file, who) };
+}
+
 const DAY = 86_400_000;
 const FIXTURES = path.join(REPO_ROOT, "tests", "fixtures", "evidence");
 
@@ -323,7 +341,7 @@ export class EvidenceProject {
    */
   authorise(
     release: string,
-    opts: { approver?: TestPerson; deployer?: TestPerson; bundle?: EvidenceBundle } = {},
+    opts: { approver?: TestPerson; deployer?: TestPerson | Signatory; bundle?: EvidenceBundle } = {},
   ): void {
     const now = Date.now();
     const bundle = opts.bundle ?? this.newestSigned();
@@ -358,6 +376,34 @@ export class EvidenceProject {
       new Date(now),
     );
     signAs(approval, approver);
+    // The deployer presents the deploy's identity: their signed update request (the program guard requires it).
+    const deployer = opts.deployer ?? PEOPLE.deployer;
+    if (bundle !== undefined) {
+      this.requestUpdate(bundle, "sign" in deployer ? deployer : signatory(deployer));
+    }
+  }
+
+  /** Writes the deployer's signed update request for the release of `bundle` (what `rollout request-update` does). */
+  requestUpdate(bundle: EvidenceBundle, deployer: Signatory): string {
+    const now = new Date();
+    const record: UpdateRequestRecord = {
+      kind: "update-request",
+      stack: this.stack,
+      release: bundle.release,
+      imageDigests: bundle.imageDigests,
+      bundleSha256: bundle.contentSha256,
+      requestedBy: deployer.name,
+      createdAt: now.toISOString(),
+    };
+    const dir = updateRequestsDir(this.evidenceDir, this.stack);
+    fs.mkdirSync(dir, { recursive: true });
+    const file = path.join(
+      dir,
+      `update-request-${bundle.release}-${stamp(now)}-${crypto.randomBytes(3).toString("hex")}.json`,
+    );
+    fs.writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
+    deployer.sign(file);
+    return file;
   }
 }
 

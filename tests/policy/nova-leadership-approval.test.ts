@@ -115,8 +115,7 @@ describe("nova-leadership-approval (production: signed, from the roster, bound t
     [
       "an approval edited after it was signed",
       approval(),
-      (file: string) =>
-        fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("2026.11.3", "2026.11.3 ")),
+      (file: string) => fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace('"kind":', '"kind": ')),
       /signature is not Dana Lee's: the signature does not verify/,
     ],
   ] as const)("blocks %s", (_l, content, arrange, expected) => {

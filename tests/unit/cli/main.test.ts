@@ -23,6 +23,7 @@ describe("rollout CLI", () => {
         "post-launch",
         "preflight",
         "preview",
+        "request-update",
         "recover",
         "rollback",
         "status",
