@@ -1,11 +1,14 @@
 import { COMMAND_ENV_ALLOWLIST } from "../src/verify/probe";
 import { shellQuote } from "../src/util/shell";
+import { splitConnection } from "../src/util/pg-connection";
 
 export { COMMAND_ENV_ALLOWLIST };
 
 /**
- * Shell scripts of the database safeguards. Credentials never appear in them: the commands read `DATABASE_URL`,
- * `LIVE_DATABASE_URL` and `REHEARSAL_DATABASE_URL` from their (secret) environment. Every script runs under bash
+ * Shell scripts of the database safeguards. Credentials never appear in them, nor on any command line while they run:
+ * the connection strings in `LIVE_PG_URL` / `REHEARSAL_PG_URL` carry no password (see {@link connectionEnv}); the
+ * password reaches `pg_dump`, `pg_restore` and `psql` as `PGPASSWORD` in their environment only (`ps` shows argv, not
+ * the environment, which only the same user and root can read). Every script runs under bash
  * ({@link SCRIPT_INTERPRETER}) with `set -euo pipefail`, so a failing command anywhere in a pipeline fails the step.
  */
 
@@ -18,9 +21,30 @@ export const STRICT_MODE = "set -euo pipefail";
 /** Exit code of the rehearsal script when the rehearsal database is the live one. */
 export const SAME_DATABASE_EXIT_CODE = 3;
 
-/** The dump file's location for a release: `<destination>/<stack>-<release>-<id>.dump`. */
-export function dumpLocation(destination: string, stack: string, release: string, id: string): string {
-  return `${destination.replace(/\/+$/, "")}/${stack}-${release}-${id}.dump`;
+/** Exit code of the dump script when an object already holds the dump's name (a dump is never overwritten). */
+export const DUMP_EXISTS_EXIT_CODE = 4;
+
+/**
+ * The environment a script needs for one connection, under `<role>_PG_URL` (the connection string without its
+ * password) and `<role>_PGPASSWORD` (the password, only when the string names one). Pure.
+ *
+ * @param role LIVE (the production database) or REHEARSAL (the clone)
+ * @param url the connection string (`postgres://…` or libpq `key=value`)
+ */
+export function connectionEnv(role: "LIVE" | "REHEARSAL", url: string): Record<string, string> {
+  const { connection, password } = splitConnection(url);
+  return {
+    [`${role}_PG_URL`]: connection,
+    ...(password !== undefined ? { [`${role}_PGPASSWORD`]: password } : {}),
+  };
+}
+
+/**
+ * The name prefix of a release's dumps: `<destination>/<stack>-<release>-<id>`. The dump script appends the UTC time
+ * it starts (`-20261203T150405Z.dump`), so every dump has a name of its own, a re-release of the same images included.
+ */
+export function dumpPrefix(destination: string, stack: string, release: string, id: string): string {
+  return `${destination.replace(/\/+$/, "")}/${stack}-${release}-${id}`;
 }
 
 /** The name a dump is written under until it is verified; only a verified dump is moved to its final name. */
@@ -28,40 +52,83 @@ export function partialLocation(location: string): string {
   return `${location}.partial`;
 }
 
+/** What the dump script prints on stdout, last, before the dump's location. */
+export const DUMP_WRITTEN = "logical dump written to ";
+
+/** The location the dump script reported on its stdout; undefined when it reported none (e.g. it never ran). */
+export function dumpLocationFrom(stdout: string | undefined): string | undefined {
+  const line = (stdout ?? "")
+    .split("\n")
+    .reverse()
+    .find((l) => l.startsWith(DUMP_WRITTEN));
+  return line?.slice(DUMP_WRITTEN.length).trim();
+}
+
 const isGcs = (location: string) => location.startsWith("gs://");
 
 const requireEnv = (name: string) => `test -n "\${${name}:-}" || { echo "${name} is not set" >&2; exit 2; }`;
 
 /**
- * Logical dump (pg_dump custom format) to a local directory or a `gs://` object. The dump is written under a temporary
- * name ({@link partialLocation}), checked with `pg_restore --list` (a readable archive with its table of contents),
- * and only then moved to its final name; on any failure the temporary object is removed and the step fails, so a
- * failed or truncated dump never sits under the final name. For `gs://`, `pipefail` makes a failing `pg_dump` fail
- * the pipeline into `gcloud storage cp`.
+ * `pg_as ROLE command…` runs a PostgreSQL client with `PGPASSWORD` set to `$<ROLE>_PGPASSWORD` in its environment
+ * (when there is one). A shell function: the password never becomes an argument of any program.
  */
-export function dumpScript(location: string): string {
-  const q = shellQuote(location);
-  const partial = shellQuote(partialLocation(location));
-  const lines = [STRICT_MODE, requireEnv("DATABASE_URL")];
-  if (isGcs(location)) {
+const PG_AS = [
+  "pg_as() {",
+  '  local pw="${1}_PGPASSWORD"',
+  "  shift",
+  '  if [ -n "${!pw:-}" ]; then PGPASSWORD="${!pw}" "$@"; else "$@"; fi',
+  "}",
+].join("\n");
+
+/**
+ * Logical dump (pg_dump custom format) of `LIVE_PG_URL` to a local directory or a `gs://` object named
+ * `<prefix>-<UTC time>.dump`. The dump is written under a temporary name ({@link partialLocation}), checked with
+ * `pg_restore --list` (a readable archive with its table of contents), and only then given its final name, never
+ * over an existing object: a local file is linked to its name (`ln` fails when the name exists), a `gs://` object is
+ * moved with `--no-clobber` and the move is checked (an object left under the temporary name means it was skipped).
+ * Either way the step then fails with {@link DUMP_EXISTS_EXIT_CODE}. On any failure the temporary object is removed,
+ * so a failed or truncated dump never sits under a final name. For `gs://`, `pipefail` makes a failing `pg_dump` fail
+ * the pipeline into `gcloud storage cp`. The last line on stdout is {@link DUMP_WRITTEN} and the location.
+ */
+export function dumpScript(prefix: string): string {
+  const lines = [
+    STRICT_MODE,
+    requireEnv("LIVE_PG_URL"),
+    PG_AS,
+    `location=${shellQuote(prefix)}-"$(date -u +%Y%m%dT%H%M%SZ)".dump`,
+    'partial="${location}.partial"',
+    'exists() { echo "refusing to replace the existing dump ${location}: a dump is never overwritten" >&2; exit ' +
+      `${DUMP_EXISTS_EXIT_CODE}; }`,
+  ];
+  if (isGcs(prefix)) {
     lines.push(
-      `trap ${shellQuote(`gcloud storage rm --quiet ${partial} >/dev/null 2>&1 || true`)} EXIT`,
-      `pg_dump --format=custom --no-owner --dbname="$DATABASE_URL" | gcloud storage cp - ${partial}`,
+      'if gcloud storage ls "$location" >/dev/null 2>&1; then exists; fi',
+      `trap 'gcloud storage rm --quiet "$partial" >/dev/null 2>&1 || true' EXIT`,
+      'pg_as LIVE pg_dump --format=custom --no-owner --dbname="$LIVE_PG_URL" | gcloud storage cp --no-clobber - "$partial"',
       // pg_restore --list stops after the table of contents; the rest is drained so gcloud never dies of SIGPIPE.
-      `gcloud storage cat ${partial} | { pg_restore --list >/dev/null && cat >/dev/null; }`,
-      `gcloud storage mv ${partial} ${q}`,
+      'gcloud storage cat "$partial" | { pg_restore --list >/dev/null && cat >/dev/null; }',
+      'gcloud storage mv --no-clobber "$partial" "$location"',
+      // --no-clobber skips an existing destination without failing: the temporary object is then still there.
+      'if gcloud storage ls "$partial" >/dev/null 2>&1; then exists; fi',
     );
   } else {
     lines.push(
-      `mkdir -p "$(dirname ${q})"`,
-      `trap ${shellQuote(`rm -f ${partial}`)} EXIT`,
-      `rm -f ${partial}`,
-      `pg_dump --format=custom --no-owner --dbname="$DATABASE_URL" --file=${partial}`,
-      `pg_restore --list ${partial} >/dev/null`,
-      `mv ${partial} ${q}`,
+      'mkdir -p "$(dirname "$location")"',
+      `trap 'rm -f "$partial"' EXIT`,
+      'if [ -e "$location" ]; then exists; fi',
+      'rm -f "$partial"',
+      'pg_as LIVE pg_dump --format=custom --no-owner --dbname="$LIVE_PG_URL" --file="$partial"',
+      'pg_restore --list "$partial" >/dev/null',
+      // A hard link never replaces an existing name (mv would).
+      // Without hard links (some network filesystems), mv -n, checked: it leaves the temporary file when it skips.
+      'if ln "$partial" "$location" 2>/dev/null; then rm -f "$partial"; else',
+      '  if [ -e "$location" ]; then exists; fi',
+      '  mv -n "$partial" "$location"',
+      '  if [ -e "$partial" ]; then exists; fi',
+      "fi",
     );
   }
-  lines.push("trap - EXIT", `echo "logical dump written to ${location.replace(/["$`\\]/g, "")}"`);
+  lines.push("trap - EXIT", `echo "${DUMP_WRITTEN}\${location}"`);
   return lines.join("\n");
 }
 
@@ -92,20 +159,21 @@ function isolatedEnv(): string {
  * Migration rehearsal: refuse when the rehearsal database is the live one, restore the dump into the rehearsal
  * database (a clone), run the migration against it, and report.
  *
- * 1. Both `LIVE_DATABASE_URL` and `REHEARSAL_DATABASE_URL` are asked for `current_database()` and
- *    `pg_control_system().system_identifier`; equal answers stop the step (exit {@link SAME_DATABASE_EXIT_CODE})
- *    before `pg_restore --clean` runs. A physical copy of the live cluster has the same system identifier, so a clone
- *    made that way must hold the rehearsal database under another name.
- * 2. `LIVE_DATABASE_URL` is unset; the dump is restored with `--clean`.
- * 3. The migration runs under `env -i` with {@link COMMAND_ENV_ALLOWLIST} and `DATABASE_URL` = the clone (read from
- *    stdin, so no URL is on any command line); it sees nothing else of the deploying process.
+ * 1. Both connections (`LIVE_PG_URL`, `REHEARSAL_PG_URL`, passwords in `LIVE_PGPASSWORD` / `REHEARSAL_PGPASSWORD`)
+ *    are asked for `current_database()` and `pg_control_system().system_identifier`; equal answers stop the step
+ *    (exit {@link SAME_DATABASE_EXIT_CODE}) before `pg_restore --clean` runs. A physical copy of the live cluster has
+ *    the same system identifier, so a clone made that way must hold the rehearsal database under another name.
+ * 2. The live connection's variables are unset; the dump is restored with `--clean`.
+ * 3. The migration runs under `env -i` with {@link COMMAND_ENV_ALLOWLIST} and `DATABASE_URL` = the clone's full URL
+ *    (`MIGRATION_DATABASE_URL`, read from stdin, so no URL is on any command line); it sees nothing else of the
+ *    deploying process.
  */
 export function rehearsalScript(location: string, migrationCommand: string): string {
   const q = shellQuote(location);
   const restore =
-    'pg_restore --clean --if-exists --no-owner --exit-on-error --dbname="$REHEARSAL_DATABASE_URL"';
-  const identity = (variable: string) =>
-    `"$(psql -X -q -A -t -v ON_ERROR_STOP=1 --dbname="$${variable}" -c ${shellQuote(IDENTITY_SQL)})"`;
+    'pg_as REHEARSAL pg_restore --clean --if-exists --no-owner --exit-on-error --dbname="$REHEARSAL_PG_URL"';
+  const identity = (role: "LIVE" | "REHEARSAL") =>
+    `"$(pg_as ${role} psql -X -q -A -t -v ON_ERROR_STOP=1 --dbname="$${role}_PG_URL" -c ${shellQuote(IDENTITY_SQL)})"`;
   const migration = [
     STRICT_MODE,
     "IFS= read -r DATABASE_URL",
@@ -115,19 +183,21 @@ export function rehearsalScript(location: string, migrationCommand: string): str
   ].join("\n");
   return [
     STRICT_MODE,
-    requireEnv("REHEARSAL_DATABASE_URL"),
-    requireEnv("LIVE_DATABASE_URL"),
-    `live_identity=${identity("LIVE_DATABASE_URL")}`,
-    `rehearsal_identity=${identity("REHEARSAL_DATABASE_URL")}`,
+    requireEnv("REHEARSAL_PG_URL"),
+    requireEnv("LIVE_PG_URL"),
+    requireEnv("MIGRATION_DATABASE_URL"),
+    PG_AS,
+    `live_identity=${identity("LIVE")}`,
+    `rehearsal_identity=${identity("REHEARSAL")}`,
     'if [ -z "$live_identity" ] || [ "$live_identity" = "$rehearsal_identity" ]; then',
     '  echo "refusing the migration rehearsal: nova-rollout:rehearsalDatabaseUrl reaches the live database' +
       " (database and system identifier ${live_identity:-unknown} on both connections); pg_restore --clean would" +
       ' wipe it. Point nova-rollout:rehearsalDatabaseUrl at a scratch database." >&2',
     `  exit ${SAME_DATABASE_EXIT_CODE}`,
     "fi",
-    "unset LIVE_DATABASE_URL",
+    "unset LIVE_PG_URL LIVE_PGPASSWORD",
     isGcs(location) ? `gcloud storage cat ${q} | ${restore}` : `${restore} ${q}`,
-    `printf '%s\\n' "$REHEARSAL_DATABASE_URL" | ${isolatedEnv()} /bin/bash -c ${shellQuote(migration)}`,
+    `printf '%s\\n' "$MIGRATION_DATABASE_URL" | ${isolatedEnv()} /bin/bash -c ${shellQuote(migration)}`,
     'echo "migration rehearsal passed on the clone"',
   ].join("\n");
 }

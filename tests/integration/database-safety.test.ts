@@ -4,7 +4,7 @@
 // an allow-listed environment only, so neither the engine's output nor the state shows the passphrase, the registry
 // authorization or a secret value. Stacks `it-db-*` in this file's own temp backend; namespaces `it-db-*`; databases
 // `it_db_*_<run>` created and dropped here (the sandbox's `nova` database is not touched).
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -13,8 +13,9 @@ import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  connectionEnv,
+  dumpLocationFrom,
   dumpScript,
-  partialLocation,
   rehearsalScript,
   SAME_DATABASE_EXIT_CODE,
   SCRIPT_INTERPRETER,
@@ -186,18 +187,23 @@ describe.sequential("database safety on the sandbox", () => {
   });
 
   it("the rehearsal script itself refuses two connections to the same database, before pg_restore --clean", async () => {
-    const dump = path.join(work, "direct", "live.dump");
-    const dumped = await runScript(dumpScript(dump), providerLikeEnv({ DATABASE_URL: LIVE_URL }));
+    const dumped = await runScript(
+      dumpScript(path.join(work, "direct", "live")),
+      providerLikeEnv(connectionEnv("LIVE", LIVE_URL)),
+    );
     expect(dumped.code, dumped.stderr).toBe(0);
+    const dump = dumpLocationFrom(dumped.stdout) ?? "";
     expect(fs.statSync(dump).size).toBeGreaterThan(0);
+    fs.copyFileSync(dump, path.join(work, "direct", "live.dump"));
 
     const migration = `psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE TABLE migrated_${run} ()"`;
     const refused = await runScript(
       rehearsalScript(dump, migration),
       providerLikeEnv({
-        LIVE_DATABASE_URL: LIVE_URL,
+        ...connectionEnv("LIVE", LIVE_URL),
         // Another user name and host spelling: only the server can tell that it is the same database.
-        REHEARSAL_DATABASE_URL: `postgresql://postgres@localhost:55432/${LIVE_DB}`,
+        ...connectionEnv("REHEARSAL", `postgresql://postgres@localhost:55432/${LIVE_DB}`),
+        MIGRATION_DATABASE_URL: `postgresql://postgres@localhost:55432/${LIVE_DB}`,
       }),
     );
     expect(refused.code).toBe(SAME_DATABASE_EXIT_CODE);
@@ -215,7 +221,11 @@ describe.sequential("database safety on the sandbox", () => {
     const migration = `env > ${envFile}; psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE TABLE migrated_${run} ()"`;
     const passed = await runScript(
       rehearsalScript(dump, migration),
-      providerLikeEnv({ LIVE_DATABASE_URL: LIVE_URL, REHEARSAL_DATABASE_URL: SCRATCH_URL }),
+      providerLikeEnv({
+        ...connectionEnv("LIVE", LIVE_URL),
+        ...connectionEnv("REHEARSAL", SCRATCH_URL),
+        MIGRATION_DATABASE_URL: SCRATCH_URL,
+      }),
     );
     expect(passed.code, passed.stderr).toBe(0);
     expect(passed.stdout).toMatch(/migration rehearsal passed on the clone/);
@@ -239,12 +249,13 @@ describe.sequential("database safety on the sandbox", () => {
 
   it("a dump whose pg_dump fails leaves no file under the final name (script, then the engine's dump step)", async () => {
     const badUrl = `postgresql://postgres@127.0.0.1:1/${LIVE_DB}`;
-    const location = path.join(work, "direct-bad", "x.dump");
-    const failed = await runScript(dumpScript(location), providerLikeEnv({ DATABASE_URL: badUrl }));
+    const failed = await runScript(
+      dumpScript(path.join(work, "direct-bad", "x")),
+      providerLikeEnv(connectionEnv("LIVE", badUrl)),
+    );
     expect(failed.code).not.toBe(0);
     expect(failed.stderr).toMatch(/pg_dump: error: connection to server .* port 1 failed/);
-    expect(fs.existsSync(location)).toBe(false);
-    expect(fs.existsSync(partialLocation(location))).toBe(false);
+    expect(dumpsUnder(path.join(work, "direct-bad"))).toEqual([]);
 
     const stack = await projectStack("it-db-dump", "it-db-dump", {
       databaseUrl: badUrl,
@@ -258,6 +269,58 @@ describe.sequential("database safety on the sandbox", () => {
     expect(types).not.toContain("nova-db-migration-rehearsal");
     expect(types).not.toContain("nova-verify-api-health");
     expect(message).not.toContain(LIVE_PASSWORD);
+  });
+
+  it("`ps` during the engine's dump shows no password: pg_dump gets it through its environment only", async () => {
+    const stack = await projectStack("it-db-ps", "it-db-ps", {
+      databaseUrl: LIVE_URL,
+      rehearsalDatabaseUrl: SCRATCH_URL,
+    });
+    // A session holding an exclusive lock on the live table keeps pg_dump waiting, so `ps` can see it.
+    const LOCKER = `it-db-ps-locker-${run}`;
+    const locker = spawn("psql", [`${PG}/${LIVE_DB}`, "-X", "-q", "-v", "ON_ERROR_STOP=1"], {
+      env: testEnv({ PGAPPNAME: LOCKER }),
+      stdio: ["pipe", "ignore", "ignore"],
+    });
+    locker.stdin.write("BEGIN; LOCK TABLE accounts IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(300);\n");
+    const up = stack.up({ onOutput: capture });
+    // Stop looking when the update ends (its result is checked below).
+    let ended = false;
+    void up.then(
+      () => (ended = true),
+      () => (ended = true),
+    );
+    let seen: { args: string; cmdline: string; environ: string } | undefined;
+    try {
+      for (let i = 0; i < 1200 && seen === undefined && !ended; i++) {
+        const { stdout } = await execFileAsync("ps", ["-eo", "pid=,args="]);
+        const line = stdout.split("\n").find((l) => /\bpg_dump\b/.test(l) && l.includes(LIVE_DB));
+        if (line !== undefined) {
+          const pid = line.trim().split(/\s+/)[0] ?? "";
+          seen = {
+            args: line,
+            cmdline: fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" "),
+            environ: fs.readFileSync(`/proc/${pid}/environ`, "utf8"),
+          };
+        } else await new Promise((r) => setTimeout(r, 250));
+      }
+    } finally {
+      // The server would hold the lock until pg_sleep ends: end the session there, then the client.
+      await psql(
+        `${PG}/postgres`,
+        `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = '${LOCKER}'`,
+      );
+      locker.kill();
+    }
+    expect(seen, "pg_dump never showed up in ps").toBeDefined();
+    expect(seen?.args).toContain(`--dbname=postgresql://postgres@127.0.0.1:55432/${LIVE_DB}`);
+    expect(seen?.args).not.toContain(LIVE_PASSWORD);
+    expect(seen?.cmdline).not.toContain(LIVE_PASSWORD);
+    // The password did reach pg_dump: as PGPASSWORD, readable only by the same user and root.
+    expect(seen?.environ.split("\0")).toContain(`PGPASSWORD=${LIVE_PASSWORD}`);
+    const result = await up;
+    expect(result.summary.result).toBe("succeeded");
+    expect(dumpsUnder(path.join(work, "it-db-ps", "backups"))).toHaveLength(1);
   });
 
   it("`syntheticE2eCommand: env` (and the drill, and the migration) print no passphrase, registry authorization or secret", async () => {

@@ -15,7 +15,7 @@ beforeAll(async () => {
   delete raw.billingApiKey;
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
-    ["nova-rollout:rehearsalDatabaseUrl"],
+    ["nova-rollout:rehearsalDatabaseUrl", "nova-rollout:secretsChecksumKey"],
   );
   mocks = installMocks({
     stack: "production",
@@ -69,9 +69,22 @@ describe("the program on a production stack", () => {
   });
 
   it("streams the production dump to the backup bucket", () => {
-    expect(mocks.named("nova-db-dump").inputs.create).toMatch(
-      /gcloud storage cp - gs:\/\/nova-prod-backups\/pre-release\/production-2026\.11\.3-/,
-    );
+    const script = String(mocks.named("nova-db-dump").inputs.create);
+    expect(script).toMatch(/location=gs:\/\/nova-prod-backups\/pre-release\/production-2026\.11\.3-/);
+    expect(script).toContain('gcloud storage cp --no-clobber - "$partial"');
+  });
+
+  it("keys the secrets checksum with nova-rollout:secretsChecksumKey, which no resource input carries", async () => {
+    const { secretsChecksum } = await import("../../components/app-secrets");
+    const key = String(productionRaw().secretsChecksumKey);
+    const meta = mocks.named("nova-secret").inputs.metadata as { annotations: Record<string, string> };
+    const fromSecretManager = {
+      DATABASE_URL: "from-nova-prod-database-url",
+      JWT_SIGNING_KEY: "from-nova-prod-jwt-signing-key",
+      BILLING_API_KEY: "from-nova-prod-billing-api-key",
+    };
+    expect(meta.annotations["rollout.nova.dev/checksum"]).toBe(secretsChecksum(fromSecretManager, key));
+    expect(JSON.stringify(mocks.resources)).not.toContain(key);
   });
 
   it("registers no docker resource (images are never built in production)", () => {

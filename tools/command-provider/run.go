@@ -32,8 +32,9 @@ const redactedMarker = "[secret]"
 // common text and reveal little.
 const minRedactedFragment = 4
 
-// redactionNeedles returns what redact replaces: every non-empty secret value, plus each line of a multi-line value
-// with at least minRedactedFragment characters, longest first (so a value is never half-replaced by a shorter one).
+// redactionNeedles returns what redact replaces: every non-empty secret value, the password of a value that is a
+// PostgreSQL connection string (passwordForms), plus each line of a multi-line value with at least
+// minRedactedFragment characters, longest first (so a value is never half-replaced by a shorter one).
 func redactionNeedles(secrets []string) []string {
 	seen := map[string]bool{}
 	var needles []string
@@ -45,6 +46,15 @@ func redactionNeedles(secrets []string) []string {
 	}
 	for _, v := range secrets {
 		add(v)
+	}
+	// The password of a connection-string value alone, as written, decoded and percent-encoded: libpq prints parts
+	// of a malformed URL, and a client may be given the password on its own (PGPASSWORD).
+	for _, v := range secrets {
+		for _, p := range passwordForms(v) {
+			if len(p) >= minRedactedFragment {
+				add(p)
+			}
+		}
 	}
 	for _, v := range secrets {
 		if !strings.ContainsAny(v, "\r\n") {

@@ -27,6 +27,14 @@ func TestRedact(t *testing.T) {
 			"got [secret] here"},
 		{"CRLF value", "line two\r", []string{"line one\r\nline two"}, "[secret]\r"},
 		{"short lines are kept", "ab", []string{pemSecret}, "ab"},
+		{"a URL's password alone", "auth failed for p@ss w/rd!", []string{"postgres://u:p%40ss%20w%2Frd!@h/db"},
+			"auth failed for [secret]"},
+		{"a URL's password percent-encoded", `invalid URI "p%40ss%20w%2Frd!"`,
+			[]string{"postgres://u:p%40ss%20w%2Frd!@h/db"}, `invalid URI "[secret]"`},
+		{"a password query parameter", "pw=hunter22", []string{"postgresql://h/db?sslmode=require&password=hunter22"},
+			"pw=[secret]"},
+		{"a keyword/value password", "it's s3cr et", []string{`host=h password='s3cr et' dbname=d`}, "it's [secret]"},
+		{"a short password is kept alone", "pw here", []string{"postgres://u:pw@h/db"}, "pw here"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -6,7 +6,10 @@ import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   COMMAND_ENV_ALLOWLIST,
-  dumpLocation,
+  connectionEnv,
+  DUMP_EXISTS_EXIT_CODE,
+  dumpLocationFrom,
+  dumpPrefix,
   dumpScript,
   partialLocation,
   rehearsalScript,
@@ -54,37 +57,48 @@ describe("naming helpers", () => {
 });
 
 describe("database scripts", () => {
-  it("names the dump after stack, release and id", () => {
-    expect(dumpLocation("gs://b/p/", "production", "2026.11.3", "abc")).toBe(
-      "gs://b/p/production-2026.11.3-abc.dump",
+  it("names each dump after stack, release, id and the time it starts", () => {
+    expect(dumpPrefix("gs://b/p/", "production", "2026.11.3", "abc")).toBe(
+      "gs://b/p/production-2026.11.3-abc",
     );
     expect(partialLocation("/b/x.dump")).toBe("/b/x.dump.partial");
+    expect(dumpLocationFrom("x\nlogical dump written to gs://b/p/a-20261203T150405Z.dump")).toBe(
+      "gs://b/p/a-20261203T150405Z.dump",
+    );
+    expect(dumpLocationFrom(undefined)).toBeUndefined();
   });
 
   // Each script, and the lines it must contain in this order.
   const ordered: [string, string, string[]][] = [
     [
-      "gs:// dump: pipefail, temporary object, verify, move",
-      dumpScript("gs://b/x.dump"),
+      "gs:// dump: pipefail, no existing name, temporary object, verify, move without clobbering, checked",
+      dumpScript("gs://b/x"),
       [
         STRICT_MODE,
-        'test -n "${DATABASE_URL:-}"',
-        "trap 'gcloud storage rm --quiet gs://b/x.dump.partial",
-        'pg_dump --format=custom --no-owner --dbname="$DATABASE_URL" | gcloud storage cp - gs://b/x.dump.partial',
-        "gcloud storage cat gs://b/x.dump.partial | { pg_restore --list >/dev/null && cat >/dev/null; }",
-        "gcloud storage mv gs://b/x.dump.partial gs://b/x.dump",
+        'test -n "${LIVE_PG_URL:-}"',
+        `location=gs://b/x-"$(date -u +%Y%m%dT%H%M%SZ)".dump`,
+        'if gcloud storage ls "$location"',
+        'trap \'gcloud storage rm --quiet "$partial"',
+        'pg_as LIVE pg_dump --format=custom --no-owner --dbname="$LIVE_PG_URL" | gcloud storage cp --no-clobber - "$partial"',
+        'gcloud storage cat "$partial" | { pg_restore --list >/dev/null && cat >/dev/null; }',
+        'gcloud storage mv --no-clobber "$partial" "$location"',
+        'if gcloud storage ls "$partial"',
         "trap - EXIT",
+        'echo "logical dump written to ${location}"',
       ],
     ],
     [
-      "local dump: pipefail, .partial file, verify, rename",
-      dumpScript("/backups/x.dump"),
+      "local dump: pipefail, .partial file, verify, link (never replaces)",
+      dumpScript("/backups/x"),
       [
         STRICT_MODE,
-        "trap 'rm -f /backups/x.dump.partial' EXIT",
-        "--file=/backups/x.dump.partial",
-        "pg_restore --list /backups/x.dump.partial >/dev/null",
-        "mv /backups/x.dump.partial /backups/x.dump",
+        "location=/backups/x-",
+        "trap 'rm -f \"$partial\"' EXIT",
+        'if [ -e "$location" ]; then exists; fi',
+        '--file="$partial"',
+        'pg_restore --list "$partial" >/dev/null',
+        'if ln "$partial" "$location"',
+        'mv -n "$partial" "$location"',
         "trap - EXIT",
       ],
     ],
@@ -93,14 +107,14 @@ describe("database scripts", () => {
       rehearsalScript("/backups/x.dump", "npm run migrate"),
       [
         STRICT_MODE,
-        'test -n "${LIVE_DATABASE_URL:-}"',
-        '--dbname="$LIVE_DATABASE_URL"',
-        '--dbname="$REHEARSAL_DATABASE_URL" -c',
+        'test -n "${LIVE_PG_URL:-}"',
+        'pg_as LIVE psql -X -q -A -t -v ON_ERROR_STOP=1 --dbname="$LIVE_PG_URL"',
+        'pg_as REHEARSAL psql -X -q -A -t -v ON_ERROR_STOP=1 --dbname="$REHEARSAL_PG_URL" -c',
         '[ "$live_identity" = "$rehearsal_identity" ]',
         `exit ${SAME_DATABASE_EXIT_CODE}`,
-        "unset LIVE_DATABASE_URL",
-        "pg_restore --clean --if-exists",
-        `printf '%s\\n' "$REHEARSAL_DATABASE_URL" | env -i PATH=`,
+        "unset LIVE_PG_URL LIVE_PGPASSWORD",
+        "pg_as REHEARSAL pg_restore --clean --if-exists",
+        `printf '%s\\n' "$MIGRATION_DATABASE_URL" | env -i PATH=`,
         "IFS= read -r DATABASE_URL",
         "npm run migrate",
         "migration rehearsal passed on the clone",
@@ -111,8 +125,8 @@ describe("database scripts", () => {
       rehearsalScript("gs://b/x.dump", "true"),
       [
         "pg_control_system()",
-        "unset LIVE_DATABASE_URL",
-        "gcloud storage cat gs://b/x.dump | pg_restore --clean",
+        "unset LIVE_PG_URL",
+        "gcloud storage cat gs://b/x.dump | pg_as REHEARSAL pg_restore --clean",
       ],
     ],
   ];
@@ -150,14 +164,93 @@ describe("database scripts", () => {
 
   it("is valid bash, whatever the paths and the migration command", () => {
     for (const script of [
-      dumpScript("/b/x.dump"),
-      dumpScript("/b b/it's.dump"),
+      dumpScript("/b/x"),
+      dumpScript("/b b/it's"),
       dumpScript("gs://b/x"),
       rehearsalScript("gs://b/x", "true"),
       rehearsalScript("/b b/it's.dump", `psql "$DATABASE_URL" -c 'select 1' | cat`),
     ]) {
       expect(() => execFileSync("/bin/bash", ["-n", "-c", script])).not.toThrow();
     }
+  });
+
+  describe.each([
+    [
+      "a URI",
+      "postgres://nova:s3cr%40t@db:5432/nova?sslmode=require",
+      "postgres://nova@db:5432/nova?sslmode=require",
+      "s3cr@t",
+    ],
+    [
+      "a password parameter",
+      "postgresql://db/nova?password=p%26w&sslmode=require",
+      "postgresql://db/nova?sslmode=require",
+      "p&w",
+    ],
+    ["keyword/value", "host=db password='it''s' dbname=nova", "host=db dbname=nova", "it's"],
+    ["no password", "postgres://nova@db/nova", "postgres://nova@db/nova", undefined],
+  ])("connectionEnv from %s", (_name, url, connection, password) => {
+    it("puts the password in its own variable and keeps it out of the connection string", () => {
+      const env = connectionEnv("LIVE", url.replace("'it''s'", "'it\\'s'"));
+      expect(env.LIVE_PG_URL).toBe(connection);
+      expect(env.LIVE_PGPASSWORD).toBe(password);
+    });
+  });
+});
+
+// The scripts run with stand-ins for the PostgreSQL clients that record their argv and whether PGPASSWORD reached
+// them: what `ps` would show during a dump, a restore and the identity checks.
+describe("no password on any command line", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-argv-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const log = path.join(dir, "argv.log");
+  const record = (name: string, body: string) =>
+    fs.writeFileSync(
+      path.join(dir, name),
+      `#!/bin/bash\nprintf '%s argv=%s pgpassword=%s\\n' ${name} "$*" "\${PGPASSWORD:-}" >> "${log}"\n${body}\n`,
+      { mode: 0o755 },
+    );
+  record("pg_dump", `for a in "$@"; do case "$a" in --file=*) printf PGDMP > "\${a#--file=}";; esac; done`);
+  record("pg_restore", "exit 0");
+  record("psql", 'case "$*" in *live*) echo "nova|1";; *) echo "clone|2";; esac');
+  const LIVE = "postgres://nova:live-pw%2F1@db/live";
+  const CLONE = "postgres://nova:clone-pw@db/clone";
+
+  it("dump and rehearsal pass each password through PGPASSWORD only", () => {
+    const env = {
+      PATH: `${dir}:/usr/bin:/bin`,
+      ...connectionEnv("LIVE", LIVE),
+      ...connectionEnv("REHEARSAL", CLONE),
+      MIGRATION_DATABASE_URL: CLONE,
+    };
+    const dumped = spawnSync("/bin/bash", ["-c", dumpScript(path.join(dir, "d", "live"))], {
+      env,
+      encoding: "utf8",
+    });
+    expect(dumped.status, dumped.stderr).toBe(0);
+    const location = dumpLocationFrom(dumped.stdout) ?? "";
+    const rehearsed = spawnSync("/bin/bash", ["-c", rehearsalScript(location, "true")], {
+      env,
+      encoding: "utf8",
+    });
+    expect(rehearsed.status, rehearsed.stderr).toBe(0);
+    const calls = fs.readFileSync(log, "utf8").trim().split("\n");
+    expect(calls.map((c) => c.split(" ")[0]).sort()).toEqual([
+      "pg_dump",
+      "pg_restore",
+      "pg_restore",
+      "psql",
+      "psql",
+    ]);
+    for (const call of calls) {
+      const argv = call.slice(0, call.indexOf(" pgpassword="));
+      for (const secret of ["live-pw", "live-pw%2F1", "live-pw/1", "clone-pw"])
+        expect(argv).not.toContain(secret);
+    }
+    const pw = (match: string) =>
+      calls.filter((c) => c.includes(match)).map((c) => c.split(" pgpassword=")[1]);
+    expect(pw("db/live")).toEqual(["live-pw/1", "live-pw/1"]);
+    expect(pw("db/clone")).toEqual(["clone-pw", "clone-pw"]);
   });
 });
 
@@ -178,50 +271,97 @@ describe("the gs:// dump script, run with stand-in tools", () => {
     stub("pg_restore", "head -c 5 >/dev/null; exit 0");
     stub(
       "gcloud",
-      'if [ "$2" = cp ]; then cat >/dev/null; fi; if [ "$2" = cat ]; then printf PGDMP; head -c 1000000 /dev/zero; fi',
+      [
+        'if [ "$2" = ls ]; then exit 1; fi',
+        'if [ "$2" = cp ]; then cat >/dev/null; fi',
+        'if [ "$2" = cat ]; then printf PGDMP; head -c 1000000 /dev/zero; fi',
+      ].join("\n"),
     );
-    const result = spawnSync("/bin/bash", ["-c", dumpScript("gs://b/p/x.dump")], {
-      env: { PATH: `${dir}:/usr/bin:/bin`, DATABASE_URL: "postgres://u:pw@db/nova" },
+    const result = spawnSync("/bin/bash", ["-c", dumpScript("gs://b/p/x")], {
+      env: { PATH: `${dir}:/usr/bin:/bin`, LIVE_PG_URL: "postgres://u@db/nova", LIVE_PGPASSWORD: "pw" },
       encoding: "utf8",
     });
     const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-    return { status: result.status, calls };
+    return { status: result.status, calls, location: dumpLocationFrom(result.stdout) };
   };
 
   it("a failing pg_dump fails the step and removes the temporary object; nothing is moved to the final name", () => {
     const { status, calls } = run(1);
     expect(status).not.toBe(0);
-    expect(calls).toContain("gcloud storage cp - gs://b/p/x.dump.partial");
-    expect(calls).toContain("gcloud storage rm --quiet gs://b/p/x.dump.partial");
-    expect(calls.filter((c) => c.includes("gs://b/p/x.dump ") || c.endsWith("gs://b/p/x.dump"))).toEqual([]);
+    const cp = calls.find((c) => c.startsWith("gcloud storage cp")) ?? "";
+    expect(cp).toMatch(/^gcloud storage cp --no-clobber - gs:\/\/b\/p\/x-\d{8}T\d{6}Z\.dump\.partial$/);
+    expect(calls).toContain(`gcloud storage rm --quiet ${cp.split(" ").pop() ?? ""}`);
     expect(calls.some((c) => c.startsWith("gcloud storage mv"))).toBe(false);
   });
 
-  it("a good dump is verified, then moved", () => {
-    const { status, calls } = run(0);
+  it("a good dump is verified, then moved without clobbering, and reports where it is", () => {
+    const { status, calls, location } = run(0);
     expect(status).toBe(0);
+    expect(location).toMatch(/^gs:\/\/b\/p\/x-\d{8}T\d{6}Z\.dump$/);
     const steps = calls.filter((c) => c.startsWith("gcloud") || c.startsWith("pg_restore"));
-    expect(steps[0]).toBe("gcloud storage cp - gs://b/p/x.dump.partial");
+    expect(steps[0]).toBe(`gcloud storage ls ${location}`);
+    expect(steps[1]).toBe(`gcloud storage cp --no-clobber - ${location}.partial`);
     // The two sides of the verification pipe run at the same time: either may log first.
-    expect(steps.slice(1, 3).sort()).toEqual([
-      "gcloud storage cat gs://b/p/x.dump.partial",
-      "pg_restore --list",
+    expect(steps.slice(2, 4).sort()).toEqual([`gcloud storage cat ${location}.partial`, "pg_restore --list"]);
+    expect(steps.slice(4, 6)).toEqual([
+      `gcloud storage mv --no-clobber ${location}.partial ${location}`,
+      `gcloud storage ls ${location}.partial`,
     ]);
-    expect(steps.slice(3)).toEqual(["gcloud storage mv gs://b/p/x.dump.partial gs://b/p/x.dump"]);
+  });
+});
+
+describe("the gs:// dump script with the sandbox's gcloud stand-in", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-gs-standin-"));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const standin = path.resolve(__dirname, "../../../tools/sandbox/bin");
+  fs.writeFileSync(path.join(dir, "pg_dump"), "#!/bin/bash\nprintf PGDMP-new\n", { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, "pg_restore"), "#!/bin/bash\ncat >/dev/null\n", { mode: 0o755 });
+  const env = {
+    PATH: `${dir}:${standin}:/usr/bin:/bin`,
+    NOVA_SANDBOX_GCS: path.join(dir, "gcs"),
+    LIVE_PG_URL: "postgres://u@db/nova",
+  };
+
+  it("refuses to replace an object that holds the dump's name, and leaves it as it was", () => {
+    // The clock is pinned by a `date` stand-in, so the dump's name is known beforehand and already taken.
+    fs.writeFileSync(path.join(dir, "date"), "#!/bin/bash\necho 20261203T150405Z\n", { mode: 0o755 });
+    const existing = path.join(dir, "gcs", "b", "p", "x-20261203T150405Z.dump");
+    fs.mkdirSync(path.dirname(existing), { recursive: true });
+    fs.writeFileSync(existing, "PGDMP-earlier");
+    const result = spawnSync("/bin/bash", ["-c", dumpScript("gs://b/p/x")], { env, encoding: "utf8" });
+    expect(result.status).toBe(DUMP_EXISTS_EXIT_CODE);
+    expect(result.stderr).toMatch(
+      /refusing to replace the existing dump gs:\/\/b\/p\/x-20261203T150405Z\.dump/,
+    );
+    expect(fs.readFileSync(existing, "utf8")).toBe("PGDMP-earlier");
+    expect(fs.readdirSync(path.dirname(existing))).toEqual(["x-20261203T150405Z.dump"]);
+  });
+
+  it("gcloud storage mv --no-clobber (the stand-in, like gcloud) skips an existing destination without failing", () => {
+    const at = (o: string) => path.join(dir, "gcs", "c", o);
+    fs.mkdirSync(at(""), { recursive: true });
+    fs.writeFileSync(at("a"), "new");
+    fs.writeFileSync(at("b"), "old");
+    const mv = spawnSync(
+      path.join(standin, "gcloud"),
+      ["storage", "mv", "--no-clobber", "gs://c/a", "gs://c/b"],
+      {
+        env,
+        encoding: "utf8",
+      },
+    );
+    expect(mv.status).toBe(0);
+    expect(fs.readFileSync(at("b"), "utf8")).toBe("old");
+    expect(fs.existsSync(at("a"))).toBe(true);
   });
 });
 
 describe("the local dump script, run with stand-in tools", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-local-dump-"));
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
-
-  it.each([
-    ["pg_dump fails after writing part of the dump", 1, 0, false],
-    ["pg_dump succeeds but the archive does not list", 0, 1, false],
-    ["pg_dump succeeds and the archive lists", 0, 0, true],
-  ])("%s", (name, pgDumpExit, listExit, kept) => {
+  const script = (body: string) => `#!/bin/bash\n${body}\n`;
+  const tools = (pgDumpExit: number, listExit: number, date?: string) => {
     const bin = fs.mkdtempSync(path.join(dir, "bin-"));
-    const script = (body: string) => `#!/bin/bash\n${body}\n`;
     // pg_dump writes to --file=<path> and then exits as told.
     fs.writeFileSync(
       path.join(bin, "pg_dump"),
@@ -231,14 +371,51 @@ describe("the local dump script, run with stand-in tools", () => {
       { mode: 0o755 },
     );
     fs.writeFileSync(path.join(bin, "pg_restore"), script(`exit ${listExit}`), { mode: 0o755 });
-    const target = path.join(dir, kebab(name), "x.dump");
-    const result = spawnSync("/bin/bash", ["-c", dumpScript(target)], {
-      env: { PATH: `${bin}:/usr/bin:/bin`, DATABASE_URL: "postgres://u@db/nova" },
+    if (date !== undefined) fs.writeFileSync(path.join(bin, "date"), script(`echo ${date}`), { mode: 0o755 });
+    return bin;
+  };
+  const dump = (bin: string, prefix: string) =>
+    spawnSync("/bin/bash", ["-c", dumpScript(prefix)], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, LIVE_PG_URL: "postgres://u@db/nova" },
       encoding: "utf8",
     });
+
+  it.each([
+    ["pg_dump fails after writing part of the dump", 1, 0, false],
+    ["pg_dump succeeds but the archive does not list", 0, 1, false],
+    ["pg_dump succeeds and the archive lists", 0, 0, true],
+  ])("%s", (name, pgDumpExit, listExit, kept) => {
+    const where = path.join(dir, kebab(name));
+    const result = dump(tools(pgDumpExit, listExit), path.join(where, "x"));
     expect(result.status === 0).toBe(kept);
-    expect(fs.existsSync(target)).toBe(kept);
-    expect(fs.existsSync(partialLocation(target))).toBe(false);
+    const files = fs.existsSync(where) ? fs.readdirSync(where) : [];
+    expect(files).toHaveLength(kept ? 1 : 0);
+    if (kept) expect(path.join(where, files[0] ?? "")).toBe(dumpLocationFrom(result.stdout));
+  });
+
+  it("two dumps of the same release get two names", () => {
+    const where = path.join(dir, "twice");
+    const bin = tools(0, 0);
+    const first = dumpLocationFrom(dump(bin, path.join(where, "x")).stdout);
+    spawnSync("sleep", ["1.1"]);
+    const second = dumpLocationFrom(dump(bin, path.join(where, "x")).stdout);
+    expect(first).toBeDefined();
+    expect(second).toBeDefined();
+    expect(first).not.toBe(second);
+    expect(fs.readdirSync(where).sort()).toEqual(
+      [path.basename(first ?? ""), path.basename(second ?? "")].sort(),
+    );
+  });
+
+  it("never replaces an existing file of the same name", () => {
+    const where = path.join(dir, "taken");
+    const existing = path.join(where, "x-20261203T150405Z.dump");
+    fs.mkdirSync(where, { recursive: true });
+    fs.writeFileSync(existing, "earlier dump");
+    const result = dump(tools(0, 0, "20261203T150405Z"), path.join(where, "x"));
+    expect(result.status).toBe(DUMP_EXISTS_EXIT_CODE);
+    expect(fs.readFileSync(existing, "utf8")).toBe("earlier dump");
+    expect(fs.readdirSync(where)).toEqual(["x-20261203T150405Z.dump"]);
   });
 });
 
