@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { pauseCommandName, resumeCommandName } from "../src/contract";
 import { shellQuote } from "../src/util/shell";
+import { boundedRunner, DEFAULT_KUBECTL_TIMEOUT_SECONDS, timeoutSeconds } from "../src/util/timeout";
 import { forwardDependsOn } from "./depends-on";
 
 export interface ScheduledJobsArgs {
@@ -15,16 +16,27 @@ export interface ScheduledJobsArgs {
   readonly context?: string;
   /** Values that identify the release; the pause and resume run again when any changes. */
   readonly releaseKey: readonly string[];
+  /**
+   * Bound of each kubectl call, in seconds (`timeout` from coreutils and kubectl's `--request-timeout`): a cluster
+   * that does not answer fails the step instead of holding the stack's lock. Default
+   * {@link DEFAULT_KUBECTL_TIMEOUT_SECONDS}; a whole number ≥ 1.
+   */
+  readonly timeoutSeconds?: number;
 }
 
-/** The kubectl script that suspends (`true`) or resumes (`false`) one CronJob; a missing CronJob is reported, not an error. */
+/**
+ * The kubectl script that suspends (`true`) or resumes (`false`) one CronJob; a missing CronJob is reported, not an
+ * error. Each kubectl call is bounded by `timeoutSecs` (default {@link DEFAULT_KUBECTL_TIMEOUT_SECONDS}).
+ */
 export function suspendScript(
   namespace: string,
   cronJob: string,
   suspend: boolean,
   context?: string,
+  timeoutSecs: number = DEFAULT_KUBECTL_TIMEOUT_SECONDS,
 ): string {
   const ctx = context !== undefined ? ` --context ${shellQuote(context)}` : "";
+  const bound = timeoutSeconds(timeoutSecs);
   const job = shellQuote(cronJob);
   const patch = shellQuote(JSON.stringify({ spec: { suspend } }));
   const verb = suspend ? "paused" : "resumed";
@@ -33,7 +45,8 @@ export function suspendScript(
     'kc="$(mktemp)"',
     "trap 'rm -f \"$kc\"' EXIT",
     'printf "%s" "$NOVA_KUBECONFIG" > "$kc"',
-    `k() { kubectl --kubeconfig "$kc"${ctx} --namespace ${shellQuote(namespace)} "$@"; }`,
+    boundedRunner(),
+    `k() { bounded ${bound} kubectl --request-timeout=${bound}s --kubeconfig "$kc"${ctx} --namespace ${shellQuote(namespace)} "$@"; }`,
     // --ignore-not-found: a CronJob that does not exist yet (first install) has nothing to pause; any other error
     // (unreachable cluster, no permission) fails the step.
     // A separate assignment, so a failing kubectl (unreachable cluster, denied) fails the step instead of reading
@@ -61,10 +74,21 @@ export class ScheduledJobs extends pulumi.ComponentResource {
     super("nova:jobs:ScheduledJobs", name, {}, opts);
     const seen = new Set<string>();
     const dupes = args.cronJobs.filter((j) => (seen.has(j) ? true : (seen.add(j), false)));
-    if (dupes.length > 0) {
+    const errors = dupes.map((j) => ({ propertyPath: "cronJobs", reason: `"${j}" is listed twice` }));
+    if (
+      args.timeoutSeconds !== undefined &&
+      (!Number.isInteger(args.timeoutSeconds) || args.timeoutSeconds < 1)
+    ) {
+      errors.push({
+        propertyPath: "timeoutSeconds",
+        reason: `expected a whole number of seconds ≥ 1 (got ${args.timeoutSeconds})`,
+      });
+    }
+    if (errors.length > 0) {
       throw new pulumi.InputPropertiesError({
-        message: "ScheduledJobs: duplicate CronJob names",
-        errors: dupes.map((j) => ({ propertyPath: "cronJobs", reason: `"${j}" is listed twice` })),
+        message:
+          dupes.length > 0 ? "ScheduledJobs: duplicate CronJob names" : "ScheduledJobs: invalid arguments",
+        errors,
       });
     }
     this.pauses = args.cronJobs.map(
@@ -72,7 +96,7 @@ export class ScheduledJobs extends pulumi.ComponentResource {
         new command.local.Command(
           pauseCommandName(name, job),
           {
-            create: suspendScript(args.namespace, job, true, args.context),
+            create: suspendScript(args.namespace, job, true, args.context, args.timeoutSeconds),
             environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
             triggers: [...args.releaseKey],
           },
@@ -118,7 +142,7 @@ export class ResumeScheduledJobs extends pulumi.ComponentResource {
       return new command.local.Command(
         resumeCommandName(name, job),
         {
-          create: suspendScript(args.namespace, job, false, args.context),
+          create: suspendScript(args.namespace, job, false, args.context, args.timeoutSeconds),
           environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
           triggers: [...args.releaseKey, pause.id],
         },

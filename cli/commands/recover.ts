@@ -11,15 +11,18 @@ import {
 } from "../engine";
 import {
   describePending,
+  FORCE_UNLOCK_OPTION,
   LOCK_AGE_OPTION,
   pendingOperations,
+  recordingLockHolder,
   recoverLockedStack,
   type RecoveryOptions,
 } from "../recover";
 
 /**
- * `recover`: after an update was killed mid-flight, cancels its lock when the holder is provably gone (same host and
- * its process not running, or older than `--lock-stale-after`), reconciles the pending operations with the cluster,
+ * `recover`: after an update was killed mid-flight, cancels its lock when the holder is provably gone (this host, boot
+ * and PID namespace, its process no longer running), or when a person confirms an old lock whose holder cannot be
+ * checked (or names it with `--force-unlock`), reconciles the pending operations with the cluster,
  * and says where the release stands. `rollout up` then finishes the interrupted release (and resumes the CronJobs
  * once verified).
  */
@@ -37,7 +40,9 @@ export async function recover(
     const before = await pendingOperations(stack);
     pending = before.length;
     if (pending > 0) process.stderr.write(describePending(before));
-    await stack.refresh({ clearPendingCreates: true, onOutput: progress("  ") });
+    await recordingLockHolder(stackName, () =>
+      stack.refresh({ clearPendingCreates: true, onOutput: progress("  ") }),
+    );
   } catch (err) {
     if (!isConcurrentUpdateError(err)) throw err;
     locked = true;
@@ -67,14 +72,24 @@ export function recoverCommand(): Command {
     )
     .requiredOption(...STACK_OPTION)
     .option(...LOCK_AGE_OPTION)
-    .option("-y, --yes", "do not ask for confirmation")
+    .option(...FORCE_UNLOCK_OPTION)
+    .option("-y, --yes", "cancel a provably abandoned lock without asking (never a lock judged by its age)")
     .option(...JSON_OPTION)
-    .action(async (o: { stack: string; lockStaleAfter: number; yes?: boolean; json?: boolean }) => {
-      const result = await recover(projectRoot(), o.stack, {
-        yes: o.yes === true,
-        staleAfterMs: o.lockStaleAfter,
-        quiet: o.json === true,
-      });
-      if (o.json === true) process.stdout.write(`${JSON.stringify({ stack: o.stack, ...result })}\n`);
-    });
+    .action(
+      async (o: {
+        stack: string;
+        lockStaleAfter: number;
+        forceUnlock: string[];
+        yes?: boolean;
+        json?: boolean;
+      }) => {
+        const result = await recover(projectRoot(), o.stack, {
+          yes: o.yes === true,
+          staleAfterMs: o.lockStaleAfter,
+          forceUnlock: o.forceUnlock,
+          quiet: o.json === true,
+        });
+        if (o.json === true) process.stdout.write(`${JSON.stringify({ stack: o.stack, ...result })}\n`);
+      },
+    );
 }

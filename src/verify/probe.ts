@@ -18,6 +18,7 @@ import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { MANIFEST_ACCEPT } from "../registry/oci";
+import { passwordForms } from "../util/pg-connection";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
 
 export interface ProbeResult {
@@ -85,11 +86,20 @@ export function looksLikePrometheus(body: string): boolean {
     );
 }
 
-/** GET `url`; 2xx required, and for `/metrics` a Prometheus body. */
+/**
+ * GET `url`; 2xx required, and for `/metrics` a Prometheus body. Redirects are not followed: a health endpoint that
+ * answers 3xx (a login page, a moved route, a proxy's default page) fails, naming where it pointed.
+ */
 export function httpAttempt(url: string, prometheus: boolean): Attempt {
   return async (signal) => {
-    const res = await fetch(url, { signal, redirect: "follow" });
+    const res = await fetch(url, { signal, redirect: "manual" });
     const body = await res.text();
+    if (res.status >= 300 && res.status < 400) {
+      const location = res.headers.get("location");
+      throw new Error(
+        `${url} answered ${res.status} redirecting to ${location ?? "(no Location)"}: the endpoint must answer itself; redirects are not followed`,
+      );
+    }
     if (!res.ok) throw new Error(`${url} answered ${res.status}`);
     if (prometheus && !looksLikePrometheus(body)) throw new Error(`${url} did not return Prometheus metrics`);
     return `${url} answered ${res.status}`;
@@ -159,13 +169,17 @@ export function allowListedEnv(
 
 /**
  * A function that replaces every secret value in a text with {@link REDACTED}: each whole value as a substring
- * (longest first), then each line of a multi-line value that has at least {@link MIN_REDACTED_FRAGMENT} characters,
- * so output that is split into lines (streamed, or cut to a tail) never shows a line of a multi-line secret either.
+ * (longest first), the password of a value that is a PostgreSQL connection string alone (as written, decoded and
+ * percent-encoded; see `passwordForms`), then each line of a multi-line value that has at least
+ * {@link MIN_REDACTED_FRAGMENT} characters, so output that is split into lines (streamed, or cut to a tail) never
+ * shows a line of a multi-line secret either.
  *
  * @param secrets the secret values; empty ones are ignored
  */
 export function redactor(secrets: readonly string[]): (text: string) => string {
-  const whole = [...new Set(secrets.filter((v) => v !== ""))];
+  // A connection string's password alone, decoded and percent-encoded (libpq prints parts of a malformed URL).
+  const passwords = secrets.flatMap(passwordForms).filter((p) => p.length >= MIN_REDACTED_FRAGMENT);
+  const whole = [...new Set([...secrets, ...passwords].filter((v) => v !== ""))];
   const fragments = whole
     .filter((v) => /[\r\n]/.test(v))
     .flatMap((v) => v.split(/\r?\n|\r/))
@@ -190,7 +204,9 @@ export interface ExecOptions {
 /**
  * Runs a shell command with an allow-listed environment ({@link COMMAND_ENV_ALLOWLIST} plus `env` and `secretEnv`);
  * exit code 0 is success. Output goes, redacted, to stderr so the JSON result stays alone on stdout; a failure's
- * detail carries the redacted tail of the output.
+ * detail carries the redacted tail of the output. The command runs in a process group of its own: when the attempt
+ * times out the whole group is killed (the shell and everything it started), and whatever the command left running
+ * in the background is killed when the shell exits.
  */
 export function execAttempt(command: string, options: ExecOptions = {}): Attempt {
   const source = options.source ?? process.env;
@@ -200,7 +216,24 @@ export function execAttempt(command: string, options: ExecOptions = {}): Attempt
   const output = options.output ?? ((text: string) => void process.stderr.write(text));
   return (signal) =>
     new Promise<string>((resolve, reject) => {
-      const child = spawn("/bin/sh", ["-c", command], { stdio: ["ignore", "pipe", "pipe"], signal, env });
+      if (signal.aborted) {
+        reject(new Error("aborted before it started"));
+        return;
+      }
+      const child = spawn("/bin/sh", ["-c", command], {
+        stdio: ["ignore", "pipe", "pipe"],
+        env,
+        detached: true,
+      });
+      const killGroup = () => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+        } catch {
+          // the group is empty: nothing left to kill
+        }
+      };
+      signal.addEventListener("abort", killGroup, { once: true });
+      child.on("exit", killGroup);
       let tail = "";
       // Each stream is cut into whole lines before redaction, so a value split across chunks is still found.
       const stream = () => {
@@ -232,6 +265,7 @@ export function execAttempt(command: string, options: ExecOptions = {}): Attempt
       child.stderr.on("data", err.data);
       child.on("error", (e) => reject(new Error(redact(errorText(e)))));
       child.on("close", (code) => {
+        signal.removeEventListener("abort", killGroup);
         out.end();
         err.end();
         if (code === 0) resolve("command succeeded");

@@ -50,6 +50,59 @@ describe("ScheduledJobs", () => {
     expect(resume.inputs.triggers).toEqual(["r1", "jobs-pause-nova-reports-id"]);
   });
 
+  it("bounds every kubectl call: the committed default, or the stack's kubectlTimeoutSeconds", async () => {
+    new mod.ScheduledJobs("bounded", {
+      namespace: "nova-prod",
+      cronJobs: ["nova-billing-drill"],
+      kubeconfig: pulumi.secret("apiVersion: v1"),
+      releaseKey: ["r1"],
+      timeoutSeconds: 45,
+    });
+    new mod.ScheduledJobs("defaulted", {
+      namespace: "nova-prod",
+      cronJobs: ["nova-billing-drill"],
+      kubeconfig: pulumi.secret("apiVersion: v1"),
+      releaseKey: ["r1"],
+    });
+    await settle();
+    const bounded = String(mocks.named("bounded-pause-nova-billing-drill").inputs.create);
+    expect(bounded).toMatch(/^k\(\) \{ bounded 45 kubectl --request-timeout=45s /m);
+    expect(bounded).toContain('timeout --kill-after=10 "$secs" "$@"');
+    expect(String(mocks.named("defaulted-pause-nova-billing-drill").inputs.create)).toMatch(
+      /^k\(\) \{ bounded 120 kubectl --request-timeout=120s /m,
+    );
+    // Every kubectl call of the script goes through the bounded function.
+    expect(bounded.split("\n").filter((l) => /(^|[^-])kubectl /.test(l) && !l.startsWith("k()"))).toEqual([]);
+  });
+
+  it("refuses a timeout that is not a whole number of seconds", () => {
+    expect(
+      () =>
+        new mod.ScheduledJobs("bad-timeout", {
+          namespace: "ns",
+          cronJobs: ["a"],
+          kubeconfig: "x",
+          releaseKey: [],
+          timeoutSeconds: 0,
+        }),
+    ).toThrow(/invalid arguments/);
+  });
+
+  it("a kubectl that never answers fails the step once the bound passes, naming the timeout", () => {
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "nova-kubectl-"));
+    fs.writeFileSync(path.join(bin, "kubectl"), "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    const started = Date.now();
+    const run = spawnSync("sh", ["-c", mod.suspendScript("ns", "nova-billing-drill", true, undefined, 1)], {
+      env: { PATH: `${bin}:/usr/bin:/bin`, NOVA_KUBECONFIG: "apiVersion: v1" },
+      encoding: "utf8",
+      timeout: 20_000,
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(run.status).toBe(124);
+    expect(run.stderr).toMatch(/kubectl did not finish within 1s \(timed out\)/);
+    fs.rmSync(bin, { recursive: true, force: true });
+  });
+
   it("refuses resumes that do not pair with the pauses", () => {
     expect(
       () =>

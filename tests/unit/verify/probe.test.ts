@@ -1,4 +1,7 @@
+import * as fs from "node:fs";
 import * as http from "node:http";
+import * as os from "node:os";
+import * as path from "node:path";
 import { type AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -27,6 +30,14 @@ beforeAll(async () => {
     const url = req.url ?? "/";
     hits.set(url, (hits.get(url) ?? 0) + 1);
     if (url === "/v1/health") return res.end('{"status":"ok"}');
+    if (url === "/moved/health") {
+      res.writeHead(302, { location: "/v1/health" });
+      return res.end();
+    }
+    if (url === "/login-wall") {
+      res.writeHead(307, { location: "https://sso.example.com/login" });
+      return res.end();
+    }
     if (url === "/v1/metrics") return res.end('# HELP up x\nnova_requests_total{route="/"} 12\n');
     if (url === "/plain") return res.end("hello");
     if (url === "/flaky") {
@@ -65,10 +76,22 @@ describe("probes against a real HTTP server", () => {
       false,
     ],
     ["a slow endpoint past its timeout", () => httpAttempt(`${base}/slow`, false), false],
+    ["a redirect to a 200 page", () => httpAttempt(`${base}/moved/health`, false), false],
   ])("%s", async (_name, attempt, ok) => {
     const result = await withRetries("t", attempt(), fast);
     expect(result.ok).toBe(ok);
     expect(result.attempts).toBe(ok ? 1 : 3);
+  });
+
+  it("a redirect fails, naming where it pointed (never followed)", async () => {
+    hits.delete("/v1/health");
+    const result = await withRetries("r", httpAttempt(`${base}/login-wall`, false), fast);
+    expect(result.ok).toBe(false);
+    expect(result.detail).toBe(
+      `${base}/login-wall answered 307 redirecting to https://sso.example.com/login: the endpoint must answer itself; redirects are not followed`,
+    );
+    await withRetries("m", httpAttempt(`${base}/moved/health`, false), fast);
+    expect(hits.get("/v1/health")).toBeUndefined();
   });
 
   it("retries until a flaky endpoint recovers", async () => {
@@ -89,6 +112,31 @@ describe("probes against a real HTTP server", () => {
     expect((await withRetries("ok", execAttempt("exit 0"), fast)).ok).toBe(true);
     const failed = await withRetries("no", execAttempt("echo nope >&2; exit 3"), fast);
     expect(failed.detail).toBe("exit code 3: nope");
+  });
+
+  it("a timed-out command is killed with its whole process group, grandchildren included", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "probe-group-"));
+    const pidFile = path.join(dir, "grandchild.pid");
+    // The shell starts a grandchild that sleeps far past the timeout and waits for it.
+    const command = `sleep 60 >/dev/null 2>&1 & echo $! > '${pidFile}'; wait`;
+    const started = Date.now();
+    const result = await withRetries("hang", execAttempt(command), { ...fast, attempts: 1, timeoutMs: 300 });
+    expect(result).toMatchObject({ ok: false, detail: "timed out after 300 ms" });
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const grandchild = Number(fs.readFileSync(pidFile, "utf8").trim());
+    expect(grandchild).toBeGreaterThan(0);
+    const running = () => {
+      try {
+        const stat = fs.readFileSync(`/proc/${grandchild}/stat`, "utf8");
+        return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(")") + 2));
+      } catch {
+        return false;
+      }
+    };
+    const deadline = Date.now() + 3_000;
+    while (running() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(running()).toBe(false);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("exits 0 and prints one JSON line for a passing probe, 1 for a failing one", async () => {
