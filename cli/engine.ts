@@ -11,9 +11,11 @@ import type {
   Stack,
   UpdateSummary,
 } from "@pulumi/pulumi/automation";
-import { ConfigValidationError } from "../src/config";
+import { parse as parseYaml } from "yaml";
+import { ConfigValidationError, CONFIG_NAMESPACE, VERIFICATION_CONFIG_KEYS } from "../src/config";
 import { classifyStackFile, policyConfigPath, type StackClass } from "../src/evidence/enforcement";
 import { parseAdmission, type Admission } from "../src/evidence/gate";
+import { parseRejectionNote, type RejectionRecord } from "../src/evidence/rejections";
 import { DEFAULT_EVIDENCE_DIR, VERIFICATION_RESOURCE_PREFIX } from "../src/contract";
 import { findProjectDir } from "../src/evidence/stack-settings";
 import { cacheDir, selectedToolchain } from "../tools/toolchain";
@@ -364,6 +366,8 @@ export interface ReleaseEntry {
   readonly config: Record<string, string>;
   /** What admitted this release through the gate (recorded in the update's message by `rollout up`/`rollback`). */
   readonly admission?: Admission;
+  /** The release an automatic rollback rejected (its message carries the rejection of the failed update). */
+  readonly rejects?: RejectionRecord;
 }
 
 /**
@@ -388,46 +392,166 @@ export function toReleaseEntry(u: UpdateSummary, position?: number): ReleaseEntr
     workerDigest: config["nova-rollout:workerImageDigest"] ?? "",
     config,
     ...admissionField(u.message),
+    ...rejectsField(u.message),
   };
 }
 
+function rejectsField(message: string | undefined): { rejects?: RejectionRecord } {
+  const rejects = parseRejectionNote(message);
+  return rejects === undefined ? {} : { rejects };
+}
+
+/** Image digests of a release, as a rollback target is compared with what the stack runs or has rejected. */
+export interface ReleaseDigests {
+  readonly api: string;
+  readonly worker: string;
+}
+
 /**
- * The update to roll back to: the newest successful `update` whose digests differ from `current` (or exactly
- * `version` when given, which must itself be a successful update). A successful update passed the gate and the
- * post-deploy verification: a failed verification fails the update.
+ * Why a history entry cannot be a rollback target, or undefined when it qualifies: only a successful `update` (it
+ * passed the gate and the post-deploy verification, since a failed verification fails the update), on a production
+ * stack one whose admission history records, and never one whose digests the stack has since rejected.
+ */
+export function targetProblem(
+  entry: ReleaseEntry,
+  requireAdmission: boolean,
+  rejected: readonly ReleaseDigests[] = [],
+): string | undefined {
+  if (entry.kind !== "update") return `it was a ${entry.result} ${entry.kind}, not a release`;
+  if (entry.result === "failed") {
+    return `it was a failed update: release ${entry.release || "(unknown)"} did not pass the gate and post-deploy verification in it`;
+  }
+  if (entry.result !== "succeeded") {
+    return `it was a ${entry.result} update: it never finished its post-deploy verification`;
+  }
+  if (requireAdmission && entry.admission === undefined) {
+    return "it carries no gate admission (it was not released through `rollout up`), so the gate never admitted it; a production stack rolls back only to a release the gate admitted";
+  }
+  if (rejected.some((d) => d.api === entry.apiDigest && d.worker === entry.workerDigest)) {
+    return `its release ${entry.release} was rejected on this stack afterwards (a later update with the same digests failed post-deploy verification)`;
+  }
+  return undefined;
+}
+
+/** The updates that qualify as rollback targets (see {@link targetProblem}), newest first. */
+export function rollbackCandidates(
+  history: readonly ReleaseEntry[],
+  requireAdmission: boolean,
+  rejected: readonly ReleaseDigests[] = [],
+): ReleaseEntry[] {
+  return history
+    .filter((h) => targetProblem(h, requireAdmission, rejected) === undefined)
+    .sort((a, b) => b.version - a.version);
+}
+
+/** The versions that qualify as rollback targets, newest first, for messages (at most `limit`). */
+export function qualifyingList(good: readonly ReleaseEntry[], limit = 10): string {
+  if (good.length === 0) return "No update of this stack qualifies as a rollback target.";
+  const shown = good.slice(0, limit).map((h) => `${h.version} (release ${h.release})`);
+  const more = good.length > limit ? `, and ${good.length - limit} older` : "";
+  return `Updates that qualify (admitted and succeeded, newest first): ${shown.join(", ")}${more}; see \`rollout history\`.`;
+}
+
+/**
+ * The update to roll back to: the newest qualifying update (see {@link targetProblem}) whose digests differ from
+ * `current`, or exactly `version` when given, which must itself qualify. A refusal names why and which versions do.
  */
 export function rollbackTarget(
   history: readonly ReleaseEntry[],
   current: { apiDigest: string; workerDigest: string },
   version?: number,
   requireAdmission = false,
+  rejected: readonly ReleaseDigests[] = [],
 ): ReleaseEntry {
-  const good = history.filter(
-    (h) =>
-      h.kind === "update" && h.result === "succeeded" && (!requireAdmission || h.admission !== undefined),
-  );
+  const good = rollbackCandidates(history, requireAdmission, rejected);
   if (version !== undefined) {
     const entry = history.find((h) => h.version === version);
-    if (entry === undefined) throw new UserError(`Update ${version} is not in this stack's history.`);
-    if (requireAdmission && entry.result === "succeeded" && entry.admission === undefined) {
-      throw new UserError(
-        `Update ${version} carries no gate admission (it was not released through \`rollout up\`); a production stack rolls back only to a release the gate admitted.`,
-      );
+    if (entry === undefined) {
+      throw new UserError(`Update ${version} is not in this stack's history. ${qualifyingList(good)}`);
     }
-    if (!good.includes(entry)) {
+    const problem = targetProblem(entry, requireAdmission, rejected);
+    if (problem !== undefined) {
       throw new UserError(
-        `Update ${version} was a ${entry.result} ${entry.kind}; only a successful update is a target.`,
+        `Update ${version} cannot be a rollback target: ${problem}. Nothing was changed. ${qualifyingList(good)}`,
       );
     }
     return entry;
   }
-  const target = [...good]
-    .sort((a, b) => b.version - a.version)
-    .find((h) => h.apiDigest !== current.apiDigest || h.workerDigest !== current.workerDigest);
+  const target = good.find(
+    (h) => h.apiDigest !== current.apiDigest || h.workerDigest !== current.workerDigest,
+  );
   if (target === undefined) {
-    throw new UserError("No earlier successful release with other image digests is in the stack's history.");
+    throw new UserError(
+      `No earlier successful release with other image digests is in the stack's history. ${qualifyingList(good)}`,
+    );
   }
   return target;
+}
+
+/** The full keys (`nova-rollout:<key>`) of the verification settings, which a rollback never changes. */
+export const VERIFICATION_KEYS: ReadonlySet<string> = new Set(
+  VERIFICATION_CONFIG_KEYS.map((k) => `${CONFIG_NAMESPACE}:${k}`),
+);
+
+/**
+ * The project's config defaults (Pulumi.yaml `config:`), by full key, as the text history stores values in (lists and
+ * maps as JSON). An unreadable Pulumi.yaml has none.
+ */
+export function projectConfigDefaults(projectDir: string): Record<string, string> {
+  let doc: unknown;
+  try {
+    doc = parseYaml(fs.readFileSync(path.join(projectDir, "Pulumi.yaml"), "utf8"));
+  } catch {
+    return {};
+  }
+  const config = (doc as { config?: unknown } | null)?.config;
+  if (typeof config !== "object" || config === null) return {};
+  const out: Record<string, string> = {};
+  for (const [key, decl] of Object.entries(config as Record<string, unknown>)) {
+    if (typeof decl !== "object" || decl === null || !("default" in decl)) continue;
+    const value = decl.default;
+    const full = key.includes(":") ? key : `${CONFIG_NAMESPACE}:${key}`;
+    out[full] = typeof value === "object" && value !== null ? JSON.stringify(value) : String(value);
+  }
+  return out;
+}
+
+/** Whether two config texts hold the same value (lists and maps compared as JSON, whatever their spacing). */
+export function sameConfigValue(a: string, b: string): boolean {
+  if (a === b) return true;
+  if (!/^\s*[[{]/.test(a) || !/^\s*[[{]/.test(b)) return false;
+  try {
+    return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a rollback changes in the stack config to re-apply a target update's config: the keys whose value differs from
+ * the stack's now (`set`), and the keys set now that the target ran with at their project default (`remove`: a
+ * default is never written into the stack file). The verification settings (`VERIFICATION_CONFIG_KEYS`) are left as
+ * the stack has them now: the restored release is verified with the current checks, the ones that failed included.
+ */
+export function rollbackConfigChanges(
+  target: Readonly<Record<string, string>>,
+  current: Readonly<Record<string, { readonly value: string; readonly secret?: boolean } | undefined>>,
+  defaults: Readonly<Record<string, string>>,
+): { set: Record<string, string>; remove: string[] } {
+  const set: Record<string, string> = {};
+  const remove: string[] = [];
+  for (const [key, value] of Object.entries(target)) {
+    if (VERIFICATION_KEYS.has(key)) continue;
+    const now = current[key];
+    const fallback = defaults[key];
+    if (fallback !== undefined && sameConfigValue(value, fallback)) {
+      if (now !== undefined && (now.secret === true || !sameConfigValue(now.value, fallback)))
+        remove.push(key);
+      continue;
+    }
+    if (now === undefined || now.secret === true || !sameConfigValue(now.value, value)) set[key] = value;
+  }
+  return { set, remove };
 }
 
 /**

@@ -1,5 +1,16 @@
 /** `history`: the stack's updates as releases, numbered the way `rollback --to` takes them. */
-import { STACK_OPTION, openStack, projectRoot, fullHistory, type ReleaseEntry, StackConfig } from "../engine";
+import {
+  STACK_OPTION,
+  openStack,
+  projectRoot,
+  fullHistory,
+  qualifyingList,
+  rollbackCandidates,
+  type ReleaseEntry,
+  StackConfig,
+} from "../engine";
+import { classifyStackFile } from "../../src/evidence/enforcement";
+import { rejectedDigests } from "../rejected-releases";
 import { Command, InvalidArgumentError } from "commander";
 import { formatOverdueFollowUps, overdueFollowUps } from "../../src/evidence/follow-ups";
 
@@ -47,12 +58,17 @@ export function historyCommand(): Command {
     .action(async (o: { stack: string; limit: number; json?: boolean }) => {
       const projectDir = projectRoot();
       const stack = await openStack({ projectDir, stack: o.stack });
-      const entries = (await fullHistory(stack)).slice(0, o.limit);
+      const all = await fullHistory(stack);
+      const entries = all.slice(0, o.limit);
       process.stdout.write(
         `${o.json === true ? JSON.stringify(entries, null, 2) : formatHistory(entries)}\n`,
       );
-      // Follow-up drills `post-launch` scheduled and nobody recorded as done in time.
       const evidenceDir = (await StackConfig.of(stack)).evidenceDir(projectDir);
+      // Which versions `rollback --to` takes: admitted (production), succeeded, not rejected since.
+      const production = classifyStackFile(projectDir, o.stack).production;
+      const rejected = rejectedDigests(projectDir, evidenceDir, o.stack, production);
+      process.stderr.write(`${qualifyingList(rollbackCandidates(all, production, rejected))}\n`);
+      // Follow-up drills `post-launch` scheduled and nobody recorded as done in time.
       const overdue = overdueFollowUps(evidenceDir, o.stack, new Date());
       for (const line of formatOverdueFollowUps(overdue, projectDir)) process.stderr.write(`${line}\n`);
     });

@@ -7,16 +7,18 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { type Stack } from "@pulumi/pulumi/automation";
 import { writeReleaseComms } from "../../src/comms/templates";
-import { SERVICE_DEPLOYMENTS } from "../../src/contract";
 import {
   admissionMessage,
   classifyStackFile,
+  RecordSigningError,
   recordSigningKey,
-  signRecord,
-  writeRecord,
+  writeSignedRecord,
 } from "../../src/evidence";
+import { readRejections, rejectionNote, type RejectionRecord } from "../../src/evidence/rejections";
+import { formatRollbackOf, ROLLBACK_OF_KEY } from "../../src/config/rollback-of";
 import { notifierFor } from "../announce";
-import { clusterState } from "../cluster-state";
+import { rejectedDigests } from "../rejected-releases";
+import { clusterState, emergencySteps } from "../cluster-state";
 import {
   configJson,
   describeFailure,
@@ -25,7 +27,9 @@ import {
   openStack,
   policyArgs,
   progress,
+  projectConfigDefaults,
   projectRoot,
+  rollbackConfigChanges,
   rollbackTarget,
   JSON_OPTION,
   STACK_OPTION,
@@ -35,7 +39,7 @@ import {
   verificationUrns,
 } from "../engine";
 import { summariseUpdate, writeLaunchReport, type LaunchSummary } from "../launch-report";
-import { askYesNo } from "../recover";
+import { askYesNo, recordingLockHolder } from "../recover";
 import { positiveInt, shortDigest } from "./history";
 
 export interface RollbackOptions {
@@ -56,10 +60,12 @@ export interface RollbackOptions {
   readonly confirm?: (target: ReleaseEntry) => Promise<boolean>;
   /** When the rollback follows a release that failed verification: when it started and failed (the postmortem's timeline). */
   readonly failedRelease?: { readonly startedAt: Date; readonly verificationFailedAt: Date };
+  /** The rejection of the failed release this rollback follows: carried in the update's message (stack history). */
+  readonly rejects?: RejectionRecord;
 }
 
 /** The person running the CLI, as the roster names them: `NOVA_OPERATOR`, else the login name. */
-function operatorName(): string {
+export function operatorName(): string {
   const named = process.env["NOVA_OPERATOR"];
   return named !== undefined && named !== "" ? named : os.userInfo().username;
 }
@@ -88,14 +94,20 @@ export async function rollBack(
     workerDigest: config.value("workerImageDigest"),
   };
   const replacedTag = config.value("imageTag");
-  const target = rollbackTarget(history, current, o.to, production);
+  const evidenceDir = config.evidenceDir(projectDir);
+  const target = rollbackTarget(
+    history,
+    current,
+    o.to,
+    production,
+    rejectedDigests(projectDir, evidenceDir, stackName, production),
+  );
   process.stderr.write(
     `Rolling ${stackName} back to update ${target.version} (release ${target.release}, api ${shortDigest(target.apiDigest)}, worker ${shortDigest(target.workerDigest)})\n`,
   );
   if (o.confirm !== undefined && !(await o.confirm(target))) {
     throw new UserError("Rollback cancelled; nothing changed.", EXIT.failed);
   }
-  const evidenceDir = config.evidenceDir(projectDir);
   const notify = notifierFor(projectDir, config);
   if (target.admission !== undefined) {
     const sshKey = recordSigningKey(o.sshKey);
@@ -104,39 +116,68 @@ export async function rollBack(
         "A production rollback record must be signed by the person it names: pass --ssh-key <file> or set NOVA_SSH_KEY_FILE (their key in policy/trust/roster.json), and --by / NOVA_OPERATOR with their roster name.",
       );
     }
+    if (production && target.admission.approvalSha256 === undefined) {
+      throw new UserError(
+        `Update ${target.version} (release ${target.release}) carries no approval in its admission: a production rollback restores only a release the gate admitted with a leadership approval. Pick another version (npm run rollout -- history --stack ${stackName}) or release it as a new one (preflight, freeze, approve, up).`,
+      );
+    }
     const now = new Date();
-    const file = writeRecord(
-      evidenceDir,
-      {
-        kind: "rollback",
-        stack: stackName,
-        release: target.release,
-        imageDigests: { api: target.apiDigest, worker: target.workerDigest },
-        bundleSha256: target.admission.bundleSha256,
-        targetVersion: target.version,
-        reason: o.reason ?? `rollback to update ${target.version}`,
-        requestedBy: o.requestedBy ?? operatorName(),
-        createdAt: now.toISOString(),
-        expiresAt: new Date(now.getTime() + ROLLBACK_RECORD_HOURS * 3_600_000).toISOString(),
-      },
-      now,
-    );
-    if (sshKey !== undefined) signRecord(file, sshKey);
+    // Signed before it reaches records/: a failed signature records nothing.
+    let written: { file: string; signature?: string };
+    try {
+      written = writeSignedRecord(
+        evidenceDir,
+        {
+          kind: "rollback",
+          stack: stackName,
+          release: target.release,
+          imageDigests: { api: target.apiDigest, worker: target.workerDigest },
+          bundleSha256: target.admission.bundleSha256,
+          // What admitted the target then: the gate checks that this approval is still on file and still valid.
+          ...(target.admission.approvalSha256 !== undefined
+            ? { approvalSha256: target.admission.approvalSha256 }
+            : {}),
+          targetVersion: target.version,
+          reason: o.reason ?? `rollback to update ${target.version}`,
+          requestedBy: o.requestedBy ?? operatorName(),
+          createdAt: now.toISOString(),
+          expiresAt: new Date(now.getTime() + ROLLBACK_RECORD_HOURS * 3_600_000).toISOString(),
+        },
+        now,
+        sshKey,
+      );
+    } catch (e) {
+      if (e instanceof RecordSigningError) throw new UserError(e.message);
+      throw e;
+    }
     process.stderr.write(
-      `rollback record: ${path.relative(projectDir, file)}${sshKey !== undefined ? " (signed)" : ""}\n`,
+      `rollback record: ${path.relative(projectDir, written.file)}${written.signature !== undefined ? " (signed)" : ""}\n`,
     );
   }
-  // Only what differs is re-applied; what it replaces is remembered, so a failed rollback leaves the config as it was.
+  // Only what differs is re-applied (the verification settings stay as they are now, project defaults are not
+  // written); what it replaces is remembered, so a failed rollback leaves the config as it was.
   const now: Record<string, { value: string; secret?: boolean } | undefined> = config.all;
-  const changes = Object.fromEntries(
-    Object.entries(target.config).filter(
-      ([key, value]) => now[key]?.value !== value || now[key]?.secret === true,
-    ),
-  );
+  const changes = rollbackConfigChanges(target.config, now, projectConfigDefaults(projectDir));
+  // The rollback marks its own update below; a mark recorded in the target's config is not the repository's.
+  delete changes.set[ROLLBACK_OF_KEY];
   // What each changed key held, secret flag included, so a failed rollback restores it exactly.
-  const previous = Object.fromEntries(Object.keys(changes).map((key) => [key, now[key]]));
-  await stack.setAllConfigJson(configJson(changes));
-  const what = `rollback to update ${target.version} (release ${target.release})`;
+  const previous = Object.fromEntries(
+    [...Object.keys(changes.set), ...changes.remove].map((key) => [key, now[key]]),
+  );
+  previous[ROLLBACK_OF_KEY] = undefined;
+  if (Object.keys(changes.set).length > 0) await stack.setAllConfigJson(configJson(changes.set));
+  for (const key of changes.remove) await stack.removeConfig(key);
+  // For this update only: the program does no database work (the database is forward-only; a rollback never migrates).
+  await stack.setAllConfigJson(configJson({ [ROLLBACK_OF_KEY]: rollbackOf(target) }));
+  // The rejection of the release being replaced (if it failed verification) goes into stack history with the rollback.
+  const rejects =
+    o.rejects ??
+    [...readRejections(evidenceDir, stackName).rejections]
+      .reverse()
+      .find(
+        (r) => r.imageDigests.api === current.apiDigest && r.imageDigests.worker === current.workerDigest,
+      );
+  const what = `rollback to update ${target.version} (release ${target.release})${rejects !== undefined ? `; ${rejectionNote(rejects)}` : ""}`;
   const args = {
     ...policyArgs(projectDir, stackName),
     message: target.admission === undefined ? what : admissionMessage(target.admission, what),
@@ -152,7 +193,9 @@ export async function rollBack(
       return target;
     }
     const startedAt = new Date();
-    const result = await stack.up(args);
+    // Its engine processes are recorded, so a rollback killed mid-flight leaves a lock `recover` can judge.
+    const result = await recordingLockHolder(stackName, () => stack.up(args));
+    await clearRollbackOf(stack);
     const summary: LaunchSummary = {
       ...summariseUpdate(stackName, "rollback", startedAt, result, target.version),
       rolledBackFrom: {
@@ -162,17 +205,26 @@ export async function rollBack(
       },
       ...(o.reason !== undefined ? { reason: o.reason } : {}),
     };
-    const file = writeLaunchReport(evidenceDir, summary);
+    // The rollback is done: from here on nothing undoes it. A summary, notice or comms that cannot be written is a
+    // warning (no config restore to the failed release, no exit 8).
+    const file = afterRollback("the rollback summary", () => writeLaunchReport(evidenceDir, summary));
+    const report = file !== undefined ? path.basename(file) : "not written";
     // Stakeholder notices and the postmortem skeleton, pre-filled with both releases and the timeline.
-    writeReleaseComms(evidenceDir, summary, { launchReport: path.basename(file) });
-    await notify.send(
-      "rollback-done",
-      stackName,
-      target.release,
-      `to update ${target.version}; launch summary ${path.basename(file)}`,
+    afterRollback("the stakeholder notices and postmortem skeleton", () =>
+      writeReleaseComms(evidenceDir, summary, { launchReport: report }),
     );
-    process.stderr.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
-    process.stderr.write(`Commit Pulumi.${stackName}.yaml: it now holds the rolled-back release.\n`);
+    await afterRollbackAsync("the rollback-done notification", () =>
+      notify.send(
+        "rollback-done",
+        stackName,
+        target.release,
+        `to update ${target.version}; launch summary ${report}`,
+      ),
+    );
+    if (file !== undefined) process.stderr.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
+    process.stderr.write(
+      `${repositoryChange(stackName, target, changes, previous, path.relative(projectDir, evidenceDir)).join("\n")}\n`,
+    );
     return target;
   } catch (err) {
     await restoreConfig(stack, previous);
@@ -187,27 +239,54 @@ export async function rollBack(
   }
 }
 
-/** What a person needs after a failed rollback: where the stack stands and the emergency steps. */
-async function rollbackFailedReport(
-  projectDir: string,
+/**
+ * What the repository needs after a rollback: the stack file now names the restored release (on this machine only),
+ * so the change and the git commands that put it, with the rollback's evidence, on a branch for a pull request. Until
+ * it is merged the repository still names the replaced release.
+ */
+export function repositoryChange(
   stackName: string,
   target: ReleaseEntry,
+  changes: { readonly set: Readonly<Record<string, string>>; readonly remove: readonly string[] },
+  previous: Readonly<Record<string, { readonly value: string; readonly secret?: boolean } | undefined>>,
+  evidenceDirRel: string,
+): string[] {
+  const file = `Pulumi.${stackName}.yaml`;
+  const shown = (key: string) => {
+    const p = previous[key];
+    return p === undefined ? "(unset)" : p.secret === true ? "[secret]" : p.value;
+  };
+  const branch = `rollback/${stackName}-update-${target.version}`;
+  return [
+    `The rollback changed ${file} on this machine only; until the change below is merged the repository still names the replaced release and the next push deploys it again:`,
+    ...Object.entries(changes.set).map(([key, value]) => `  ${key}: ${shown(key)} -> ${value}`),
+    ...changes.remove.map((key) => `  ${key}: ${shown(key)} -> (removed: the project default)`),
+    "Put it into the repository (a pull request):",
+    `  git switch -c ${branch}`,
+    `  git add ${file} ${evidenceDirRel}/${stackName}`,
+    `  git commit -m "${stackName}: roll back to release ${target.release} (update ${target.version})"`,
+    `  git push -u origin ${branch}    # then open a pull request from ${branch}`,
+  ];
+}
+
+/**
+ * What a person needs after a failed rollback (whatever failed: finding a target, signing the record, the update):
+ * where the stack stands and the emergency steps.
+ */
+export async function rollbackFailedReport(
+  projectDir: string,
+  stackName: string,
+  target: ReleaseEntry | undefined,
   err: unknown,
 ): Promise<string> {
   const why = describeFailure(err).message;
-  const { namespace, cronJobs, kubectl: k, lines } = await clusterState(projectDir, stackName);
+  const state = await clusterState(projectDir, stackName);
   return [
-    `The rollback to update ${target.version} (release ${target.release}) failed: ${why}`,
+    `The rollback${target !== undefined ? ` to update ${target.version} (release ${target.release})` : ""} failed: ${why}`,
     `The stack config of ${stackName} is as it was before the rollback. The cluster now:`,
-    ...lines,
+    ...state.lines,
     'Emergency steps (docs/runbook.md, "When verification fails"):',
-    `  1. ${k} -n ${namespace} rollout undo ${Object.values(SERVICE_DEPLOYMENTS)
-      .map((d) => `deployment/${d}`)
-      .join(" ")}`,
-    ...cronJobs.map(
-      (j, i) => `  ${i + 2}. ${k} -n ${namespace} patch cronjob ${j} -p '{"spec":{"suspend":false}}'`,
-    ),
-    `  ${cronJobs.length + 2}. npm run rollout -- history --stack ${stackName}, then rollback --to <version> once the cause is fixed`,
+    ...emergencySteps(state, stackName),
   ].join("\n");
 }
 
@@ -261,6 +340,31 @@ function askToConfirm(target: ReleaseEntry): Promise<boolean> {
   );
 }
 
+/** Runs a step after a successful rollback; a failure is a warning naming what is missing, never a failed rollback. */
+function afterRollback<T>(what: string, step: () => T): T | undefined {
+  try {
+    return step();
+  } catch (err) {
+    warnAfterRollback(what, err);
+    return undefined;
+  }
+}
+
+async function afterRollbackAsync<T>(what: string, step: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await step();
+  } catch (err) {
+    warnAfterRollback(what, err);
+    return undefined;
+  }
+}
+
+function warnAfterRollback(what: string, err: unknown): void {
+  process.stderr.write(
+    `warning: the rollback succeeded, but ${what} could not be written: ${err instanceof Error ? err.message : String(err)}\n`,
+  );
+}
+
 /** Puts back the config a rollback replaced: removed keys removed again, secrets stored as secrets. */
 export async function restoreConfig(
   stack: Pick<Stack, "removeConfig" | "setAllConfigJson">,
@@ -272,4 +376,28 @@ export async function restoreConfig(
     else kept[key] = entry;
   }
   if (Object.keys(kept).length > 0) await stack.setAllConfigJson(configJson(kept));
+}
+
+/** The `nova-rollout:rollbackOf` value of a rollback to `target` (see src/config/rollback-of.ts). */
+function rollbackOf(target: ReleaseEntry): string {
+  return formatRollbackOf({
+    update: target.version,
+    apiDigest: target.apiDigest,
+    workerDigest: target.workerDigest,
+  });
+}
+
+/**
+ * Removes `nova-rollout:rollbackOf` after the rollback's update, so the next release dumps the database again. A
+ * failure here does not undo the rollback: it says how to remove the key (until then the config is refused for any
+ * other digests, never run without a dump).
+ */
+async function clearRollbackOf(stack: Pick<Stack, "removeConfig">): Promise<void> {
+  try {
+    await stack.removeConfig(ROLLBACK_OF_KEY);
+  } catch (err) {
+    process.stderr.write(
+      `warning: could not remove ${ROLLBACK_OF_KEY} (${describeFailure(err).message}); remove it: pulumi config rm ${ROLLBACK_OF_KEY}\n`,
+    );
+  }
 }

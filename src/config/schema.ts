@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { parseChannels } from "../notify/notifier";
+import { DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
 import { parseCondition } from "../verify/metrics";
+import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
 
 /** The stack config namespace: every key of this project is `nova-rollout:<key>`. */
 export const CONFIG_NAMESPACE = "nova-rollout";
@@ -23,6 +25,11 @@ export const SECRET_ENV_NAMES: Readonly<Record<SecretKey, string>> = {
   jwtSigningKey: "JWT_SIGNING_KEY",
   billingApiKey: "BILLING_API_KEY",
 };
+
+/** Shortest accepted `secretsChecksumKey` (e.g. `openssl rand -hex 32` gives 64 characters). */
+export const SECRETS_CHECKSUM_KEY_MIN_LENGTH = 32;
+/** What a stack file read without the engine holds for an encrypted value (`ENCRYPTED_PLACEHOLDER` of stack-file.ts). */
+const UNDECRYPTED = "[encrypted]";
 
 export const ENVIRONMENTS = ["sandbox", "staging", "production"] as const;
 export const CLUSTER_MODES = ["kubeconfig", "gke"] as const;
@@ -315,6 +322,13 @@ export const rawStackConfigSchema = z
     jwtSigningKey: nonEmpty("a secret value").optional(),
     billingApiKey: nonEmpty("a secret value").optional(),
     requiredSecrets: stringList().default([...SECRET_KEYS]),
+    // The HMAC key of the secrets checksum annotation: a random secret of its own, never derived from the values.
+    secretsChecksumKey: z
+      .string({ error: "expected a random key (a secret)" })
+      .refine((v) => v === UNDECRYPTED || v.trim().length >= SECRETS_CHECKSUM_KEY_MIN_LENGTH, {
+        error: `expected a random key of at least ${SECRETS_CHECKSUM_KEY_MIN_LENGTH} characters, e.g. from \`openssl rand -hex 32\``,
+      })
+      .optional(),
     secretManagerPrefix: z
       .string()
       .regex(/^[A-Za-z0-9_-]*$/, { error: "expected letters, digits, '_' or '-'" })
@@ -330,6 +344,7 @@ export const rawStackConfigSchema = z
     rehearsalDatabaseUrl: nonEmpty("a secret value").optional(),
     migrationCommand: nonEmpty("the migration command").optional(),
     pausedCronJobs: stringList().default(["nova-billing-drill"]),
+    kubectlTimeoutSeconds: integer(1, 3600).default(DEFAULT_KUBECTL_TIMEOUT_SECONDS),
 
     apiBaseUrl: url(),
     workerBaseUrl: url(),
@@ -356,6 +371,21 @@ export const rawStackConfigSchema = z
       .default([]),
 
     evidenceDir: nonEmpty("a directory").default("tests/drills/logs"),
+    // Set by `rollout rollback` for the rollback's own update only; see src/config/rollback-of.ts.
+    rollbackOf: z
+      .string()
+      .transform((text, ctx) => {
+        const parsed = parseRollbackOf(text);
+        if (parsed === undefined) {
+          ctx.addIssue({
+            code: "custom",
+            message: `expected "${ROLLBACK_OF_FORM}" (written by \`rollout rollback\`, never by hand; remove it with pulumi config rm ${CONFIG_NAMESPACE}:${ROLLBACK_OF})`,
+          });
+          return z.NEVER;
+        }
+        return parsed;
+      })
+      .optional(),
     notifyChannels: nonEmpty("a JSON map of channel name to {kind, url}")
       .refine(
         (text) => {
@@ -418,6 +448,21 @@ export const rawStackConfigSchema = z
       need("gcpProject", "when secretSource is gcp-secret-manager");
     }
     need("rehearsalDatabaseUrl", "for the migration rehearsal against a clone (set it with --secret)");
+    need(
+      "secretsChecksumKey",
+      `as the key of the secrets checksum annotation: set it once per stack with \`pulumi config set --secret ${CONFIG_NAMESPACE}:secretsChecksumKey "$(openssl rand -hex 32)"\``,
+    );
+    // The key must be a secret of its own: one of the values it checksums would make a guess of that value testable.
+    if (
+      c.secretsChecksumKey !== undefined &&
+      c.secretsChecksumKey !== UNDECRYPTED &&
+      SECRET_KEYS.some((k) => c[k] === c.secretsChecksumKey)
+    ) {
+      forbid(
+        "secretsChecksumKey",
+        "is the value of one of the application secrets; generate a key of its own with `openssl rand -hex 32`",
+      );
+    }
     const backupProblem = backupDestinationProblem(c.backupDestination, c.environment);
     if (backupProblem !== undefined) forbid("backupDestination", backupProblem);
     // pg_restore --clean into the live database would wipe it. The message names no URL (both are secrets).
@@ -447,6 +492,19 @@ export const rawStackConfigSchema = z
     if (c.environment === "production") {
       if (c.apiReplicas < 2) forbid("apiReplicas", "production runs at least 2 api replicas");
       if (c.workerReplicas < 2) forbid("workerReplicas", "production runs at least 2 worker replicas");
+    }
+
+    if (
+      c.rollbackOf !== undefined &&
+      ((c.apiImageDigest !== undefined && c.apiImageDigest !== c.rollbackOf.apiDigest) ||
+        (c.workerImageDigest !== undefined && c.workerImageDigest !== c.rollbackOf.workerDigest))
+    ) {
+      forbid(
+        "rollbackOf",
+        `names a rollback to update ${c.rollbackOf.update}, but the stack deploys other digests: it is left over from ` +
+          "an interrupted rollback, and a release is never spared its database dump. Remove it: " +
+          `pulumi config rm ${CONFIG_NAMESPACE}:${ROLLBACK_OF}`,
+      );
     }
 
     if (c.metricChecks.length > 0) need("prometheusUrl", "when metricChecks lists any check");
@@ -479,9 +537,27 @@ export type RawStackConfig = z.output<typeof rawStackConfigSchema>;
 /** Every key the project declares, in the order of the schema. */
 export const CONFIG_KEYS = Object.keys(rawStackConfigSchema.shape) as (keyof RawStackConfig)[];
 
+/**
+ * The keys of the post-deploy verification section (from `apiBaseUrl` to `metricChecks`): how a release is checked,
+ * not what is deployed. A rollback keeps the stack's current values of these keys and verifies the restored release
+ * with them.
+ */
+export const VERIFICATION_CONFIG_KEYS = [
+  "apiBaseUrl",
+  "workerBaseUrl",
+  "alertmanagerUrl",
+  "syntheticE2eCommand",
+  "billingDrillDryRunCommand",
+  "verifyAttempts",
+  "verifyTimeoutSeconds",
+  "prometheusUrl",
+  "metricChecks",
+] as const satisfies readonly (keyof RawStackConfig)[];
+
 /** Keys whose values are secrets: they must be set with `pulumi config set --secret`. */
 export const SECRET_CONFIG_KEYS: readonly string[] = [
   ...SECRET_KEYS,
+  "secretsChecksumKey",
   "rehearsalDatabaseUrl",
   "notifyChannels",
 ];

@@ -11,6 +11,7 @@ import {
   type SecretKey,
   type Service,
 } from "./schema";
+import { type RollbackOf } from "./rollback-of";
 
 /** One problem in the stack config: the full key (`nova-rollout:apiReplicas`) and what is expected there. */
 export interface ConfigProblem {
@@ -85,7 +86,7 @@ export interface StackSettings {
     readonly workerMaxReplicas: number;
     readonly targetCpuPercent: number;
   };
-  readonly secrets:
+  readonly secrets: (
     | {
         readonly source: "config";
         readonly required: readonly SecretKey[];
@@ -97,7 +98,14 @@ export interface StackSettings {
         readonly required: readonly SecretKey[];
         readonly project: string;
         readonly prefix: string;
-      };
+      }
+  ) & {
+    /**
+     * `secretsChecksumKey`: the HMAC key of the secrets checksum annotation, a random secret of its own. Plain value as
+     * read from config; the program wraps it with `pulumi.secret` before any use.
+     */
+    readonly checksumKey: string;
+  };
   readonly database: {
     readonly backupDestination: string;
     readonly migrationCommand: string;
@@ -105,6 +113,8 @@ export interface StackSettings {
     readonly rehearsalDatabaseUrl: string;
   };
   readonly pausedCronJobs: readonly string[];
+  /** Bound of each kubectl call the program makes (CronJob pause and resume), in seconds. */
+  readonly kubectlTimeoutSeconds: number;
   readonly verification: {
     readonly apiBaseUrl: string;
     readonly workerBaseUrl: string;
@@ -117,6 +127,8 @@ export interface StackSettings {
     readonly metricChecks: readonly RawStackConfig["metricChecks"][number][];
   };
   readonly evidenceDir: string;
+  /** Set only for a rollback's own update (`nova-rollout:rollbackOf`): the update restored; no database work. */
+  readonly rollbackOf?: RollbackOf;
 }
 
 export interface ParseOptions {
@@ -215,6 +227,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
     ...(buildContext !== undefined ? { buildContext: resolvePath(options.projectDir, buildContext) } : {}),
   });
   const required = c.requiredSecrets as SecretKey[];
+  const checksumKey = req(c.secretsChecksumKey);
 
   return {
     stack: options.stack,
@@ -260,12 +273,14 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
             values: Object.fromEntries(
               SECRET_KEYS.filter((k) => c[k] !== undefined).map((k) => [k, c[k] as string]),
             ),
+            checksumKey,
           }
         : {
             source: "gcp-secret-manager",
             required,
             project: req(c.gcpProject),
             prefix: c.secretManagerPrefix,
+            checksumKey,
           },
     database: {
       backupDestination: resolvePath(options.projectDir, c.backupDestination),
@@ -273,6 +288,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       rehearsalDatabaseUrl: req(c.rehearsalDatabaseUrl),
     },
     pausedCronJobs: c.pausedCronJobs,
+    kubectlTimeoutSeconds: c.kubectlTimeoutSeconds,
     verification: {
       apiBaseUrl: c.apiBaseUrl,
       workerBaseUrl: c.workerBaseUrl,
@@ -287,6 +303,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       metricChecks: c.metricChecks,
     },
     evidenceDir: resolvePath(options.projectDir, c.evidenceDir),
+    ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}),
   };
 }
 

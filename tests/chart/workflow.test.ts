@@ -30,6 +30,20 @@ describe(".github/workflows/rollout.yml", () => {
     expect(text).toMatch(/group: rollout-\$\{\{ inputs\.stack \|\| 'production' \}\}/);
   });
 
+  it("rolls out as the CI identity with its key in a 0600 file, and opens the rollback pull request after exit 6", () => {
+    const text = fs.readFileSync(WORKFLOW, "utf8");
+    expect(text).toContain("secrets.NOVA_CI_ROLLOUT_SSH_KEY");
+    expect(text).toMatch(/umask 077/);
+    expect(text).toMatch(/chmod 600 "\$key"/);
+    expect(text).toMatch(/NOVA_OPERATOR: ci-rollout/);
+    expect(text).toMatch(/rollout -- up --stack "\$STACK" --as ci-rollout "\$\{key\[@\]\}"/);
+    expect(text).toMatch(/key=\(--ssh-key "\$NOVA_SSH_KEY_FILE"\)/);
+    expect(text).toMatch(
+      /if: always\(\) && steps\.up\.outputs\.code == '6'\n\s+uses: peter-evans\/create-pull-request@v7/,
+    );
+    expect(text).toMatch(/Pulumi\.\$\{\{ inputs\.stack \|\| 'production' \}\}\.yaml/);
+  });
+
   it("fails on a broken workflow (the lint is real)", () => {
     const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nova-actionlint-")), "broken.yml");
     fs.writeFileSync(

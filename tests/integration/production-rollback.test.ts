@@ -16,8 +16,9 @@ import {
   toReleaseEntries,
   UserError,
 } from "../../cli/engine";
-import { processAlive } from "../../cli/recover";
+import { processAlive, readHolderRecords } from "../../cli/recover";
 import { readRecords } from "../../src/evidence";
+import { readRejections } from "../../src/evidence/rejections";
 import { resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
 import {
@@ -60,6 +61,28 @@ async function setRelease(tag: string, d: Digests): Promise<void> {
 }
 
 const apiImage = async () => (await deployments(NS))["nova-api"]?.image;
+
+/** The newest failed update of the stack (the one a rejection names), as `up --retry-failed` takes it. */
+async function newestFailure(): Promise<number> {
+  const failed = (await fullHistory(stack)).find((e) => e.kind === "update" && e.result === "failed");
+  expect(failed).toBeDefined();
+  return failed?.version ?? 0;
+}
+
+/**
+ * Releases what the stack file names again after a rejection: the operator records the decision to retry the failed
+ * update the newest rejection names (what the gate's refusal says to pass to `--retry-failed`).
+ */
+async function retryRelease(): Promise<void> {
+  const failedVersion = Math.max(
+    ...readRejections(evidence.evidenceDir, STACK).rejections.map((r) => r.failedVersion),
+  );
+  await release(world.checkout, STACK, {
+    policy: true,
+    autoRollback: false,
+    retry: { failedVersion, reason: "the api stand-in is healthy again" },
+  });
+}
 const suspended = () => cronJobSuspended(NS);
 
 beforeAll(async () => {
@@ -91,14 +114,28 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(last?.admission?.approvalSha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
-  it("r2 (ready, approved) fails verification: rolled back automatically to r1, CronJob resumed, exit 6", async () => {
+  it("r2 fails verification in `rollout up` as the workflow runs it (CI identity, no person's key): rolled back to r1, exit 6", async () => {
     await setRelease("r2", r2);
     bundles.r2 = await world.ready(evidence, "r2", r2);
     // Both api checks use 3 attempts: 6 failing answers fail r2, then the api recovers for the rollback's own checks.
     await failApiFor(6);
-    const err = await releaseFails();
-    expect(err.exitCode).toBe(EXIT.verificationFailed);
-    expect(err.message).toMatch(/rolled back to update \d+ \(release sandbox\)/);
+    // As .github/workflows/rollout.yml runs it: the CI identity's key file, no person's key in the environment.
+    const run = await world.rollout(
+      ["up", "--stack", STACK, "--ssh-key", world.ci.keyFile],
+      { NOVA_OPERATOR: world.ci.name },
+      ["NOVA_SSH_KEY_FILE"],
+    );
+    expect(run.code, run.out).toBe(EXIT.verificationFailed);
+    expect(run.out).toMatch(/rolled back to update \d+ \(release sandbox\)/);
+    // The failed release is rejected on the stack, and the CLI prints the change for the repository.
+    expect(run.out).toMatch(
+      /Release r2 is rejected on it-prod-rb \(update \d+ failed post-deploy verification\)/,
+    );
+    expect(run.out).toMatch(/nova-rollout:imageTag: r2 -> sandbox/);
+    expect(run.out).toMatch(/git switch -c rollback\/it-prod-rb-update-\d+/);
+    expect(fs.readFileSync(path.join(world.checkout, `Pulumi.${STACK}.yaml`), "utf8")).not.toMatch(
+      /gkeNodeCount|secretManagerPrefix|gkeMachineType/,
+    );
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r1.api}`);
     expect(await suspended()).not.toBe("true");
     const entries = (await fullHistory(stack)).filter((e) => e.kind === "update");
@@ -110,18 +147,57 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(entries[0]?.admission?.bundleSha256).toBe(bundles.r1);
     const rollbacks = readRecords(evidence.evidenceDir, STACK).rollbacks;
     expect(rollbacks.map((r) => [r.release, r.bundleSha256, r.requestedBy])).toEqual([
-      ["sandbox", bundles.r1, "sre-on-call"],
+      ["sandbox", bundles.r1, "ci-rollout"],
     ]);
     const launches = filesUnder(path.join(evidence.evidenceDir, STACK)).filter((f) =>
       f.endsWith("-launch.md"),
     );
     expect(launches.map((f) => fs.readFileSync(f, "utf8")).join("\n")).toMatch(/Rollback summary/);
+    // The rollback's update message carries the rejection into stack history.
+    expect(entries[0]?.rejects?.release).toBe("r2");
+    expect(entries[0]?.rejects?.failedVersion).toBe(entries[1]?.version);
+  });
+
+  it("`rollback --to` the failed update is refused, naming why and the versions that qualify; nothing moves", async () => {
+    const failed = await newestFailure();
+    const recordsBefore = readRecords(evidence.evidenceDir, STACK).rollbacks.length;
+    const refused = await world.rollout(["rollback", "--stack", STACK, "--to", String(failed), "--yes"]);
+    expect(refused.code, refused.out).toBe(EXIT.usage);
+    expect(refused.out).toMatch(
+      new RegExp(
+        `Update ${failed} cannot be a rollback target: it was a failed update: release r2 did not pass`,
+      ),
+    );
+    expect(refused.out).toMatch(
+      /Updates that qualify \(admitted and succeeded, newest first\): \d+ \(release sandbox\)/,
+    );
+    expect(refused.out).not.toMatch(/\d+ \(release r2\)/);
+    expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r1.api}`);
+    expect((await stack.getConfig("nova-rollout:imageTag")).value).toBe("sandbox");
+    expect(readRecords(evidence.evidenceDir, STACK).rollbacks).toHaveLength(recordsBefore);
+  });
+
+  it("the rejected r2 is refused by the gate on the next `up`, naming the failed update; nothing changes", async () => {
+    const failed = await newestFailure();
+    await setRelease("r2", r2);
+    await world.ready(evidence, "r2", r2);
+    // A fresh runner: the rejection comes back from stack history before the gate reads the evidence.
+    for (const r of readRejections(evidence.evidenceDir, STACK).rejections) fs.rmSync(r.path);
+    const refused = await world.rollout(["up", "--stack", STACK]);
+    expect(refused.code, refused.out).toBe(EXIT.policyViolation);
+    expect(refused.out).toMatch(/rejection restored from stack history/);
+    expect(refused.out).toMatch(
+      new RegExp(`was rejected on stack ${STACK}: update ${failed} failed post-deploy verification`),
+    );
+    expect(refused.out).toMatch(new RegExp(`--retry-failed ${failed} `));
+    expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r1.api}`);
   });
 
   it("`rollback --to` r1 after a good r2 succeeds through the gate, admitted by r1's recorded bundle", async () => {
     await setRelease("r2", r2);
     await world.ready(evidence, "r2", r2);
-    await release(world.checkout, STACK, { policy: true, autoRollback: false });
+    // r2 was rejected: a signed decision to retry the failed update lets it through again.
+    await retryRelease();
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
     const r1Version = (await fullHistory(stack)).find(
       (e) => e.kind === "update" && e.result === "succeeded" && e.release === "sandbox",
@@ -152,7 +228,8 @@ describe.sequential("rollback of a production-shaped stack, committed production
   it("a rollback to a target whose bundle was altered is blocked, exits 8 and says where the stack stands", async () => {
     await setRelease("r2", r2);
     await world.ready(evidence, "r2", r2);
-    await release(world.checkout, STACK, { policy: true, autoRollback: false });
+    // The previous case failed r2's verification again: retried by a recorded decision.
+    await retryRelease();
     const r1Bundle = filesUnder(path.join(evidence.evidenceDir, STACK)).find(
       (f) => f.endsWith("-preflight.json") && fs.readFileSync(f, "utf8").includes(bundles.r1 ?? "none"),
     );
@@ -234,6 +311,70 @@ describe.sequential("rollback of a production-shaped stack, committed production
     await expectCleanRelease(r1, finished.out);
   });
 
+  it("a lock held by a live process in another PID namespace (same host name) is not cancelled, however old, with --yes", async () => {
+    // The holder runs r1's `up` in a PID namespace of its own, as in another container on this host with the same
+    // host name: its process ids mean nothing here. It is stopped (alive) while it holds the lock.
+    expect(process.getuid?.(), "this proof runs `unshare --pid`, which needs root").toBe(0);
+    await setRelease("sandbox", r1);
+    await world.ready(evidence, "sandbox", r1);
+    const holder = world.spawnRollout(
+      ["up", "--stack", STACK],
+      ["unshare", "--pid", "--fork", "--mount-proc"],
+    );
+    const exited = new Promise<number | null>((resolve) => holder.child.once("exit", resolve));
+    const deadline = Date.now() + 300_000;
+    const ownNamespace = fs.readlinkSync("/proc/self/ns/pid");
+    const holderRecord = () =>
+      readHolderRecords(STACK).find((r) => r.pidNamespace !== ownNamespace && r.engines.length > 0);
+    while (
+      (world.stackLocks(STACK).length === 0 || holderRecord() === undefined) &&
+      Date.now() < deadline &&
+      holder.child.exitCode === null
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(world.stackLocks(STACK).length, holder.output()).toBeGreaterThan(0);
+    expect(holderRecord(), holder.output()).toBeDefined();
+    const tree = processTree(holder.child.pid ?? 0);
+    const signal = (s: NodeJS.Signals) => {
+      for (const pid of tree) {
+        try {
+          process.kill(pid, s);
+        } catch {
+          // already gone
+        }
+      }
+    };
+    signal("SIGSTOP");
+    try {
+      await new Promise((r) => setTimeout(r, 2_000)); // older than --lock-stale-after 1s
+      const lock = JSON.parse(fs.readFileSync(world.stackLocks(STACK)[0] ?? "", "utf8")) as {
+        pid: number;
+        hostname: string;
+      };
+      const refused = await world.rollout(["up", "--stack", STACK, "--yes", "--lock-stale-after", "1s"]);
+      expect(refused.code, refused.out).toBe(EXIT.concurrentUpdate);
+      expect(refused.out).toMatch(/may still be running:/);
+      expect(refused.out).toMatch(/taken in another PID namespace/);
+      expect(refused.out).toContain(`--force-unlock ${lock.hostname}:${lock.pid}`);
+      const recovery = await world.rollout([
+        "recover",
+        "--stack",
+        STACK,
+        "--yes",
+        "--lock-stale-after",
+        "1s",
+      ]);
+      expect(recovery.code, recovery.out).toBe(EXIT.concurrentUpdate);
+      expect(world.stackLocks(STACK).length).toBeGreaterThan(0);
+    } finally {
+      signal("SIGCONT");
+    }
+    // The holder was never disturbed: it finishes its release.
+    expect(await exited, holder.output()).toBe(0);
+    await expectCleanRelease(r1, holder.output());
+  });
+
   it("a failure injected into a step after verification (the CronJob resume) fails the update without a rollback", async () => {
     await setRelease("r2", r2);
     await world.ready(evidence, "r2", r2);
@@ -298,20 +439,24 @@ describe.sequential("rollback of a production-shaped stack, committed production
         ]),
       }),
     );
-    // r2 runs now (the previous case rolled back to it). r1 is released while the error ratio is 20 %: both of its
-    // evaluations fail; the rollback's own evaluations then see 0.1 %.
+    // r2 runs now (the previous case rolled back to it). r1 is released while the error ratio is 20 %: its first
+    // evaluation fails, over the failure limit, which ends the check; the rollback keeps the metric check, and its own
+    // evaluations then see 0.1 %.
     await setRelease("sandbox", r1);
     await world.ready(evidence, "sandbox", r1);
-    await setMetric(query, 0.2, { for: 2, then: 0.001 });
+    await setMetric(query, 0.2, { for: 1, then: 0.001 });
     const err = await releaseFails();
     expect(err.exitCode).toBe(EXIT.verificationFailed);
     expect(err.message).toMatch(/rolled back to update \d+ \(release r2\)/);
     expect(await apiImage()).toBe(`${PRODUCTION_REGISTRY}/nova-rms-api@${r2.api}`);
     expect(await suspended()).not.toBe("true");
-    // The rollback's own verification passed (the api stand-in is healthy, so the release failed on its metric).
+    // The rollback's own verification passed (the api stand-in is healthy, so the release failed on its metric),
+    // with the stack's current checks: the metric check that failed r1 verified the restored r2 too.
     const results = (await stack.outputs())["verificationResults"]?.value as { check: string; ok: boolean }[];
     expect(results.length).toBeGreaterThan(0);
     expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.map((r) => r.check)).toContain("metric-error-ratio");
+    expect((await stack.getConfig("nova-rollout:metricChecks")).value).toContain("error-ratio");
   });
 });
 

@@ -34,6 +34,7 @@ import {
   productionRegistryMirror,
   sandboxConfig,
   SECRETS,
+  signatory,
 } from "./scenario";
 
 const execFileAsync = promisify(execFile);
@@ -60,7 +61,11 @@ export class ProductionWorld {
     const sre = keyed("sre-on-call", ["sre"]);
     const cto = keyed("cleo-cto", ["cto"]);
     const manager = keyed("max-release-manager", ["release-manager"]);
+    // The CI identity of .github/workflows/rollout.yml: a roster entry whose role may request rollbacks, signing
+    // with a key file the workflow writes from a secret (no person's key).
+    const ci = keyed("ci-rollout", ["ci-rollout"]);
     this.sre = sre.person;
+    this.ci = ci.person;
     this.cto = cto.person;
     this.releaseManager = manager.person;
     // A preflight key as a PEM file, as CI would hold it (`--signing-key` / NOVA_SIGNING_KEY_FILE).
@@ -71,7 +76,7 @@ export class ProductionWorld {
     });
     installTestRoster(
       this.checkout,
-      [sre.entry, cto.entry, manager.entry],
+      [sre.entry, cto.entry, manager.entry, ci.entry],
       [{ name: "it-ci-preflight", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString() }],
     );
   }
@@ -87,6 +92,9 @@ export class ProductionWorld {
    * rollback record: `rollBack(…, { requestedBy: world.sre.name })` with `NOVA_SSH_KEY_FILE=world.sre.keyFile`.
    */
   readonly sre: { readonly name: string; readonly keyFile: string };
+
+  /** The CI identity (`ci-rollout`, role `ci-rollout`) with its key file, as the workflow runs `rollout up`. */
+  readonly ci: { readonly name: string; readonly keyFile: string };
 
   /** Makes the checkout, points the CLI functions at the world's backend and creates the `staging` stack. */
   static async create(prefix: string, namespaces: readonly string[] = []): Promise<ProductionWorld> {
@@ -164,8 +172,9 @@ export class ProductionWorld {
 
   /**
    * Makes `release` ready for `stack`: staging updated to its digests, passing artifacts, a preflight bundle signed by
-   * the roster's preflight key, a signed freeze window and a signed approval bound to the bundle. Returns the bundle's
-   * content hash.
+   * the roster's preflight key, a signed freeze window, a signed approval bound to the bundle naming the on-call SRE
+   * as the deployer, and the SRE's signed update request (as `rollout up` writes with NOVA_SSH_KEY_FILE). Returns the
+   * bundle's content hash.
    */
   async ready(evidence: EvidenceProject, release: string, digests: Digests): Promise<string> {
     await this.stage(digests);
@@ -176,7 +185,7 @@ export class ProductionWorld {
     });
     const failing = bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`);
     if (failing.length > 0) throw new Error(`preflight for ${release} did not pass: ${failing.join("; ")}`);
-    evidence.authorise(release, { bundle });
+    evidence.authorise(release, { bundle, deployer: signatory(this.sre) });
     return bundle.contentSha256;
   }
 
@@ -229,10 +238,20 @@ export class ProductionWorld {
 
   /**
    * Starts the rollout CLI of the checkout in its own process group (so the whole tree, engine and plugins included,
-   * can be killed at once as a lost CI runner would be); output is collected in `output()`.
+   * can be killed at once as a lost CI runner would be); output is collected in `output()`. `wrapper` runs it under
+   * another command (e.g. `unshare --pid --fork --mount-proc`).
    */
-  spawnRollout(args: readonly string[]): { child: ChildProcess; output: () => string } {
-    const child = spawn(process.execPath, [path.join(this.checkout, "dist", "cli", "index.js"), ...args], {
+  spawnRollout(
+    args: readonly string[],
+    wrapper: readonly string[] = [],
+  ): { child: ChildProcess; output: () => string } {
+    const [cmd = process.execPath, ...rest] = [
+      ...wrapper,
+      process.execPath,
+      path.join(this.checkout, "dist", "cli", "index.js"),
+      ...args,
+    ];
+    const child = spawn(cmd, rest, {
       cwd: this.checkout,
       env: this.env({}, []),
       detached: true,

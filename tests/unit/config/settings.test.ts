@@ -41,6 +41,7 @@ describe("parseStackSettings: valid stacks", () => {
     expect(s.images.api).toEqual({ service: "api", repository: "nova-rms-api", digest: DIGEST_A });
     expect(s.pausedCronJobs).toEqual(["nova-billing-drill"]);
     expect(s.verification.attempts).toBe(5);
+    expect(s.kubectlTimeoutSeconds).toBe(120);
     expect(s.evidenceDir).toBe("/repo/tests/drills/logs");
   });
 
@@ -65,6 +66,8 @@ describe("parseStackSettings: valid stacks", () => {
     );
     expect(s.scaling.apiReplicas).toBe(4);
     expect(s.pausedCronJobs).toEqual(["a"]);
+    const bounded = parseStackSettings(productionRaw({ kubectlTimeoutSeconds: "45" }), opts);
+    expect(bounded.kubectlTimeoutSeconds).toBe(45);
   });
 });
 
@@ -140,6 +143,14 @@ const malformed: [string, Record<string, unknown>, string[]][] = [
   ],
   ["missing backup destination", without(productionRaw(), "backupDestination"), k("backupDestination")],
   ["missing rehearsal database", without(productionRaw(), "rehearsalDatabaseUrl"), k("rehearsalDatabaseUrl")],
+  ["missing checksum key", without(productionRaw(), "secretsChecksumKey"), k("secretsChecksumKey")],
+  ["missing checksum key (sandbox)", without(sandboxRaw(), "secretsChecksumKey"), k("secretsChecksumKey")],
+  ["checksum key too short", productionRaw({ secretsChecksumKey: "a".repeat(31) }), k("secretsChecksumKey")],
+  [
+    "checksum key equal to an application secret",
+    productionRaw({ jwtSigningKey: "j".repeat(40), secretsChecksumKey: "j".repeat(40) }),
+    k("secretsChecksumKey"),
+  ],
   ["api URL without scheme", productionRaw({ apiBaseUrl: "api.nova.example" }), k("apiBaseUrl")],
   ["alertmanager URL is ftp", productionRaw({ alertmanagerUrl: "ftp://am" }), k("alertmanagerUrl")],
   [
@@ -201,7 +212,7 @@ describe("parseStackSettings: malformed configs name every bad key", () => {
   it("names secrets stored in plain text when the engine says which keys are secret", () => {
     const secretKeys = new Set(["nova-rollout:databaseUrl", "nova-rollout:rehearsalDatabaseUrl"]);
     expect(problemKeys(productionRaw(), (key) => secretKeys.has(key))).toEqual(
-      k("billingApiKey", "jwtSigningKey"),
+      k("billingApiKey", "jwtSigningKey", "secretsChecksumKey"),
     );
   });
 
@@ -364,5 +375,48 @@ describe("backupDestination: gs:// or a directory; production gs:// only", () =>
 
   it("never repeats the value (it could carry credentials)", () => {
     expect(backupDestinationProblem("s3://AKIA:secret@bucket/x", "staging")).not.toMatch(/AKIA|secret@/);
+  });
+});
+
+describe("secretsChecksumKey: a dedicated secret, required in every environment", () => {
+  const messageOf = (raw: Record<string, unknown>): string => {
+    try {
+      parseStackSettings(raw, opts);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return "";
+  };
+
+  it("reaches the settings as the checksum key, whatever the secret source", () => {
+    const key = String(productionRaw().secretsChecksumKey);
+    expect(parseStackSettings(productionRaw(), opts).secrets.checksumKey).toBe(key);
+    const gsm = productionRaw({ secretSource: "gcp-secret-manager" });
+    expect(parseStackSettings(gsm, opts).secrets).toMatchObject({
+      source: "gcp-secret-manager",
+      checksumKey: key,
+    });
+  });
+
+  it("names the key and how to make one when it is missing", () => {
+    expect(messageOf(without(productionRaw(), "secretsChecksumKey"))).toMatch(
+      /nova-rollout:secretsChecksumKey: required as the key of the secrets checksum annotation: .*pulumi config set --secret nova-rollout:secretsChecksumKey "\$\(openssl rand -hex 32\)"/,
+    );
+  });
+
+  it("refuses a short key or one equal to an application secret without repeating the value", () => {
+    const short = "short-checksum-key-value";
+    expect(messageOf(productionRaw({ secretsChecksumKey: short }))).toMatch(
+      /nova-rollout:secretsChecksumKey: expected a random key of at least 32 characters/,
+    );
+    expect(messageOf(productionRaw({ secretsChecksumKey: short }))).not.toContain(short);
+    const shared = "s".repeat(48);
+    const message = messageOf(productionRaw({ billingApiKey: shared, secretsChecksumKey: shared }));
+    expect(message).toMatch(/secretsChecksumKey: is the value of one of the application secrets/);
+    expect(message).not.toContain(shared);
+  });
+
+  it("accepts the placeholder of an encrypted value (a stack file read without the engine)", () => {
+    expect(problemKeys(productionRaw({ secretsChecksumKey: "[encrypted]" }))).toEqual([]);
   });
 });
