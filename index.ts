@@ -229,6 +229,7 @@ const database = new DatabaseSafeguards(
     releaseKey,
     // A rollback (`rollout rollback` sets nova-rollout:rollbackOf for its own update) does no database work.
     mode: settings.rollbackOf !== undefined ? "rollback" : "release",
+    timeoutSeconds: settings.databaseTimeoutSeconds,
   },
   afterGate,
 );

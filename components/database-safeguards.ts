@@ -10,6 +10,7 @@ import {
 } from "./database-scripts";
 import { CHILD_SUFFIXES } from "../src/contract";
 import { shortHash } from "../src/util/hash";
+import { boundedInterpreter, DEFAULT_DATABASE_TIMEOUT_SECONDS } from "../src/util/timeout";
 import { forwardDependsOn } from "./depends-on";
 
 export interface DatabaseSafeguardsArgs {
@@ -43,6 +44,11 @@ export interface DatabaseSafeguardsArgs {
    * does no database work (the database is forward-only; a rollback never migrates). Default: `release`.
    */
   readonly mode?: "release" | "rollback";
+  /**
+   * Bound of each step (dump, rehearsal), in whole seconds: the step's whole process group is killed past it and the
+   * step fails, so a stuck dump never holds the stack's lock. Default {@link DEFAULT_DATABASE_TIMEOUT_SECONDS} (6 h).
+   */
+  readonly timeoutSeconds?: number;
 }
 
 /**
@@ -75,6 +81,10 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
 
     const id = shortHash(args.releaseKey, 12);
     const rollback = args.mode === "rollback";
+    const interpreter = boundedInterpreter(
+      args.timeoutSeconds ?? DEFAULT_DATABASE_TIMEOUT_SECONDS,
+      SCRIPT_INTERPRETER,
+    );
     const live = pulumi.output(args.databaseUrl).apply((url) => connectionEnv("LIVE", url));
     const clone = pulumi.output(args.rehearsalDatabaseUrl);
     // A rollback keeps the recorded triggers (no replacement) and gives the commands nothing to run.
@@ -89,7 +99,7 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
               create: dumpScript(dumpPrefix(args.backupDestination, args.stack, args.release, id)),
               environment: pulumi.secret(live),
             }),
-        interpreter: [...SCRIPT_INTERPRETER],
+        interpreter,
         triggers: [id],
         logging: "stdoutAndStderr",
       },
@@ -114,7 +124,7 @@ export class DatabaseSafeguards extends pulumi.ComponentResource {
                 })),
               ),
             }),
-        interpreter: [...SCRIPT_INTERPRETER],
+        interpreter,
         triggers: [id],
         logging: "stdoutAndStderr",
       },

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { parseChannels } from "../notify/notifier";
-import { DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
+import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
 import { parseCondition } from "../verify/metrics";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
 
@@ -345,6 +345,7 @@ export const rawStackConfigSchema = z
     migrationCommand: nonEmpty("the migration command").optional(),
     pausedCronJobs: stringList().default(["nova-billing-drill"]),
     kubectlTimeoutSeconds: integer(1, 3600).default(DEFAULT_KUBECTL_TIMEOUT_SECONDS),
+    databaseTimeoutSeconds: integer(60, 172_800).default(DEFAULT_DATABASE_TIMEOUT_SECONDS),
 
     apiBaseUrl: url(),
     workerBaseUrl: url(),

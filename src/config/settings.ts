@@ -115,6 +115,8 @@ export interface StackSettings {
   readonly pausedCronJobs: readonly string[];
   /** Bound of each kubectl call the program makes (CronJob pause and resume), in seconds. */
   readonly kubectlTimeoutSeconds: number;
+  /** Bound of each database step (dump, rehearsal), in seconds. */
+  readonly databaseTimeoutSeconds: number;
   readonly verification: {
     readonly apiBaseUrl: string;
     readonly workerBaseUrl: string;
@@ -289,6 +291,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
     },
     pausedCronJobs: c.pausedCronJobs,
     kubectlTimeoutSeconds: c.kubectlTimeoutSeconds,
+    databaseTimeoutSeconds: c.databaseTimeoutSeconds,
     verification: {
       apiBaseUrl: c.apiBaseUrl,
       workerBaseUrl: c.workerBaseUrl,

@@ -7,6 +7,21 @@ import { shellQuote } from "./shell";
 /** Default bound of one kubectl call, in seconds (`nova-rollout:kubectlTimeoutSeconds`). */
 export const DEFAULT_KUBECTL_TIMEOUT_SECONDS = 120;
 
+/**
+ * Default bound of each database step (the logical dump, the rehearsal's restore and migration), in seconds
+ * (`nova-rollout:databaseTimeoutSeconds`): six hours, far above a healthy dump, below a lock held overnight.
+ */
+export const DEFAULT_DATABASE_TIMEOUT_SECONDS = 21_600;
+
+/**
+ * The interpreter of a script bounded by coreutils `timeout`: TERM to the script's whole process group after
+ * `seconds`, KILL {@link KILL_GRACE_SECONDS} later; the step then fails with exit 124 (or 137).
+ */
+export function boundedInterpreter(seconds: number, interpreter: readonly string[]): string[] {
+  timeoutSeconds(seconds);
+  return ["timeout", `--kill-after=${KILL_GRACE_SECONDS}`, String(seconds), ...interpreter];
+}
+
 /** Seconds between the TERM a timeout sends and the KILL that follows when the command ignores it. */
 export const KILL_GRACE_SECONDS = 10;
 

@@ -60,13 +60,27 @@ describe("DatabaseSafeguards", () => {
     }
   });
 
-  it("runs both scripts under bash with pipefail", async () => {
+  it("runs both scripts under bash with pipefail, bounded by the default timeout (6 h)", async () => {
     new mod.DatabaseSafeguards("db-bash", args);
     await settle();
     for (const name of ["db-bash-dump", "db-bash-migration-rehearsal"]) {
       const cmd = mocks.named(name);
-      expect(cmd.inputs.interpreter).toEqual(["/bin/bash", "-c"]);
+      expect(cmd.inputs.interpreter).toEqual(["timeout", "--kill-after=10", "21600", "/bin/bash", "-c"]);
       expect(String(cmd.inputs.create).split("\n")[0]).toBe("set -euo pipefail");
+    }
+  });
+
+  it("bounds each step by timeoutSeconds", async () => {
+    new mod.DatabaseSafeguards("db-bound", { ...args, timeoutSeconds: 900 });
+    await settle();
+    for (const name of ["db-bound-dump", "db-bound-migration-rehearsal"]) {
+      expect(mocks.named(name).inputs.interpreter).toEqual([
+        "timeout",
+        "--kill-after=10",
+        "900",
+        "/bin/bash",
+        "-c",
+      ]);
     }
   });
 
@@ -108,7 +122,7 @@ describe("DatabaseSafeguards", () => {
       expect(cmd.inputs.update).toBeUndefined();
       expect(cmd.inputs.delete).toBeUndefined();
       expect(cmd.inputs.environment).toBeUndefined();
-      expect(cmd.inputs.interpreter).toEqual(["/bin/bash", "-c"]);
+      expect(cmd.inputs.interpreter).toEqual(["timeout", "--kill-after=10", "21600", "/bin/bash", "-c"]);
     }
     // Still there for the ordering policy: the chart depends on the dump command.
     expect(mocks.named("db-rollback-migration-rehearsal").dependsOn).toContain("db-rollback-dump");
