@@ -1,4 +1,5 @@
 /** File names and locations of evidence, shared by the collector, the CLI and the policy pack. */
+import * as fs from "node:fs";
 import * as path from "node:path";
 
 /** Default evidence directory, relative to the project directory (defined in `src/contract`). */
@@ -83,4 +84,17 @@ export function recordFileName(
 /** Path relative to the project directory with forward slashes (what bundles store). */
 export function toProjectRelative(projectDir: string, file: string): string {
   return path.relative(projectDir, path.resolve(projectDir, file)).split(path.sep).join("/");
+}
+
+/** The record files (`*.json`, no hidden temp files) of a records directory, sorted by name; none when it is absent. */
+export function jsonRecordFiles(dir: string): string[] {
+  try {
+    return fs
+      .readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith("."))
+      .map((e) => e.name)
+      .sort();
+  } catch {
+    return [];
+  }
 }

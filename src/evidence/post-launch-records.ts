@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { describeZodError, type FreezeRecord } from "./model";
-import { evidenceStem, recordsDir } from "./paths";
+import { evidenceStem, jsonRecordFiles, recordsDir } from "./paths";
 import { type InvalidRecord } from "./reader";
 
 const isoTimestamp = z.iso.datetime({ offset: true });
@@ -142,16 +142,7 @@ export function readPostLaunchRecords(evidenceDir: string, stack: string): PostL
   const followUps: (FollowUpsRecord & { path: string })[] = [];
   const done: (FollowUpDoneRecord & { path: string })[] = [];
   const invalid: InvalidPostLaunchRecord[] = [];
-  let names: string[];
-  try {
-    names = fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.endsWith(".json"))
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    names = [];
-  }
+  const names = jsonRecordFiles(dir);
   for (const name of names) {
     const file = path.join(dir, name);
     let claimed = kindFromName(name);

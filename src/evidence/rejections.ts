@@ -15,7 +15,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { describeZodError, digestsSchema, type Finding, type ImageDigests } from "./model";
-import { evidenceTimestamp, recordsDir } from "./paths";
+import { evidenceTimestamp, jsonRecordFiles, recordsDir } from "./paths";
 import { type InvalidRecord } from "./reader";
 import type { GateInput } from "./gate";
 import { recordSignatureProblem, type Roster } from "./trust";
@@ -77,16 +77,7 @@ export function readRejections(evidenceDir: string, stack: string): StackRejecti
   const rejections: (RejectionRecord & { path: string })[] = [];
   const retries: (RetryRecord & { path: string })[] = [];
   const invalid: InvalidRecord[] = [];
-  let names: string[];
-  try {
-    names = fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.endsWith(".json"))
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    names = [];
-  }
+  const names = jsonRecordFiles(dir);
   for (const name of names) {
     const file = path.join(dir, name);
     try {

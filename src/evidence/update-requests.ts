@@ -13,7 +13,7 @@ import {
   type UpdateRequestRecord,
   updateRequestRecordSchema,
 } from "./model";
-import { evidenceTimestamp, recordsDir } from "./paths";
+import { evidenceTimestamp, jsonRecordFiles, recordsDir } from "./paths";
 import { type InvalidRecord } from "./reader";
 import { type ReleaseBinding } from "./signed";
 import { sshKeygenSign } from "./sshsig";
@@ -35,16 +35,7 @@ export function readUpdateRequests(
   const dir = updateRequestsDir(evidenceDir, stack);
   const requests: (UpdateRequestRecord & { path: string })[] = [];
   const invalid: InvalidRecord[] = [];
-  let names: string[];
-  try {
-    names = fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile() && e.name.endsWith(".json") && !e.name.startsWith("."))
-      .map((e) => e.name)
-      .sort();
-  } catch {
-    return { requests, invalid };
-  }
+  const names = jsonRecordFiles(dir);
   for (const name of names) {
     const file = path.join(dir, name);
     try {

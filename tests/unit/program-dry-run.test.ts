@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { afterEach, expect, it } from "vitest";
 import { productionRaw, useStackConfig } from "./support/config-fixtures";
-import { installMocks, settle } from "./support/mocks";
+import { installMocks, programError } from "./support/mocks";
 
 // The SDK believes this run is a preview (as it does when PULUMI_NODEJS_DRY_RUN=true is inherited from the caller),
 // while the language host's arguments say the engine runs an update: the program refuses before any resource, for a
@@ -23,13 +23,7 @@ it("refuses an update whose environment claims a preview, and registers nothing"
     "it-guard-dry-run",
     "index.js",
   ];
-  let error: unknown;
-  try {
-    await import("../../index");
-  } catch (e) {
-    error = e;
-  }
-  await settle();
+  const error = await programError();
   expect(error).toBeInstanceOf(pulumi.RunError);
   expect((error as Error).message).toMatch(/engine runs an update.*PULUMI_NODEJS_DRY_RUN=true/);
   expect(mocks.resources.filter((r) => !r.type.startsWith("pulumi:"))).toEqual([]);

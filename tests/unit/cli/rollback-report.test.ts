@@ -4,8 +4,32 @@ import * as path from "node:path";
 import type { Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { rollBack } from "../../../cli/commands/rollback";
+import { standinKubeconfig } from "../../support/kube-api-standin";
 
 const REPO = path.resolve(__dirname, "../../..");
+
+/**
+ * A project like this repository whose sandbox stack `local` reaches the layer's stand-in API server (an unmarked
+ * cluster), so the stack classifies as the sandbox whether or not a sandbox cluster runs on this machine.
+ */
+function sandboxProject(dir: string): string {
+  const project = path.join(dir, "project");
+  for (const rel of [
+    "Pulumi.yaml",
+    "policy/config/production.json",
+    "policy/config/local.json",
+    "policy/trust/roster.json",
+  ]) {
+    fs.mkdirSync(path.dirname(path.join(project, rel)), { recursive: true });
+    fs.copyFileSync(path.join(REPO, rel), path.join(project, rel));
+  }
+  fs.writeFileSync(path.join(project, "kubeconfig.yaml"), standinKubeconfig());
+  const stackFile = fs
+    .readFileSync(path.join(REPO, "Pulumi.local.yaml"), "utf8")
+    .replace(/nova-rollout:kubeconfigPath: .*/, "nova-rollout:kubeconfigPath: kubeconfig.yaml");
+  fs.writeFileSync(path.join(project, "Pulumi.local.yaml"), stackFile);
+  return project;
+}
 const A = `sha256:${"a".repeat(64)}`;
 const B = `sha256:${"b".repeat(64)}`;
 
@@ -93,7 +117,9 @@ describe("a rollback whose report cannot be written", () => {
       return true;
     });
     try {
-      const target = await rollBack(REPO, "local", fake.stack as unknown as Stack, { reason: "test" });
+      const target = await rollBack(sandboxProject(dir), "local", fake.stack as unknown as Stack, {
+        reason: "test",
+      });
       expect([target.version, target.release]).toEqual([1, "r1"]);
     } finally {
       write.mockRestore();

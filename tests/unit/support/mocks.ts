@@ -147,3 +147,15 @@ export class Marker extends pulumi.CustomResource {
     super("test:index:Marker", name, {});
   }
 }
+
+/** Imports the program (`index.ts`) and returns what it threw (undefined when nothing), once registrations settled. */
+export async function programError(): Promise<unknown> {
+  let error: unknown;
+  try {
+    await import("../../../index");
+  } catch (e) {
+    error = e;
+  }
+  await settle();
+  return error;
+}
