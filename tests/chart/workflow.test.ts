@@ -4,7 +4,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse, parseDocument } from "yaml";
 import { requireToolchain } from "../../tools/toolchain";
+import { workflowProblems } from "./workflow-structure";
 
 const REPO = path.resolve(__dirname, "..", "..");
 const WORKFLOW = path.join(REPO, ".github", "workflows", "rollout.yml");
@@ -57,5 +59,155 @@ describe(".github/workflows/rollout.yml", () => {
     const r = actionlint(broken);
     expect(r.status).not.toBe(0);
     expect(r.out).toMatch(/broken\.yml:\d+:\d+:/);
+  });
+});
+
+describe(".github/workflows/rollout.yml structure", () => {
+  const text = fs.readFileSync(WORKFLOW, "utf8");
+  /** The workflow with one change applied to its parsed document, as text. */
+  const mutated = (change: (doc: ReturnType<typeof parseDocument>) => void): string => {
+    const doc = parseDocument(text);
+    change(doc);
+    return doc.toString();
+  };
+
+  /** Index of the first step of a job that uses `action` (or whose `with.command` is `command`). */
+  const stepOf = (job: string, action: string, command?: string): number => {
+    const steps = (
+      parse(text) as { jobs: Record<string, { steps: { uses?: string; with?: { command?: string } }[] }> }
+    ).jobs[job]?.steps;
+    const i = (steps ?? []).findIndex(
+      (s) =>
+        s.uses?.startsWith(`${action}@`) === true && (command === undefined || s.with?.command === command),
+    );
+    if (i < 0) throw new Error(`job ${job} has no step using ${action}`);
+    return i;
+  };
+
+  it("keeps every rule: WIF only, secret-free read-only PR preview with a comment, preflight, protected up", () => {
+    expect(workflowProblems(text)).toEqual([]);
+  });
+
+  it("authenticates every GCP job through Workload Identity Federation with the auth plugin", () => {
+    for (const job of ["preview", "preflight", "rollout"]) {
+      expect(parseDocument(text).getIn(["jobs", job, "permissions", "id-token"])).toBe("write");
+    }
+    expect(text).not.toMatch(/credentials_json|PULUMI_CONFIG_PASSPHRASE/);
+    expect(text).toMatch(/PULUMI_BACKEND_URL: \$\{\{ vars\.PULUMI_BACKEND_URL \}\}/);
+    expect(text).toMatch(/gs:\/\/\?\*\)/);
+    expect(text).toMatch(/\^secretsprovider: gcpkms:\/\//);
+  });
+
+  it.each<[string, (doc: ReturnType<typeof parseDocument>) => void, RegExp]>([
+    [
+      "no id-token on the preview job",
+      (d) => d.deleteIn(["jobs", "preview", "permissions", "id-token"]),
+      /job preview authenticates to GCP without permissions id-token: write/,
+    ],
+    [
+      "no id-token on the rollout job",
+      (d) => d.setIn(["jobs", "rollout", "permissions", "id-token"], "none"),
+      /job rollout authenticates to GCP without permissions id-token: write/,
+    ],
+    [
+      "a secret in the pull-request job",
+      (d) =>
+        d.setIn(["jobs", "preview", "env"], { PULUMI_ACCESS_TOKEN: "${{ secrets.PULUMI_ACCESS_TOKEN }}" }),
+      /pull-request job preview references secrets/,
+    ],
+    [
+      "the pull-request job in the production environment",
+      (d) => d.setIn(["jobs", "preview", "environment"], "production"),
+      /pull-request job preview runs in an environment/,
+    ],
+    [
+      "the rollout identity in the pull-request job",
+      (d) =>
+        d.setIn(
+          [
+            "jobs",
+            "preview",
+            "steps",
+            stepOf("preview", "google-github-actions/auth"),
+            "with",
+            "service_account",
+          ],
+          "${{ vars.GCP_ROLLOUT_SERVICE_ACCOUNT }}",
+        ),
+      /does not use the read-only preview identity/,
+    ],
+    [
+      "a JSON key",
+      (d) =>
+        d.setIn(
+          [
+            "jobs",
+            "rollout",
+            "steps",
+            stepOf("rollout", "google-github-actions/auth"),
+            "with",
+            "credentials_json",
+          ],
+          "${{ secrets.GCP_KEY }}",
+        ),
+      /JSON service account key/,
+    ],
+    [
+      "a passphrase",
+      (d) => d.setIn(["env", "PULUMI_CONFIG_PASSPHRASE"], "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"),
+      /PULUMI_CONFIG_PASSPHRASE is referenced/,
+    ],
+    [
+      "up without the environment",
+      (d) => d.deleteIn(["jobs", "rollout", "environment"]),
+      /job rollout runs an update outside the protected production environment/,
+    ],
+    [
+      "up without the preflight",
+      (d) => d.deleteIn(["jobs", "rollout", "needs"]),
+      /job rollout runs an update without needing the preflight job/,
+    ],
+    [
+      "no auth plugin",
+      (d) =>
+        d.deleteIn([
+          "jobs",
+          "preflight",
+          "steps",
+          stepOf("preflight", "google-github-actions/setup-gcloud"),
+          "with",
+        ]),
+      /job preflight does not install gke-gcloud-auth-plugin/,
+    ],
+    [
+      "no PR comment",
+      (d) =>
+        d.setIn(
+          [
+            "jobs",
+            "preview",
+            "steps",
+            stepOf("preview", "pulumi/actions", "preview"),
+            "with",
+            "comment-on-pr",
+          ],
+          false,
+        ),
+      /does not post the preview with pulumi\/actions comment-on-pr/,
+    ],
+  ])("fails on a copy with %s", (_name, change, problem) => {
+    const copy = mutated(change);
+    expect(copy).not.toBe(text);
+    expect(workflowProblems(copy).join("\n")).toMatch(problem);
+  });
+
+  it("the copy without id-token is still actionlint-clean: only the structure test catches it", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nova-actionlint-")), "no-id-token.yml");
+    fs.writeFileSync(
+      file,
+      mutated((d) => d.deleteIn(["jobs", "preview", "permissions", "id-token"])),
+    );
+    expect(actionlint(file).status).toBe(0);
+    expect(workflowProblems(fs.readFileSync(file, "utf8"))).not.toEqual([]);
   });
 });

@@ -1,0 +1,46 @@
+/**
+ * What the platform stack (`platform/`, project `nova-platform`) and the release stack agree on: the platform's
+ * config namespace and the names of the stack outputs the release reads through a `StackReference`.
+ */
+
+/** Config namespace of the platform project: `nova-platform:<key>`. */
+export const PLATFORM_CONFIG_NAMESPACE = "nova-platform";
+
+/** The platform stack's outputs, by what they hold. */
+export const PLATFORM_OUTPUTS = {
+  /** `sandbox` | `staging` | `production`: what the platform's cluster marker says. */
+  environment: "environment",
+  /** Kubeconfig contents for the platform's cluster (a secret). */
+  kubeconfig: "kubeconfig",
+  /** The context to use inside {@link PLATFORM_OUTPUTS.kubeconfig}. */
+  kubeconfigContext: "kubeconfigContext",
+  /** `https://<endpoint>` of the GKE control plane (gke mode). */
+  clusterEndpoint: "clusterEndpoint",
+  /** The GKE cluster's name (gke mode). */
+  clusterName: "clusterName",
+  /** `<location>-docker.pkg.dev` (gke mode). */
+  registryHost: "registryHost",
+  /** `<host>/<project>/<first repository>`: the release's `imageRegistry` (gke mode). */
+  imageRegistry: "imageRegistry",
+  /** Secret Manager secret ids by application secret key (gke mode). */
+  secretIds: "secretIds",
+  /** The release's `secretManagerPrefix` (gke mode). */
+  secretPrefix: "secretPrefix",
+  /** The dump bucket's name (gke mode). */
+  dumpBucket: "dumpBucket",
+  /** `gs://<bucket>/pre-release`: the release's `backupDestination` (gke mode). */
+  backupDestination: "backupDestination",
+  /** The API's global static IP address and its resource name (gke mode). */
+  apiAddress: "apiAddress",
+  apiAddressName: "apiAddressName",
+  /** The managed certificate's resource name, for the Ingress annotation (gke mode). */
+  apiCertificateName: "apiCertificateName",
+  /** The release namespace the platform owns. */
+  namespace: "namespace",
+  /** The Kubernetes service account the workloads run as (Workload Identity bound in gke mode). */
+  workloadServiceAccount: "workloadServiceAccount",
+  /** The Google service account of the workloads (gke mode). */
+  workloadGoogleAccountEmail: "workloadGoogleAccountEmail",
+  /** `{ namespace, name, environment }` of the production marker ConfigMap. */
+  marker: "marker",
+} as const;
