@@ -7,8 +7,13 @@ import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkBillingDrill, DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
-import { checkCoverage, type CoverageThresholds, DEFAULT_COVERAGE_THRESHOLDS } from "./checks/coverage";
-import { checkDocUpdated, type DatedDocument } from "./checks/docs-updated";
+import {
+  checkCoverage,
+  type CoverageThresholds,
+  DEFAULT_COVERAGE_MAX_AGE_DAYS,
+  DEFAULT_COVERAGE_THRESHOLDS,
+} from "./checks/coverage";
+import { checkDocUpdated, type DatedDocument, namesRelease } from "./checks/docs-updated";
 import { checkE2eSmoke } from "./checks/e2e";
 import {
   checkGkeCluster,
@@ -25,6 +30,16 @@ import {
 } from "./checks/staging-stack";
 import { type LoadedArtifact } from "./checks/types";
 import {
+  type AppCheckId,
+  type CommandOutcome,
+  type CommandRunner,
+  DEFAULT_READINESS_COMMANDS,
+  judgeWithCommand,
+  keepArtifactCopy,
+  PLAYBOOK_COMMANDS,
+  spawnCommand,
+} from "./app-checkout";
+import {
   BUNDLE_SCHEMA_VERSION,
   type CheckResult,
   type EvidenceBundle,
@@ -33,16 +48,23 @@ import {
   type OverrideRecord,
   sealBundle,
   serializeBundle,
+  sha256,
   type Waiver,
 } from "./model";
-import { bundlePaths, stackEvidenceDir, toProjectRelative } from "./paths";
+import {
+  bundlePaths,
+  DEFAULT_EVIDENCE_DIR,
+  preflightRemedy,
+  stackEvidenceDir,
+  toProjectRelative,
+} from "./paths";
 import { writeFileAtomic, writeFilesUnique } from "../util/atomic-file";
 import { renderReport } from "./report";
 import { ENVELOPE_SUFFIX, signBundle, type Signer } from "./signing";
-import { type EvidenceStackSettings } from "./stack-settings";
+import { evidenceDirOf, type EvidenceStackSettings } from "../config/stack-view";
 import { judgeOverrides, type OverrideRules } from "./override-rules";
 
-/** Where the collector looks for artifacts (relative to the project directory). */
+/** Where the collector looks for artifacts (relative to the app checkout, or the project directory without one). */
 export interface ArtifactPaths {
   /** istanbul json-summary output. Default `coverage/coverage-summary.json`. */
   readonly coverageSummary: string;
@@ -54,6 +76,11 @@ export interface ArtifactPaths {
   readonly status: string;
   /** Default `TODO.md`. */
   readonly todo: string;
+  /**
+   * Directory of the drill and seed logs, one subdirectory per environment (`<dir>/<staging stack>/`). Default
+   * `tests/drills/logs` of the app checkout; without one, the evidence directory.
+   */
+  readonly drillLogsDir?: string;
 }
 
 export const DEFAULT_ARTIFACT_PATHS: ArtifactPaths = {
@@ -99,6 +126,24 @@ export interface CollectorOptions {
   /** The newest seed log must be younger than this (stamp in its file name). Default 7 days. */
   readonly sampleDataMaxAgeDays?: number;
   readonly paths?: Partial<ArtifactPaths>;
+  /**
+   * The Nova RMS checkout (absolute, or relative to the project directory; see `resolveAppDir`). When set, every
+   * artifact path is relative to it, the check commands run in it, and the bundle records content-addressed copies
+   * of the artifacts it judged (`<evidenceDir>/<stack>/artifacts/`), which the deploy-time check verifies.
+   */
+  readonly appDir?: string;
+  /**
+   * The playbook's check commands, by the check they belong to (`nova-rollout:readinessCommands`), run in the app
+   * checkout before its artifacts are read; a command that does not exit 0 fails its check. Default
+   * `{"billing-drill": "pnpm drill:check:staging"}`; none run without an app checkout.
+   */
+  readonly readinessCommands?: Readonly<Partial<Record<AppCheckId, string>>>;
+  /** Runs a check command (default: without a shell, output redacted; see `spawnCommand`). */
+  readonly runCommand?: CommandRunner;
+  /** The Playwright project of the smoke run. Default `chromium` with an app checkout, else `smoke`. */
+  readonly e2eProject?: string;
+  /** The coverage summary must be younger than this many days. Default 7. */
+  readonly coverageMaxAgeDays?: number;
   readonly fetch?: FetchLike;
   /** `Authorization` header for the registry (e.g. `Bearer …`); used, never recorded. */
   readonly registryAuthorization?: string;
@@ -123,8 +168,9 @@ export interface CollectorOptions {
   };
 }
 
-function load(projectDir: string, rel: string): LoadedArtifact | undefined {
-  const abs = path.resolve(projectDir, rel);
+/** Reads a file (relative to `base`, default the project directory); its path is recorded relative to the project. */
+function load(projectDir: string, rel: string, base: string = projectDir): LoadedArtifact | undefined {
+  const abs = path.resolve(base, rel);
   try {
     if (!fs.statSync(abs).isFile()) {
       return undefined;
@@ -174,6 +220,7 @@ function dated(
   projectDir: string,
   abs: string | undefined,
   updatedAt: UpdatedAtFn,
+  repoDir: string = projectDir,
 ): DatedDocument | undefined {
   if (abs === undefined) {
     return undefined;
@@ -182,7 +229,7 @@ function dated(
   if (artifact === undefined) {
     return undefined;
   }
-  const { date, how } = updatedAt(abs, projectDir);
+  const { date, how } = updatedAt(abs, repoDir);
   return { artifact, updatedAt: date, how };
 }
 
@@ -195,9 +242,39 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   const drillMaxAgeDays = opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS;
   const stagingMaxAgeHours = opts.stagingMaxAgeHours ?? DEFAULT_STAGING_MAX_AGE_HOURS;
   const sampleDataMaxAgeDays = opts.sampleDataMaxAgeDays ?? DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS;
-  const evidenceRoot = path.resolve(projectDir, settings.evidenceDir);
-  const stagingLogs = filesIn(path.join(evidenceRoot, staging)).sort();
+  const evidenceRoot = evidenceDirOf(projectDir, settings.evidenceDir);
   const updatedAt = opts.updatedAt ?? gitOrMtime;
+  const appDir = opts.appDir === undefined ? undefined : path.resolve(projectDir, opts.appDir);
+  const base = appDir ?? projectDir;
+  const preflight = `re-run ${preflightRemedy(settings.stack)}`;
+  const inApp = (command: string, writes: string) =>
+    `in the Nova RMS checkout (nova-rollout:appDir): \`${command}\` (writes ${writes}), then ${preflight}`;
+
+  // The playbook's check commands run first: they may write the artifacts judged below.
+  const run = opts.runCommand ?? spawnCommand();
+  const commands = Object.entries(
+    appDir === undefined ? {} : (opts.readinessCommands ?? DEFAULT_READINESS_COMMANDS),
+  ).filter((e): e is [AppCheckId, string] => typeof e[1] === "string" && e[1].trim() !== "");
+  const outcomes = new Map<string, { outcome: CommandOutcome; output: string }>();
+  for (const [checkId, command] of commands) {
+    const outcome = run(command, base);
+    const output = keepArtifactCopy(
+      projectDir,
+      evidenceRoot,
+      settings.stack,
+      `${checkId}-command.log`,
+      Buffer.from(`$ ${command}\n${outcome.output}`),
+    );
+    outcomes.set(checkId, { outcome, output });
+  }
+
+  const logsRoot =
+    opts.paths?.drillLogsDir !== undefined
+      ? path.resolve(base, opts.paths.drillLogsDir)
+      : appDir !== undefined
+        ? path.resolve(appDir, DEFAULT_EVIDENCE_DIR)
+        : evidenceRoot;
+  const stagingLogs = filesIn(path.join(logsRoot, staging)).sort();
 
   const drillLogs = stagingLogs
     .filter((f) => /billing-drill/i.test(path.basename(f)) && !/-preflight\.(json|md)$/.test(f))
@@ -207,13 +284,22 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   const seedFiles = stagingLogs.filter((f) => /seed/i.test(path.basename(f)));
   const seedFile =
     seedFiles.filter((f) => seedLogTime(path.basename(f)) !== undefined).at(-1) ?? seedFiles.at(-1);
-  const runbooks = filesIn(path.resolve(projectDir, paths.runbooksDir))
+  const runbooks = filesIn(path.resolve(base, paths.runbooksDir))
     .map((f) => ({ f, t: fs.statSync(f).mtime.getTime() }))
-    .sort((a, b) => b.t - a.t || a.f.localeCompare(b.f));
-  const newestRunbook = runbooks
-    .map((r) => dated(projectDir, r.f, updatedAt))
+    .sort((a, b) => b.t - a.t || a.f.localeCompare(b.f))
+    .map((r) => dated(projectDir, r.f, updatedAt, base))
     .filter((d): d is DatedDocument => d !== undefined)
-    .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime())[0];
+    .sort((a, b) => b.updatedAt.getTime() - a.updatedAt.getTime());
+  // The newest runbook that names the release (the newest of all when none does, so the check says so).
+  const newestRunbook =
+    runbooks.find((d) => namesRelease(d.artifact.bytes.toString("utf8"), settings.release)) ?? runbooks[0];
+  const coverageSummary = load(projectDir, paths.coverageSummary, base);
+  const coverageWrittenAt =
+    coverageSummary === undefined
+      ? undefined
+      : updatedAt(path.resolve(base, paths.coverageSummary), base).date;
+  const where = appDir === undefined ? "" : " in the Nova RMS checkout";
+  const logsLabel = `${toProjectRelative(base, logsRoot)}/${staging}/`;
 
   const kubeconfigAbs =
     settings.kubeconfigPath === undefined ? undefined : path.resolve(projectDir, settings.kubeconfigPath);
@@ -226,30 +312,77 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     }
   }
 
-  const checks: CheckResult[] = [
-    checkCoverage(load(projectDir, paths.coverageSummary), coverageThresholds),
-    checkE2eSmoke(load(projectDir, paths.e2eReport)),
-    checkBillingDrill(drillLogs, now, drillMaxAgeDays, staging),
+  const appChecks: CheckResult[] = [
+    checkCoverage(
+      coverageSummary,
+      coverageThresholds,
+      coverageWrittenAt === undefined
+        ? undefined
+        : {
+            writtenAt: coverageWrittenAt,
+            now,
+            maxAgeDays: opts.coverageMaxAgeDays ?? DEFAULT_COVERAGE_MAX_AGE_DAYS,
+          },
+      ...(appDir === undefined ? [] : [inApp(PLAYBOOK_COMMANDS.coverage, paths.coverageSummary)]),
+    ),
+    checkE2eSmoke(
+      load(projectDir, paths.e2eReport, base),
+      opts.e2eProject ?? (appDir === undefined ? "smoke" : "chromium"),
+      ...(appDir === undefined ? [] : [inApp(PLAYBOOK_COMMANDS.e2e, paths.e2eReport)]),
+    ),
+    checkBillingDrill(
+      drillLogs,
+      now,
+      drillMaxAgeDays,
+      staging,
+      ...(appDir === undefined
+        ? []
+        : [
+            `in the Nova RMS checkout (nova-rollout:appDir): run the staging billing drill (\`${PLAYBOOK_COMMANDS.stagingDrill}\`, or the ${staging} nova-billing-drill CronJob) so that ${logsLabel} holds a passing drill log younger than ${drillMaxAgeDays} days, check it with \`${PLAYBOOK_COMMANDS.drillCheck}\`, then ${preflight}`,
+          ]),
+    ),
     checkSampleData(
       seedFile === undefined ? undefined : load(projectDir, seedFile),
       now,
       sampleDataMaxAgeDays,
       staging,
+      ...(appDir === undefined
+        ? []
+        : [inApp(PLAYBOOK_COMMANDS.seed, `${logsLabel}<timestamp>-seed-sample-data.log`)]),
     ),
-    checkDocUpdated("runbooks-updated", "Runbooks", newestRunbook, opts.releaseCut, settings.stack),
+  ].map((check) => {
+    const ran = outcomes.get(check.id);
+    return ran === undefined ? check : judgeWithCommand(check, ran.outcome, ran.output, preflight);
+  });
+
+  const checks: CheckResult[] = [
+    ...appChecks,
+    checkDocUpdated(
+      "runbooks-updated",
+      "Runbooks",
+      newestRunbook,
+      opts.releaseCut,
+      settings.stack,
+      settings.release,
+      where,
+    ),
     checkDocUpdated(
       "status-updated",
       "STATUS.md",
-      dated(projectDir, path.resolve(projectDir, paths.status), updatedAt),
+      dated(projectDir, path.resolve(base, paths.status), updatedAt, base),
       opts.releaseCut,
       settings.stack,
+      settings.release,
+      where,
     ),
     checkDocUpdated(
       "todo-updated",
       "TODO.md",
-      dated(projectDir, path.resolve(projectDir, paths.todo), updatedAt),
+      dated(projectDir, path.resolve(base, paths.todo), updatedAt, base),
       opts.releaseCut,
       settings.stack,
+      settings.release,
+      where,
     ),
     settings.clusterMode === "gke"
       ? await checkGkeCluster({
@@ -280,6 +413,20 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
       maxAgeHours: stagingMaxAgeHours,
     }),
   ];
+
+  // With an app checkout the bundle records content-addressed copies of what it judged (the deploy-time check reads
+  // these, so git-ignored outputs of the app need not survive); `found` still names the file in the checkout.
+  if (appDir !== undefined) {
+    for (const check of checks) {
+      const bytes = check.artifact === null ? undefined : load(projectDir, check.artifact.path)?.bytes;
+      if (check.artifact !== null && bytes !== undefined && sha256(bytes) === check.artifact.sha256) {
+        check.artifact = {
+          path: keepArtifactCopy(projectDir, evidenceRoot, settings.stack, check.artifact.path, bytes),
+          sha256: check.artifact.sha256,
+        };
+      }
+    }
+  }
 
   const waivers: Waiver[] = [];
   const active =

@@ -164,9 +164,10 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
     `tests/drills/logs/staging/${evidenceTimestamp(new Date(NOW.getTime() - DAY))}-seed-sample-data.log`,
   );
   setDrillAge({ dir, write }, 1);
-  write("docs/runbooks/rollout.md", "# Rollout runbook\n");
-  write("STATUS.md", "# Status\n");
-  write("TODO.md", "# TODO\n");
+  // The docs name the release: the docs checks judge them by content.
+  write("docs/runbooks/rollout.md", `# Rollout runbook\n\nRelease ${RELEASE}.\n`);
+  write("STATUS.md", `# Status\n\nRelease ${RELEASE} is cut.\n`);
+  write("TODO.md", `# TODO\n\n- [ ] Launch ${RELEASE}\n`);
   return {
     dir,
     stack,

@@ -1,16 +1,18 @@
 /**
- * The newest billing-drill log of the staging stack must be younger than the threshold (default 7 days), end with the
- * success marker {@link DRILL_SUCCESS_MARKER} and contain no failure line.
+ * The newest billing-drill log of the staging environment must be younger than the threshold (default 7 days) and
+ * contain no failure line. The collector also judges the playbook's check command (`pnpm drill:check:staging`) by
+ * its exit status when one is configured.
  */
-import { BILLING_DRILL_CRONJOB, DEFAULT_EVIDENCE_DIR } from "../../contract";
+import { BILLING_DRILL_CRONJOB, DEFAULT_EVIDENCE_DIR, DEFAULT_GATE_THRESHOLDS } from "../../contract";
 import { type CheckResult } from "../model";
 import { parseEvidenceTimestamp } from "../paths";
+import { PLAYBOOK_COMMANDS } from "../app-checkout";
 import { type LoadedArtifact, provenanceOf, result } from "./types";
 
 const TITLE = "Billing drill ran on staging recently";
 
 /** Default maximum drill age in days. */
-export const DEFAULT_DRILL_MAX_AGE_DAYS = 7;
+export const DEFAULT_DRILL_MAX_AGE_DAYS: number = DEFAULT_GATE_THRESHOLDS.drillMaxAgeDays;
 
 /**
  * When a drill log says it ran: an explicit line `completed_at: <ISO time>` (or `drill completed at <ISO>`) wins;
@@ -40,31 +42,11 @@ export function drillTime(fileName: string, text: string): Date | undefined {
 }
 
 /**
- * The machine-readable success marker: the last non-empty line of a drill log that passed must be exactly this
- * (surrounding whitespace ignored). The drill writes it only after every step succeeded; a log without it (a drill
- * that was cut short, or an unrelated file) proves nothing and fails.
- */
-export const DRILL_SUCCESS_MARKER = "NOVA-DRILL-RESULT: pass";
-
-/**
- * Whether a log declares a failed drill: a `result:` / `status:` line saying `fail`, `failed` or `error`, or a
- * `NOVA-DRILL-RESULT:` line with anything but `pass`.
+ * Whether a log declares a failed drill: a `result:` / `status:` line (optionally after an ISO time stamp, as the
+ * drill writes its lines) saying `fail`, `failed` or `error`.
  */
 export function drillFailed(text: string): boolean {
-  return (
-    /^\s*(?:result|status)\s*[:=]\s*(?:fail|failed|error)\b/im.test(text) ||
-    /^[ \t]*NOVA-DRILL-RESULT[ \t]*:(?![ \t]*pass[ \t]*\r?$)/im.test(text)
-  );
-}
-
-/** Whether the last non-empty line of a log is {@link DRILL_SUCCESS_MARKER}. */
-export function drillPassedMarker(text: string): boolean {
-  const last = text
-    .split(/\r?\n/)
-    .map((l) => l.trim())
-    .filter((l) => l.length > 0)
-    .at(-1);
-  return last === DRILL_SUCCESS_MARKER;
+  return /^\s*(?:\d{4}-\d{2}-\d{2}T\S*\s+)?(?:result|status)\s*[:=]\s*(?:fail|failed|error)\b/im.test(text);
 }
 
 /**
@@ -75,9 +57,9 @@ export function checkBillingDrill(
   now: Date,
   maxAgeDays: number,
   stagingStack: string,
+  remedy: string = `run the billing drill on ${stagingStack} (the Nova RMS application's \`${PLAYBOOK_COMMANDS.stagingDrill}\`, the job of the ${BILLING_DRILL_CRONJOB} CronJob) and keep its log as ${DEFAULT_EVIDENCE_DIR}/${stagingStack}/<timestamp>-billing-drill.log, or set nova-rollout:appDir to the Nova RMS checkout that holds it`,
 ): CheckResult {
-  const threshold = `newest drill log younger than ${maxAgeDays} days, last line "${DRILL_SUCCESS_MARKER}", no failure line`;
-  const remedy = `run the billing drill on ${stagingStack} (the Nova RMS application's drill, the job of the ${BILLING_DRILL_CRONJOB} CronJob; this repository has no script for it) and keep its log as ${DEFAULT_EVIDENCE_DIR}/${stagingStack}/<timestamp>-billing-drill.log, with release:/commit: lines and the final line "${DRILL_SUCCESS_MARKER}" only when every step passed`;
+  const threshold = `newest drill log younger than ${maxAgeDays} days, no failure line (result: fail)`;
   const dated = logs
     .map((a) => ({ a, t: drillTime(a.path, a.bytes.toString("utf8")) }))
     .filter((x): x is { a: LoadedArtifact; t: Date } => x.t !== undefined)
@@ -91,14 +73,12 @@ export function checkBillingDrill(
   const ageDays = (now.getTime() - newest.t.getTime()) / 86_400_000;
   const text = newest.a.bytes.toString("utf8");
   const failed = drillFailed(text);
-  const marked = drillPassedMarker(text);
   const provenance = provenanceOf(text);
   const found = [
     `${newest.a.path} ran ${newest.t.toISOString()} (${ageDays.toFixed(1)} days ago)`,
     ...(failed ? ["result: fail"] : []),
-    marked ? `ends with "${DRILL_SUCCESS_MARKER}"` : `no final "${DRILL_SUCCESS_MARKER}" line`,
     ...(provenance === "" ? [] : [provenance]),
   ].join(", ");
-  const pass = ageDays >= -1 / 24 && ageDays < maxAgeDays && !failed && marked;
+  const pass = ageDays >= -1 / 24 && ageDays < maxAgeDays && !failed;
   return result("billing-drill", TITLE, pass, found, threshold, newest.a, remedy);
 }

@@ -1,4 +1,8 @@
-/** Smoke E2E from a Playwright JSON report (`--reporter=json`). */
+/**
+ * Smoke E2E from a Playwright JSON report (`--reporter=json`): the project ran at least one test, and the report's
+ * `stats` (`expected`, `unexpected`, `flaky`, `skipped`) count no unexpected result. Flaky tests (passed on retry)
+ * are named, not failed.
+ */
 import { type CheckResult } from "../model";
 import { describeProvenance, type LoadedArtifact, result } from "./types";
 
@@ -23,20 +27,29 @@ function collectTests(suites: readonly PwSuite[] | undefined, out: PwTest[]): vo
   }
 }
 
-export function checkE2eSmoke(artifact: LoadedArtifact | undefined, project = "smoke"): CheckResult {
+/**
+ * @param project the Playwright project the suite runs (the playbook's `--project=chromium`; `smoke` for this
+ *   repository's own layout).
+ * @param remedy the command that writes the report.
+ */
+export function checkE2eSmoke(
+  artifact: LoadedArtifact | undefined,
+  project = "smoke",
+  remedy: string = REMEDY,
+): CheckResult {
   const threshold = `project "${project}" ran >= 1 test, stats.unexpected == 0`;
   if (artifact === undefined) {
-    return result("e2e-smoke", TITLE, false, "no Playwright JSON report", threshold, null, REMEDY);
+    return result("e2e-smoke", TITLE, false, "no Playwright JSON report", threshold, null, remedy);
   }
   let report: {
     config?: { projects?: { name?: unknown }[]; metadata?: Record<string, unknown> };
     suites?: PwSuite[];
-    stats?: { unexpected?: unknown };
+    stats?: { expected?: unknown; unexpected?: unknown; flaky?: unknown };
   };
   try {
     report = JSON.parse(artifact.bytes.toString("utf8")) as typeof report;
   } catch {
-    return result("e2e-smoke", TITLE, false, `${artifact.path} is not JSON`, threshold, artifact, REMEDY);
+    return result("e2e-smoke", TITLE, false, `${artifact.path} is not JSON`, threshold, artifact, remedy);
   }
   const projects = (report.config?.projects ?? []).map((p) => p.name);
   const tests: PwTest[] = [];
@@ -47,7 +60,13 @@ export function checkE2eSmoke(artifact: LoadedArtifact | undefined, project = "s
   const meta = report.config?.metadata ?? {};
   const str = (v: unknown): string | undefined => (typeof v === "string" && v.length > 0 ? v : undefined);
   const provenance = describeProvenance(str(meta["release"]), str(meta["commit"]));
-  const found = `projects [${projects.map(String).join(", ")}], ${ran} ${project} test(s) ran, stats.unexpected ${String(unexpected)}${provenance === "" ? "" : `, ${provenance}`}`;
+  const flaky = report.stats?.flaky;
+  const stats = [
+    ...(typeof report.stats?.expected === "number" ? [`stats.expected ${report.stats.expected}`] : []),
+    `stats.unexpected ${String(unexpected)}`,
+    ...(typeof flaky === "number" && flaky > 0 ? [`stats.flaky ${flaky}`] : []),
+  ].join(", ");
+  const found = `${artifact.path}: projects [${projects.map(String).join(", ")}], ${ran} ${project} test(s) ran, ${stats}${provenance === "" ? "" : `, ${provenance}`}`;
   const pass = projects.includes(project) && ran >= 1 && unexpected === 0;
-  return result("e2e-smoke", TITLE, pass, found, threshold, artifact, REMEDY);
+  return result("e2e-smoke", TITLE, pass, found, threshold, artifact, remedy);
 }

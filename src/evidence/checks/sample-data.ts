@@ -3,16 +3,17 @@
  * staging stack is younger than the threshold (default 7 days, from the time stamp in its file name), has a success
  * line and reports zero errors.
  */
-import { DEFAULT_EVIDENCE_DIR } from "../../contract";
+import { DEFAULT_EVIDENCE_DIR, DEFAULT_GATE_THRESHOLDS } from "../../contract";
 import { type CheckResult } from "../model";
 import { parseEvidenceTimestamp } from "../paths";
+import { PLAYBOOK_COMMANDS } from "../app-checkout";
 import { type LoadedArtifact, provenanceOf, result } from "./types";
 
 const TITLE = "Sample data seeded";
 const SUCCESS = /^.*\b(?:seed(?:ing)?\s+(?:completed|complete|succeeded|ok)|sample data seeded)\b.*$/im;
 
 /** Default maximum seed-log age in days. */
-export const DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS = 7;
+export const DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS: number = DEFAULT_GATE_THRESHOLDS.sampleDataMaxAgeDays;
 
 /** When a seed log was written: the `YYYYMMDDTHHMMSSZ` stamp its file name starts with (any directory). */
 export function seedLogTime(fileName: string): Date | undefined {
@@ -57,9 +58,9 @@ export function checkSampleData(
   now: Date,
   maxAgeDays: number,
   stagingStack: string,
+  remedy: string = `seed the sample data on ${stagingStack} with the Nova RMS application's seeder (\`${PLAYBOOK_COMMANDS.seed}\` in its checkout, which writes tests/drills/logs/${stagingStack}/<timestamp>-seed-sample-data.log) and set nova-rollout:appDir to that checkout, or keep the log as ${DEFAULT_EVIDENCE_DIR}/${stagingStack}/<timestamp>-seed-sample-data.log here`,
 ): CheckResult {
   const threshold = `a seed log <YYYYMMDDTHHMMSSZ>-seed-sample-data.log younger than ${maxAgeDays} days with a success line ("seed completed" / "sample data seeded"), every "errors: <n>" 0 and no error/fatal/failed line`;
-  const remedy = `seed the sample data on ${stagingStack} with the Nova RMS application's seeder (npm run seed:sample-data -- --stack ${stagingStack} in the application repository; this repository has no such script) and keep its log as ${DEFAULT_EVIDENCE_DIR}/${stagingStack}/<timestamp>-seed-sample-data.log, with release:/commit: lines and a final "seed completed: …, errors: 0"`;
   if (artifact === undefined) {
     return result("sample-data", TITLE, false, "no seed log", threshold, null, remedy);
   }

@@ -10,6 +10,7 @@
  *  - it ended less than `stagingMaxAgeHours` (default 72) before the preflight;
  *  - it ran with the expected `apiImageDigest` and `workerImageDigest`.
  */
+import { DEFAULT_GATE_THRESHOLDS } from "../../contract";
 import { type CheckResult, type ImageDigests } from "../model";
 import { result } from "./types";
 
@@ -31,7 +32,7 @@ export interface StagingUpdate {
 export type StagingHistoryFn = (stack: string) => Promise<readonly StagingUpdate[]>;
 
 /** Default maximum age in hours of the staging stack's newest successful update. */
-export const DEFAULT_STAGING_MAX_AGE_HOURS = 72;
+export const DEFAULT_STAGING_MAX_AGE_HOURS: number = DEFAULT_GATE_THRESHOLDS.stagingMaxAgeHours;
 
 /** How many of the newest history entries the real reader returns. */
 export const STAGING_HISTORY_DEPTH = 20;
