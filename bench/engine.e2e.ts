@@ -83,6 +83,16 @@ const VARIANTS: readonly Variant[] = [
     spec: (w) => preview(w, w.checkout, BENCH_STACK, w.packArgs()),
   },
   {
+    id: "full-unbundled",
+    label: "same program from tsc's per-file output (dist/index.js): pulumi preview, no pack",
+    spec: (w) => preview(w, w.unbundled, BENCH_STACK),
+  },
+  {
+    id: "full+pack-unbundled",
+    label: "same, program and pack from tsc's per-file output: pulumi preview --policy-pack",
+    spec: (w) => preview(w, w.unbundled, BENCH_STACK, w.packArgs(w.unbundled)),
+  },
+  {
     id: "rollout",
     label: "rollout preview (node dist/cli/index.js preview)",
     spec: (w) => ({
@@ -126,6 +136,11 @@ const VARIANTS: readonly Variant[] = [
     label: "pulumi up --skip-preview --policy-pack of a digest change (config set untimed)",
     prepare: (w) => w.switchRollbackDigests(),
     spec: (w) => pulumiUp(w, ROLLBACK_STACK, "release bench"),
+  },
+  {
+    id: "helm-change",
+    label: "helm upgrade --wait of the same chart to the other digest pair + the playbook's curl probes",
+    spec: (w) => w.helmChange(),
   },
   {
     id: "rollback",
@@ -175,6 +190,13 @@ const PAIRS: readonly Pair[] = [
     target: "≤ 1.1×",
   },
   { id: "d", label: "from TypeScript vs precompiled", a: "ts", b: "full" },
+  { id: "i", label: "bundled program vs tsc's per-file output, no pack", a: "full", b: "full-unbundled" },
+  {
+    id: "j",
+    label: "bundled program and pack vs tsc's per-file output, with the pack",
+    a: "full+pack",
+    b: "full+pack-unbundled",
+  },
   { id: "e", label: "unit + policy layers (wall)", a: "layers" },
   { id: "f", label: "rollout up vs pulumi up, no change, same pack", a: "rollout-up", b: "up" },
   {
@@ -182,6 +204,13 @@ const PAIRS: readonly Pair[] = [
     label: "rollout up vs pulumi up --refresh (like for like), no change",
     a: "rollout-up",
     b: "up-refresh",
+  },
+  {
+    id: "k",
+    label: "pulumi up of a digest change vs helm upgrade --wait + curl probes",
+    a: "up-change",
+    b: "helm-change",
+    target: "≤ 2×",
   },
   {
     id: "g",
@@ -262,7 +291,10 @@ describe("engine bench (real engine, sandbox)", () => {
   beforeAll(async () => {
     await requireSandbox();
     world = new BenchWorld();
-    await world.setUp(log, { rollback: wanted.has("rollback") || wanted.has("up-change") });
+    await world.setUp(log, {
+      rollback: wanted.has("rollback") || wanted.has("up-change"),
+      helm: wanted.has("helm-change"),
+    });
   });
   afterAll(async () => {
     // BENCH_KEEP=1 keeps the world (stacks, backend, checkout) for investigating one variant by hand.

@@ -20,7 +20,10 @@ export interface NovaReleaseArgs {
   readonly environment: Environment;
   /** Registry the repositories live under. */
   readonly imageRegistry: string;
-  /** Release id (image tag), rendered as a label. */
+  /**
+   * Release id (image tag), rendered as a label of the workloads (Deployments, the CronJob) and their pods only, so
+   * a release leaves every other object of the chart as it is.
+   */
   readonly release: string;
   /** Image repositories and digests per service. */
   readonly images: {
@@ -72,7 +75,7 @@ export function releaseValues(args: NovaReleaseArgs): pulumi.Inputs {
  * The kubernetes provider's annotation that makes its server-side apply take over fields another field manager owns:
  * on every object of the chart, so a field changed by hand (`kubectl scale` or `kubectl set image` during an incident)
  * is taken back by the next release instead of failing it with a field conflict — the release is the source of truth,
- * as the refresh that starts every `rollout up` already assumes.
+ * as the refresh that starts every `rollout up` already assumes. Its value never changes, so it never makes a diff.
  */
 export const PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce";
 

@@ -16,6 +16,8 @@ import {
   TEST_PASSPHRASE,
   testEnv,
 } from "../../tests/integration/harness";
+import { findHelm } from "../../tests/chart/helm";
+import type { RunSpec } from "./measure";
 import { unprotectAll } from "../../tests/integration/protect";
 import { fakeDigests, productionCheckout, sandboxConfig, SECRETS } from "../../tests/integration/scenario";
 
@@ -73,7 +75,13 @@ export async function requireSandbox(): Promise<void> {
         "Start it with `npm run sandbox:up` (the bench never starts it itself), then run `npm run bench` again.",
     );
   }
-  for (const rel of ["dist/index.js", "dist/cli/index.js", "dist/policy/index.js"]) {
+  for (const rel of [
+    "dist/index.js",
+    "dist/program.js",
+    "dist/cli/index.js",
+    "dist/policy/index.js",
+    "dist/policy/pack.js",
+  ]) {
     if (!fs.existsSync(path.join(REPO_ROOT, rel)))
       throw new Error(`${rel} is missing: run \`npm run build\` before \`npm run bench\`.`);
   }
@@ -86,9 +94,14 @@ export class BenchWorld {
   readonly checkout = productionCheckout(path.join(this.work, "checkout"));
   /** The same program run from TypeScript (runtime option typescript: true). */
   readonly tsCopy = path.join(this.work, "ts");
+  /** The same checkout started from tsc's per-file output instead of the bundles (program and pack). */
+  readonly unbundled = path.join(this.work, "unbundled");
   /** An empty JavaScript program (same SDK, no resources). */
   readonly empty = path.join(this.work, "empty");
   readonly namespace = `bench-${process.pid}`;
+  /** Namespace of the helm baseline of the digest-change pair (the same chart, installed with helm). */
+  readonly helmNamespace = `bench-helm-${process.pid}`;
+  private helmRelease: BenchRelease | undefined;
   private stack: Stack | undefined;
   private emptyStack: Stack | undefined;
   private rollbackStack: Stack | undefined;
@@ -158,10 +171,78 @@ export class BenchWorld {
     );
   }
 
+  /** helm with the sandbox's kubeconfig, its cache and config kept in the bench's directory. */
+  private helmArgs(...args: string[]): { cmd: string; args: string[]; env: Record<string, string> } {
+    const env = this.env();
+    for (const dir of ["CACHE", "CONFIG", "DATA"])
+      env[`HELM_${dir}_HOME`] = path.join(this.work, "helm", dir);
+    return {
+      cmd: findHelm(env),
+      args: [...args, "--kubeconfig", SANDBOX.kubeconfig, "--kube-context", SANDBOX.context],
+      env,
+    };
+  }
+
+  /**
+   * `helm upgrade --install --wait` of the chart in the checkout with `release`'s digests, the values NovaRelease
+   * passes for the bench stacks (staging values file, sandbox environment, 2 + 2 replicas, patchForce annotation).
+   */
+  private helmUpgrade(release: BenchRelease): { cmd: string; args: string[]; env: Record<string, string> } {
+    const d = RELEASES[release];
+    return this.helmArgs(
+      "upgrade",
+      "--install",
+      "nova",
+      path.join(this.checkout, "charts", "nova-stack"),
+      "--namespace",
+      this.helmNamespace,
+      "--create-namespace",
+      "--wait",
+      "--timeout",
+      "300s",
+      "--values",
+      path.join(this.checkout, "charts", "nova-stack", "values-staging.yaml"),
+      "--set-string",
+      [
+        "environment=sandbox",
+        `imageRegistry=${SANDBOX.imageRegistry}`,
+        `release=${release}`,
+        `api.image.digest=${d.api}`,
+        `worker.image.digest=${d.worker}`,
+        "secrets.checksum=bench",
+        "commonAnnotations.pulumi\\.com/patchForce=true",
+      ].join(","),
+      "--set",
+      "api.replicas=2,worker.replicas=2",
+    );
+  }
+
+  /**
+   * The playbook's own path for one digest change, timed as one command: `helm upgrade --wait` to the other release,
+   * then its curl probes (API health and metrics, worker readyz, no alert firing), against the same stand-ins the
+   * stacks verify.
+   */
+  helmChange(): RunSpec {
+    const next: BenchRelease = this.helmRelease === "bench-r1" ? "bench-r2" : "bench-r1";
+    this.helmRelease = next;
+    const upgrade = this.helmUpgrade(next);
+    const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+    const curl = (url: string) => `curl -fsS --max-time 5 -o /dev/null ${quote(url)}`;
+    const script = [
+      [upgrade.cmd, ...upgrade.args].map(quote).join(" ") + " >/dev/null",
+      curl(`${SANDBOX.standins.api}/v1/health`),
+      curl(`${SANDBOX.standins.api}/v1/metrics`),
+      curl(`${SANDBOX.standins.worker}/readyz`),
+      curl(`${SANDBOX.standins.alertmanager}/api/v2/alerts?active=true`),
+    ].join(" && ");
+    return { cmd: "bash", args: ["-c", script], cwd: this.checkout, env: upgrade.env };
+  }
+
   /** Creates the stacks, the empty program and the TypeScript copy, and runs one `up` so previews have no changes. */
-  async setUp(log: (line: string) => void, opts: { rollback?: boolean } = {}): Promise<void> {
+  async setUp(log: (line: string) => void, opts: { rollback?: boolean; helm?: boolean } = {}): Promise<void> {
     this.makeEmptyProgram();
     this.makeTypeScriptCopy();
+    await this.makeUnbundledCopy();
     log(`bench world in ${this.work}, backend ${this.backend.url}, namespace ${this.namespace}`);
     this.stack = await createOrSelectProjectStack({
       stackName: BENCH_STACK,
@@ -171,10 +252,11 @@ export class BenchWorld {
       secrets: SECRETS,
     });
     // The TypeScript copy previews the same stack (same project name and backend): it needs the stack file too.
-    fs.copyFileSync(
-      path.join(this.checkout, `Pulumi.${BENCH_STACK}.yaml`),
-      path.join(this.tsCopy, `Pulumi.${BENCH_STACK}.yaml`),
-    );
+    for (const copy of [this.tsCopy, this.unbundled])
+      fs.copyFileSync(
+        path.join(this.checkout, `Pulumi.${BENCH_STACK}.yaml`),
+        path.join(copy, `Pulumi.${BENCH_STACK}.yaml`),
+      );
     log(`up of ${BENCH_STACK} (once, so every preview below has no changes)…`);
     const up = await this.stack.up();
     log(`  ${JSON.stringify(up.summary.resourceChanges)}`);
@@ -198,6 +280,12 @@ export class BenchWorld {
       await this.switchRollbackDigests();
       await this.rollbackStack.up({ message: "release bench-r2" });
     }
+    if (opts.helm === true) {
+      log(`helm install of the chart in ${this.helmNamespace} (bench-r1)…`);
+      const install = this.helmUpgrade("bench-r1");
+      await execFileAsync(install.cmd, install.args, { env: install.env, timeout: 600_000 });
+      this.helmRelease = "bench-r1";
+    }
   }
 
   private makeEmptyProgram(): void {
@@ -212,6 +300,38 @@ export class BenchWorld {
     );
     fs.writeFileSync(path.join(this.empty, "index.js"), "// An empty Pulumi program: the SDK's floor.\n");
     fs.symlinkSync(path.join(REPO_ROOT, "node_modules"), path.join(this.empty, "node_modules"), "dir");
+  }
+
+  /**
+   * A checkout whose program and pack start from tsc's per-file output (one module per source file, every dependency
+   * from node_modules), as before the bundles: the baseline of pairs (i) and (j). Compiled afresh into the copy, so
+   * files a refactoring left behind in the repository's dist/ cannot shadow the current modules.
+   */
+  private async makeUnbundledCopy(): Promise<void> {
+    productionCheckout(this.unbundled);
+    const dist = path.join(this.unbundled, "dist");
+    fs.rmSync(dist, { recursive: true, force: true });
+    await execFileAsync(
+      process.execPath,
+      [
+        path.join(REPO_ROOT, "node_modules", "typescript", "bin", "tsc"),
+        "-p",
+        "tsconfig.build.json",
+        "--outDir",
+        dist,
+      ],
+      { cwd: REPO_ROOT, timeout: 600_000 },
+      // tsc emits even when a file elsewhere in a shared tree has type errors; only missing outputs stop the bench.
+    ).catch(() => undefined);
+    for (const rel of ["index.js", "policy/index.js"])
+      if (!fs.existsSync(path.join(dist, rel))) throw new Error(`tsc did not emit ${rel} into ${dist}`);
+    const setMain = (rel: string, main: string) => {
+      const file = path.join(this.unbundled, rel);
+      const pkg = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+      fs.writeFileSync(file, JSON.stringify({ ...pkg, main }, null, 2));
+    };
+    setMain("package.json", "dist/index.js");
+    setMain("policy/package.json", "../dist/policy/index.js");
   }
 
   private makeTypeScriptCopy(): void {
@@ -268,6 +388,27 @@ export class BenchWorld {
         await this.rollbackStack.destroy();
       } catch (err) {
         log(`cleanup of ${ROLLBACK_STACK} failed: ${(err as Error).message.split("\n")[0] ?? ""}`);
+      }
+    }
+    if (this.helmRelease !== undefined) {
+      try {
+        const uninstall = this.helmArgs("uninstall", "nova", "--namespace", this.helmNamespace, "--wait");
+        await execFileAsync(uninstall.cmd, uninstall.args, { env: uninstall.env, timeout: 300_000 });
+        await execFileAsync(
+          "kubectl",
+          [
+            "--kubeconfig",
+            SANDBOX.kubeconfig,
+            "--context",
+            SANDBOX.context,
+            "delete",
+            "namespace",
+            this.helmNamespace,
+          ],
+          { env: this.env(), timeout: 120_000 },
+        );
+      } catch (err) {
+        log(`cleanup of ${this.helmNamespace} failed: ${(err as Error).message.split("\n")[0] ?? ""}`);
       }
     }
     this.backend.cleanup();

@@ -4,6 +4,7 @@
  *
  * Runs the real helm binary (see ./helm.ts for how it is found). A missing helm FAILS the suite.
  */
+import { isDeepStrictEqual } from "node:util";
 import { describe, expect, it } from "vitest";
 import {
   type K8sObject,
@@ -18,7 +19,14 @@ import {
   renderChart,
   runHelm,
 } from "./helm";
-import { API_DIGEST, PRODUCTION_PROGRAM, REGISTRY, REQUIRED, WORKER_DIGEST } from "./fixtures";
+import {
+  API_DIGEST,
+  PRODUCTION_PROGRAM,
+  REGISTRY,
+  REQUIRED,
+  STAGING_PROGRAM,
+  WORKER_DIGEST,
+} from "./fixtures";
 
 const DIGEST_REF = /^[^@\s]+\/[^@\s:]+@sha256:[a-f0-9]{64}$/;
 
@@ -83,6 +91,9 @@ const WORKLOADS = [
     digest: WORKER_DIGEST,
   },
 ] as const;
+
+/** The kinds a release rolls: they carry the release id; nothing else does. */
+const WORKLOAD_KINDS: readonly string[] = ["Deployment", "CronJob"];
 
 function asRecord(value: unknown, what: string): Record<string, unknown> {
   expect(value, what).toBeTypeOf("object");
@@ -151,8 +162,25 @@ describe.each(VALUES_CASES)("nova-stack with $name", (c) => {
       expect(labels["app.kubernetes.io/name"]).toBe("nova-stack");
       expect(labels["app.kubernetes.io/instance"]).toBe("nova-release");
       expect(labels["app.kubernetes.io/managed-by"]).toBe("Helm");
-      expect(labels["rollout.nova.dev/release"]).toBe("2026.11.3");
       expect(labels["rollout.nova.dev/environment"]).toBe(c.environment);
+      // The release id only where a release changes the object anyway: the workloads.
+      const workload = WORKLOAD_KINDS.includes(o.kind);
+      expect(labels["rollout.nova.dev/release"], `${o.kind}/${o.metadata.name}`).toBe(
+        workload ? "2026.11.3" : undefined,
+      );
+      expect(labels["app.kubernetes.io/version"], `${o.kind}/${o.metadata.name}`).toBe(
+        workload ? "2026.11.3" : undefined,
+      );
+    }
+  });
+
+  it("records the release on every workload's pods", () => {
+    for (const o of objects().filter((x) => WORKLOAD_KINDS.includes(x.kind))) {
+      const template =
+        o.kind === "CronJob" ? at(o, "spec", "jobTemplate", "spec", "template") : at(o, "spec", "template");
+      expect(at(template, "metadata", "labels", "rollout.nova.dev/release"), o.metadata.name).toBe(
+        "2026.11.3",
+      );
     }
   });
 
@@ -496,5 +524,46 @@ describe("template guards (schema skipped)", () => {
     expect(result.stderr).toMatch(
       /api\.autoscaling\.maxReplicas \(4\) must be >= api\.autoscaling\.minReplicas \(5\)/,
     );
+  });
+});
+
+/** `kind/name` of an object, for messages and maps. */
+const idOf = (o: K8sObject): string => `${o.kind}/${o.metadata.name}`;
+
+describe.each([
+  { name: "production (HPAs on)", valuesFiles: ["values-production.yaml"], set: PRODUCTION_PROGRAM },
+  { name: "staging", valuesFiles: ["values-staging.yaml"], set: STAGING_PROGRAM },
+])("a release touches what it changes: $name", (c) => {
+  // What NovaRelease passes on every release, the patchForce annotation included.
+  const base = { ...c.set, "commonAnnotations.pulumi\\.com/patchForce": "true" };
+  const other = {
+    "api.image.digest": `sha256:${"c3".repeat(32)}`,
+    "worker.image.digest": `sha256:${"d4".repeat(32)}`,
+  };
+  const render = (set: Readonly<Record<string, string | number | boolean>>) =>
+    new Map(renderChart({ valuesFiles: c.valuesFiles, set }).map((o) => [idOf(o), o]));
+
+  it.each([
+    { change: "the digests", set: other },
+    { change: "the digests and the release id", set: { ...other, release: "2026.12.1" } },
+  ])("changing $change leaves every object but the workloads identical", (r) => {
+    const before = render(base);
+    const after = render({ ...base, ...r.set });
+    expect([...after.keys()]).toEqual([...before.keys()]);
+    const changed = [...before.keys()].filter((id) => !isDeepStrictEqual(before.get(id), after.get(id)));
+    expect(changed.sort()).toEqual([
+      "CronJob/nova-billing-drill",
+      "Deployment/nova-api",
+      "Deployment/nova-worker",
+    ]);
+    for (const [id, o] of before) {
+      if (!WORKLOAD_KINDS.includes(o.kind)) expect(after.get(id), id).toEqual(o);
+    }
+    // Each workload changes where it must: its pod template (the digest rolls the pods).
+    for (const id of changed) {
+      const template = (o: K8sObject | undefined) =>
+        o?.kind === "CronJob" ? at(o, "spec", "jobTemplate", "spec", "template") : at(o, "spec", "template");
+      expect(template(after.get(id)), id).not.toEqual(template(before.get(id)));
+    }
   });
 });

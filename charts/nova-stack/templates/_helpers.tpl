@@ -39,17 +39,26 @@ after the labels, without nindent. Called with the root context.
 {{- end -}}
 
 {{/*
-Labels shared by every object. The release id may be empty (labels allow empty values).
+Labels shared by every object. None of them changes from one release to the next, so a release leaves the objects
+it does not change (Services, PDBs, NetworkPolicies, PriorityClasses, the ServiceAccount, HPAs) untouched: no diff,
+no update, no await. Which release runs is on the workloads only (nova-stack.releaseLabels).
 */}}
 {{- define "nova-stack.labels" -}}
 helm.sh/chart: {{ include "nova-stack.chart" . }}
 app.kubernetes.io/name: {{ include "nova-stack.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name | trunc 63 | trimSuffix "-" }}
-app.kubernetes.io/version: {{ .Values.release | default .Chart.AppVersion | trunc 63 | quote }}
 app.kubernetes.io/part-of: nova-rms
 app.kubernetes.io/managed-by: {{ .Release.Service }}
-rollout.nova.dev/release: {{ .Values.release | default "" | trunc 63 | quote }}
 rollout.nova.dev/environment: {{ .Values.environment | quote }}
+{{- end -}}
+
+{{/*
+The release a workload runs: on the Deployments, the CronJob and their pod templates only (they change with every
+release anyway). The release id may be empty (labels allow empty values).
+*/}}
+{{- define "nova-stack.releaseLabels" -}}
+app.kubernetes.io/version: {{ .Values.release | default .Chart.AppVersion | trunc 63 | quote }}
+rollout.nova.dev/release: {{ .Values.release | default "" | trunc 63 | quote }}
 {{- end -}}
 
 {{/*
@@ -66,6 +75,12 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "nova-stack.componentLabels" -}}
 {{ include "nova-stack.labels" .root }}
 app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{/* Labels of one component's workload and its pods: the component's and the release's. Same call. */}}
+{{- define "nova-stack.workloadLabels" -}}
+{{ include "nova-stack.componentLabels" . }}
+{{ include "nova-stack.releaseLabels" .root }}
 {{- end -}}
 
 {{/*

@@ -17,7 +17,7 @@ metadata:
   name: {{ .name }}
   namespace: {{ $root.Release.Namespace }}
   labels:
-    {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+    {{- include "nova-stack.workloadLabels" $ctx | nindent 4 }}
   {{- include "nova-stack.commonAnnotations" $root }}
 spec:
   {{- if not $values.autoscaling.enabled }}
@@ -39,7 +39,7 @@ spec:
   template:
     metadata:
       labels:
-        {{- include "nova-stack.componentLabels" $ctx | nindent 8 }}
+        {{- include "nova-stack.workloadLabels" $ctx | nindent 8 }}
       annotations:
         {{- include "nova-stack.podAnnotations" $root | nindent 8 }}
         {{- with $values.podAnnotations }}

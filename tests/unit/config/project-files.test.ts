@@ -23,7 +23,7 @@ describe("Pulumi.yaml", () => {
     expect(project.name).toBe("nova-rollout");
     expect(project.runtime.options.typescript).toBe(false);
     const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as { main: string };
-    expect(pkg.main).toBe("dist/index.js");
+    expect(pkg.main).toBe("dist/program.js"); // the bundle scripts/bundle.mjs makes from index.ts
   });
 
   it("declares exactly the keys of the schema, each with a type and a description", () => {
