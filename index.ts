@@ -32,25 +32,25 @@ import {
   ConfigValidationError,
   parseStackSettings,
   projectKeys,
-  SECRET_ENV_NAMES,
-  SECRET_KEYS,
+  resolveProjectDir,
+  stackViewOf,
   type StackSettings,
 } from "./src/config";
-import { COMPONENT_NAMES } from "./src/contract";
+import { COMPONENT_NAMES, SECRET_ENV_NAMES, SECRET_KEYS } from "./src/contract";
 import { formatFindings, gateForStack, type StackGateVerdict } from "./src/evidence";
 import { treeFingerprint, workloadFingerprint } from "./src/release/fingerprint";
 import { dryRunMismatch, engineRunFromArgv } from "./src/util/engine-run";
 
-/** The repository root, whether this runs compiled (`dist/index.js`) or from source. */
-const projectDir = path.basename(__dirname) === "dist" ? path.resolve(__dirname, "..") : __dirname;
+/** The project directory (that of this project's Pulumi.yaml), whether this runs compiled (from `dist/`) or from source. */
+const projectDir = resolveProjectDir(undefined, [__dirname]);
 
 /** Whether a config key is stored encrypted; the SDK's runtime has this check but does not type it. */
 const isConfigSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean })
   .isConfigSecret;
 
-function loadSettings(): StackSettings {
+function loadSettings(config: Readonly<Record<string, string>>): StackSettings {
   try {
-    return parseStackSettings(projectKeys(pulumi.runtime.allConfig()), {
+    return parseStackSettings(projectKeys(config), {
       stack: pulumi.getStack(),
       project: pulumi.getProject(),
       projectDir,
@@ -81,9 +81,10 @@ function readKubeconfig(file: string): pulumi.Output<string> {
  * runs the same `src/evidence` verifier as the pack, before any resource is registered. A preview only warns: the
  * pack's report is the primary output there.
  */
-function guardRelease(): StackGateVerdict {
+function guardRelease(config: Readonly<Record<string, string>>, parsed: StackSettings): StackGateVerdict {
   const stack = pulumi.getStack();
-  const verdict = gateForStack({ stack, config: pulumi.runtime.allConfig(), projectDir, now: new Date() });
+  const settings = stackViewOf(parsed, config, "the stack config", projectDir);
+  const verdict = gateForStack({ stack, config, projectDir, now: new Date(), settings });
   if (verdict.findings.length === 0) return verdict;
   const n = verdict.findings.length;
   const header = `Stack ${stack} is production${verdict.stackClass.protectedTargets.length > 0 ? ` (it targets ${verdict.stackClass.protectedTargets.join(", ")})` : ""} and not ready to roll out: ${n} ${n === 1 ? "finding" : "findings"}.`;
@@ -116,9 +117,11 @@ function engineRequestedPreview(): boolean {
 }
 
 const preview = engineRequestedPreview();
-const settings = loadSettings();
+// The stack config as the engine gave it, read once: the settings and the guard judge the same values.
+const stackConfig = pulumi.runtime.allConfig();
+const settings = loadSettings(stackConfig);
 // Steps 1–2. Readiness gate, change freeze and approval: nothing below runs for an unready production release.
-const production = guardRelease().stackClass.production;
+const production = guardRelease(stackConfig, settings).stackClass.production;
 // Relative to the project directory, where the engine runs the command provider: resource inputs must not depend on
 // where the repository is checked out (a preview from another clone shows no change).
 const probeScript = path.join("dist", "src", "verify", "probe.js");

@@ -4,7 +4,8 @@
  * fails a command: an unreachable channel is recorded in the evidence directory by the notifier.
  */
 import { type Channel, Notifier, type NotifyEventKind, parseChannels } from "../src/notify/notifier";
-import { describeFailure, openStack, StackConfig, UserError } from "./engine";
+import { openStack, StackConfig } from "./engine";
+import { describeFailure, UserError } from "./errors";
 
 /** The stack's notifier (channels from the secret `nova-rollout:notifyChannels`; none when unset). */
 export function notifierFor(projectDir: string, config: StackConfig): Notifier {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { StackClass } from "../src/evidence/enforcement";
 import { SANDBOX_PASSPHRASE, SANDBOX_STACK, selectedToolchain, toolchainEnv } from "../tools/toolchain";
-import { UserError } from "./engine";
+import { UserError } from "./errors";
 
 /** Reads a text file; `undefined` when it does not exist or cannot be read. */
 export type ReadTextFile = (file: string) => string | undefined;

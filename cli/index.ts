@@ -6,6 +6,10 @@
  *
  * Every engine call runs with the toolchain environment (tools/toolchain.ts, cli/backend.ts): through the Automation
  * API, loaded on first use (cli/engine.ts), except `preview`, which runs `pulumi preview` itself.
+ *
+ * Layers: `commands/` parse flags and call `actions/` (the playbook steps); a command never imports another command,
+ * and an action never imports a command. Both use the shared modules beside this file (errors and exit codes, output,
+ * shared options, history, the engine).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -23,7 +27,7 @@ import { requestUpdateCommand, upCommand } from "./commands/up";
 import { verifyCommand } from "./commands/verify";
 import { keysCommand } from "./commands/keys";
 import { driftCommand, statusCommand } from "./commands/operate";
-import { describeFailure, EXIT } from "./engine";
+import { describeFailure, EXIT, exitCodesHelp, exitCodesMarkdown } from "./errors";
 
 /** The version of this checkout's package.json (the CLI runs from dist/cli or cli/). */
 function packageVersion(): string {
@@ -46,6 +50,7 @@ export function buildProgram(): Command {
     .description("Roll Nova RMS out with the readiness gate, verification and history-based rollback.")
     .version(packageVersion(), "-V, --version", "print the nova-rollout version")
     .showHelpAfterError()
+    .addHelpText("after", exitCodesHelp())
     .exitOverride();
   for (const command of [
     preflightCommand(),
@@ -63,10 +68,21 @@ export function buildProgram(): Command {
     statusCommand(),
     driftCommand(),
     keysCommand(),
+    exitCodesCommand(),
   ]) {
     program.addCommand(command.exitOverride());
   }
   return program;
+}
+
+/** `exit-codes`: the exit code table (`--markdown`: the README's table, which a unit test keeps equal to this). */
+function exitCodesCommand(): Command {
+  return new Command("exit-codes")
+    .description("Print the exit code table (--markdown: as in the README)")
+    .option("--markdown", "print the Markdown table")
+    .action((o: { markdown?: boolean }) => {
+      process.stdout.write(`${o.markdown === true ? exitCodesMarkdown() : exitCodesHelp().trimStart()}\n`);
+    });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {

@@ -16,7 +16,9 @@ import {
   writeRejectionRecord,
 } from "../src/evidence/rejections";
 import { recordSigningKey, signRecord } from "../src/evidence/records";
-import { fullHistory, type ReleaseDigests, type ReleaseEntry, type StackConfig, UserError } from "./engine";
+import type { StackConfig } from "./engine";
+import { UserError } from "./errors";
+import { fullHistory, type ReleaseDigests, type ReleaseEntry } from "./history";
 
 /**
  * The digests a stack has rejected that no retry decision counts for (production: retries signed by the roster

@@ -1,5 +1,5 @@
 // The CrossGuard pack. Constructing PolicyPack starts the analyzer server, so only the engine loads this file
-// (through policy/package.json "main": "../dist/policy/index.js"); tests import ./policies instead.
+// (through policy/package.json "main": "../dist/policy/pack.js", bundled by scripts/bundle.mjs); tests import ./policies instead.
 import { PolicyPack } from "@pulumi/policy";
 import { policies } from "./policies";
 

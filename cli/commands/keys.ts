@@ -3,26 +3,10 @@
  * and the roster entry to add to `policy/trust/roster.json` by a reviewed commit.
  * `keys allowed-signers`: the `allowed_signers` file for `ssh-keygen -Y verify`, generated from the committed roster.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { Command } from "commander";
-import {
-  allowedSigners,
-  DEFAULT_ROSTER_PATH,
-  findProjectDir,
-  generateSigningKey,
-  loadProductionEnforcement,
-  loadRoster,
-} from "../../src/evidence";
-
-/** The committed roster file of a project (from production.json, else the default path). */
-export function rosterFileOf(projectDir: string): string {
-  try {
-    return loadProductionEnforcement(projectDir).rosterFile;
-  } catch {
-    return path.join(projectDir, DEFAULT_ROSTER_PATH);
-  }
-}
+import { DEFAULT_ROSTER_PATH } from "../../src/evidence";
+import { allowedSignersOf, generateKeyFiles } from "../actions/keys";
+import { PROJECT_DIR_OPTION, resolveProjectDir } from "../options";
 
 export function keysCommand(): Command {
   const keys = new Command("keys").description("Signing keys and the committed trust roster.");
@@ -35,11 +19,7 @@ export function keysCommand(): Command {
       "private key file to write (mode 0600); the public key goes to <file>.pub",
     )
     .action((o: { name: string; out: string }) => {
-      const k = generateSigningKey();
-      fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
-      fs.writeFileSync(o.out, k.privatePem, { mode: 0o600, flag: "wx" });
-      fs.chmodSync(o.out, 0o600);
-      fs.writeFileSync(`${o.out}.pub`, k.publicPem);
+      const k = generateKeyFiles(o.out);
       console.error(`wrote ${o.out} (0600) and ${o.out}.pub; key id ${k.keyid}`);
       console.error(`add this entry to "preflightKeys" of ${DEFAULT_ROSTER_PATH} (a reviewed commit):`);
       console.log(JSON.stringify({ name: o.name, publicKey: k.publicPem }, null, 2));
@@ -50,10 +30,9 @@ export function keysCommand(): Command {
       "Print the allowed_signers file for ssh-keygen -Y verify, generated from the committed roster.",
     )
     .option("--roster <file>", "roster file (default: the one policy/config/production.json names)")
-    .option("--project-dir <dir>", "project directory")
+    .option(...PROJECT_DIR_OPTION)
     .action((o: { roster?: string; projectDir?: string }) => {
-      const projectDir = path.resolve(o.projectDir ?? findProjectDir([process.cwd()]) ?? process.cwd());
-      process.stdout.write(allowedSigners(loadRoster(o.roster ?? rosterFileOf(projectDir))));
+      process.stdout.write(allowedSignersOf(resolveProjectDir(o.projectDir), o.roster));
     });
   return keys;
 }

@@ -1,36 +1,18 @@
 /** `verify`: the post-deploy checks run now, outside an update. */
-import { EXIT, JSON_OPTION, projectRoot, STACK_OPTION, UserError } from "../engine";
-import { Command } from "commander";
-import { loadStackSettingsFromFile } from "../../src/config";
-import { verificationAttempts } from "../../src/verify/checks";
-import { withRetries, type ProbeResult } from "../../src/verify/probe";
-
-/** Runs the post-deploy checks now, outside an update, with the stack's settings. */
-export async function runVerification(
-  settings: ReturnType<typeof loadStackSettingsFromFile>["verification"],
-): Promise<ProbeResult[]> {
-  const checks = verificationAttempts(settings);
-  const budget = {
-    attempts: settings.attempts,
-    timeoutMs: settings.timeoutSeconds * 1000,
-    backoffMs: 2000,
-    log: (line: string) => process.stderr.write(`${line}\n`),
-  };
-  const results: ProbeResult[] = [];
-  for (const [name, attempt] of checks) results.push(await withRetries(name, attempt, budget));
-  return results;
-}
+import { type Command } from "commander";
+import { verifyStack } from "../actions/verify";
+import { EXIT, UserError } from "../errors";
+import { resolveProjectDir, stackCommand } from "../options";
+import { JSON_OPTION } from "../output";
 
 export function verifyCommand(): Command {
-  return new Command("verify")
+  return stackCommand("verify")
     .description(
       "Run the post-deploy checks against a stack now (health, metrics, readyz, alerts, E2E, drill)",
     )
-    .requiredOption(...STACK_OPTION)
     .option(...JSON_OPTION)
-    .action(async (o: { stack: string; json?: boolean }) => {
-      const settings = loadStackSettingsFromFile(projectRoot(), o.stack);
-      const results = await runVerification(settings.verification);
+    .action(async (o: { stack: string; projectDir?: string; json?: boolean }) => {
+      const results = await verifyStack(resolveProjectDir(o.projectDir), o.stack);
       if (o.json === true) process.stdout.write(`${JSON.stringify({ stack: o.stack, results })}\n`);
       else
         for (const r of results) {

@@ -2,10 +2,10 @@
  * nova-break-glass-override: reports every break-glass override on record so it shows in the preview output. The
  * waiving itself happens in the verifier (only named checks, only while valid); this policy is advisory.
  */
-import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
+import { type PolicyConfigSchema } from "@pulumi/policy";
 import { describeOverrides } from "../../src/evidence";
-import { fix, type LocationConfig, locationSchemaProperties, policyRuntime, readConfig } from "./common";
-import { recordsFor } from "./records-policy";
+import { fix, type LocationConfig, locationSchemaProperties, policyRuntime } from "./common";
+import { gatePolicy } from "./gate-support";
 
 export interface BreakGlassConfig extends LocationConfig {
   readonly reportOn: readonly string[];
@@ -28,34 +28,21 @@ const configSchema: PolicyConfigSchema = {
   },
 };
 
-export const breakGlassOverride: ResourceValidationPolicy = {
+export const breakGlassOverride = gatePolicy<BreakGlassConfig>({
   name: "nova-break-glass-override",
   description:
     "Reports every break-glass override on record for the stack, whether it waives checks now or has lapsed, so hotfix rollouts are visible in the preview.",
   enforcementLevel: "advisory",
   configSchema,
-  validateResource: (args, reportViolation) => {
-    const cfg = readConfig<BreakGlassConfig>(args, configSchema);
-    if (!cfg.reportOn.includes(args.type)) {
-      return;
-    }
-    const found = recordsFor(args.urn, cfg);
-    if (found === undefined) {
-      return;
-    }
-    const { ctx, records } = found;
-    if (records.overrides.length === 0) {
-      return;
-    }
-    const release = ctx.settings.ok ? ctx.settings.settings.release : "(unknown release)";
-    for (const line of describeOverrides(
-      records.overrides,
-      { stack: ctx.stack, release },
-      policyRuntime().now(),
-    )) {
-      reportViolation(
-        `${line}${fix(`remove the record under ${ctx.evidenceDir}/${ctx.stack}/records once the hotfix is out`)}`,
+  report: {
+    types: (cfg) => cfg.reportOn,
+    lines: (ctx, records) => {
+      if (records.overrides.length === 0) return [];
+      const release = ctx.settings.ok ? ctx.settings.settings.release : "(unknown release)";
+      return describeOverrides(records.overrides, { stack: ctx.stack, release }, policyRuntime().now()).map(
+        (line) =>
+          `${line}${fix(`remove the record under ${ctx.evidenceDir}/${ctx.stack}/records once the hotfix is out`)}`,
       );
-    }
+    },
   },
-};
+});

@@ -2,19 +2,19 @@
  * Helpers shared by the policies: the runtime (clock, environment, where to look for the project), stack name from
  * a URN, typed config with schema defaults, and the stack's expected release.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
 import * as policySdk from "@pulumi/policy";
 import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/policy";
 import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import {
-  classifySettings,
+  evidenceDirOf,
   findProjectDir,
-  loadProductionEnforcement,
+  gateInputOfSettings,
   resolveStackSettings,
   type EvidenceStackSettings,
   type GateInput,
-  type ProductionEnforcement,
   type SettingsResult,
 } from "../../src/evidence";
 
@@ -37,6 +37,8 @@ const defaultRuntime = (): PolicyRuntime => ({
 let runtime: PolicyRuntime = defaultRuntime();
 /** Gate policies that already reported their findings in this process, by policy and stack (see `reportOnce`). */
 const reported = new Map<string, string>();
+/** The gate input of each stack (and where its project and evidence are) in this process (see `gateInputOf`). */
+const gateInputs = new Map<string, { readonly from: string; readonly result: GateInputOf }>();
 
 /** The current runtime. */
 export function policyRuntime(): PolicyRuntime {
@@ -48,9 +50,11 @@ export function setPolicyRuntime(partial: Partial<PolicyRuntime>): () => void {
   const previous = runtime;
   runtime = { ...runtime, ...partial };
   reported.clear();
+  gateInputs.clear();
   return () => {
     runtime = previous;
     reported.clear();
+    gateInputs.clear();
   };
 }
 
@@ -116,17 +120,6 @@ export interface StackContext {
   readonly settings: SettingsResult;
 }
 
-/**
- * The evidence directory (relative to the project directory unless absolute), in order: the policy config when the
- * user set it, else the stack's `nova-rollout:evidenceDir` (engine config or stack file), else the default.
- */
-export function evidenceDirOf(cfg: LocationConfig, settings: SettingsResult): string {
-  if (typeof cfg.evidenceDir === "string" && cfg.evidenceDir.length > 0) {
-    return cfg.evidenceDir;
-  }
-  return settings.ok ? settings.settings.evidenceDir : DEFAULT_EVIDENCE_DIR;
-}
-
 export function stackContext(urn: string, cfg: LocationConfig): StackContext | undefined {
   const stack = stackFromUrn(urn);
   if (stack === undefined) {
@@ -136,35 +129,73 @@ export function stackContext(urn: string, cfg: LocationConfig): StackContext | u
   const projectDir =
     cfg.projectDir !== undefined ? path.resolve(cfg.projectDir) : findProjectDir(rt.searchStarts);
   const settings = resolveStackSettings({ stack, projectDir, env: rt.env });
-  const base = projectDir ?? process.cwd();
-  return { stack, projectDir, evidenceDir: path.resolve(base, evidenceDirOf(cfg, settings)), settings };
+  // In order: the policy config when the user set it, else the stack's `nova-rollout:evidenceDir`, else the default.
+  const evidenceDir = evidenceDirOf(
+    projectDir ?? process.cwd(),
+    cfg.evidenceDir,
+    settings.ok ? settings.settings.evidenceDir : undefined,
+  );
+  return { stack, projectDir, evidenceDir, settings };
 }
+
+/** A stack's gate input, or why the committed enforcement cannot be read. */
+export type GateInputOf =
+  | { readonly input: GateInput; readonly enforcementError?: undefined }
+  | { readonly input?: undefined; readonly enforcementError: string };
 
 /**
  * What a gate-like policy judges: the stack's settings, the committed production enforcement of the project and
- * how the stack is classified. Production follows the target: any protected target makes the stack production. When
- * the enforcement cannot be read the stack counts as production and `enforcementError` says why (fail closed).
+ * how the stack is classified, built by the gate's own input builder once per stack and process (every gated resource
+ * and every gate policy of a run shares it, and with it the gate's trusted view). It is built again only when what it
+ * was built from changes: the stack's settings, its evidence, the committed policy config or roster. Production
+ * follows the target: any protected target makes the stack production. When the enforcement cannot be read the
+ * stack counts as production and `enforcementError` says why (fail closed).
  */
-export function gateInputOf(
-  ctx: StackContext,
-): { input: GateInput; enforcementError?: undefined } | { input?: undefined; enforcementError: string } {
-  let enforcement: ProductionEnforcement;
+export function gateInputOf(ctx: StackContext): GateInputOf {
+  const projectDir = ctx.projectDir ?? process.cwd();
+  const key = [ctx.stack, projectDir, ctx.evidenceDir].join("\u0000");
+  const from = [
+    JSON.stringify(ctx.settings),
+    filesState(path.join(ctx.evidenceDir, ctx.stack)),
+    filesState(path.join(projectDir, "policy", "config")),
+    filesState(path.join(projectDir, "policy", "trust")),
+  ].join("\n");
+  const known = gateInputs.get(key);
+  if (known !== undefined && known.from === from) return known.result;
+  const built = gateInputOfSettings({
+    stack: ctx.stack,
+    settings: ctx.settings,
+    projectDir,
+    evidenceDir: ctx.evidenceDir,
+    now: policyRuntime().now(),
+  });
+  const result: GateInputOf =
+    "enforcementError" in built ? { enforcementError: built.enforcementError } : { input: built };
+  gateInputs.set(key, { from, result });
+  return result;
+}
+
+/** Names, sizes, modification times and inodes of the files under `dir` (empty when it does not exist). */
+function filesState(dir: string): string {
+  let entries: fs.Dirent[];
   try {
-    enforcement = loadProductionEnforcement(ctx.projectDir ?? process.cwd());
-  } catch (e) {
-    return { enforcementError: (e as Error).message };
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return "";
   }
-  return {
-    input: {
-      stack: ctx.stack,
-      settings: ctx.settings,
-      projectDir: ctx.projectDir ?? process.cwd(),
-      evidenceDir: ctx.evidenceDir,
-      enforcement,
-      stackClass: classifySettings(ctx.settings, ctx.projectDir ?? process.cwd(), enforcement),
-      now: policyRuntime().now(),
-    },
-  };
+  return entries
+    .map((e) => {
+      const file = path.join(dir, e.name);
+      if (e.isDirectory()) return `${e.name}/{${filesState(file)}}`;
+      try {
+        const st = fs.statSync(file);
+        return `${e.name}:${st.size}:${st.mtimeMs}:${st.ino}`;
+      } catch {
+        return `${e.name}:gone`;
+      }
+    })
+    .sort()
+    .join(",");
 }
 
 /**

@@ -5,7 +5,7 @@
  * production stack the bundle must also have been judged with the committed thresholds (`src/evidence/gate.ts`).
  */
 import * as path from "node:path";
-import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
+import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/policy";
 import {
   type ExpectedRelease,
   type ImageDigests,
@@ -15,9 +15,9 @@ import {
   readRosterSource,
   type RosterSource,
 } from "../../src/evidence";
-import { RELEASE_ANNOTATIONS as ANNOTATIONS } from "../../src/contract";
-import { fix, gateInputOf, locationSchemaProperties, reportOnce, tryRead } from "./common";
-import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
+import { DEFAULT_GATE_THRESHOLDS, RELEASE_ANNOTATIONS as ANNOTATIONS } from "../../src/contract";
+import { fix, locationSchemaProperties, type StackContext, tryRead } from "./common";
+import { type GatedConfig, gatePolicy, gatedTypesSchemaProperty } from "./gate-support";
 
 export interface ReadinessGateConfig extends GatedConfig {
   readonly maxAgeHours: number;
@@ -29,7 +29,7 @@ const configSchema: PolicyConfigSchema = {
     maxAgeHours: {
       type: "number",
       minimum: 0,
-      default: 24,
+      default: DEFAULT_GATE_THRESHOLDS.maxAgeHours,
       description: "Maximum age of the preflight bundle in hours.",
     },
     coverage: {
@@ -140,56 +140,47 @@ export function releaseRecordOf(props: Record<string, unknown>): {
   };
 }
 
-export const readinessGate: ResourceValidationPolicy = {
+/** The namespace's own problems: its release record incomplete, or not the release the stack config names. */
+function releaseRecordLines(args: ResourceValidationArgs, ctx: StackContext): string[] {
+  if (args.type !== "kubernetes:core/v1:Namespace") return [];
+  const lines: string[] = [];
+  const record = releaseRecordOf(args.props);
+  for (const p of record.problems) {
+    lines.push(
+      `Namespace release record is incomplete: ${p}; threshold: release, api-digest and worker-digest annotations set from stack config.${fix("set nova-rollout:imageTag / apiImageDigest / workerImageDigest and re-run pulumi preview")}`,
+    );
+  }
+  const rec = record.expected;
+  if (rec !== undefined && ctx.settings.ok) {
+    const expected = ctx.settings.settings;
+    if (
+      rec.release !== expected.release ||
+      rec.digests.api !== expected.digests.api ||
+      rec.digests.worker !== expected.digests.worker
+    ) {
+      lines.push(
+        `Namespace release record (release ${rec.release}, api ${rec.digests.api}, worker ${rec.digests.worker}) differs from the stack config (release ${expected.release}, api ${expected.digests.api}, worker ${expected.digests.worker}).${fix("rebuild (npm run build) so the program and Pulumi." + ctx.stack + ".yaml agree")}`,
+      );
+    }
+  }
+  return lines;
+}
+
+export const readinessGate = gatePolicy<ReadinessGateConfig>({
   name: "nova-readiness-gate",
   description:
     "Blocks the first resources of a rollout unless a fresh preflight evidence bundle for this stack, bound to the same release and image digests, judged with the committed thresholds, with unchanged artifacts and every check passed, is on file.",
   enforcementLevel: "mandatory",
   configSchema,
-  validateResource: (args, reportViolation) => {
-    const gated = gatedContext<ReadinessGateConfig>(args, configSchema, reportViolation, "the gate");
-    if (gated === undefined) {
-      return;
-    }
-    const { cfg, ctx } = gated;
-    const lines: string[] = [];
-    if (args.type === "kubernetes:core/v1:Namespace") {
-      const record = releaseRecordOf(args.props);
-      for (const p of record.problems) {
-        lines.push(
-          `Namespace release record is incomplete: ${p}; threshold: release, api-digest and worker-digest annotations set from stack config.${fix("set nova-rollout:imageTag / apiImageDigest / workerImageDigest and re-run pulumi preview")}`,
-        );
-      }
-      const rec = record.expected;
-      if (rec !== undefined && ctx.settings.ok) {
-        const expected = ctx.settings.settings;
-        if (
-          rec.release !== expected.release ||
-          rec.digests.api !== expected.digests.api ||
-          rec.digests.worker !== expected.digests.worker
-        ) {
-          lines.push(
-            `Namespace release record (release ${rec.release}, api ${rec.digests.api}, worker ${rec.digests.worker}) differs from the stack config (release ${expected.release}, api ${expected.digests.api}, worker ${expected.digests.worker}).${fix("rebuild (npm run build) so the program and Pulumi." + ctx.stack + ".yaml agree")}`,
-          );
-        }
-      }
-      // The record's own problems are this resource's; report them here, not once per stack.
-      for (const line of lines) reportViolation(line);
-      lines.length = 0;
-    }
-    const gate = gateInputOf(ctx);
-    if (gate.input === undefined) {
-      lines.push(
-        `${gate.enforcementError}; the gate fails closed.${fix("restore policy/config/production.json from the repository")}`,
-      );
-    } else {
-      const findings = readinessFindings({
-        ...gate.input,
-        maxAgeHours: cfg.maxAgeHours,
-        ...sandboxRosterOf(gate.input.projectDir, cfg.trustRoster),
-      });
-      for (const f of findings) lines.push(`Readiness gate [${f.checkId}]: ${f.message}${fix(f.remedy)}`);
-    }
-    reportOnce("nova-readiness-gate", ctx.stack, args.urn, lines, reportViolation);
+  section: {
+    check: "the gate",
+    restore: "restore policy/config/production.json from the repository",
+    knobs: (cfg, input) => ({
+      maxAgeHours: cfg.maxAgeHours,
+      ...sandboxRosterOf(input.projectDir, cfg.trustRoster),
+    }),
+    findings: (input) => readinessFindings(input),
+    format: (f) => `Readiness gate [${f.checkId}]: ${f.message}${fix(f.remedy)}`,
+    resourceLines: releaseRecordLines,
   },
-};
+});

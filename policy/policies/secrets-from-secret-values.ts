@@ -10,8 +10,12 @@
  * keep its values in plaintext in the state, so it is a violation.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { SECRET_ENV_NAMES, type SecretKey } from "../../src/config/schema";
-import { APP_SECRET_NAME, SECRET_CHECKSUM_ANNOTATION } from "../../src/contract";
+import {
+  APP_SECRET_NAME,
+  SECRET_CHECKSUM_ANNOTATION,
+  SECRET_ENV_NAMES,
+  type SecretKey,
+} from "../../src/contract";
 import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
 export interface SecretsConfig extends LocationConfig {

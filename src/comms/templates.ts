@@ -8,7 +8,7 @@
  * carry, does not reach a message. Credentials embedded in URLs (`scheme://user:password@`) are masked in free text.
  * The customer-facing texts carry no digests, check details or paths.
  */
-import type { LaunchSummary, VerificationResult } from "../../cli/launch-report";
+import type { LaunchSummary, VerificationResult } from "./launch-summary";
 import { evidenceStem, stackEvidenceDir } from "../evidence/paths";
 import { writeFilesUnique } from "../util/atomic-file";
 

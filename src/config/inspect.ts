@@ -35,19 +35,23 @@ function isSet(v: unknown): boolean {
 
 /**
  * Inspects the raw config of a stack (keys without the `nova-rollout:` prefix). Never throws for a user mistake:
- * problems are returned.
+ * problems are returned. `parsed`: the settings the program already parsed from this same config; the whole config
+ * is then not validated again.
  */
 export function inspectStackConfig(
   raw: Readonly<Record<string, unknown>>,
   options: ParseOptions,
+  parsed?: StackSettings,
 ): StackConfigInspection {
-  let settings: StackSettings | undefined;
+  let settings: StackSettings | undefined = parsed;
   let problems: readonly ConfigProblem[] = [];
-  try {
-    settings = parseStackSettings(raw, options);
-  } catch (err) {
-    if (!(err instanceof ConfigValidationError)) throw err;
-    problems = err.problems;
+  if (settings === undefined) {
+    try {
+      settings = parseStackSettings(raw, options);
+    } catch (err) {
+      if (!(err instanceof ConfigValidationError)) throw err;
+      problems = err.problems;
+    }
   }
   const shape: Shape = rawStackConfigSchema.shape;
   const cache = new Map<string, unknown>();

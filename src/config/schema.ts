@@ -1,42 +1,42 @@
 import { z } from "zod";
+import {
+  BILLING_DRILL_CRONJOB,
+  DEFAULT_EVIDENCE_DIR,
+  DIGEST_PATTERN,
+  ENVIRONMENTS,
+  PROJECT_NAME,
+  SECRET_KEYS,
+  type SecretKey,
+} from "../contract";
 import { parseChannels } from "../notify/notifier";
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
 import { parseCondition } from "../verify/metrics";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
 
-/** The stack config namespace: every key of this project is `nova-rollout:<key>`. */
-export const CONFIG_NAMESPACE = "nova-rollout";
+/** The stack config namespace: every key of this project is `nova-rollout:<key>` (the project name). */
+export const CONFIG_NAMESPACE = PROJECT_NAME;
 
-/** The two services of the platform and their image repositories. */
-export const SERVICES = ["api", "worker"] as const;
-export type Service = (typeof SERVICES)[number];
-export const IMAGE_REPOSITORIES: Readonly<Record<Service, string>> = {
-  api: "nova-rms-api",
-  worker: "nova-rms-worker",
-};
-
-/** Application secrets the `config` secret source knows, by config key. */
-export const SECRET_KEYS = ["databaseUrl", "jwtSigningKey", "billingApiKey"] as const;
-export type SecretKey = (typeof SECRET_KEYS)[number];
-
-/** The Kubernetes Secret key each application secret is stored under. */
-export const SECRET_ENV_NAMES: Readonly<Record<SecretKey, string>> = {
-  databaseUrl: "DATABASE_URL",
-  jwtSigningKey: "JWT_SIGNING_KEY",
-  billingApiKey: "BILLING_API_KEY",
-};
+// The release vocabulary (services, image repositories, environments, secret keys) is defined in src/contract and
+// re-exported here for the program's readers of stack config.
+export {
+  ENVIRONMENTS,
+  IMAGE_REPOSITORIES,
+  SECRET_ENV_NAMES,
+  SECRET_KEYS,
+  SERVICES,
+  type SecretKey,
+  type Service,
+} from "../contract";
 
 /** Shortest accepted `secretsChecksumKey` (e.g. `openssl rand -hex 32` gives 64 characters). */
 export const SECRETS_CHECKSUM_KEY_MIN_LENGTH = 32;
 /** What a stack file read without the engine holds for an encrypted value (`ENCRYPTED_PLACEHOLDER` of stack-file.ts). */
 const UNDECRYPTED = "[encrypted]";
 
-export const ENVIRONMENTS = ["sandbox", "staging", "production"] as const;
 export const CLUSTER_MODES = ["kubeconfig", "gke"] as const;
 export const IMAGE_RESOLVERS = ["pinned", "registry-api", "docker", "artifact-registry", "build"] as const;
 export const SECRET_SOURCES = ["config", "gcp-secret-manager"] as const;
 
-const DIGEST_RE = /^sha256:[a-f0-9]{64}$/;
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** `host[:port]/path` without a scheme, tag or digest. */
@@ -94,7 +94,7 @@ const url = () =>
     .refine((v) => /^https?:\/\/[^\s/]+/.test(v) && URL.canParse(v), { error: "expected an http(s) URL" });
 
 const digest = () =>
-  z.string({ error: "expected an image digest sha256:<64 hex>" }).regex(DIGEST_RE, {
+  z.string({ error: "expected an image digest sha256:<64 hex>" }).regex(DIGEST_PATTERN, {
     error: "expected an image digest sha256:<64 lowercase hex characters>",
   });
 
@@ -343,7 +343,7 @@ export const rawStackConfigSchema = z
     ),
     rehearsalDatabaseUrl: nonEmpty("a secret value").optional(),
     migrationCommand: nonEmpty("the migration command").optional(),
-    pausedCronJobs: stringList().default(["nova-billing-drill"]),
+    pausedCronJobs: stringList().default([BILLING_DRILL_CRONJOB]),
     kubectlTimeoutSeconds: integer(1, 3600).default(DEFAULT_KUBECTL_TIMEOUT_SECONDS),
     databaseTimeoutSeconds: integer(60, 172_800).default(DEFAULT_DATABASE_TIMEOUT_SECONDS),
 
@@ -371,7 +371,32 @@ export const rawStackConfigSchema = z
       )
       .default([]),
 
-    evidenceDir: nonEmpty("a directory").default("tests/drills/logs"),
+    evidenceDir: nonEmpty("a directory").default(DEFAULT_EVIDENCE_DIR),
+    // The Nova RMS checkout whose artifacts and check commands the preflight judges (src/evidence/app-checkout.ts).
+    appDir: nonEmpty("a directory (the Nova RMS checkout, relative to the project)").optional(),
+    readinessCommands: z
+      .preprocess(
+        fromText((t) => {
+          try {
+            return JSON.parse(t) as unknown;
+          } catch {
+            return t;
+          }
+        }),
+        z.strictObject(
+          {
+            coverage: nonEmpty("a command line").optional(),
+            "e2e-smoke": nonEmpty("a command line").optional(),
+            "billing-drill": nonEmpty("a command line").optional(),
+            "sample-data": nonEmpty("a command line").optional(),
+          },
+          {
+            error: (issue) =>
+              `${issue.code === "unrecognized_keys" ? `unknown check id ${issue.keys.join(", ")}; ` : ""}expected a map of check id (coverage, e2e-smoke, billing-drill, sample-data) to a command line, e.g. {"billing-drill":"pnpm drill:check:staging"}`,
+          },
+        ),
+      )
+      .default({ "billing-drill": "pnpm drill:check:staging" }),
     // Set by `rollout rollback` for the rollback's own update only; see src/config/rollback-of.ts.
     rollbackOf: z
       .string()

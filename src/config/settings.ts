@@ -1,6 +1,5 @@
-import * as os from "node:os";
-import * as path from "node:path";
 import { type z } from "zod";
+import { PROJECT_NAME } from "../contract";
 import {
   CONFIG_NAMESPACE,
   IMAGE_REPOSITORIES,
@@ -11,6 +10,7 @@ import {
   type SecretKey,
   type Service,
 } from "./schema";
+import { evidenceDirOf, resolveConfigPath } from "./project";
 import { type RollbackOf } from "./rollback-of";
 
 /** One problem in the stack config: the full key (`nova-rollout:apiReplicas`) and what is expected there. */
@@ -213,34 +213,29 @@ export function parseStackSettings(
   return toSettings(result.data, options);
 }
 
-/** URLs stay as they are; `~/` is the home directory; other relative paths resolve against the project. */
-function resolvePath(projectDir: string, p: string): string {
-  if (p.includes("://")) return p;
-  if (p === "~" || p.startsWith("~/")) return path.join(os.homedir(), p.slice(1));
-  return path.resolve(projectDir, p);
-}
-
 function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
   const req = <T>(value: T | undefined): T => value as T; // presence is guaranteed by the schema's refinements
   const image = (service: Service, digest?: string, buildContext?: string): ImageSettings => ({
     service,
     repository: IMAGE_REPOSITORIES[service],
     ...(digest !== undefined ? { digest } : {}),
-    ...(buildContext !== undefined ? { buildContext: resolvePath(options.projectDir, buildContext) } : {}),
+    ...(buildContext !== undefined
+      ? { buildContext: resolveConfigPath(options.projectDir, buildContext) }
+      : {}),
   });
   const required = c.requiredSecrets as SecretKey[];
   const checksumKey = req(c.secretsChecksumKey);
 
   return {
     stack: options.stack,
-    project: options.project ?? "nova-rollout",
+    project: options.project ?? PROJECT_NAME,
     environment: c.environment,
     namespace: c.namespace,
     cluster:
       c.clusterMode === "kubeconfig"
         ? {
             mode: "kubeconfig",
-            kubeconfigPath: resolvePath(options.projectDir, req(c.kubeconfigPath)),
+            kubeconfigPath: resolveConfigPath(options.projectDir, req(c.kubeconfigPath)),
             context: req(c.kubeconfigContext),
           }
         : {
@@ -285,7 +280,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
             checksumKey,
           },
     database: {
-      backupDestination: resolvePath(options.projectDir, c.backupDestination),
+      backupDestination: resolveConfigPath(options.projectDir, c.backupDestination),
       migrationCommand: req(c.migrationCommand),
       rehearsalDatabaseUrl: req(c.rehearsalDatabaseUrl),
     },
@@ -305,7 +300,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       ...(c.prometheusUrl !== undefined ? { prometheusUrl: c.prometheusUrl } : {}),
       metricChecks: c.metricChecks,
     },
-    evidenceDir: resolvePath(options.projectDir, c.evidenceDir),
+    evidenceDir: evidenceDirOf(options.projectDir, c.evidenceDir),
     ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}),
   };
 }

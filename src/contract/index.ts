@@ -4,4 +4,7 @@
  */
 export * from "./images";
 export * from "./names";
+export * from "./platform";
+export * from "./policies";
 export * from "./release";
+export * from "./thresholds";

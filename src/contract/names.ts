@@ -3,6 +3,9 @@
  * children are named `<component name><suffix>`; the program names its components with {@link COMPONENT_NAMES}.
  */
 
+/** The Pulumi project (`name:` of Pulumi.yaml), which is also the stack config namespace (`nova-rollout:<key>`). */
+export const PROJECT_NAME = "nova-rollout";
+
 /** The name `index.ts` gives each component. */
 export const COMPONENT_NAMES = {
   cluster: "nova",

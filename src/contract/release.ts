@@ -1,6 +1,6 @@
 /**
- * The release vocabulary: environments, services, their image repositories and Deployments, and the annotations
- * that record a release. Shared by the program, the components, the policy pack, the evidence model and the CLI.
+ * The release vocabulary: environments, services, their image repositories and Deployments, the application
+ * secrets, and the annotations that record a release. Shared by the program, the components, the policy pack, the evidence model and the CLI.
  */
 
 /** The environments a stack may declare (`nova-rollout:environment`); `production` makes the gate mandatory. */
@@ -55,6 +55,17 @@ export const POD_SECURITY_LABELS = {
 
 /** Annotation on the application Secret carrying the keyed checksum of its values. */
 export const SECRET_CHECKSUM_ANNOTATION = "rollout.nova.dev/checksum";
+
+/** Application secrets the `config` secret source knows, by config key (`nova-rollout:<key>`). */
+export const SECRET_KEYS = ["databaseUrl", "jwtSigningKey", "billingApiKey"] as const;
+export type SecretKey = (typeof SECRET_KEYS)[number];
+
+/** The key each application secret is stored under in the application Secret (the container's env name). */
+export const SECRET_ENV_NAMES: Readonly<Record<SecretKey, string>> = {
+  databaseUrl: "DATABASE_URL",
+  jwtSigningKey: "JWT_SIGNING_KEY",
+  billingApiKey: "BILLING_API_KEY",
+};
 
 /** Name of the application Secret (`metadata.name`) the chart mounts with `envFrom`. */
 export const APP_SECRET_NAME = "nova-app-secrets";

@@ -11,9 +11,15 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { readStackFile } from "../config/stack-file";
 import { DEFAULT_EVIDENCE_DIR } from "./paths";
-import { settingsFromConfigMap, type SettingsResult } from "./stack-settings";
+import { settingsFromConfigMap, type SettingsResult } from "../config/stack-view";
 import { DEFAULT_ROSTER_PATH, isSandboxPath, readRosterSource, type Roster } from "./trust";
-import { CLUSTER_MARKER } from "../contract";
+import {
+  CLUSTER_MARKER,
+  DEFAULT_FREEZE_MAX_DAYS,
+  DEFAULT_GATE_THRESHOLDS as T,
+  DEFAULT_OVERRIDE_MAX_HOURS,
+  POLICY_NAMES,
+} from "../contract";
 import {
   type MarkerResult,
   normalizeServer,
@@ -22,9 +28,9 @@ import {
 } from "./cluster-identity";
 
 /** Name of the policy whose config entry holds the protected targets and the production baseline. */
-export const PRODUCTION_TARGET_POLICY = "nova-production-target";
+export const PRODUCTION_TARGET_POLICY = POLICY_NAMES.productionTarget;
 /** Name of the readiness gate policy, whose config entry holds the thresholds. */
-export const READINESS_GATE_POLICY = "nova-readiness-gate";
+export const READINESS_GATE_POLICY = POLICY_NAMES.readinessGate;
 
 /** Project-relative path of the committed policy config of an enforcement level (`local`, `staging`, `production`). */
 export function policyConfigPath(projectDir: string, name: "local" | "staging" | "production"): string {
@@ -78,18 +84,18 @@ export const coverageThresholdsSchema = z
 export const gateThresholdsSchema = z
   .object({
     /** Maximum bundle age in hours. */
-    maxAgeHours: z.number().min(0).default(24),
-    coverage: coverageThresholdsSchema.default({ statements: 60, branches: 50, functions: 70, lines: 60 }),
+    maxAgeHours: z.number().min(0).default(T.maxAgeHours),
+    coverage: coverageThresholdsSchema.default({ ...T.coverage }),
     /** Maximum age of the billing drill log in days. */
-    drillMaxAgeDays: z.number().min(0).default(7),
+    drillMaxAgeDays: z.number().min(0).default(T.drillMaxAgeDays),
     /** Maximum age in hours of the staging stack's newest successful `update`. */
-    stagingMaxAgeHours: z.number().min(0).default(72),
+    stagingMaxAgeHours: z.number().min(0).default(T.stagingMaxAgeHours),
     /** Maximum age in days of the newest seed (sample-data) log, from the stamp in its file name. */
-    sampleDataMaxAgeDays: z.number().min(0).default(7),
+    sampleDataMaxAgeDays: z.number().min(0).default(T.sampleDataMaxAgeDays),
     /** The stack whose last update, drill and seed logs count as staging. */
-    stagingStack: z.string().min(1).default("staging"),
+    stagingStack: z.string().min(1).default(T.stagingStack),
     /** The release cut (docs must be updated after it) may lie at most this many days before the preflight. */
-    releaseCutMaxAgeDays: z.number().min(0).default(30),
+    releaseCutMaxAgeDays: z.number().min(0).default(T.releaseCutMaxAgeDays),
     /** The committed trust roster (people, roles, SSH keys; preflight keys), relative to the project directory. */
     trustRoster: z.string().min(1).default(DEFAULT_ROSTER_PATH),
   })
@@ -97,15 +103,17 @@ export const gateThresholdsSchema = z
 export type GateThresholds = z.output<typeof gateThresholdsSchema>;
 
 /** Name of the approval policy, whose config entry holds the approver roles. */
-export const LEADERSHIP_APPROVAL_POLICY = "nova-leadership-approval";
+export const LEADERSHIP_APPROVAL_POLICY = POLICY_NAMES.leadershipApproval;
 
 /** Default roles whose approval authorises a production rollout. */
 export const DEFAULT_APPROVER_ROLES: readonly string[] = ["vp-engineering", "cto", "head-of-platform"];
 
 /** Name of the break-glass policy, whose config entry holds the longest override lifetime. */
-export const BREAK_GLASS_POLICY = "nova-break-glass-override";
+export const BREAK_GLASS_POLICY = POLICY_NAMES.breakGlassOverride;
 
-const breakGlassEntrySchema = z.object({ maxLifetimeHours: z.number().positive().default(24) }).loose();
+const breakGlassEntrySchema = z
+  .object({ maxLifetimeHours: z.number().positive().default(DEFAULT_OVERRIDE_MAX_HOURS) })
+  .loose();
 
 const approvalEntrySchema = z
   .object({
@@ -136,12 +144,12 @@ const peopleEntrySchema = z
       .min(1)
       .default([...DEFAULT_ROLLBACK_ROLES]),
     /** How old a deployer's signed update request may be when the update starts, in minutes. */
-    updateRequestMaxAgeMinutes: z.number().positive().default(60),
+    updateRequestMaxAgeMinutes: z.number().positive().default(T.updateRequestMaxAgeMinutes),
   })
   .loose();
 
 /** Name of the change-freeze policy, whose config entry holds who may declare a freeze and for how long. */
-export const CHANGE_FREEZE_POLICY = "nova-change-freeze";
+export const CHANGE_FREEZE_POLICY = POLICY_NAMES.changeFreeze;
 
 /** Default roles that may declare a production change freeze. */
 export const DEFAULT_FREEZE_ROLES: readonly string[] = [
@@ -157,7 +165,7 @@ const freezeEntrySchema = z
       .min(1)
       .default([...DEFAULT_FREEZE_ROLES]),
     /** The longest change-freeze window, in days. */
-    maxWindowDays: z.number().positive().default(14),
+    maxWindowDays: z.number().positive().default(DEFAULT_FREEZE_MAX_DAYS),
   })
   .loose();
 

@@ -4,8 +4,19 @@ export * from "./paths";
 export * from "./reader";
 export * from "./verifier";
 export * from "./report";
-export * from "./stack-settings";
+export * from "../config/stack-view";
 export * from "./collector";
+export {
+  APP_CHECK_IDS,
+  type AppCheckId,
+  DEFAULT_READINESS_COMMANDS,
+  PLAYBOOK_COMMANDS,
+  redact,
+  resolveAppDir,
+  spawnCommand,
+  type CommandOutcome,
+  type CommandRunner,
+} from "./app-checkout";
 export { DEFAULT_COVERAGE_THRESHOLDS, type CoverageThresholds } from "./checks/coverage";
 export { DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
 export { type FetchLike, manifestUrl, MANIFEST_ACCEPT } from "./checks/registry";

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { DIGEST_PATTERN } from "../contract";
+import { canonicalJson } from "../util/canonical-json";
 
 /** Version of the bundle format; bump when a field changes meaning. */
 export const BUNDLE_SCHEMA_VERSION = 2;
@@ -260,28 +261,6 @@ export interface Finding {
 /** sha256 of bytes, lowercase hex. */
 export function sha256(data: Buffer | string): string {
   return createHash("sha256").update(data).digest("hex");
-}
-
-function canonicalValue(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map(canonicalValue);
-  }
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) {
-        out[key] = canonicalValue(v);
-      }
-    }
-    return out;
-  }
-  return value;
-}
-
-/** Canonical JSON: keys sorted at every level, two-space indent, trailing newline. */
-export function canonicalJson(value: unknown): string {
-  return `${JSON.stringify(canonicalValue(value), null, 2)}\n`;
 }
 
 /** The content hash of a bundle body (the canonical JSON of everything but `contentSha256`). */

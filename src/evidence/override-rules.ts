@@ -13,7 +13,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { type ProductionEnforcement, policyConfigPath, READINESS_GATE_POLICY } from "./enforcement";
 import { type Finding, type ImageDigests, type OverrideRecord } from "./model";
-import { productionOverrideProblem, readSignedBundles, type ReleaseBinding } from "./signed";
+import {
+  productionOverrideProblem,
+  readSignedBundles,
+  type RecordSignatureCheck,
+  type ReleaseBinding,
+} from "./signed";
 import {
   isSandboxPath,
   readRosterSource,
@@ -39,6 +44,8 @@ export type OverrideRules =
       readonly maxHours: number;
       /** The release, digests and newest signed bundle an override must be bound to. */
       readonly binding: ReleaseBinding;
+      /** Checks a record's signature (default: `recordSignatureProblem`; the gate passes its memoised check). */
+      readonly checkSignature?: RecordSignatureCheck;
     };
 
 /** An override that waives nothing, and why. */
@@ -92,7 +99,7 @@ export function judgeOverrides<T extends WithPath>(
     const unsigned =
       o.path === undefined
         ? "it has no SSH signature (not read from a file)"
-        : recordSignatureProblem(o.path, o.incidentCommander, roster);
+        : (rules.checkSignature ?? recordSignatureProblem)(o.path, o.incidentCommander, roster);
     if (unsigned !== undefined) {
       reject(unsigned, true);
       continue;

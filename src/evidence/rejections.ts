@@ -17,7 +17,8 @@ import { z } from "zod";
 import { describeZodError, digestsSchema, type Finding, type ImageDigests } from "./model";
 import { evidenceTimestamp, jsonRecordFiles, recordsDir } from "./paths";
 import { type InvalidRecord } from "./reader";
-import type { GateInput } from "./gate";
+import { type GateInput, rel } from "./gate/input";
+import { type RecordSignatureCheck } from "./signed";
 import { recordSignatureProblem, type Roster } from "./trust";
 
 const isoTimestamp = z.iso.datetime({ offset: true });
@@ -134,6 +135,7 @@ export interface OutstandingRejections {
 export function outstandingRejections(
   found: StackRejections,
   roster: Roster | { readonly error: string } | undefined,
+  check: RecordSignatureCheck = recordSignatureProblem,
 ): OutstandingRejections {
   const ignoredRetries: { path: string; why: string }[] = [];
   const counting = found.retries.filter((t) => {
@@ -141,7 +143,7 @@ export function outstandingRejections(
     const why =
       "error" in roster
         ? `the trust roster cannot be read (${roster.error})`
-        : recordSignatureProblem(t.path, t.decidedBy, roster);
+        : check(t.path, t.decidedBy, roster);
     if (why !== undefined) ignoredRetries.push({ path: t.path, why });
     return why === undefined;
   });
@@ -167,20 +169,24 @@ const shortDigest = (d: string) => `${d.slice(0, 19)}…`;
 /**
  * The gate's judgement: findings when the digests the stack deploys were rejected on it and no retry counts for the
  * failed update (empty otherwise). Each finding names the failed update, the checks that failed and both ways out.
+ * `check`: the signature check of a retry record (the gate passes the one of its evaluation).
  */
-export function rejectionFindings(input: GateInput): Finding[] {
+export function rejectionFindings(
+  input: GateInput,
+  check: RecordSignatureCheck = recordSignatureProblem,
+): Finding[] {
   if (!input.settings.ok) return [];
   const digests = input.settings.settings.digests;
-  const rel = (file: string) => path.relative(input.projectDir, file);
   const found = readRejections(input.evidenceDir, input.stack);
   const judged = outstandingRejections(
     found,
     input.stackClass.production ? input.enforcement.roster : undefined,
+    check,
   );
   const out: Finding[] = judged.invalid.map((bad) => ({
     checkId: "rejected",
-    message: `Rejection record ${rel(bad.path)} is unreadable or invalid (${bad.error}); records fail closed.`,
-    remedy: `restore it from the repository (git checkout -- ${rel(bad.path)}) or fix it`,
+    message: `Rejection record ${rel(input, bad.path)} is unreadable or invalid (${bad.error}); records fail closed.`,
+    remedy: `restore it from the repository (git checkout -- ${rel(input, bad.path)}) or fix it`,
   }));
   const holding = judged.outstanding.filter((r) => sameDigests(r.imageDigests, digests));
   const seen = new Set<number>();
@@ -189,11 +195,11 @@ export function rejectionFindings(input: GateInput): Finding[] {
     seen.add(r.failedVersion);
     const ignored = judged.ignoredRetries
       .filter((t) => found.retries.some((x) => x.path === t.path && x.failedVersion === r.failedVersion))
-      .map((t) => `; retry ${rel(t.path)} does not count: ${t.why}`)
+      .map((t) => `; retry ${rel(input, t.path)} does not count: ${t.why}`)
       .join("");
     out.push({
       checkId: "rejected",
-      message: `Release ${r.release} (api ${shortDigest(r.imageDigests.api)}, worker ${shortDigest(r.imageDigests.worker)}) was rejected on stack ${input.stack}: update ${r.failedVersion} failed post-deploy verification${r.failedChecks.length > 0 ? ` (${r.failedChecks.join(", ")})` : ""} at ${r.createdAt} (${rel(r.path)})${ignored}. The gate refuses these digests until the stack names new ones or a decision to retry update ${r.failedVersion} is recorded.`,
+      message: `Release ${r.release} (api ${shortDigest(r.imageDigests.api)}, worker ${shortDigest(r.imageDigests.worker)}) was rejected on stack ${input.stack}: update ${r.failedVersion} failed post-deploy verification${r.failedChecks.length > 0 ? ` (${r.failedChecks.join(", ")})` : ""} at ${r.createdAt} (${rel(input, r.path)})${ignored}. The gate refuses these digests until the stack names new ones or a decision to retry update ${r.failedVersion} is recorded.`,
       remedy: `set the digests of a fixed release in Pulumi.${input.stack}.yaml, or record the decision to retry: ${retryRemedy(input.stack, r.failedVersion)}`,
     });
   }

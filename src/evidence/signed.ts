@@ -89,13 +89,18 @@ export function readSignedBundles(
   return { ok, bad };
 }
 
-/** Finds the newest verified envelope of a stack. Fails closed with the reason when none verifies. */
+/**
+ * Finds the newest verified envelope of a stack. Fails closed with the reason when none verifies. `read`: the
+ * envelopes already verified against `trusted` (the gate verifies each once per evaluation).
+ */
 export function readNewestSignedBundle(
   evidenceDir: string,
   stack: string,
   trusted: readonly TrustedKey[],
+  read: ReturnType<typeof readSignedBundles> = readSignedBundles(evidenceDir, stack, trusted),
 ): SignedBundleLookup {
-  const { ok, bad } = readSignedBundles(evidenceDir, stack, trusted);
+  const ok = read.ok;
+  const bad = [...read.bad];
   const newest = ok[0];
   if (newest !== undefined) {
     const t = Date.parse(newest.bundle.createdAt);
@@ -163,16 +168,20 @@ export interface RejectedRecord {
   readonly why: string;
 }
 
+/** Why a record file is not signed by `name` of the roster, or undefined (default: {@link recordSignatureProblem}). */
+export type RecordSignatureCheck = (file: string, name: string, roster: Roster) => string | undefined;
+
 /** The records whose SSH signature is by the roster person they name; the others with the reason. */
 export function signedRecords(
   records: StackRecords,
   roster: Roster,
+  check: RecordSignatureCheck = recordSignatureProblem,
 ): { records: StackRecords; rejected: RejectedRecord[] } {
   const rejected: RejectedRecord[] = [];
   const keep = <T extends { kind: string; path: string }>(list: readonly T[]): T[] =>
     list.filter((r) => {
       const who = actorOf(r);
-      const why = recordSignatureProblem(r.path, who, roster);
+      const why = check(r.path, who, roster);
       if (why !== undefined) rejected.push({ path: r.path, kind: r.kind, why });
       return why === undefined;
     });

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { canonicalJson } from "../evidence/model";
+import { canonicalJson } from "../util/canonical-json";
 
 /** sha256 over every file under `dir` (relative path and content, in sorted order). */
 export function treeFingerprint(dir: string): string {

@@ -17,7 +17,8 @@ import {
   sealBundle,
   writeRecord,
 } from "../../src/evidence";
-import { EXIT, fullHistory } from "../../cli/engine";
+import { EXIT } from "../../cli/errors";
+import { fullHistory } from "../../cli/history";
 import {
   deployments,
   type EvidenceProject,

@@ -6,17 +6,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { rollBack } from "../../cli/commands/rollback";
-import { release } from "../../cli/commands/up";
-import {
-  configJson,
-  describeFailure,
-  EXIT,
-  fullHistory,
-  toReleaseEntries,
-  UserError,
-} from "../../cli/engine";
-import { processAlive, readHolderRecords } from "../../cli/recover";
+import { rollBack } from "../../cli/actions/rollback";
+import { release } from "../../cli/actions/release";
+import { configJson } from "../../cli/actions/rollback-config";
+import { describeFailure, EXIT, UserError } from "../../cli/errors";
+import { fullHistory, toReleaseEntries } from "../../cli/history";
+import { processAlive, readHolderRecords } from "../../cli/lock-holders";
 import { readRecords } from "../../src/evidence";
 import { readRejections } from "../../src/evidence/rejections";
 import { resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";

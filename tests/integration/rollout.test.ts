@@ -6,11 +6,13 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import * as crypto from "node:crypto";
-import { drift, status } from "../../cli/commands/operate";
-import { runPreflight } from "../../cli/commands/preflight";
-import { rollBack } from "../../cli/commands/rollback";
-import { release } from "../../cli/commands/up";
-import { configJson, describeFailure, EXIT, toReleaseEntries } from "../../cli/engine";
+import { drift, status } from "../../cli/actions/operate";
+import { runPreflight } from "../../cli/actions/preflight";
+import { rollBack } from "../../cli/actions/rollback";
+import { release } from "../../cli/actions/release";
+import { configJson } from "../../cli/actions/rollback-config";
+import { describeFailure, EXIT } from "../../cli/errors";
+import { toReleaseEntries } from "../../cli/history";
 import {
   createOrSelectProjectStack,
   ensureSandbox,
@@ -319,6 +321,26 @@ describe.sequential("rollout on the sandbox cluster", () => {
       await history.setAllConfig(
         Object.fromEntries(Object.entries(config(d2, "r2")).map(([k, v]) => [k, { value: v }])),
       );
+      // A release touches what it changes: of the cluster's objects, the new digests (and release id) change the
+      // workloads and the namespace's release record, nothing else (no Service update, so no Service await).
+      const changed: string[] = [];
+      await history.preview({
+        policyPacks: [path.join(REPO_ROOT, "policy")],
+        policyPackConfigs: [sandboxPolicy],
+        onOutput: capture,
+        onEvent: (e) => {
+          const step = e.resourcePreEvent?.metadata;
+          if (step && step.type.startsWith("kubernetes:") && !["same", "read"].includes(step.op)) {
+            changed.push(`${step.op} ${step.type} ${step.urn.split("::").pop() ?? ""}`);
+          }
+        },
+      });
+      expect(changed.sort()).toEqual([
+        "update kubernetes:apps/v1:Deployment nova-release:it-history/nova-api",
+        "update kubernetes:apps/v1:Deployment nova-release:it-history/nova-worker",
+        "update kubernetes:batch/v1:CronJob nova-release:it-history/nova-billing-drill",
+        "update kubernetes:core/v1:Namespace nova-namespace",
+      ]);
       await release(REPO_ROOT, "it-history", { policy: true, autoRollback: false });
 
       const entries = toReleaseEntries(await history.history(10, 1, false));

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT } from "../../cli/engine";
+import { EXIT } from "../../cli/errors";
 import {
   createOrSelectProjectStack,
   ensureSandbox,

@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { policies } from "../../policy/policies";
+import { POLICY_NAMES } from "../../src/contract";
 import { enforcementFor, packConfigFile } from "./harness";
 
 const names = policies.map((p) => p.name);
@@ -21,6 +22,10 @@ describe("policy pack metadata", () => {
       expect(Object.keys(p.configSchema?.properties ?? {})).not.toContain("enforcementLevel");
     },
   );
+
+  it("names its policies as src/contract does (POLICY_NAMES), each once", () => {
+    expect([...names].sort()).toEqual(Object.values(POLICY_NAMES).sort());
+  });
 
   it("has one policy file per policy, exporting it", () => {
     const dir = path.resolve(__dirname, "../../policy/policies");
@@ -77,6 +82,6 @@ describe("policy pack metadata", () => {
     const pkg = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../../policy/package.json"), "utf8")) as {
       main: string;
     };
-    expect(pkg.main).toBe("../dist/policy/index.js");
+    expect(pkg.main).toBe("../dist/policy/pack.js"); // the bundle scripts/bundle.mjs makes from policy/index.ts
   });
 });

@@ -3,13 +3,26 @@
 // usage error that leaves the failed release deployed without a word. The engine and the cluster are stand-ins here.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { UpdateSummary } from "@pulumi/pulumi/automation";
-import { release } from "../../../cli/commands/up";
-import { EXIT, UserError } from "../../../cli/engine";
+import { release } from "../../../cli/actions/release";
+import { EXIT, UserError } from "../../../cli/errors";
 import { readRejections } from "../../../src/evidence/rejections";
 import { DIGESTS, makeProject, OTHER_DIGESTS, type ProjectFixture } from "../../policy/fixtures";
 
 const sent: { kind: string; detail?: string }[] = [];
 const stackStandIn: { current: unknown } = vi.hoisted(() => ({ current: undefined }));
+/** The stacks `classifyStackFile` classified (a release resolves its stack once, its rollback included). */
+const classified: string[] = vi.hoisted(() => []);
+
+vi.mock("../../../src/evidence/enforcement", async (original) => {
+  const real = await original<typeof import("../../../src/evidence/enforcement")>();
+  return {
+    ...real,
+    classifyStackFile: (projectDir: string, stack: string) => {
+      classified.push(stack);
+      return real.classifyStackFile(projectDir, stack);
+    },
+  };
+});
 
 vi.mock("../../../cli/engine", async (original) => ({
   ...(await original<typeof import("../../../cli/engine")>()),
@@ -90,6 +103,7 @@ const saved = { key: process.env.NOVA_SSH_KEY_FILE, operator: process.env.NOVA_O
 beforeEach(() => {
   project = makeProject({ release: "r2" });
   sent.length = 0;
+  classified.length = 0;
   delete process.env.NOVA_SSH_KEY_FILE;
   process.env.NOVA_OPERATOR = "ci-rollout";
   vi.spyOn(process.stderr, "write").mockImplementation(() => true);
@@ -135,6 +149,8 @@ describe("an automatic rollback that cannot run", () => {
     expect(err.message).toMatch(/rollout undo deployment\/nova-api deployment\/nova-worker/);
     expect(err.message).toMatch(/patch cronjob nova-billing-drill -p '\{"spec":\{"suspend":false\}\}'/);
     expect(sent.map((s) => s.kind)).toEqual(["release-started", "verification-failed", "rollback-failed"]);
+    // The stack file was classified once for the release and its automatic rollback.
+    expect(classified).toEqual([project.stack]);
     // Nothing was changed in the stack config; the failed release is rejected on the stack.
     expect(changed).toEqual([]);
     const rejected = readRejections(project.evidenceDir, project.stack).rejections;

@@ -11,7 +11,7 @@ import {
   usesPassphraseProvider,
   type EngineEnvInput,
 } from "../../../cli/backend";
-import { EXIT, UserError } from "../../../cli/engine";
+import { EXIT, UserError } from "../../../cli/errors";
 import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";
 
 /** A passphrase a user would set; no message may ever contain it. */

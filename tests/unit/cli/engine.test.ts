@@ -3,23 +3,18 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { CommandError, ConcurrentUpdateError, StackNotFoundError } from "@pulumi/pulumi/automation";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { openStack, policyArgs, verificationUrns, withoutStackSelect } from "../../../cli/engine";
+import { describeFailure, EXIT, UserError } from "../../../cli/errors";
 import {
-  describeFailure,
-  EXIT,
-  openStack,
-  policyArgs,
-  projectRoot,
-  configJson,
+  formatHistory,
   releaseConfig,
   rollbackTarget,
   toReleaseEntries,
   toReleaseEntry,
-  UserError,
-  verificationUrns,
-  withoutStackSelect,
   type ReleaseEntry,
-} from "../../../cli/engine";
-import { formatHistory } from "../../../cli/commands/history";
+} from "../../../cli/history";
+import { projectRoot } from "../../../cli/options";
+import { configJson } from "../../../cli/actions/rollback-config";
 import { renderLaunchReport } from "../../../cli/launch-report";
 import { ConfigValidationError } from "../../../src/config";
 import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";

@@ -1,14 +1,8 @@
 // Failure classification from the engine's event stream, and config restore that keeps secrets secret.
 import { describe, expect, it } from "vitest";
-import { restoreConfig } from "../../../cli/commands/rollback";
-import {
-  configJson,
-  failedInVerification,
-  failedUrns,
-  fullHistory,
-  rollbackTarget,
-  type EngineEventLike,
-} from "../../../cli/engine";
+import { configJson, restoreConfig } from "../../../cli/actions/rollback-config";
+import { failedInVerification, failedUrns, type EngineEventLike } from "../../../cli/engine";
+import { fullHistory, rollbackTarget } from "../../../cli/history";
 
 const urn = (type: string, name: string) => `urn:pulumi:production::nova-rollout::${type}::${name}`;
 const cmd = (name: string) => urn("nova:verify:PostDeployVerification$command:local:Command", name);

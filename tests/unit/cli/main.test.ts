@@ -16,6 +16,7 @@ describe("rollout CLI", () => {
       [
         "approve",
         "drift",
+        "exit-codes",
         "freeze",
         "history",
         "keys",

@@ -5,11 +5,13 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Command } from "commander";
-import { describeFailure, UserError } from "../../../cli/engine";
+import { describeFailure, UserError } from "../../../cli/errors";
 import { freezeCommand } from "../../../cli/commands/freeze";
-import { postLaunchCommand, runPostLaunch } from "../../../cli/commands/post-launch";
-import { runPreflight } from "../../../cli/commands/preflight";
-import { type LaunchSummary, writeLaunchReport } from "../../../cli/launch-report";
+import { postLaunchCommand } from "../../../cli/commands/post-launch";
+import { runPostLaunch } from "../../../cli/actions/post-launch";
+import { runPreflight } from "../../../cli/actions/preflight";
+import { writeLaunchReport } from "../../../cli/launch-report";
+import type { LaunchSummary } from "../../../src/comms/launch-summary";
 import {
   classifyStackFile,
   evaluateGate,

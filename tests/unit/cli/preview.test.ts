@@ -4,8 +4,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { previewStack } from "../../../cli/commands/preview";
-import { describeFailure, EngineRunError, EXIT } from "../../../cli/engine";
+import { previewStack } from "../../../cli/actions/preview";
+import { describeFailure, EngineRunError, EXIT } from "../../../cli/errors";
 
 let work: string;
 let project: string;

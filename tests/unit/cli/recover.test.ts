@@ -4,26 +4,26 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ConcurrentUpdateError, type Stack } from "@pulumi/pulumi/automation";
 import { describe, expect, it, vi } from "vitest";
-import { EXIT, UserError } from "../../../cli/engine";
+import { EXIT, UserError } from "../../../cli/errors";
 import {
-  collectHolderId,
-  currentPidScope,
-  formatDuration,
   judgeLock,
-  parseDuration,
+  recoverLockedStack,
+  withLockRecovery,
+  type JudgeContext,
+  type RecoveryOptions,
+} from "../../../cli/actions/recover";
+import {
+  currentPidScope,
   parseLockHolders,
   processAlive,
   processStart,
   readHolderRecords,
   recordingLockHolder,
-  recoverLockedStack,
-  withLockRecovery,
   type HolderRecord,
-  type JudgeContext,
   type LockHolder,
   type ProcessStart,
-  type RecoveryOptions,
-} from "../../../cli/recover";
+} from "../../../cli/lock-holders";
+import { collectHolderId, formatDuration, parseDuration } from "../../../cli/options";
 
 // The DIY backend's refusal, as the engine prints it for a locked stack.
 const LOCKED = [

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack, UpdateSummary } from "@pulumi/pulumi/automation";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { rollBack } from "../../../cli/commands/rollback";
+import { rollBack } from "../../../cli/actions/rollback";
 import { standinKubeconfig } from "../../support/kube-api-standin";
 
 const REPO = path.resolve(__dirname, "../../..");

@@ -6,13 +6,11 @@ import { describe, expect, it } from "vitest";
 import {
   projectConfigDefaults,
   rollbackConfigChanges,
-  rollbackTarget,
   sameConfigValue,
-  toReleaseEntry,
   VERIFICATION_KEYS,
-  type ReleaseEntry,
-} from "../../../cli/engine";
-import { repositoryChange } from "../../../cli/commands/rollback";
+} from "../../../cli/actions/rollback-config";
+import { repositoryChange } from "../../../cli/actions/rollback";
+import { rollbackTarget, toReleaseEntry, type ReleaseEntry } from "../../../cli/history";
 import { CONFIG_KEYS, VERIFICATION_CONFIG_KEYS } from "../../../src/config";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");

@@ -4,7 +4,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { messageOf } from "../../../src/notify/notifier";
 import { afterEach, describe, expect, it } from "vitest";
-import { type LaunchSummary, renderLaunchReport, parseLaunchReport } from "../../../cli/launch-report";
+import { renderLaunchReport, parseLaunchReport } from "../../../cli/launch-report";
+import type { LaunchSummary } from "../../../src/comms/launch-summary";
 import {
   freezeNoticeDetail,
   renderCustomerEmail,

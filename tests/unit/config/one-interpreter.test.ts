@@ -2,7 +2,7 @@
 // stack config through the same schema: the same config must give the same answers to both.
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseStackSettings } from "../../../src/config";
+import { parseStackSettings, stackViewOf } from "../../../src/config";
 import { settingsFromConfigMap } from "../../../src/evidence";
 import { productionRaw, sandboxRaw } from "../support/config-fixtures";
 
@@ -27,6 +27,10 @@ describe.each([
 ])("%s", (_name, raw) => {
   const program = parseStackSettings(raw, { stack: "s", projectDir });
   const gate = settingsFromConfigMap("s", flat(raw), "test", projectDir);
+
+  it("the view of the settings the program parsed is the gate's own view", () => {
+    expect(stackViewOf(program, flat(raw), "test")).toEqual(gate);
+  });
 
   it("the gate accepts it as the program does", () => {
     expect(gate.ok).toBe(true);
@@ -84,6 +88,29 @@ describe("a partly valid config", () => {
     expect(gate.ok).toBe(false);
     if (gate.ok) return;
     expect(gate.problems.join("\n")).toMatch(/nova-rollout:apiImageDigest .*sha256/);
+  });
+});
+
+describe("the view of parsed settings", () => {
+  it("takes the program's verdict instead of validating the whole config again", () => {
+    const parsed = parseStackSettings(sandboxRaw(), { stack: "s", projectDir });
+    // A key the program would refuse: the view of what the program already accepted carries no second verdict.
+    const edited = flat(sandboxRaw({ apiReplicas: "zero" }));
+    expect(settingsFromConfigMap("s", edited, "test", projectDir)).toMatchObject({
+      ok: true,
+      settings: { configProblems: [{ key: "nova-rollout:apiReplicas" }] },
+    });
+    expect(stackViewOf(parsed, edited, "test")).toMatchObject({ ok: true, settings: { configProblems: [] } });
+  });
+
+  it("still fails closed when the program's settings carry no digests to bind the release to", () => {
+    const parsed = parseStackSettings(sandboxRaw(), { stack: "s", projectDir });
+    const view = stackViewOf(parsed, flat(sandboxRaw({ apiImageDigest: undefined })), "test");
+    expect(view).toEqual({
+      ok: false,
+      problems: ["nova-rollout:apiImageDigest is not set in test"],
+      source: "test",
+    });
   });
 });
 

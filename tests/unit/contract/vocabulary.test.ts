@@ -1,19 +1,13 @@
 import { describe, expect, it } from "vitest";
-import * as config from "../../../src/config/schema";
 import {
-  DEFAULT_EVIDENCE_DIR,
   DIGEST_PATTERN,
-  ENVIRONMENTS,
-  IMAGE_REPOSITORIES,
   K8S_PROVIDER_NAME,
   NAMESPACE_RESOURCE_NAME,
   pauseCommandName,
   resumeCommandName,
   serviceOfRepository,
-  SERVICES,
   VERIFICATION_RESOURCE_PREFIX,
 } from "../../../src/contract";
-import { rawStackConfigSchema } from "../../../src/config/schema";
 import {
   REQUIRED_VERIFICATION_SUFFIXES,
   verificationAttempts,
@@ -33,14 +27,6 @@ describe("src/contract", () => {
     expect(VERIFICATION_RESOURCE_PREFIX).toBe("nova-verify-");
     expect(pauseCommandName("nova-jobs", "nova-billing-drill")).toBe("nova-jobs-pause-nova-billing-drill");
     expect(resumeCommandName("nova-jobs", "nova-billing-drill")).toBe("nova-jobs-resume-nova-billing-drill");
-  });
-
-  it("agrees with the stack config schema of src/config", () => {
-    expect([...config.SERVICES]).toEqual([...SERVICES]);
-    expect(config.IMAGE_REPOSITORIES).toEqual(IMAGE_REPOSITORIES);
-    expect([...config.ENVIRONMENTS]).toEqual([...ENVIRONMENTS]);
-    const defaults = rawStackConfigSchema.shape.evidenceDir.parse(undefined);
-    expect(defaults).toBe(DEFAULT_EVIDENCE_DIR);
   });
 
   it("maps repositories to services and recognises digests", () => {

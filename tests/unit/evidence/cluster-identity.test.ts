@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeServer, resolveKubeconfigPath } from "../../../src/evidence/cluster-identity";
 import { readMarker } from "../../../src/evidence/cluster-marker-read";
 import { classifyStack, loadProductionEnforcement } from "../../../src/evidence/enforcement";
-import { settingsFromConfigMap } from "../../../src/evidence/stack-settings";
+import { settingsFromConfigMap } from "../../../src/config/stack-view";
 import { classifySettings } from "../../../src/evidence/enforcement";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");

@@ -7,7 +7,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../../cli/index";
-import { type LaunchSummary, newestLaunchReport, writeLaunchReport } from "../../../cli/launch-report";
+import { type LaunchSummary } from "../../../src/comms/launch-summary";
+import { newestLaunchReport, writeLaunchReport } from "../../../cli/launch-report";
 import {
   type AnyRecord,
   collectEvidence,

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { type PreflightReport, runPreflight } from "../../../cli/commands/preflight";
+import { type PreflightReport, runPreflight } from "../../../cli/actions/preflight";
 import {
   collectEvidence,
   type EvidenceBundle,

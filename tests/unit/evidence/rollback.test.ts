@@ -2,7 +2,7 @@
 // history) plus a short-lived rollback record; freshness, the freeze and a new approval do not block it.
 import * as fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { rollbackTarget, toReleaseEntry, type ReleaseEntry } from "../../../cli/engine";
+import { rollbackTarget, toReleaseEntry, type ReleaseEntry } from "../../../cli/history";
 import {
   admissionMessage,
   admissionOf,

@@ -1,5 +1,5 @@
 /**
- * The stack settings the evidence code needs, read through the program's own schema (`src/config/inspect.ts`) but
+ * The stack view: the stack settings the evidence code needs, read through the program's own schema (`./inspect.ts`) but
  * without requiring the whole config to be valid, so the policy pack can judge a stack at preview time. Sources, in
  * order of trust:
  *  1. the engine: `PULUMI_CONFIG` (JSON of the decrypted stack config) and `PULUMI_STACK`, which the engine sets in
@@ -8,17 +8,22 @@
  * Secret values are never returned from either source.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
-import { inspectStackConfig, type ConfigKey } from "../config/inspect";
-import { CONFIG_NAMESPACE } from "../config/schema";
-import { projectKeys, type ConfigProblem } from "../config/settings";
-import { readStackFile, stackFilePath } from "../config/stack-file";
-import { type ImageDigests } from "./model";
-import { DEFAULT_EVIDENCE_DIR } from "./paths";
+import { DEFAULT_EVIDENCE_DIR, type Service } from "../contract";
+import { inspectStackConfig, type ConfigKey, type StackConfigInspection } from "./inspect";
+import { PROJECT_NAME } from "./project";
+import { projectKeys, type ConfigProblem, type StackSettings } from "./settings";
+import { readStackFile, stackFilePath } from "./stack-file";
 
-export const PROJECT_NAME = CONFIG_NAMESPACE;
-const NS = `${CONFIG_NAMESPACE}:`;
+export {
+  evidenceDirOf,
+  findProjectDir,
+  isProjectDir,
+  PROJECT_NAME,
+  resolveConfigPath,
+  resolveProjectDir,
+} from "./project";
+
+const NS = `${PROJECT_NAME}:`;
 
 /** What the collector and the policies need to know about a stack. */
 export interface EvidenceStackSettings {
@@ -28,7 +33,8 @@ export interface EvidenceStackSettings {
   readonly environment?: string;
   /** The release id (image tag). */
   readonly release: string;
-  readonly digests: ImageDigests;
+  /** The expected image digest of each service. */
+  readonly digests: Readonly<Record<Service, string>>;
   /** Registry plus path prefix, e.g. `127.0.0.1:35000/nova`. */
   readonly imageRegistry?: string;
   readonly namespace?: string;
@@ -41,6 +47,10 @@ export interface EvidenceStackSettings {
   readonly gkeClusterName?: string;
   /** Evidence directory, relative to the project directory unless absolute. */
   readonly evidenceDir: string;
+  /** The Nova RMS checkout the readiness checks judge, relative to the project directory unless absolute. */
+  readonly appDir?: string;
+  /** The playbook's check commands by readiness check id (`nova-rollout:readinessCommands`). */
+  readonly readinessCommands?: Readonly<Record<string, string>>;
   readonly pausedCronJobs: readonly string[];
   readonly requiredSecrets: readonly string[];
   /** Where the values came from (`engine` or the stack file path), for messages. */
@@ -65,7 +75,33 @@ export function settingsFromConfigMap(
   source: string,
   projectDir: string = process.cwd(),
 ): SettingsResult {
-  const config = inspectStackConfig(projectKeys(flat), { stack, projectDir });
+  return viewOf(stack, inspectStackConfig(projectKeys(flat), { stack, projectDir }), source);
+}
+
+/**
+ * The view of a stack config the program has already parsed into `parsed` (from the same flat map): the same result
+ * as {@link settingsFromConfigMap}, without validating the whole config a second time: the view for the program's
+ * guard, from the settings the program parsed.
+ */
+export function stackViewOf(
+  parsed: StackSettings,
+  flat: Readonly<Record<string, unknown>>,
+  source: string,
+  projectDir: string = process.cwd(),
+): SettingsResult {
+  const options = { stack: parsed.stack, projectDir };
+  return viewOf(parsed.stack, inspectStackConfig(projectKeys(flat), options, parsed), source);
+}
+
+function readinessCommandsOf(commands: Readonly<Record<string, string | undefined>> | undefined): {
+  readinessCommands?: Readonly<Record<string, string>>;
+} {
+  if (commands === undefined) return {};
+  const set = Object.entries(commands).filter((e): e is [string, string] => e[1] !== undefined);
+  return { readinessCommands: Object.fromEntries(set) };
+}
+
+function viewOf(stack: string, config: StackConfigInspection, source: string): SettingsResult {
   const problems: string[] = [];
   const required = <T>(key: ConfigKey, value: T | undefined): T | undefined => {
     if (value === undefined) {
@@ -101,6 +137,8 @@ export function settingsFromConfigMap(
       ...optional("gcpRegion"),
       ...optional("gkeClusterName"),
       evidenceDir: config.value("evidenceDir") ?? DEFAULT_EVIDENCE_DIR,
+      ...optional("appDir"),
+      ...readinessCommandsOf(config.value("readinessCommands")),
       pausedCronJobs: config.value("pausedCronJobs") ?? [],
       requiredSecrets: config.value("requiredSecrets") ?? [],
       source,
@@ -178,32 +216,4 @@ export function resolveStackSettings(opts: {
     return { ok: false, problems: [`${file} does not exist`], source: file };
   }
   return settingsFromConfigMap(opts.stack, flat, file, opts.projectDir);
-}
-
-/** Whether `dir/Pulumi.yaml` declares the project `name`. */
-export function isProjectDir(dir: string, name: string = PROJECT_NAME): boolean {
-  try {
-    const doc: unknown = parseYaml(fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8"));
-    return (doc as { name?: unknown } | null)?.name === name;
-  } catch {
-    return false;
-  }
-}
-
-/** Searches upward from each start directory for the Pulumi.yaml of `name`. */
-export function findProjectDir(starts: readonly string[], name: string = PROJECT_NAME): string | undefined {
-  for (const start of starts) {
-    let dir = path.resolve(start);
-    for (;;) {
-      if (isProjectDir(dir, name)) {
-        return dir;
-      }
-      const parent = path.dirname(dir);
-      if (parent === dir) {
-        break;
-      }
-      dir = parent;
-    }
-  }
-  return undefined;
 }

@@ -1,0 +1,56 @@
+/**
+ * A stack resolved once per action: its file's settings view, its class (production follows the target), the
+ * committed enforcement it is judged with and its evidence directory. Actions resolve it at their start and pass it
+ * down, so one command reads and classifies the stack file, the enforcement and the kubeconfig once.
+ */
+import { classifyStackFile, resolveStackSettings, type StackClass } from "../../src/evidence";
+import { enforcementFor } from "../engine";
+import { resolveEvidenceDir } from "../options";
+
+export interface ResolvedStack {
+  readonly projectDir: string;
+  readonly stack: string;
+  /** The stack file's settings view (`nova-rollout:` values; problems listed when incomplete). */
+  readonly settings: ReturnType<typeof resolveStackSettings>;
+  /** Production or not, and why (`classifyStackFile`: fails closed). */
+  readonly stackClass: StackClass;
+  readonly production: boolean;
+  /** The committed enforcement (`policy/config/<level>.json`). */
+  readonly level: "production" | "staging" | "local";
+  /** Absolute: `--evidence-dir`, else the stack file's `nova-rollout:evidenceDir`, else the default. */
+  readonly evidenceDir: string;
+}
+
+/** A stack's file settings and evidence directory, for the record commands that need no classification. */
+export type StackFileView = Pick<ResolvedStack, "projectDir" | "stack" | "settings" | "evidenceDir">;
+
+/** The settings view and evidence directory of a stack file; `evidenceDir` is the `--evidence-dir` option. */
+export function stackFileView(projectDir: string, stack: string, evidenceDir?: string): StackFileView {
+  const settings = resolveStackSettings({ stack, projectDir, env: {} });
+  return {
+    projectDir,
+    stack,
+    settings,
+    evidenceDir: resolveEvidenceDir(
+      projectDir,
+      evidenceDir,
+      settings.ok ? settings.settings.evidenceDir : undefined,
+    ),
+  };
+}
+
+/** Resolves a stack once (see {@link ResolvedStack}); `evidenceDir` is the `--evidence-dir` option when given. */
+export function resolveStack(projectDir: string, stack: string, evidenceDir?: string): ResolvedStack {
+  const stackClass = classifyStackFile(projectDir, stack);
+  return {
+    ...stackFileView(projectDir, stack, evidenceDir),
+    stackClass,
+    production: stackClass.production,
+    level: enforcementFor(stackClass, stackClass.declaredEnvironment),
+  };
+}
+
+/** The same stack with the evidence directory its engine config names (engine actions read the stack's own). */
+export function withEvidenceDir(resolved: ResolvedStack, evidenceDir: string): ResolvedStack {
+  return { ...resolved, evidenceDir };
+}
