@@ -5,7 +5,8 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { SECRET_KEYS } from "../src/config/schema";
+import { SECRET_KEYS } from "../src/contract";
+import { boolean, fromJsonText, integer, nonEmpty } from "../src/config/values";
 import { PLATFORM_CONFIG_NAMESPACE } from "../src/contract";
 import { kebab } from "../src/util/text";
 
@@ -27,45 +28,9 @@ const MEMBER_RE = /^(serviceAccount|user|group):[^\s@]+@[^\s@]+$|^principal(Set)
 /** A GCP service account id: 6–30 characters, lowercase, starts with a letter. */
 const ACCOUNT_ID_RE = /^[a-z]([-a-z0-9]{4,28}[a-z0-9])$/;
 
-const fromText = (parse: (text: string) => unknown) => (value: unknown) => {
-  if (typeof value !== "string") return value;
-  const trimmed = value.trim();
-  return trimmed === "" ? value : parse(trimmed);
-};
-
-const integer = (min: number, max: number) =>
-  z.preprocess(
-    fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
-    z
-      .number({ error: `expected a whole number between ${min} and ${max}` })
-      .int({ error: "expected a whole number" })
-      .min(min, { error: `expected a whole number ≥ ${min}` })
-      .max(max, { error: `expected a whole number ≤ ${max}` }),
-  );
-
-const boolean = () =>
-  z.preprocess(
-    fromText((t) => (t === "true" ? true : t === "false" ? false : t)),
-    z.boolean({ error: "expected true or false" }),
-  );
-
 const list = <T extends z.ZodType<string>>(entry: T) =>
-  z.preprocess(
-    fromText((t) => {
-      try {
-        return JSON.parse(t) as unknown;
-      } catch {
-        return t;
-      }
-    }),
-    z.array(entry, { error: 'expected a list of strings, e.g. ["a","b"]' }),
-  );
+  z.preprocess(fromJsonText, z.array(entry, { error: 'expected a list of strings, e.g. ["a","b"]' }));
 
-const text = (what: string) =>
-  z
-    .string({ error: `expected ${what}` })
-    .trim()
-    .min(1, { error: `expected ${what}` });
 const dnsLabel = (what: string) =>
   z
     .string({ error: `expected ${what}` })
@@ -92,8 +57,8 @@ export const platformConfigSchema = z
     clusterMode: z
       .enum(PLATFORM_CLUSTER_MODES, { error: "expected kubeconfig or gke" })
       .default("kubeconfig"),
-    kubeconfigPath: text("a kubeconfig file").optional(),
-    kubeconfigContext: text("a kubeconfig context").optional(),
+    kubeconfigPath: nonEmpty("a kubeconfig file").optional(),
+    kubeconfigContext: nonEmpty("a kubeconfig context").optional(),
 
     gcpProject: z
       .string()
@@ -123,7 +88,7 @@ export const platformConfigSchema = z
       .default("FREQ=WEEKLY;BYDAY=SA,SU"),
     masterCidr: cidr().default("172.16.0.0/28"),
     authorizedNetworks: list(cidr()).default([]),
-    nodeMachineType: text("a machine type").default("e2-standard-4"),
+    nodeMachineType: nonEmpty("a machine type").default("e2-standard-4"),
     nodeMinCount: integer(1, 100).default(1),
     nodeMaxCount: integer(1, 100).default(3),
 
@@ -145,7 +110,7 @@ export const platformConfigSchema = z
       .string()
       .regex(BUCKET_RE, { error: "expected a bucket name (lowercase letters, digits, '-', '_', '.')" })
       .optional(),
-    dumpBucketLocation: text("a bucket location, e.g. US").default("US"),
+    dumpBucketLocation: nonEmpty("a bucket location, e.g. US").default("US"),
     dumpRetentionDays: integer(1, 3650).default(30),
     dumpWriters: list(member()).default([]),
 

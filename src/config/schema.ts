@@ -12,6 +12,7 @@ import { parseChannels } from "../notify/notifier";
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
 import { parseCondition } from "../verify/metrics";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
+import { boolean, fromJsonText, integer, nonEmpty } from "./values";
 
 /** The stack config namespace: every key of this project is `nova-rollout:<key>` (the project name). */
 export const CONFIG_NAMESPACE = PROJECT_NAME;
@@ -42,51 +43,14 @@ const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** `host[:port]/path` without a scheme, tag or digest. */
 const REGISTRY_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
-// Stack config values reach the program as strings (`pulumi config set` stores text; structured values arrive as
-// JSON). These preprocessors accept both the typed value and its text form, and leave anything else untouched so
-// that the schema reports it.
-const fromText = (parse: (text: string) => unknown) => (value: unknown) => {
-  if (typeof value !== "string") return value;
-  const trimmed = value.trim();
-  if (trimmed === "") return value;
-  return parse(trimmed);
-};
-
-const integer = (min: number, max: number) =>
-  z.preprocess(
-    fromText((t) => (/^-?\d+$/.test(t) ? Number(t) : t)),
-    z
-      .number({ error: `expected a whole number between ${min} and ${max}` })
-      .int({ error: "expected a whole number" })
-      .min(min, { error: `expected a whole number ≥ ${min}` })
-      .max(max, { error: `expected a whole number ≤ ${max}` }),
-  );
-
-const boolean = () =>
-  z.preprocess(
-    fromText((t) => (t === "true" ? true : t === "false" ? false : t)),
-    z.boolean({ error: "expected true or false" }),
-  );
-
+// Stack config values reach the program as text or typed values; the builders in ./values accept both.
 const stringList = () =>
   z.preprocess(
-    fromText((t) => {
-      try {
-        return JSON.parse(t) as unknown;
-      } catch {
-        return t;
-      }
-    }),
+    fromJsonText,
     z.array(z.string().min(1, { error: "list entries must not be empty" }), {
       error: 'expected a list of strings, e.g. ["a","b"]',
     }),
   );
-
-const nonEmpty = (what: string) =>
-  z
-    .string({ error: `expected ${what}` })
-    .trim()
-    .min(1, { error: `expected ${what}` });
 
 const url = () =>
   z
@@ -357,13 +321,7 @@ export const rawStackConfigSchema = z
     prometheusUrl: url().optional(),
     metricChecks: z
       .preprocess(
-        fromText((t) => {
-          try {
-            return JSON.parse(t) as unknown;
-          } catch {
-            return t;
-          }
-        }),
+        fromJsonText,
         z.array(metricCheck, {
           error:
             'expected a list of {"name","query","condition"} objects, e.g. [{"name":"traffic","query":"sum(rate(http_requests_total[5m]))","condition":"> 0"}]',
@@ -376,13 +334,7 @@ export const rawStackConfigSchema = z
     appDir: nonEmpty("a directory (the Nova RMS checkout, relative to the project)").optional(),
     readinessCommands: z
       .preprocess(
-        fromText((t) => {
-          try {
-            return JSON.parse(t) as unknown;
-          } catch {
-            return t;
-          }
-        }),
+        fromJsonText,
         z.strictObject(
           {
             coverage: nonEmpty("a command line").optional(),
