@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
-import type { StackClass } from "../src/evidence/enforcement";
+import type { StackClass } from "../src/evidence/stack-class";
 import { SANDBOX_PASSPHRASE, SANDBOX_STACK, selectedToolchain, toolchainEnv } from "../tools/toolchain";
 import { UserError } from "./errors";
 

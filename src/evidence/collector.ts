@@ -3,7 +3,6 @@
  * staging stack's history, and seals the results into a bundle. Nothing is typed in; every input is a file, an
  * HTTP answer or a stack history entry, and each file's sha256 goes into the bundle.
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { checkBillingDrill, DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
@@ -43,26 +42,16 @@ import {
   BUNDLE_SCHEMA_VERSION,
   type CheckResult,
   type EvidenceBundle,
-  type Finding,
   NEVER_WAIVABLE,
   type OverrideRecord,
   sealBundle,
-  serializeBundle,
   sha256,
   type Waiver,
 } from "./model";
-import {
-  bundlePaths,
-  DEFAULT_EVIDENCE_DIR,
-  preflightRemedy,
-  stackEvidenceDir,
-  toProjectRelative,
-} from "./paths";
-import { writeFileAtomic, writeFilesUnique } from "../util/atomic-file";
-import { renderReport } from "./report";
-import { ENVELOPE_SUFFIX, signBundle, type Signer } from "./signing";
+import { DEFAULT_EVIDENCE_DIR, preflightRemedy, toProjectRelative } from "./paths";
 import { evidenceDirOf, type EvidenceStackSettings } from "../config/stack-view";
 import { judgeOverrides, type OverrideRules } from "./override-rules";
+import { dated, filesIn, gitOrMtime, load, type UpdatedAtFn } from "./artifact-files";
 
 /** Where the collector looks for artifacts (relative to the app checkout, or the project directory without one). */
 export interface ArtifactPaths {
@@ -109,7 +98,6 @@ export type CollectorSettings = Pick<
 >;
 
 /** When a document was last changed. */
-export type UpdatedAtFn = (absolutePath: string, projectDir: string) => { date: Date; how: "git" | "mtime" };
 
 export interface CollectorOptions {
   readonly settings: CollectorSettings;
@@ -166,71 +154,6 @@ export interface CollectorOptions {
     readonly records: readonly (OverrideRecord & { readonly path?: string })[];
     readonly rules: OverrideRules;
   };
-}
-
-/** Reads a file (relative to `base`, default the project directory); its path is recorded relative to the project. */
-function load(projectDir: string, rel: string, base: string = projectDir): LoadedArtifact | undefined {
-  const abs = path.resolve(base, rel);
-  try {
-    if (!fs.statSync(abs).isFile()) {
-      return undefined;
-    }
-    return { path: toProjectRelative(projectDir, abs), bytes: fs.readFileSync(abs) };
-  } catch {
-    return undefined;
-  }
-}
-
-function filesIn(dir: string): string[] {
-  try {
-    return fs
-      .readdirSync(dir, { withFileTypes: true })
-      .filter((e) => e.isFile())
-      .map((e) => path.join(dir, e.name));
-  } catch {
-    return [];
-  }
-}
-
-/**
- * Default "last changed" time: the last commit touching the file when git knows it and it has no uncommitted
- * changes (checkouts reset mtimes, commits do not); the file's mtime when it is untracked, modified, or git is absent.
- */
-export const gitOrMtime: UpdatedAtFn = (abs, projectDir) => {
-  const mtime = { date: fs.statSync(abs).mtime, how: "mtime" as const };
-  try {
-    const opts = {
-      cwd: projectDir,
-      encoding: "utf8" as const,
-      stdio: ["ignore", "pipe", "ignore"] as ["ignore", "pipe", "ignore"],
-    };
-    const dirty = execFileSync("git", ["status", "--porcelain", "--", abs], opts).trim();
-    if (dirty.length > 0) {
-      return mtime;
-    }
-    const iso = execFileSync("git", ["log", "-1", "--format=%cI", "--", abs], opts).trim();
-    const date = new Date(iso);
-    return iso.length > 0 && !Number.isNaN(date.getTime()) ? { date, how: "git" } : mtime;
-  } catch {
-    return mtime;
-  }
-};
-
-function dated(
-  projectDir: string,
-  abs: string | undefined,
-  updatedAt: UpdatedAtFn,
-  repoDir: string = projectDir,
-): DatedDocument | undefined {
-  if (abs === undefined) {
-    return undefined;
-  }
-  const artifact = load(projectDir, abs);
-  if (artifact === undefined) {
-    return undefined;
-  }
-  const { date, how } = updatedAt(abs, repoDir);
-  return { artifact, updatedAt: date, how };
 }
 
 /** Runs every check and seals the bundle. */
@@ -476,81 +399,4 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     waivers,
     ...(opts.ranBy !== undefined ? { ranBy: opts.ranBy } : {}),
   });
-}
-
-/**
- * The findings a markdown report lists: given, or computed once the bundle (and its envelope) are on disk, so the
- * report says what a reader of those files will find.
- */
-export type ReportFindings =
-  | readonly Finding[]
-  | ((written: { readonly json: string; readonly envelope?: string }) => readonly Finding[]);
-
-/**
- * Writes the files of one preflight under a stem no earlier preflight of the stack uses (`<timestamp>`, or
- * `<timestamp>.001`, … when one of the same second exists): the bundle (and envelope) atomically and never replacing
- * a file, then the markdown report.
- */
-function writePreflightFiles(
-  bundle: EvidenceBundle,
-  evidenceDirAbs: string,
-  findings: ReportFindings,
-  envelopeText: string | undefined,
-): { json: string; markdown: string; envelope?: string } {
-  const createdAt = new Date(bundle.createdAt);
-  const names = (attempt: number) => {
-    const p = bundlePaths(evidenceDirAbs, bundle.stack, createdAt, attempt);
-    const json = path.basename(p.json);
-    const envelope = json.replace(/-preflight\.json$/, ENVELOPE_SUFFIX);
-    const markdown = path.basename(p.markdown);
-    return envelopeText === undefined ? [json, markdown, envelope] : [json, envelope, markdown];
-  };
-  const contents = [serializeBundle(bundle), ...(envelopeText === undefined ? [] : [envelopeText])];
-  const written = writeFilesUnique(stackEvidenceDir(evidenceDirAbs, bundle.stack), names, contents);
-  const [json = "", second = "", third = ""] = written;
-  const files =
-    envelopeText === undefined ? { json, markdown: second } : { json, envelope: second, markdown: third };
-  const listed = typeof findings === "function" ? findings(files) : findings;
-  writeFileAtomic(files.markdown, renderReport(bundle, listed));
-  return files;
-}
-
-/** Writes `<timestamp>-preflight.json` (exact canonical bytes) and `<timestamp>-preflight.md`. */
-export function writeEvidence(
-  bundle: EvidenceBundle,
-  evidenceDirAbs: string,
-  findings: ReportFindings,
-): { json: string; markdown: string } {
-  const { json, markdown } = writePreflightFiles(bundle, evidenceDirAbs, findings, undefined);
-  return { json, markdown };
-}
-
-/**
- * Writes the bundle like {@link writeEvidence} plus its signed form, `<timestamp>-preflight.dsse.json`: the DSSE
- * envelope of the bundle's in-toto Statement (what production trusts).
- */
-export async function writeSignedEvidence(
-  bundle: EvidenceBundle,
-  evidenceDirAbs: string,
-  findings: ReportFindings,
-  signer: Signer,
-): Promise<{ json: string; markdown: string; envelope: string }> {
-  const envelopeText = `${JSON.stringify(await signBundle(bundle, signer), null, 2)}\n`;
-  const {
-    json,
-    markdown,
-    envelope = "",
-  } = writePreflightFiles(bundle, evidenceDirAbs, findings, envelopeText);
-  return { json, markdown, envelope };
-}
-
-/** A reader for the verifier that resolves project-relative artifact paths. */
-export function projectFileReader(projectDir: string): (rel: string) => Buffer | undefined {
-  return (rel) => {
-    try {
-      return fs.readFileSync(path.resolve(projectDir, rel));
-    } catch {
-      return undefined;
-    }
-  };
 }

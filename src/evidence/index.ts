@@ -6,6 +6,8 @@ export * from "./verifier";
 export * from "./report";
 export * from "../config/stack-view";
 export * from "./collector";
+export * from "./artifact-files";
+export * from "./preflight-files";
 export {
   APP_CHECK_IDS,
   type AppCheckId,
@@ -23,6 +25,7 @@ export { type FetchLike, manifestUrl, MANIFEST_ACCEPT } from "./checks/registry"
 export { automationHistory, type StagingHistoryFn, type StagingUpdate } from "./checks/staging-stack";
 export * from "./records";
 export * from "./enforcement";
+export * from "./stack-class";
 export * from "./gate";
 export * from "./signing";
 export * from "./sshsig";

@@ -1,7 +1,8 @@
 /** The baseline section (policy nova-production-target): what a production stack's config must keep. */
 import * as path from "node:path";
 import { type Finding } from "../model";
-import { type ProductionBaseline, type StackClass } from "../enforcement";
+import { type ProductionBaseline } from "../enforcement";
+import { type StackClass } from "../stack-class";
 import { type EvidenceStackSettings } from "../../config/stack-view";
 
 /** Baseline findings: a production stack keeps the committed registries, secrets, paused CronJobs and evidence dir. */

@@ -3,7 +3,7 @@
  * the deployer's signed update request, the `rollbackOf` flag, and advisory notes on records that block nothing.
  */
 import { type Finding } from "../model";
-import { type StackClass } from "../enforcement";
+import { type StackClass } from "../stack-class";
 import { freezeProblem } from "../signed";
 import { readUpdateRequests, updateRequestProblem } from "../update-requests";
 import { PROJECT_NAME, type SettingsResult } from "../../config/stack-view";

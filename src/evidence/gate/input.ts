@@ -3,7 +3,8 @@
  * nothing else of the gate.
  */
 import * as path from "node:path";
-import { type ProductionEnforcement, type StackClass } from "../enforcement";
+import { type ProductionEnforcement } from "../enforcement";
+import { type StackClass } from "../stack-class";
 import { type StackRecords } from "../reader";
 import { type RosterSource } from "../trust";
 import { type SettingsResult } from "../../config/stack-view";

@@ -7,7 +7,7 @@ import { type Finding, type JudgedWith } from "../model";
 import { type GateThresholds } from "../enforcement";
 import { preflightRemedy } from "../paths";
 import { verifyReadiness } from "../verifier";
-import { projectFileReader } from "../collector";
+import { projectFileReader } from "../preflight-files";
 import { checkIdFindings, signedPreflightRemedy } from "../signed";
 import { SANDBOX_PREFLIGHT_KEY } from "../trust";
 import { judgeOverrides, rejectedOverrideFindings } from "../override-rules";

@@ -3,8 +3,8 @@
  * and the CLI start from the flat config map; the policy pack from the settings it resolved and the evidence directory
  * its config names.
  */
+import { classifySettings } from "../stack-class";
 import {
-  classifySettings,
   EnforcementConfigError,
   loadProductionEnforcement,
   type ProductionEnforcement,

@@ -13,8 +13,8 @@ const stackStandIn: { current: unknown } = vi.hoisted(() => ({ current: undefine
 /** The stacks `classifyStackFile` classified (a release resolves its stack once, its rollback included). */
 const classified: string[] = vi.hoisted(() => []);
 
-vi.mock("../../../src/evidence/enforcement", async (original) => {
-  const real = await original<typeof import("../../../src/evidence/enforcement")>();
+vi.mock("../../../src/evidence/stack-class", async (original) => {
+  const real = await original<typeof import("../../../src/evidence/stack-class")>();
   return {
     ...real,
     classifyStackFile: (projectDir: string, stack: string) => {

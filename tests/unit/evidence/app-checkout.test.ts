@@ -16,7 +16,8 @@ import {
   resolveAppDir,
   spawnCommand,
 } from "../../../src/evidence/app-checkout";
-import { type CollectorOptions, collectEvidence, projectFileReader } from "../../../src/evidence/collector";
+import { type CollectorOptions, collectEvidence } from "../../../src/evidence/collector";
+import { projectFileReader } from "../../../src/evidence/preflight-files";
 import { type CheckResult, type EvidenceBundle, sha256 } from "../../../src/evidence/model";
 import { verifyReadiness } from "../../../src/evidence/verifier";
 import { rawStackConfigSchema } from "../../../src/config/schema";

@@ -8,9 +8,10 @@ import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeServer, resolveKubeconfigPath } from "../../../src/evidence/cluster-identity";
 import { readMarker } from "../../../src/evidence/cluster-marker-read";
-import { classifyStack, loadProductionEnforcement } from "../../../src/evidence/enforcement";
+import { classifyStack } from "../../../src/evidence/stack-class";
+import { loadProductionEnforcement } from "../../../src/evidence/enforcement";
 import { settingsFromConfigMap } from "../../../src/config/stack-view";
-import { classifySettings } from "../../../src/evidence/enforcement";
+import { classifySettings } from "../../../src/evidence/stack-class";
 
 const REPO = path.resolve(__dirname, "..", "..", "..");
 

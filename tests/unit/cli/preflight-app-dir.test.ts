@@ -1,0 +1,114 @@
+/**
+ * `rollout preflight` against the Nova RMS fixture checkout: the checkout is found through `--app-dir` or
+ * `nova-rollout:appDir`, the stack's `nova-rollout:readinessCommands` run in it, and the app's checks are judged from
+ * the checkout alone (the project keeps no artifact of its own).
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { type PreflightReport, runPreflight } from "../../../cli/actions/preflight";
+import { makeProject, type ProjectFixture } from "../../policy/fixtures";
+
+const FIXTURE = path.resolve(__dirname, "../../fixtures/nova-rms");
+const APP_CHECKS = ["coverage", "e2e-smoke", "billing-drill", "sample-data"];
+/** The drill check as the test runs it: npm runs the package.json script pnpm would. */
+const DRILL_CHECK = "npm run --silent drill:check:staging";
+
+let app: string;
+beforeAll(() => {
+  app = fs.mkdtempSync(path.join(os.tmpdir(), "nova-rms-cli-"));
+  fs.cpSync(FIXTURE, app, {
+    recursive: true,
+    filter: (src) =>
+      !/[\\/](coverage|playwright-report|node_modules)$|[\\/]tests[\\/]drills[\\/]logs[\\/].+/.test(src),
+  });
+  const run = (...args: string[]) =>
+    execFileSync("npm", ["run", "--silent", ...args], { cwd: app, stdio: "ignore" });
+  run("drill:billing", "--", "--env-file", "tests/drills/staging.drill.env");
+  run("seed:sample-data");
+  run("test:coverage");
+  run("test:e2e", "--", "--project=chromium");
+});
+afterAll(() => fs.rmSync(app, { recursive: true, force: true }));
+
+let project: ProjectFixture | undefined;
+afterEach(() => {
+  project?.cleanup();
+  project = undefined;
+  vi.restoreAllMocks();
+});
+
+/** A project with no artifact of its own; `appDir` in its stack file when given. */
+function bareProject(appDir?: string): ProjectFixture {
+  const p = makeProject({
+    extraConfig: {
+      "nova-rollout:readinessCommands": JSON.stringify({ "billing-drill": DRILL_CHECK }),
+      ...(appDir === undefined ? {} : { "nova-rollout:appDir": appDir }),
+    },
+  });
+  for (const own of [
+    "coverage",
+    "playwright-report",
+    "docs",
+    "STATUS.md",
+    "TODO.md",
+    "tests/drills/logs/staging",
+  ]) {
+    fs.rmSync(path.join(p.dir, own), { recursive: true, force: true });
+  }
+  return p;
+}
+
+async function preflight(
+  p: ProjectFixture,
+  appDir?: string,
+): Promise<{ report: PreflightReport; text: string }> {
+  const out: string[] = [];
+  vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  vi.spyOn(console, "error").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+  const report: PreflightReport = {};
+  const now = new Date();
+  await runPreflight(
+    {
+      stack: "production",
+      projectDir: p.dir,
+      engine: false,
+      registry: "127.0.0.1:9/nova",
+      releaseCut: new Date(now.getTime() - 3_600_000).toISOString(),
+      ...(appDir === undefined ? {} : { appDir }),
+    },
+    now,
+    report,
+  );
+  return { report, text: out.join("\n") };
+}
+
+const verdicts = (report: PreflightReport) =>
+  Object.fromEntries(APP_CHECKS.map((id) => [id, report.checks?.find((c) => c.id === id)?.verdict]));
+
+describe("rollout preflight reads the Nova RMS checkout", () => {
+  it("with --app-dir: the app's checks pass from the checkout and the command that ran is named", async () => {
+    project = bareProject();
+    const { report, text } = await preflight(project, app);
+    expect(verdicts(report)).toEqual(Object.fromEntries(APP_CHECKS.map((id) => [id, "pass"])));
+    expect(text).toContain(DRILL_CHECK);
+  });
+
+  it("with nova-rollout:appDir in the stack file (relative to the project): the same", async () => {
+    project = bareProject();
+    const relative = path.relative(project.dir, app);
+    fs.rmSync(project.dir, { recursive: true, force: true });
+    project = bareProject(relative);
+    const { report } = await preflight(project);
+    expect(verdicts(report)).toEqual(Object.fromEntries(APP_CHECKS.map((id) => [id, "pass"])));
+  });
+
+  it("without a checkout the same project fails those checks", async () => {
+    project = bareProject();
+    const { report } = await preflight(project);
+    for (const id of ["coverage", "e2e-smoke", "billing-drill"])
+      expect(verdicts(report)[id], id).toBe("fail");
+  });
+});
