@@ -6,6 +6,7 @@ import { type PolicyConfigSchema } from "@pulumi/policy";
 import { describeOverrides } from "../../src/evidence";
 import { fix, type LocationConfig, locationSchemaProperties, policyRuntime } from "./common";
 import { gatePolicy } from "./gate-support";
+import { POLICY_NAMES } from "../../src/contract";
 
 export interface BreakGlassConfig extends LocationConfig {
   readonly reportOn: readonly string[];
@@ -29,7 +30,7 @@ const configSchema: PolicyConfigSchema = {
 };
 
 export const breakGlassOverride = gatePolicy<BreakGlassConfig>({
-  name: "nova-break-glass-override",
+  name: POLICY_NAMES.breakGlassOverride,
   description:
     "Reports every break-glass override on record for the stack, whether it waives checks now or has lapsed, so hotfix rollouts are visible in the preview.",
   enforcementLevel: "advisory",

@@ -6,6 +6,7 @@ import { type PolicyConfigSchema } from "@pulumi/policy";
 import { freezeFindings } from "../../src/evidence";
 import { environmentsSchemaProperty, locationSchemaProperties } from "./common";
 import { type GatedConfig, gatePolicy, gatedTypesSchemaProperty } from "./gate-support";
+import { POLICY_NAMES } from "../../src/contract";
 
 export interface ChangeFreezeConfig extends GatedConfig {
   readonly environments: readonly string[];
@@ -33,7 +34,7 @@ const configSchema: PolicyConfigSchema = {
 };
 
 export const changeFreeze = gatePolicy<ChangeFreezeConfig>({
-  name: "nova-change-freeze",
+  name: POLICY_NAMES.changeFreeze,
   description:
     "Requires a production rollout to run inside an active change-freeze window declared on record for the stack.",
   enforcementLevel: "mandatory",

@@ -3,7 +3,13 @@
  * allowed registry, and the Nova images carry exactly the digests the stack expects.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { DIGEST_PATTERN, parseImageRef, repositoryOf, serviceOfRepository } from "../../src/contract";
+import {
+  DIGEST_PATTERN,
+  parseImageRef,
+  repositoryOf,
+  serviceOfRepository,
+  POLICY_NAMES,
+} from "../../src/contract";
 import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
 export interface ImagesPinnedConfig extends LocationConfig {
@@ -57,7 +63,7 @@ function imageOf(image: string): { repository: string; name: string; digest?: st
 }
 
 export const imagesPinnedByDigest: ResourceValidationPolicy = {
-  name: "nova-images-pinned-by-digest",
+  name: POLICY_NAMES.imagesPinnedByDigest,
   description:
     "Requires every container image of a Deployment, CronJob or Pod to be pinned by sha256 digest, from an allowed registry, with the Nova images at exactly the digests the stack expects.",
   enforcementLevel: "mandatory",

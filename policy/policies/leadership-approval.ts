@@ -3,6 +3,7 @@ import { type PolicyConfigSchema } from "@pulumi/policy";
 import { approvalFindings, DEFAULT_APPROVER_ROLES } from "../../src/evidence";
 import { environmentsSchemaProperty, locationSchemaProperties } from "./common";
 import { type GatedConfig, gatePolicy, gatedTypesSchemaProperty } from "./gate-support";
+import { POLICY_NAMES } from "../../src/contract";
 
 export interface LeadershipApprovalConfig extends GatedConfig {
   readonly environments: readonly string[];
@@ -27,7 +28,7 @@ const configSchema: PolicyConfigSchema = {
 };
 
 export const leadershipApproval = gatePolicy<LeadershipApprovalConfig>({
-  name: "nova-leadership-approval",
+  name: POLICY_NAMES.leadershipApproval,
   description:
     "Requires an unexpired leadership approval on record for this stack and release, given by one of the configured roles; in production signed (SSH) by a roster member whose roster role is a leadership role, who is neither the deployer nor the preflight's runner, bound to both digests and the signed bundle.",
   enforcementLevel: "mandatory",

@@ -9,7 +9,7 @@
  * namespace, is judged whatever its `environment` label; other stacks when their label is listed in `environments`.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { POD_SECURITY_LABELS } from "../../src/contract";
+import { POD_SECURITY_LABELS, POLICY_NAMES } from "../../src/contract";
 import {
   environmentsSchemaProperty,
   fix,
@@ -55,7 +55,7 @@ export function podSecurityLabelProblems(labels: Readonly<Record<string, unknown
 }
 
 export const namespacePodSecurity: ResourceValidationPolicy = {
-  name: "nova-namespace-pod-security",
+  name: POLICY_NAMES.namespacePodSecurity,
   description:
     "Requires every Namespace of a production stack to carry the label pod-security.kubernetes.io/enforce: restricted at the latest version, so the API server refuses pods that break the restricted Pod Security Standard.",
   enforcementLevel: "mandatory",

@@ -8,6 +8,7 @@ import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/
 import { baselineFindings } from "../../src/evidence";
 import { fix, gateInputOf, locationSchemaProperties, reportOnce } from "./common";
 import { type GatedConfig, gatedContext, gatedTypesSchemaProperty } from "./gate-support";
+import { POLICY_NAMES } from "../../src/contract";
 
 interface ProductionTargetConfig extends GatedConfig {
   readonly enforcement?: string;
@@ -52,7 +53,7 @@ const configSchema: PolicyConfigSchema = {
 };
 
 export const productionTarget: ResourceValidationPolicy = {
-  name: "nova-production-target",
+  name: POLICY_NAMES.productionTarget,
   description:
     "Treats any stack aimed at a protected production target as production, and requires production stacks to keep the committed baseline: allowed registries, required secrets, paused CronJobs and the evidence directory.",
   enforcementLevel: "mandatory",
@@ -96,6 +97,6 @@ export const productionTarget: ResourceValidationPolicy = {
         ).map((f) => `Production baseline [${f.checkId}]: ${f.message}${fix(f.remedy)}`),
       );
     }
-    reportOnce("nova-production-target", ctx.stack, args.urn, lines, reportViolation);
+    reportOnce(POLICY_NAMES.productionTarget, ctx.stack, args.urn, lines, reportViolation);
   },
 };

@@ -15,7 +15,11 @@ import {
   readRosterSource,
   type RosterSource,
 } from "../../src/evidence";
-import { DEFAULT_GATE_THRESHOLDS, RELEASE_ANNOTATIONS as ANNOTATIONS } from "../../src/contract";
+import {
+  DEFAULT_GATE_THRESHOLDS,
+  RELEASE_ANNOTATIONS as ANNOTATIONS,
+  POLICY_NAMES,
+} from "../../src/contract";
 import { fix, locationSchemaProperties, type StackContext, tryRead } from "./common";
 import { type GatedConfig, gatePolicy, gatedTypesSchemaProperty } from "./gate-support";
 
@@ -167,7 +171,7 @@ function releaseRecordLines(args: ResourceValidationArgs, ctx: StackContext): st
 }
 
 export const readinessGate = gatePolicy<ReadinessGateConfig>({
-  name: "nova-readiness-gate",
+  name: POLICY_NAMES.readinessGate,
   description:
     "Blocks the first resources of a rollout unless a fresh preflight evidence bundle for this stack, bound to the same release and image digests, judged with the committed thresholds, with unchanged artifacts and every check passed, is on file.",
   enforcementLevel: "mandatory",

@@ -4,7 +4,7 @@
  * post-deploy verification commands exist.
  */
 import { type PolicyConfigSchema, type PolicyResource, type StackValidationPolicy } from "@pulumi/policy";
-import { CHILD_SUFFIXES, PAUSE_INFIX } from "../../src/contract";
+import { CHILD_SUFFIXES, PAUSE_INFIX, POLICY_NAMES } from "../../src/contract";
 import { REQUIRED_VERIFICATION_SUFFIXES } from "../../src/verify/checks";
 import { fix, type LocationConfig, locationSchemaProperties, readConfig, stackContext } from "./common";
 
@@ -61,7 +61,7 @@ export function dependsOn(r: PolicyResource, targetUrn: string): boolean {
 }
 
 export const rolloutOrdering: StackValidationPolicy = {
-  name: "nova-rollout-ordering",
+  name: POLICY_NAMES.rolloutOrdering,
   description:
     "Checks after the update that the database dump ran before the chart's Deployments, that every configured CronJob has a pause command and that the post-deploy verification commands exist.",
   enforcementLevel: "mandatory",

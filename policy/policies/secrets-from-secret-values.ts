@@ -15,6 +15,7 @@ import {
   SECRET_CHECKSUM_ANNOTATION,
   SECRET_ENV_NAMES,
   type SecretKey,
+  POLICY_NAMES,
 } from "../../src/contract";
 import { fix, type LocationConfig, locationSchemaProperties, policyContext, tryRead } from "./common";
 
@@ -59,7 +60,7 @@ const configSchema: PolicyConfigSchema = {
 };
 
 export const secretsFromSecretValues: ResourceValidationPolicy = {
-  name: "nova-secrets-from-secret-values",
+  name: POLICY_NAMES.secretsFromSecretValues,
   description:
     "Requires Kubernetes Secrets to be stored as Pulumi secrets, to hold every required key with a non-placeholder value, and to carry the checksum annotation.",
   enforcementLevel: "mandatory",

@@ -16,6 +16,7 @@ import {
   tryRead,
 } from "./common";
 import { objectRef, workloadScope } from "./workload-safety";
+import { POLICY_NAMES } from "../../src/contract";
 
 export interface WorkloadAvailabilityConfig extends LocationConfig {
   readonly environments: readonly string[];
@@ -155,7 +156,7 @@ function readSelector(v: unknown): Selector {
 const sameNamespace = (a: string | undefined, b: string | undefined) => (a ?? "") === (b ?? "");
 
 export const workloadAvailability: StackValidationPolicy = {
-  name: "nova-workload-availability",
+  name: POLICY_NAMES.workloadAvailability,
   description:
     "Requires every production Deployment to run at least two replicas, or to be scaled by a HorizontalPodAutoscaler with minReplicas of at least two and covered by a PodDisruptionBudget selecting its pods.",
   enforcementLevel: "mandatory",

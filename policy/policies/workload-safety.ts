@@ -37,6 +37,7 @@ import {
   type PodView,
   type PodVolume,
 } from "./pod-security-standard";
+import { POLICY_NAMES } from "../../src/contract";
 
 export interface WorkloadSafetyConfig extends LocationConfig {
   readonly environments: readonly string[];
@@ -456,7 +457,7 @@ export function securityProblems(container: ContainerView, pod: Obj): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 
 export const workloadSafety: ResourceValidationPolicy = {
-  name: "nova-workload-safety",
+  name: POLICY_NAMES.workloadSafety,
   description:
     "Requires every production pod-bearing object (Deployments, StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs, bare Pods; init and ephemeral containers included) to pass the restricted Pod Security Standard with a read-only root filesystem, to have positive CPU and memory requests and limits, distinct readiness and liveness probes on long-running containers and an explicit replica count of at least two.",
   enforcementLevel: "mandatory",
