@@ -476,7 +476,8 @@ async function killMidChart(): Promise<void> {
   expect(inFlight, `no Deployment step was seen in flight:\n${run.output()}`).toBe(true);
   // A lost runner takes every process with it: the CLI, the engine, the language host, the program and the plugins
   // (which the engine starts in process groups of their own).
-  for (const pid of processTree(run.child.pid ?? 0)) {
+  const tree = processTree(run.child.pid ?? 0);
+  for (const pid of tree) {
     try {
       process.kill(pid, "SIGKILL");
     } catch {
@@ -484,6 +485,10 @@ async function killMidChart(): Promise<void> {
     }
   }
   await exited;
+  // SIGKILL is delivered at once but a process ends asynchronously: the CLI's exit does not wait for the engine's.
+  // Wait (bounded) until every killed process has ended before judging the lock it left.
+  const ending = Date.now() + 30_000;
+  while (tree.some((pid) => processAlive(pid)) && Date.now() < ending) await new Promise((r) => setTimeout(r, 50));
   // The engine's lock is left behind, held by a process that no longer runs.
   const locks = world.stackLocks(STACK).map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number });
   expect(locks.length, JSON.stringify(locks)).toBeGreaterThan(0);

@@ -279,7 +279,8 @@ export class ProductionWorld {
   /** Lock files of a stack in the world's file backend. */
   stackLocks(stack: string): string[] {
     return filesUnderDir(path.join(this.backend.dir, ".pulumi", "locks")).filter(
-      (f) => path.basename(path.dirname(f)) === stack,
+      // The lock files themselves, not the file backend's `.attrs` metadata beside them.
+      (f) => path.basename(path.dirname(f)) === stack && f.endsWith(".json"),
     );
   }
 
