@@ -3,33 +3,18 @@
  * `nova-rollout:appDir`, the stack's `nova-rollout:readinessCommands` run in it, and the app's checks are judged from
  * the checkout alone (the project keeps no artifact of its own).
  */
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type PreflightReport, runPreflight } from "../../../cli/actions/preflight";
 import { makeProject, type ProjectFixture } from "../../policy/fixtures";
+import { DRILL_CHECK, preparedCheckout } from "../../support/nova-rms-checkout";
 
-const FIXTURE = path.resolve(__dirname, "../../fixtures/nova-rms");
 const APP_CHECKS = ["coverage", "e2e-smoke", "billing-drill", "sample-data"];
-/** The drill check as the test runs it: npm runs the package.json script pnpm would. */
-const DRILL_CHECK = "npm run --silent drill:check:staging";
 
 let app: string;
 beforeAll(() => {
-  app = fs.mkdtempSync(path.join(os.tmpdir(), "nova-rms-cli-"));
-  fs.cpSync(FIXTURE, app, {
-    recursive: true,
-    filter: (src) =>
-      !/[\\/](coverage|playwright-report|node_modules)$|[\\/]tests[\\/]drills[\\/]logs[\\/].+/.test(src),
-  });
-  const run = (...args: string[]) =>
-    execFileSync("npm", ["run", "--silent", ...args], { cwd: app, stdio: "ignore" });
-  run("drill:billing", "--", "--env-file", "tests/drills/staging.drill.env");
-  run("seed:sample-data");
-  run("test:coverage");
-  run("test:e2e", "--", "--project=chromium");
+  app = preparedCheckout("nova-rms-cli-");
 });
 afterAll(() => fs.rmSync(app, { recursive: true, force: true }));
 

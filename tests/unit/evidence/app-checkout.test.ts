@@ -22,32 +22,15 @@ import { type CheckResult, type EvidenceBundle, sha256 } from "../../../src/evid
 import { verifyReadiness } from "../../../src/evidence/verifier";
 import { rawStackConfigSchema } from "../../../src/config/schema";
 import { makeProject, passingOptions, type ProjectFixture, RELEASE } from "../../policy/fixtures";
+import { DRILL_CHECK, npmRun, preparedCheckout } from "../../support/nova-rms-checkout";
 
-const FIXTURE = path.resolve(__dirname, "../../fixtures/nova-rms");
 const DAY = 86_400_000;
-/** The check command as the tests run it (npm runs the same package.json script pnpm would). */
-const DRILL_CHECK = "npm run --silent drill:check:staging";
-
-const npm = (cwd: string, ...args: string[]): string =>
-  execFileSync("npm", ["run", "--silent", ...args], {
-    cwd,
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+const npm = npmRun;
 
 /** A copy of the fixture checkout after the playbook's commands ran in it (generated outputs excluded). */
 let template: string;
 beforeAll(() => {
-  template = fs.mkdtempSync(path.join(os.tmpdir(), "nova-rms-template-"));
-  fs.cpSync(FIXTURE, template, {
-    recursive: true,
-    filter: (src) =>
-      !/[\\/](coverage|playwright-report|node_modules)$|[\\/]tests[\\/]drills[\\/]logs[\\/].+/.test(src),
-  });
-  npm(template, "drill:billing", "--", "--env-file", "tests/drills/staging.drill.env");
-  npm(template, "seed:sample-data");
-  npm(template, "test:coverage");
-  npm(template, "test:e2e", "--", "--project=chromium");
+  template = preparedCheckout("nova-rms-template-");
 });
 afterAll(() => fs.rmSync(template, { recursive: true, force: true }));
 
