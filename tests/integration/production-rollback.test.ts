@@ -488,7 +488,8 @@ async function killMidChart(): Promise<void> {
   // SIGKILL is delivered at once but a process ends asynchronously: the CLI's exit does not wait for the engine's.
   // Wait (bounded) until every killed process has ended before judging the lock it left.
   const ending = Date.now() + 30_000;
-  while (tree.some((pid) => processAlive(pid)) && Date.now() < ending) await new Promise((r) => setTimeout(r, 50));
+  while (tree.some((pid) => processAlive(pid)) && Date.now() < ending)
+    await new Promise((r) => setTimeout(r, 50));
   // The engine's lock is left behind, held by a process that no longer runs.
   const locks = world.stackLocks(STACK).map((f) => JSON.parse(fs.readFileSync(f, "utf8")) as { pid: number });
   expect(locks.length, JSON.stringify(locks)).toBeGreaterThan(0);
