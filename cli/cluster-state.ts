@@ -5,7 +5,7 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { BILLING_DRILL_CRONJOB, SERVICE_DEPLOYMENTS } from "../src/contract";
+import { BILLING_DRILL_CRONJOB, SERVICE_DEPLOYMENTS, SUSPEND_FIELD_MANAGER } from "../src/contract";
 import { loadStackSettingsFromFile, type StackSettings } from "../src/config";
 import { shellQuote } from "../src/util/shell";
 
@@ -129,7 +129,10 @@ export function emergencySteps(state: ClusterState, stackName: string): string[]
     `${k} -n ${namespace} rollout undo ${Object.values(SERVICE_DEPLOYMENTS)
       .map((d) => `deployment/${d}`)
       .join(" ")}`,
-    ...cronJobs.map((j) => `${k} -n ${namespace} patch cronjob ${j} -p '{"spec":{"suspend":false}}'`),
+    ...cronJobs.map(
+      (j) =>
+        `${k} -n ${namespace} patch cronjob ${j} --field-manager=${SUSPEND_FIELD_MANAGER} -p '{"spec":{"suspend":false}}'`,
+    ),
     `npm run rollout -- history --stack ${stackName}, then rollback --to <version> once the cause is fixed`,
   ];
   return steps.map((step, i) => `  ${i + 1}. ${step}`);

@@ -1,6 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { pauseCommandName, resumeCommandName } from "../src/contract";
+import { pauseCommandName, resumeCommandName, SUSPEND_FIELD_MANAGER } from "../src/contract";
 import { shellQuote } from "../src/util/shell";
 import { boundedRunner, DEFAULT_KUBECTL_TIMEOUT_SECONDS, timeoutSeconds } from "../src/util/timeout";
 import { forwardDependsOn } from "./depends-on";
@@ -25,7 +25,8 @@ export interface ScheduledJobsArgs {
 }
 
 /**
- * The kubectl script that suspends (`true`) or resumes (`false`) one CronJob; a missing CronJob is reported, not an
+ * The kubectl script that suspends (`true`) or resumes (`false`) one CronJob, as field manager
+ * {@link SUSPEND_FIELD_MANAGER} (so the chart's own apply never takes the pause back); a missing CronJob is reported, not an
  * error. Each kubectl call is bounded by `timeoutSecs` (default {@link DEFAULT_KUBECTL_TIMEOUT_SECONDS}).
  */
 export function suspendScript(
@@ -53,7 +54,7 @@ export function suspendScript(
     // as "not found".
     `found="$(k get cronjob ${job} --ignore-not-found -o name)"`,
     'if [ -n "$found" ]; then',
-    `  k patch cronjob ${job} --type=merge -p ${patch} >/dev/null`,
+    `  k patch cronjob ${job} --type=merge --field-manager=${SUSPEND_FIELD_MANAGER} -p ${patch} >/dev/null`,
     `  echo "cronjob/${cronJob.replace(/"/g, "")} ${verb}"`,
     "else",
     `  echo "cronjob/${cronJob.replace(/"/g, "")} not found in ${namespace.replace(/"/g, "")}: nothing to do"`,

@@ -46,6 +46,14 @@ export const PAUSE_INFIX = "-pause-";
 /** What stands between the component name and the CronJob in a resume command's name. */
 export const RESUME_INFIX = "-resume-";
 
+/**
+ * The field manager of every `spec.suspend` patch (the pause, the resume, the runbook's emergency resume). Not kubectl's
+ * default (`kubectl-patch`): the kubernetes provider's server-side apply adopts the fields of any `kubectl…` Update
+ * manager as its own before it applies, and the chart does not render `suspend`, so a release that changes the CronJob
+ * would drop the pause mid-apply. A manager of its own keeps `spec.suspend` out of the provider's hands.
+ */
+export const SUSPEND_FIELD_MANAGER = "nova-rollout-suspend";
+
 /** `<component>-pause-<job>`: the command that suspends `job` before the chart changes. */
 export function pauseCommandName(component: string, job: string): string {
   return `${component}${PAUSE_INFIX}${job}`;

@@ -14,7 +14,7 @@ import { fullHistory, toReleaseEntries } from "../../cli/history";
 import { processAlive, readHolderRecords } from "../../cli/lock-holders";
 import { readRecords } from "../../src/evidence";
 import { readRejections } from "../../src/evidence/rejections";
-import { resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
+import { kubectl, resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
 import {
   cronJobSuspended,
@@ -79,6 +79,16 @@ async function retryRelease(): Promise<void> {
   });
 }
 const suspended = () => cronJobSuspended(NS);
+const cronJobRelease = () =>
+  kubectl(
+    "get",
+    "cronjob",
+    "nova-billing-drill",
+    "-n",
+    NS,
+    "-o",
+    "jsonpath={.metadata.labels.rollout\\.nova\\.dev/release}",
+  );
 
 beforeAll(async () => {
   world = await ProductionWorld.create("nova-prod-rollback-it-", ["it-prod-rb"]);
@@ -259,10 +269,10 @@ describe.sequential("rollback of a production-shaped stack, committed production
     fs.rmSync((bundles.tampered ?? "").replace(/\.dsse\.json$/, ".json"), { force: true });
     await setRelease("sandbox", r1);
     await world.ready(evidence, "sandbox", r1);
-    await killMidChart();
+    const killed = await killMidChart("sandbox");
     const pendingBefore = world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? [];
     expect(pendingBefore.length).toBeGreaterThan(0);
-    expect(await suspended()).toBe("true"); // paused by the interrupted release
+    expect(await suspended(), killed).toBe("true"); // paused by the interrupted release
 
     // Without a terminal the CLI asks for --yes and changes nothing.
     const asked = await world.rollout(["up", "--stack", STACK]);
@@ -293,8 +303,8 @@ describe.sequential("rollback of a production-shaped stack, committed production
   it("an `up` of r2 killed mid-chart and abandoned: `rollout up --yes` of r1 recovers and resumes what r2 paused", async () => {
     await setRelease("r2", r2);
     await world.ready(evidence, "r2", r2);
-    await killMidChart();
-    expect(await suspended()).toBe("true"); // paused by the killed r2 release
+    const killed = await killMidChart("r2");
+    expect(await suspended(), killed).toBe("true"); // paused by the killed r2 release
     // The operator abandons r2: r1's config goes back with fresh evidence, and `up --yes` recovers the lock on its own.
     await setRelease("sandbox", r1);
     await world.ready(evidence, "sandbox", r1);
@@ -455,8 +465,11 @@ describe.sequential("rollback of a production-shaped stack, committed production
   });
 });
 
-/** Starts `rollout up` and kills its whole process tree with SIGKILL once a Deployment step is in flight. */
-async function killMidChart(): Promise<void> {
+/**
+ * Starts `rollout up` and kills its whole process tree with SIGKILL once a Deployment step is in flight and the chart
+ * has already applied the CronJob of `release` (the CronJob's apply must not have undone the pause).
+ */
+async function killMidChart(release: string): Promise<string> {
   const run = world.spawnRollout(["up", "--stack", STACK]);
   const exited = new Promise((resolve) => run.child.once("exit", resolve));
   const deadline = Date.now() + 300_000;
@@ -464,16 +477,20 @@ async function killMidChart(): Promise<void> {
   while (!inFlight && Date.now() < deadline && run.child.exitCode === null) {
     const ops = world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? [];
     // A Deployment being changed (not read by the refresh that starts every `up`): the chart is rolling out.
-    inFlight = ops.some((op) => {
-      const o = op as { type?: string; resource?: { type?: string } };
-      return (
-        (o.type === "updating" || o.type === "creating") &&
-        o.resource?.type === "kubernetes:apps/v1:Deployment"
-      );
-    });
+    inFlight =
+      ops.some((op) => {
+        const o = op as { type?: string; resource?: { type?: string } };
+        return (
+          (o.type === "updating" || o.type === "creating") &&
+          o.resource?.type === "kubernetes:apps/v1:Deployment"
+        );
+      }) && (await cronJobRelease()) === release;
     if (!inFlight) await new Promise((r) => setTimeout(r, 25));
   }
-  expect(inFlight, `no Deployment step was seen in flight:\n${run.output()}`).toBe(true);
+  expect(
+    inFlight,
+    `no Deployment step was seen in flight after the CronJob of ${release}:\n${run.output()}`,
+  ).toBe(true);
   // A lost runner takes every process with it: the CLI, the engine, the language host, the program and the plugins
   // (which the engine starts in process groups of their own).
   const tree = processTree(run.child.pid ?? 0);
@@ -497,6 +514,17 @@ async function killMidChart(): Promise<void> {
     locks.filter((l) => processAlive(l.pid)),
     JSON.stringify(locks),
   ).toEqual([]);
+  const fields = await kubectl(
+    "get",
+    "cronjob",
+    "nova-billing-drill",
+    "-n",
+    NS,
+    "-o",
+    "json",
+    "--show-managed-fields",
+  );
+  return `${run.output()}\n--- CronJob after the kill ---\n${fields}`;
 }
 
 /** The release runs, verified, with the CronJob resumed, no lock and no pending operation left, nothing extra. */

@@ -147,7 +147,9 @@ describe("an automatic rollback that cannot run", () => {
     expect(err.message).toMatch(/CronJob nova-billing-drill: SUSPENDED/);
     expect(err.message).toMatch(/Emergency steps/);
     expect(err.message).toMatch(/rollout undo deployment\/nova-api deployment\/nova-worker/);
-    expect(err.message).toMatch(/patch cronjob nova-billing-drill -p '\{"spec":\{"suspend":false\}\}'/);
+    expect(err.message).toMatch(
+      /patch cronjob nova-billing-drill --field-manager=nova-rollout-suspend -p '\{"spec":\{"suspend":false\}\}'/,
+    );
     expect(sent.map((s) => s.kind)).toEqual(["release-started", "verification-failed", "rollback-failed"]);
     // The stack file was classified once for the release and its automatic rollback.
     expect(classified).toEqual([project.stack]);

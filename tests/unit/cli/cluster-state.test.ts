@@ -57,7 +57,7 @@ describe("the emergency steps name the stack's own cluster and context", () => {
     expect(emergencySteps(state, "prod")).toEqual([
       "  1. gcloud container clusters get-credentials nova-prod --region us-central1 --project nova-prod",
       `  2. ${k} -n nova-prod rollout undo deployment/nova-api deployment/nova-worker`,
-      `  3. ${k} -n nova-prod patch cronjob nova-billing-drill -p '{"spec":{"suspend":false}}'`,
+      `  3. ${k} -n nova-prod patch cronjob nova-billing-drill --field-manager=nova-rollout-suspend -p '{"spec":{"suspend":false}}'`,
       "  4. npm run rollout -- history --stack prod, then rollback --to <version> once the cause is fixed",
     ]);
     // What the report says the cluster runs was read from that context too, never the current one.

@@ -40,7 +40,7 @@ describe("ScheduledJobs", () => {
     await settle();
     const pause = mocks.named("jobs-pause-nova-billing-drill");
     expect(pause.inputs.create).toContain(
-      `patch cronjob nova-billing-drill --type=merge -p '{"spec":{"suspend":true}}'`,
+      `patch cronjob nova-billing-drill --type=merge --field-manager=nova-rollout-suspend -p '{"spec":{"suspend":true}}'`,
     );
     expect(pause.inputs.create).toContain("--context prod --namespace nova-prod");
     const resume = mocks.named("jobs-resume-nova-reports");
@@ -115,6 +115,20 @@ describe("ScheduledJobs", () => {
         }),
     ).toThrow(/one pause per CronJob/);
   });
+
+  it.each([true, false])(
+    "patches spec.suspend (suspend=%s) as a field manager the kubernetes provider never adopts",
+    (suspend) => {
+      // pulumi-kubernetes' server-side apply first takes over the fields of these managers (matched by prefix, for
+      // Update operations), then applies the chart without `suspend`: a pause made by one of them is undone mid-release.
+      const adopted = ["kubectl", "before-first-apply", "pulumi-kubernetes", "pulumi-resource-kubernetes"];
+      const manager = /--field-manager=(\S+)/.exec(
+        mod.suspendScript("ns", "nova-billing-drill", suspend),
+      )?.[1];
+      expect(manager).toBe("nova-rollout-suspend");
+      expect(adopted.filter((prefix) => manager?.startsWith(prefix))).toEqual([]);
+    },
+  );
 
   it("refuses a CronJob listed twice", () => {
     expect(
