@@ -79,16 +79,10 @@ async function retryRelease(): Promise<void> {
   });
 }
 const suspended = () => cronJobSuspended(NS);
-const cronJobRelease = () =>
-  kubectl(
-    "get",
-    "cronjob",
-    "nova-billing-drill",
-    "-n",
-    NS,
-    "-o",
-    "jsonpath={.metadata.labels.rollout\\.nova\\.dev/release}",
-  );
+/** The billing-drill CronJob of the stack's namespace, printed with kubectl's `-o` (and any further flags). */
+const cronJob = (output: string, ...flags: string[]) =>
+  kubectl("get", "cronjob", "nova-billing-drill", "-n", NS, "-o", output, ...flags);
+const cronJobRelease = () => cronJob("jsonpath={.metadata.labels.rollout\\.nova\\.dev/release}");
 
 beforeAll(async () => {
   world = await ProductionWorld.create("nova-prod-rollback-it-", ["it-prod-rb"]);
@@ -514,16 +508,7 @@ async function killMidChart(release: string): Promise<string> {
     locks.filter((l) => processAlive(l.pid)),
     JSON.stringify(locks),
   ).toEqual([]);
-  const fields = await kubectl(
-    "get",
-    "cronjob",
-    "nova-billing-drill",
-    "-n",
-    NS,
-    "-o",
-    "json",
-    "--show-managed-fields",
-  );
+  const fields = await cronJob("json", "--show-managed-fields");
   return `${run.output()}\n--- CronJob after the kill ---\n${fields}`;
 }
 
