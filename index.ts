@@ -129,11 +129,7 @@ const budget = {
   attempts: settings.verification.attempts,
   timeoutSeconds: settings.verification.timeoutSeconds,
 };
-const releaseKey = [
-  settings.images.tag,
-  settings.images.api.digest ?? "build",
-  settings.images.worker.digest ?? "build",
-];
+const releaseKey = [settings.images.tag, settings.images.api.digest, settings.images.worker.digest];
 // Everything that shapes the rendered workloads: a change to any of it rolls pods, so the CronJobs are paused and
 // the release verified again (not only when digests or secrets change).
 // The chart is addressed relative to the project directory (where the engine runs the kubernetes provider), so the
@@ -168,8 +164,8 @@ const namespace = new ReleaseNamespace(
     environment: settings.environment,
     release: settings.images.tag,
     digests: {
-      api: settings.images.api.digest ?? "build",
-      worker: settings.images.worker.digest ?? "build",
+      api: settings.images.api.digest,
+      worker: settings.images.worker.digest,
     },
     // Production's namespace and Secret are protected: `pulumi destroy` refuses them (see the runbook's teardown).
     protect: production,
@@ -186,7 +182,6 @@ const images = new ReleaseImages(
     registry: settings.images.registry,
     tag: settings.images.tag,
     resolver: settings.images.resolver,
-    environment: settings.environment,
     images: { api: settings.images.api, worker: settings.images.worker },
     probeScript,
   },

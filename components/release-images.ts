@@ -1,4 +1,4 @@
-import { docker, gcp } from "../src/util/cloud-sdks";
+import { gcp } from "../src/util/cloud-sdks";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import {
@@ -8,7 +8,6 @@ import {
   parseImageRef,
   SERVICES,
   tagRef,
-  type Environment,
   type Service,
 } from "../src/contract";
 import { manifestUrl } from "../src/registry/oci";
@@ -16,16 +15,14 @@ import { probeCommand, type ProbeBudget } from "../src/verify/probe-command";
 import { forwardDependsOn } from "./depends-on";
 
 export type { Service };
-export type ImageResolver = "pinned" | "registry-api" | "docker" | "artifact-registry" | "build";
+export type ImageResolver = "pinned" | "registry-api" | "artifact-registry";
 
 /** One service's image. */
 export interface ReleaseImageSpec {
   /** Repository inside the registry, e.g. `nova-rms-api`. */
   readonly repository: string;
-  /** Expected digest `sha256:<64 hex>`. Required for every resolver but `build`. */
+  /** Expected digest `sha256:<64 hex>`. Required: a tag alone is mutable. */
   readonly digest?: string;
-  /** Build context directory (with its Dockerfile); `build` resolver only. */
-  readonly buildContext?: string;
 }
 
 export interface ReleaseImagesArgs {
@@ -34,16 +31,14 @@ export interface ReleaseImagesArgs {
   /** The release tag the images were published with (e.g. `2026.11.3`); looked up, never deployed. */
   readonly tag: string;
   /**
-   * How the digests are checked or produced:
+   * How the digests are checked:
    * - `pinned`: trust the expected digests (the readiness gate's evidence checked them against the registry);
    * - `registry-api`: a command asks the registry's OCI distribution API for the tag's digest before the release;
-   * - `docker`: `docker.getRegistryImage` invoke at preview time;
-   * - `artifact-registry`: `gcp.artifactregistry.getDockerImage` invoke at preview time;
-   * - `build`: build and push with `docker.Image` (never in production).
+   * - `artifact-registry`: `gcp.artifactregistry.getDockerImage` invoke at preview time.
+   *
+   * Images are never built here: the release-images workflow builds and pushes them, and the stack pins its digests.
    */
   readonly resolver: ImageResolver;
-  /** `production` refuses anything that is not pinned by digest. */
-  readonly environment: Environment;
   readonly images: Readonly<Record<Service, ReleaseImageSpec>>;
   /** Compiled probe script (`dist/src/verify/probe.js`); required for `registry-api`. */
   readonly probeScript?: string;
@@ -60,7 +55,7 @@ export class ReleaseImages extends pulumi.ComponentResource {
   public readonly refs: pulumi.Output<Record<Service, string>>;
   /** The digests per service. */
   public readonly digests: pulumi.Output<Record<Service, string>>;
-  /** Resources that must complete before the images may be used (digest checks, builds). */
+  /** Resources that must complete before the images may be used (digest checks). */
   public readonly checks: pulumi.Resource[];
 
   constructor(name: string, args: ReleaseImagesArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -122,10 +117,6 @@ export class ReleaseImages extends pulumi.ComponentResource {
         // policies then) and waits for the check, which fails the update before any workload changes on a mismatch.
         return pulumi.output(expected);
       }
-      case "docker":
-        return docker()
-          .getRegistryImageOutput({ name: lookup }, { parent: this })
-          .sha256Digest.apply((found) => assertDigest(service, lookup, expected, found));
       case "artifact-registry": {
         const at = artifactRegistryCoordinates(args.registry);
         if (at === undefined) {
@@ -148,22 +139,6 @@ export class ReleaseImages extends pulumi.ComponentResource {
             assertDigest(service, lookup, expected, parseImageRef(link).digest ?? ""),
           );
       }
-      case "build": {
-        const image = new (docker().Image)(
-          `${name}-${service}-image`,
-          {
-            imageName: lookup,
-            build: { context: spec.buildContext as string, platform: "linux/amd64" },
-          },
-          { parent: this, ...forwardDependsOn(opts) },
-        );
-        this.checks.push(image);
-        return image.repoDigest.apply((repoDigest) => {
-          const digest = parseImageRef(repoDigest).digest ?? "";
-          if (spec.digest !== undefined) return assertDigest(service, lookup, spec.digest, digest);
-          return digest;
-        });
-      }
     }
   }
 }
@@ -184,17 +159,7 @@ function validate(args: ReleaseImagesArgs): void {
   for (const service of SERVICES) {
     const spec = args.images[service];
     const at = `images.${service}`;
-    if (args.resolver === "build") {
-      if (args.environment === "production") {
-        errors.push({
-          propertyPath: "resolver",
-          reason:
-            "production deploys published images pinned by digest; building during the rollout is refused",
-        });
-      }
-      if (spec.buildContext === undefined)
-        errors.push({ propertyPath: `${at}.buildContext`, reason: "required" });
-    } else if (spec.digest === undefined) {
+    if (spec.digest === undefined) {
       errors.push({
         propertyPath: `${at}.digest`,
         reason:
@@ -209,10 +174,7 @@ function validate(args: ReleaseImagesArgs): void {
   if (args.resolver === "registry-api" && args.probeScript === undefined) {
     errors.push({ propertyPath: "probeScript", reason: "required for the registry-api resolver" });
   }
-  const unique = errors.filter(
-    (e, i) => errors.findIndex((o) => o.propertyPath === e.propertyPath && o.reason === e.reason) === i,
-  );
-  if (unique.length > 0) {
-    throw new pulumi.InputPropertiesError({ message: "ReleaseImages: invalid images", errors: unique });
+  if (errors.length > 0) {
+    throw new pulumi.InputPropertiesError({ message: "ReleaseImages: invalid images", errors });
   }
 }

@@ -56,15 +56,15 @@ module.exports = new Proxy({}, {
  *   a second time on top of it.
  * - in the program, `@pulumi/kubernetes` and `@pulumi/command`: resource SDKs that load each resource module on
  *   first use (a bundle would parse every Kubernetes type at start: 15 MB instead of ~120 small modules).
- * - everywhere, `@pulumi/gcp` and `@pulumi/docker`: loaded only inside the GKE / Artifact Registry / Docker branches
- *   (src/util/cloud-sdks.ts); bundled, every start would parse them (86 MB for gcp).
+ * - everywhere, `@pulumi/gcp`: loaded only inside the GKE / Secret Manager / Artifact Registry branches
+ *   (src/util/cloud-sdks.ts); bundled, every start would parse it (86 MB).
  * The pack bundles `@pulumi/policy` and the `@pulumi/pulumi` it uses: its harness
  * (`@pulumi/pulumi/cmd/run-policy-pack`) loads only the SDK's settings and logging, the pack's analyzer server and
  * the SDK's serialization run from the bundle (the SDK keeps its runtime state in process globals, shared by both
  * copies).
  */
 const PROGRAM_EXTERNAL = ["@pulumi/*"];
-const PACK_EXTERNAL = ["@pulumi/kubernetes", "@pulumi/command", "@pulumi/gcp", "@pulumi/docker"];
+const PACK_EXTERNAL = ["@pulumi/kubernetes", "@pulumi/command", "@pulumi/gcp"];
 
 const common = {
   absWorkingDir: root,

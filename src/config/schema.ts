@@ -35,11 +35,31 @@ export const SECRETS_CHECKSUM_KEY_MIN_LENGTH = 32;
 const UNDECRYPTED = "[encrypted]";
 
 export const CLUSTER_MODES = ["kubeconfig", "gke"] as const;
-export const IMAGE_RESOLVERS = ["pinned", "registry-api", "docker", "artifact-registry", "build"] as const;
+export const IMAGE_RESOLVERS = ["pinned", "registry-api", "artifact-registry"] as const;
 export const SECRET_SOURCES = ["config", "gcp-secret-manager"] as const;
 
+/** What a stack that still names a removed image resolver or key uses instead (reported with every other problem). */
+const PIN_INSTEAD =
+  "use imageResolver registry-api with apiImageDigest and workerImageDigest pinned to the digests the " +
+  "release-images workflow published";
+
+/** Image resolvers that no longer exist, with the message a stack that still names one gets. */
+export const REMOVED_IMAGE_RESOLVERS: Readonly<Record<string, string>> = {
+  docker: `the docker resolver was removed (registry-api makes the same digest check without the docker provider); ${PIN_INSTEAD}`,
+  build: `the build resolver was removed (a rollout never builds: the release-images workflow builds and pushes the images); ${PIN_INSTEAD}`,
+};
+
+/** Config keys that no longer exist, with the message a stack that still sets one gets instead of "unknown key". */
+export const REMOVED_CONFIG_KEYS: Readonly<Record<string, string>> = Object.fromEntries(
+  ["apiBuildContext", "workerBuildContext"].map((key) => [
+    key,
+    `was removed with the build resolver (the release-images workflow builds the images); remove it with ` +
+      `\`pulumi config rm ${CONFIG_NAMESPACE}:${key}\` and ${PIN_INSTEAD}`,
+  ]),
+);
+
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 /** `host[:port]/path` without a scheme, tag or digest. */
 const REGISTRY_RE = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/;
 
@@ -267,10 +287,12 @@ export const rawStackConfigSchema = z
     apiImageDigest: digest().optional(),
     workerImageDigest: digest().optional(),
     imageResolver: z
-      .enum(IMAGE_RESOLVERS, { error: `expected one of ${IMAGE_RESOLVERS.join(", ")}` })
+      .enum(IMAGE_RESOLVERS, {
+        error: (issue) =>
+          (typeof issue.input === "string" ? REMOVED_IMAGE_RESOLVERS[issue.input] : undefined) ??
+          `expected one of ${IMAGE_RESOLVERS.join(", ")}`,
+      })
       .default("pinned"),
-    apiBuildContext: nonEmpty("a build context directory").optional(),
-    workerBuildContext: nonEmpty("a build context directory").optional(),
 
     apiReplicas: integer(1, 100).default(2),
     workerReplicas: integer(1, 100).default(2),
@@ -397,20 +419,9 @@ export const rawStackConfigSchema = z
       need("gkeClusterName", "when clusterMode is gke");
     }
 
-    if (c.imageResolver === "build") {
-      need("apiBuildContext", "when imageResolver is build");
-      need("workerBuildContext", "when imageResolver is build");
-      if (c.environment === "production") {
-        forbid(
-          "imageResolver",
-          "production deploys only images published and pinned beforehand; build is for staging and sandbox",
-        );
-      }
-    } else {
-      const hint = "(images are pinned by digest; a tag alone is mutable)";
-      need("apiImageDigest", hint);
-      need("workerImageDigest", hint);
-    }
+    const hint = "(images are pinned by digest; a tag alone is mutable)";
+    need("apiImageDigest", hint);
+    need("workerImageDigest", hint);
     if (c.imageResolver === "artifact-registry")
       need("gcpProject", "when imageResolver is artifact-registry");
 
@@ -459,7 +470,7 @@ export const rawStackConfigSchema = z
     need("migrationCommand", "for the migration rehearsal");
 
     if (c.environment === "sandbox") {
-      // Sandbox stacks run where neither the gcp nor the docker provider is available.
+      // Sandbox stacks run where the gcp provider is not available.
       if (c.clusterMode !== "kubeconfig")
         forbid("clusterMode", "a sandbox stack uses clusterMode kubeconfig");
       if (!["pinned", "registry-api"].includes(c.imageResolver)) {

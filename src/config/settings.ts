@@ -4,6 +4,7 @@ import {
   CONFIG_NAMESPACE,
   IMAGE_REPOSITORIES,
   rawStackConfigSchema,
+  REMOVED_CONFIG_KEYS,
   SECRET_CONFIG_KEYS,
   SECRET_KEYS,
   type RawStackConfig,
@@ -48,10 +49,8 @@ export interface ImageSettings {
   readonly service: Service;
   /** Repository name inside the registry, e.g. `nova-rms-api`. */
   readonly repository: string;
-  /** Expected digest (`sha256:…`); undefined only when the images are built by this stack. */
-  readonly digest?: string;
-  /** Build context directory, for the `build` resolver. */
-  readonly buildContext?: string;
+  /** Expected digest (`sha256:…`): images are always pinned by digest. */
+  readonly digest: string;
 }
 
 /** The validated, typed stack settings the program is built from. */
@@ -141,7 +140,7 @@ export interface ParseOptions {
    */
   readonly isSecret?: (key: string) => boolean;
   readonly project?: string;
-  /** Relative paths (kubeconfig, evidence, backups, build contexts) resolve against this directory. */
+  /** Relative paths (kubeconfig, evidence, backups) resolve against this directory. */
   readonly projectDir: string;
 }
 
@@ -165,7 +164,10 @@ export function toProblems(issues: readonly z.core.$ZodIssue[]): ConfigProblem[]
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
       for (const key of issue.keys) {
-        problems.push({ key: `${CONFIG_NAMESPACE}:${key}`, message: "unknown key (check the spelling)" });
+        problems.push({
+          key: `${CONFIG_NAMESPACE}:${key}`,
+          message: REMOVED_CONFIG_KEYS[key] ?? "unknown key (check the spelling)",
+        });
       }
       continue;
     }
@@ -215,13 +217,10 @@ export function parseStackSettings(
 
 function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
   const req = <T>(value: T | undefined): T => value as T; // presence is guaranteed by the schema's refinements
-  const image = (service: Service, digest?: string, buildContext?: string): ImageSettings => ({
+  const image = (service: Service, digest: string): ImageSettings => ({
     service,
     repository: IMAGE_REPOSITORIES[service],
-    ...(digest !== undefined ? { digest } : {}),
-    ...(buildContext !== undefined
-      ? { buildContext: resolveConfigPath(options.projectDir, buildContext) }
-      : {}),
+    digest,
   });
   const required = c.requiredSecrets as SecretKey[];
   const checksumKey = req(c.secretsChecksumKey);
@@ -251,8 +250,8 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       tag: c.imageTag,
       resolver: c.imageResolver,
       ...(c.gcpProject !== undefined ? { gcpProject: c.gcpProject } : {}),
-      api: image("api", c.apiImageDigest, c.apiBuildContext),
-      worker: image("worker", c.workerImageDigest, c.workerBuildContext),
+      api: image("api", req(c.apiImageDigest)),
+      worker: image("worker", req(c.workerImageDigest)),
     },
     scaling: {
       apiReplicas: c.apiReplicas,

@@ -9,10 +9,6 @@ let mod: typeof import("../../../components/release-images");
 beforeAll(async () => {
   mocks = installMocks({
     calls: {
-      "docker:index/getRegistryImage:getRegistryImage": (i) => ({
-        name: i.name,
-        sha256Digest: String(i.name).includes("api") ? A : B,
-      }),
       "gcp:artifactregistry/getDockerImage:getDockerImage": (i) => ({
         selfLink: `us-docker.pkg.dev/nova-prod/nova/${String(i.imageName).split(":")[0]}@${String(i.imageName).includes("api") ? A : B}`,
       }),
@@ -33,7 +29,6 @@ describe("ReleaseImages", () => {
       registry: "127.0.0.1:35000/nova",
       tag: "sandbox",
       resolver: "pinned",
-      environment: "sandbox",
       images,
     });
     expect(await promiseOf(r.refs)).toEqual({
@@ -51,7 +46,6 @@ describe("ReleaseImages", () => {
       registry: "127.0.0.1:35000/nova",
       tag: "sandbox",
       resolver: "registry-api",
-      environment: "sandbox",
       images,
       probeScript: "/repo/dist/src/verify/probe.js",
     });
@@ -66,30 +60,11 @@ describe("ReleaseImages", () => {
     expect(r.checks).toHaveLength(2);
   });
 
-  it("accepts digests the docker registry reports", async () => {
-    const r = new mod.ReleaseImages("dock", {
-      registry: "registry.example/nova",
-      tag: "2026.11.3",
-      resolver: "docker",
-      environment: "staging",
-      images,
-    });
-    expect(await promiseOf(r.digests)).toEqual({ api: A, worker: B });
-    const tokens = mocks.calls.filter((c) => c.token.startsWith("docker:")).map((c) => c.inputs.name);
-    expect(tokens).toEqual(
-      expect.arrayContaining([
-        "registry.example/nova/nova-rms-api:2026.11.3",
-        "registry.example/nova/nova-rms-worker:2026.11.3",
-      ]),
-    );
-  });
-
   it("reads digests from Artifact Registry at preview time", async () => {
     const r = new mod.ReleaseImages("gar", {
       registry: "us-docker.pkg.dev/nova-prod/nova",
       tag: "2026.11.3",
       resolver: "artifact-registry",
-      environment: "production",
       images,
     });
     expect(await promiseOf(r.refs)).toEqual({
@@ -108,69 +83,45 @@ describe("ReleaseImages", () => {
     expect(mod.assertDigest("api", "r/nova-rms-api:1", A, A)).toBe(A);
   });
 
-  it("builds and pushes with docker.Image outside production", async () => {
-    const r = new mod.ReleaseImages("build", {
-      registry: "registry.example/nova",
-      tag: "dev",
-      resolver: "build",
-      environment: "staging",
-      images: {
-        api: { repository: "nova-rms-api", buildContext: "/src/api" },
-        worker: { repository: "nova-rms-worker", buildContext: "/src/worker" },
-      },
-    });
-    expect(await promiseOf(r.digests)).toEqual({
-      api: `sha256:${"c".repeat(64)}`,
-      worker: `sha256:${"c".repeat(64)}`,
-    });
-    expect(mocks.named("build-api-image").inputs).toMatchObject({
-      imageName: "registry.example/nova/nova-rms-api:dev",
-      build: { context: "/src/api", platform: "linux/amd64" },
-    });
-  });
-
   describe.each([
     [
-      "a production image given only by a tag",
-      "production",
+      "an image given only by a tag",
+      "tag-only",
       "pinned",
       { api: { repository: "nova-rms-api" }, worker: images.worker },
       /images\.api\.digest.*mutable tag "2026.11.3"/s,
     ],
     [
-      "a build in production",
-      "production",
-      "build",
-      {
-        api: { repository: "nova-rms-api", buildContext: "/x" },
-        worker: { repository: "nova-rms-worker", buildContext: "/y" },
-      },
-      /resolver.*building during the rollout is refused/s,
+      "an image given only by a tag (registry-api)",
+      "tag-only-regapi",
+      "registry-api",
+      { api: images.api, worker: { repository: "nova-rms-worker" } },
+      /images\.worker\.digest.*mutable tag "2026.11.3"/s,
     ],
     [
       "a malformed digest",
-      "staging",
+      "malformed",
       "pinned",
       { api: { repository: "nova-rms-api", digest: "sha256:abc" }, worker: images.worker },
       /images\.api\.digest.*not sha256/s,
     ],
     [
-      "a build without context",
-      "staging",
-      "build",
-      { api: { repository: "nova-rms-api" }, worker: { repository: "nova-rms-worker", buildContext: "/y" } },
-      /images\.api\.buildContext/,
+      "registry-api without the probe script",
+      "no-probe",
+      "registry-api",
+      images,
+      /probeScript: required for the registry-api resolver/,
     ],
-  ] as const)("refuses %s", (_what, environment, resolver, imgs, message) => {
+  ] as const)("refuses %s", (_what, name, resolver, imgs, message) => {
     it("with an InputPropertiesError naming the property", () => {
       let error: unknown;
       try {
-        new mod.ReleaseImages(`bad-${resolver}-${environment}`, {
+        new mod.ReleaseImages(`bad-${name}`, {
           registry: "registry.example/nova",
           tag: "2026.11.3",
           resolver,
-          environment,
           images: imgs,
+          ...(name === "tag-only-regapi" ? { probeScript: "/repo/dist/src/verify/probe.js" } : {}),
         });
       } catch (e) {
         error = e;

@@ -16,6 +16,16 @@ function problemKeys(raw: Record<string, unknown>, isSecret?: (k: string) => boo
   return [];
 }
 
+function captureProblems(raw: Record<string, unknown>): { key: string; message: string }[] {
+  try {
+    parseStackSettings(raw, opts);
+  } catch (err) {
+    if (err instanceof ConfigValidationError) return [...err.problems];
+    throw err;
+  }
+  return [];
+}
+
 const k = (...keys: string[]) => keys.map((x) => `nova-rollout:${x}`).sort();
 
 describe("parseStackSettings: valid stacks", () => {
@@ -102,15 +112,16 @@ const malformed: [string, Record<string, unknown>, string[]][] = [
     k("apiImageDigest", "workerImageDigest"),
   ],
   ["unknown resolver", productionRaw({ imageResolver: "ecr" }), k("imageResolver")],
+  ["the removed docker resolver", productionRaw({ imageResolver: "docker" }), k("imageResolver")],
   [
-    "build in production",
-    productionRaw({ imageResolver: "build", apiBuildContext: "a", workerBuildContext: "b" }),
-    k("imageResolver"),
-  ],
-  [
-    "build without contexts",
-    productionRaw({ environment: "staging", imageResolver: "build" }),
-    k("apiBuildContext", "workerBuildContext"),
+    "the removed build resolver with its build contexts",
+    productionRaw({
+      environment: "staging",
+      imageResolver: "build",
+      apiBuildContext: "a",
+      workerBuildContext: "b",
+    }),
+    k("imageResolver", "apiBuildContext", "workerBuildContext"),
   ],
   ["replicas zero", productionRaw({ workerReplicas: "0" }), k("workerReplicas")],
   ["replicas not a number", productionRaw({ apiReplicas: "three" }), k("apiReplicas")],
@@ -162,13 +173,13 @@ const malformed: [string, Record<string, unknown>, string[]][] = [
   ["verify timeout too long", productionRaw({ verifyTimeoutSeconds: "601" }), k("verifyTimeoutSeconds")],
   ["a typo in a key", productionRaw({ apiReplica: "3" }), k("apiReplica")],
   [
-    "sandbox on gke with docker resolver",
+    "sandbox on gke with the artifact-registry resolver",
     sandboxRaw({
       clusterMode: "gke",
       gcpProject: "p",
       gcpRegion: "r",
       gkeClusterName: "c",
-      imageResolver: "docker",
+      imageResolver: "artifact-registry",
     }),
     k("clusterMode", "imageResolver"),
   ],
@@ -207,6 +218,49 @@ describe("parseStackSettings: malformed configs name every bad key", () => {
       ].join("\n"),
     );
     expect(message).not.toMatch(/\bat .*\.ts:\d+/);
+  });
+
+  it("says what replaces the removed docker and build resolvers and build-context keys, with every other problem", () => {
+    let error: unknown;
+    try {
+      parseStackSettings(
+        productionRaw({
+          environment: "staging",
+          imageResolver: "build",
+          apiBuildContext: "../nova-rms/services/api",
+          workerBuildContext: "../nova-rms/services/worker",
+          apiReplicas: "0",
+        }),
+        { ...opts, stack: "staging" },
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigValidationError);
+    const { problems, message } = error as ConfigValidationError;
+    const of = (key: string) => problems.find((p) => p.key === `nova-rollout:${key}`)?.message ?? "";
+    expect(of("imageResolver")).toMatch(/^the build resolver was removed .*release-images workflow/);
+    expect(of("imageResolver")).toMatch(
+      /use imageResolver registry-api with apiImageDigest and workerImageDigest pinned/,
+    );
+    for (const key of ["apiBuildContext", "workerBuildContext"]) {
+      expect(of(key)).toMatch(/^was removed with the build resolver/);
+      expect(of(key)).toContain(`\`pulumi config rm nova-rollout:${key}\``);
+      expect(of(key)).toContain("use imageResolver registry-api");
+    }
+    expect(of("apiReplicas")).toBe("expected a whole number ≥ 1");
+    expect(problems).toHaveLength(4);
+    expect(message).not.toMatch(/unknown key|\bat .*\.ts:\d+/);
+
+    const docker = captureProblems(productionRaw({ imageResolver: "docker" }));
+    expect(docker).toEqual([
+      {
+        key: "nova-rollout:imageResolver",
+        message: expect.stringMatching(
+          /^the docker resolver was removed \(registry-api makes the same digest check without the docker provider\); use imageResolver registry-api/,
+        ),
+      },
+    ]);
   });
 
   it("names secrets stored in plain text when the engine says which keys are secret", () => {
