@@ -5,6 +5,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LaunchReportFacts, LaunchSummary } from "../src/comms/launch-summary";
+import type { StepBudget } from "../src/comms/step-budget";
 import { evidenceStem, stackEvidenceDir } from "../src/evidence/paths";
 import { writeFilesUnique } from "../src/util/atomic-file";
 
@@ -35,6 +36,7 @@ export function renderLaunchReport(s: LaunchSummary): string {
     "|---|---|---|---|",
     ...s.verification.map((v) => `| ${v.check} | ${v.ok ? "pass" : "FAIL"} | ${v.attempts} | ${v.detail} |`),
     "",
+    ...(s.stepBudget !== undefined ? renderStepBudget(s.stepBudget) : []),
     "## Follow-up",
     "",
     "- [ ] Billing drill within 7 days: `npm run rollout -- preflight --stack staging` shows its age",
@@ -43,6 +45,39 @@ export function renderLaunchReport(s: LaunchSummary): string {
     "",
   ];
   return lines.join("\n");
+}
+
+/** A duration for people: milliseconds under a second, else seconds with one decimal. */
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** The share of the total, in whole percent (`<1 %` for a step that took time but less than one). */
+function share(ms: number, totalMs: number): string {
+  if (totalMs <= 0) return "—";
+  const pct = (100 * ms) / totalMs;
+  return pct > 0 && pct < 1 ? "<1 %" : `${Math.round(pct)} %`;
+}
+
+/** The "Step budget" section: each playbook step's wall time, its share of the total and when it ran. Pure. */
+export function renderStepBudget(b: StepBudget): string[] {
+  return [
+    "## Step budget",
+    "",
+    "| step | wall time | share of total | from – to |",
+    "|---|---|---|---|",
+    ...b.steps.map((t) =>
+      t.run
+        ? `| ${t.step} | ${duration(t.wallMs)} | ${share(t.wallMs, b.totalMs)} | +${duration(t.startMs)} – +${duration(t.endMs)} |`
+        : `| ${t.step} | not run | — | — |`,
+    ),
+    `| outside any step | ${duration(b.outsideMs)} | ${share(b.outsideMs, b.totalMs)} | — |`,
+    `| total | ${duration(b.totalMs)} | 100 % | — |`,
+    "",
+    "Steps that run side by side (images, secrets, dump, pause) overlap, so shares can add up to more than 100 %;",
+    "outside any step: engine and program start, refresh, policy evaluation, the namespace and components.",
+    "",
+  ];
 }
 
 /**

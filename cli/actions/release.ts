@@ -7,6 +7,7 @@ import * as path from "node:path";
 import type { UpResult } from "@pulumi/pulumi/automation";
 import { writeReleaseComms } from "../../src/comms/templates";
 import { summariseUpdate } from "../../src/comms/launch-summary";
+import { stepBudget, timedStepEvent, type TimedStepEvent } from "../../src/comms/step-budget";
 import {
   admissionMessage,
   admissionOf,
@@ -147,6 +148,8 @@ export async function release(
     retry?: { readonly failedVersion: number; readonly reason?: string };
   },
 ): Promise<string> {
+  // The gate step of the launch summary's step budget runs from here to the start of the engine update.
+  const actionStartedAt = Date.now();
   // The stack file and its class are read once for the whole release (the automatic rollback included).
   const resolved = resolveStack(projectDir, stackName);
   const stack = await openStack(resolved);
@@ -186,7 +189,11 @@ export async function release(
   const message = admission === undefined ? `release ${tag}` : admissionMessage(admission, `release ${tag}`);
   let result: UpResult;
   const events: EngineEventLike[] = [];
+  // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
+  const timed: TimedStepEvent[] = [];
   await notify.send("release-started", stackName, tag);
+  const engineStartedAt = Date.now();
+  let engineFinishedAt = engineStartedAt;
   try {
     // Refresh first: the release is the source of truth, so drift (an object deleted or changed by hand) is repaired.
     // A lock left by an interrupted update is recovered (when provably abandoned, or a person named it) and the
@@ -201,10 +208,18 @@ export async function release(
           message,
           refresh: true,
           onOutput: progress(),
-          onEvent: (e) => void events.push(e),
+          onEvent: (e) => {
+            const step = timedStepEvent(e, Date.now());
+            if (step !== undefined) timed.push(step);
+            events.push(e);
+          },
         }),
-      () => (events.length = 0),
+      () => {
+        events.length = 0;
+        timed.length = 0;
+      },
     );
+    engineFinishedAt = Date.now();
   } catch (err) {
     // Decided from the engine's events (which resources failed), not from the error text.
     if (!failedInVerification(events)) {
@@ -259,7 +274,16 @@ export async function release(
       EXIT.verificationFailed,
     );
   }
-  const summary = summariseUpdate(stackName, "release", startedAt, result);
+  const summary = {
+    ...summariseUpdate(stackName, "release", startedAt, result),
+    stepBudget: stepBudget({
+      kind: "release",
+      startedAt: actionStartedAt,
+      engineStartedAt,
+      finishedAt: engineFinishedAt,
+      events: timed,
+    }),
+  };
   const report = writeLaunchReport(evidenceDir, summary);
   writeReleaseComms(evidenceDir, summary, { launchReport: path.basename(report) });
   await notify.send("release-succeeded", stackName, tag, `launch summary ${path.basename(report)}`);

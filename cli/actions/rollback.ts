@@ -7,6 +7,12 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { writeReleaseComms } from "../../src/comms/templates";
 import { summariseUpdate, type LaunchSummary } from "../../src/comms/launch-summary";
+import {
+  stepBudget,
+  timedStepEvent,
+  type StepEventSource,
+  type TimedStepEvent,
+} from "../../src/comms/step-budget";
 import { formatRollbackOf, ROLLBACK_OF_KEY } from "../../src/config/rollback-of";
 import {
   admissionMessage,
@@ -102,6 +108,8 @@ export async function rollBackStack(
   o: RollbackOptions = {},
   stackConfig?: StackConfig,
 ): Promise<ReleaseEntry> {
+  // The gate step of the rollback summary's step budget runs from here to the start of the engine update.
+  const actionStartedAt = Date.now();
   const { projectDir, stack: stackName, production, evidenceDir } = resolved;
   const history = await fullHistory(stack);
   const config = stackConfig ?? (await StackConfig.of(stack));
@@ -192,6 +200,7 @@ export async function rollBackStack(
       .find(
         (r) => r.imageDigests.api === current.apiDigest && r.imageDigests.worker === current.workerDigest,
       );
+  const timed: TimedStepEvent[] = [];
   const what = `rollback to update ${target.version} (release ${target.release})${rejects !== undefined ? `; ${rejectionNote(rejects)}` : ""}`;
   const args = {
     ...policyArgs(projectDir, stackName, true, resolved.stackClass),
@@ -200,6 +209,11 @@ export async function rollBackStack(
     // Every verification check runs against the restored release, the ones that failed before included.
     replace: await verificationUrns(stack),
     onOutput: progress(),
+    // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
+    onEvent: (e: StepEventSource) => {
+      const step = timedStepEvent(e, Date.now());
+      if (step !== undefined) timed.push(step);
+    },
   };
   try {
     if (o.preview === true) {
@@ -208,8 +222,10 @@ export async function rollBackStack(
       return target;
     }
     const startedAt = new Date();
+    const engineStartedAt = startedAt.getTime();
     // Its engine processes are recorded, so a rollback killed mid-flight leaves a lock `recover` can judge.
     const result = await recordingLockHolder(stackName, () => stack.up(args));
+    const engineFinishedAt = Date.now();
     await clearRollbackOf(stack);
     const summary: LaunchSummary = {
       ...summariseUpdate(stackName, "rollback", startedAt, result, target.version),
@@ -219,6 +235,13 @@ export async function rollBackStack(
         ...o.failedRelease,
       },
       ...(o.reason !== undefined ? { reason: o.reason } : {}),
+      stepBudget: stepBudget({
+        kind: "rollback",
+        startedAt: actionStartedAt,
+        engineStartedAt,
+        finishedAt: engineFinishedAt,
+        events: timed,
+      }),
     };
     // The rollback is done: from here on nothing undoes it. A summary, notice or comms that cannot be written is a
     // warning (no config restore to the failed release, no exit 8).

@@ -4,6 +4,7 @@
  * notices and the postmortem skeleton (templates.ts) are rendered from it too.
  */
 import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
+import type { StepBudget } from "./step-budget";
 
 /** One post-deploy verification result as the stack outputs report it. */
 export interface VerificationResult {
@@ -40,6 +41,8 @@ export interface LaunchSummary {
   };
   /** For a rollback: why (the rollback record's reason). */
   readonly reason?: string;
+  /** Where the update's wall time went, per playbook step (from the engine's events as they arrived). */
+  readonly stepBudget?: StepBudget;
 }
 
 function outputValue<T>(outputs: OutputMap, key: string, fallback: T): T {

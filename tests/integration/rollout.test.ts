@@ -341,7 +341,35 @@ describe.sequential("rollout on the sandbox cluster", () => {
         "update kubernetes:batch/v1:CronJob nova-release:it-history/nova-billing-drill",
         "update kubernetes:core/v1:Namespace nova-namespace",
       ]);
-      await release(REPO_ROOT, "it-history", { policy: true, autoRollback: false });
+      const launch = fs.readFileSync(
+        await release(REPO_ROOT, "it-history", { policy: true, autoRollback: false }),
+        "utf8",
+      );
+      // The launch summary's step budget, timed from the real engine's events: the chart and the verification took
+      // time, the release dumped the database, and the pinned images needed no digest check.
+      const budget: Record<string, string | undefined> = Object.fromEntries(
+        [
+          ...launch.matchAll(
+            /^\| (gate|images|secrets|dump|rehearsal|pause|chart|verification|resume) \| ([^|]+) \|/gm,
+          ),
+        ].map((m) => [m[1], m[2]?.trim()]),
+      );
+      expect(Object.keys(budget)).toEqual([
+        "gate",
+        "images",
+        "secrets",
+        "dump",
+        "rehearsal",
+        "pause",
+        "chart",
+        "verification",
+        "resume",
+      ]);
+      const nonZero = /^(?:[1-9]\d* ms|\d+\.\d s)$/;
+      for (const step of ["gate", "dump", "rehearsal", "pause", "chart", "verification", "resume"]) {
+        expect(budget[step], step).toMatch(nonZero);
+      }
+      expect(budget["images"]).toBe("not run");
 
       const entries = toReleaseEntries(await history.history(10, 1, false));
       const ups = entries.filter((e) => e.kind === "update");
