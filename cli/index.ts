@@ -2,7 +2,7 @@
 /**
  * nova-rollout: the release playbook as commands.
  *
- *   freeze → preflight → approve (/ override) → preview → up → verify → post-launch; history → rollback (/ recover)
+ *   pin → freeze → preflight → approve (/ override) → preview → up → verify → post-launch; history → rollback (/ recover)
  *
  * Every engine call runs with the toolchain environment (tools/toolchain.ts, cli/backend.ts): through the Automation
  * API, loaded on first use (cli/engine.ts), except `preview`, which runs `pulumi preview` itself.
@@ -26,6 +26,7 @@ import { rollbackCommand } from "./commands/rollback";
 import { requestUpdateCommand, upCommand } from "./commands/up";
 import { verifyCommand } from "./commands/verify";
 import { keysCommand } from "./commands/keys";
+import { pinCommand } from "./commands/pin";
 import { driftCommand, statusCommand } from "./commands/operate";
 import { describeFailure, EXIT, exitCodesHelp, exitCodesMarkdown } from "./errors";
 
@@ -53,6 +54,7 @@ export function buildProgram(): Command {
     .addHelpText("after", exitCodesHelp())
     .exitOverride();
   for (const command of [
+    pinCommand(),
     preflightCommand(),
     freezeCommand(),
     approveCommand(),

@@ -1,6 +1,6 @@
 /** The registry resolves the release tag of each image to the expected digest (OCI distribution API). */
-import { createHash } from "node:crypto";
 import { IMAGE_REPOSITORIES } from "../../contract";
+import { type FetchLike, resolveManifest } from "../../registry/client";
 import { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry } from "../../registry/oci";
 import { type CheckResult, type ImageDigests } from "../model";
 import { result } from "./types";
@@ -8,15 +8,8 @@ import { result } from "./types";
 /** The OCI helpers live in src/registry/oci.ts; re-exported here for the evidence API. */
 export { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry };
 
-/** The subset of `fetch` the check uses; inject a fake in tests. */
-export type FetchLike = (
-  url: string,
-  init: { method: string; headers: Record<string, string> },
-) => Promise<{
-  status: number;
-  headers: { get(name: string): string | null };
-  arrayBuffer(): Promise<ArrayBuffer>;
-}>;
+/** The subset of `fetch` the check uses (src/registry/client.ts); inject a fake in tests. */
+export type { FetchLike };
 
 export { IMAGE_REPOSITORIES };
 
@@ -26,31 +19,8 @@ export async function resolveDigest(
   url: string,
   authorization?: string,
 ): Promise<{ digest?: string; error?: string }> {
-  const headers: Record<string, string> = { Accept: MANIFEST_ACCEPT };
-  if (authorization !== undefined) {
-    headers["Authorization"] = authorization;
-  }
-  try {
-    const head = await fetchFn(url, { method: "HEAD", headers });
-    if (head.status === 200 && head.headers.get("docker-content-digest")) {
-      return { digest: head.headers.get("docker-content-digest") ?? undefined };
-    }
-    if (head.status === 401 || head.status === 403) {
-      return { error: `HTTP ${head.status} (authentication required)` };
-    }
-    const get = await fetchFn(url, { method: "GET", headers });
-    if (get.status !== 200) {
-      return { error: `HTTP ${get.status}` };
-    }
-    const header = get.headers.get("docker-content-digest");
-    if (header) {
-      return { digest: header };
-    }
-    const body = Buffer.from(await get.arrayBuffer());
-    return { digest: `sha256:${createHash("sha256").update(body).digest("hex")}` };
-  } catch (e) {
-    return { error: (e as Error).message };
-  }
+  const found = await resolveManifest(fetchFn, url, authorization);
+  return found.ok ? { digest: found.digest } : { error: found.error };
 }
 
 export async function checkRegistryDigests(opts: {

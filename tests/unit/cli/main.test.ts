@@ -21,6 +21,7 @@ describe("rollout CLI", () => {
         "history",
         "keys",
         "override",
+        "pin",
         "post-launch",
         "preflight",
         "preview",

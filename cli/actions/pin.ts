@@ -1,0 +1,185 @@
+/**
+ * `pin`: resolves a release tag of both images in the stack's registry to digests and writes `imageTag`,
+ * `apiImageDigest` and `workerImageDigest` into `Pulumi.<stack>.yaml` as a change a person reviews (comments and key
+ * order kept; `dryRun` only shows the diff). The digest pinned is the digest of what the tag points at: for a
+ * multi-arch image the index, which is what the cluster's nodes pull before each picks its platform's manifest.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { DIGEST_PATTERN, SERVICES, tagRef, type Service } from "../../src/contract";
+import { CONFIG_NAMESPACE, loadStackSettingsFromFile, stackFilePath, TAG_RE } from "../../src/config";
+import { lineDiff, setStackConfigValues } from "../../src/config/stack-file-edit";
+import {
+  describeMediaType,
+  type FetchLike,
+  INDEX_MEDIA_TYPES,
+  resolveManifest,
+} from "../../src/registry/client";
+import { manifestUrl } from "../../src/registry/oci";
+import { writeFileAtomic } from "../../src/util/atomic-file";
+import { EXIT, UserError } from "../errors";
+
+/** The environment variable whose value is sent as the registry's `Authorization` header (as `preflight` does). */
+export const REGISTRY_AUTHORIZATION_ENV = "NOVA_REGISTRY_AUTHORIZATION";
+
+export interface PinOptions {
+  readonly projectDir: string;
+  readonly stack: string;
+  /** The release tag both images were pushed with, e.g. `v1.4.2`. */
+  readonly tag: string;
+  /** Print the change only; write nothing. */
+  readonly dryRun?: boolean;
+  /** Default: the global `fetch`. */
+  readonly fetch?: FetchLike;
+  /** `Authorization` header value. Default: `NOVA_REGISTRY_AUTHORIZATION`. */
+  readonly authorization?: string;
+}
+
+export interface PinnedImage {
+  readonly service: Service;
+  /** `registry/repository:tag`. */
+  readonly ref: string;
+  readonly digest: string;
+  /** The manifest media type the registry reported for the tag. */
+  readonly mediaType?: string;
+  /** Whether the tag points at an index / manifest list (one manifest per platform). */
+  readonly multiArch: boolean;
+}
+
+export interface PinReport {
+  readonly stack: string;
+  /** The stack file, absolute. */
+  readonly file: string;
+  readonly tag: string;
+  readonly images: readonly PinnedImage[];
+  /** The line diff of the stack file (empty when it already pins these values). */
+  readonly diff: string;
+  /** Whether the stack file was written (never on a dry run or when nothing changed). */
+  readonly written: boolean;
+  readonly dryRun: boolean;
+}
+
+/** The config keys `pin` writes, in the order they are inserted when missing. */
+export const PIN_KEYS = {
+  tag: `${CONFIG_NAMESPACE}:imageTag`,
+  api: `${CONFIG_NAMESPACE}:apiImageDigest`,
+  worker: `${CONFIG_NAMESPACE}:workerImageDigest`,
+} as const;
+
+/**
+ * Resolves `tag` in both repositories of the stack's registry and pins the digests in its stack file. Nothing is
+ * written unless both resolve: a missing tag, a refused request or an unusable answer is a {@link UserError} naming
+ * every repository that failed.
+ */
+export async function pinRelease(o: PinOptions): Promise<PinReport> {
+  if (!TAG_RE.test(o.tag)) {
+    throw new UserError(
+      `--tag "${o.tag}" is not an image tag (letters, digits, '_', '.', '-'; at most 128; e.g. v1.4.2)`,
+    );
+  }
+  const file = stackFilePath(o.projectDir, o.stack);
+  if (!fs.existsSync(file)) {
+    throw new UserError(`No stack file ${file}: create the stack (pulumi stack init ${o.stack}) first.`);
+  }
+  const settings = loadStackSettingsFromFile(o.projectDir, o.stack).images;
+  const fetchFn: FetchLike = o.fetch ?? fetch;
+  const authorization = o.authorization ?? (process.env[REGISTRY_AUTHORIZATION_ENV] || undefined);
+
+  const lookups = await Promise.all(
+    SERVICES.map(async (service) => {
+      const repository = settings[service].repository;
+      const ref = tagRef(settings.registry, repository, o.tag);
+      const found = await resolveManifest(
+        fetchFn,
+        manifestUrl(settings.registry, repository, o.tag),
+        authorization,
+      );
+      return { service, repository, ref, found };
+    }),
+  );
+
+  const problems: string[] = [];
+  let userMistake = true;
+  const images: PinnedImage[] = [];
+  for (const { service, repository, ref, found } of lookups) {
+    if (!found.ok) {
+      if (found.status === 404) {
+        problems.push(`tag ${o.tag} not found in repository ${settings.registry}/${repository} (HTTP 404)`);
+      } else if (found.status === 401 || found.status === 403) {
+        problems.push(
+          `${ref}: the registry refused the request (HTTP ${found.status}); set ${REGISTRY_AUTHORIZATION_ENV} to the Authorization header value for ${settings.registry}`,
+        );
+      } else {
+        userMistake = false;
+        problems.push(`${ref}: ${found.error}`);
+      }
+      continue;
+    }
+    if (!DIGEST_PATTERN.test(found.digest)) {
+      userMistake = false;
+      problems.push(`${ref}: the registry reported "${found.digest}", not a sha256 digest`);
+      continue;
+    }
+    images.push({
+      service,
+      ref,
+      digest: found.digest,
+      ...(found.mediaType !== undefined ? { mediaType: found.mediaType } : {}),
+      multiArch: found.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(found.mediaType),
+    });
+  }
+  if (problems.length > 0) {
+    throw new UserError(
+      `Cannot pin ${o.tag} into ${path.basename(file)}; nothing written:\n${problems.map((p) => `  - ${p}`).join("\n")}`,
+      userMistake ? EXIT.usage : EXIT.failed,
+    );
+  }
+
+  const digestOf = (service: Service) => images.find((i) => i.service === service)?.digest ?? "";
+  const before = fs.readFileSync(file, "utf8");
+  let after: string;
+  try {
+    after = setStackConfigValues(
+      before,
+      file,
+      [
+        { key: PIN_KEYS.tag, value: o.tag },
+        { key: PIN_KEYS.api, value: digestOf("api") },
+        { key: PIN_KEYS.worker, value: digestOf("worker") },
+      ],
+      [`${CONFIG_NAMESPACE}:imageRegistry`],
+    );
+  } catch (err) {
+    throw new UserError(err instanceof Error ? err.message : String(err));
+  }
+  const diff = lineDiff(before, after);
+  const dryRun = o.dryRun === true;
+  const written = !dryRun && diff !== "";
+  if (written) writeFileAtomic(file, after);
+  return { stack: o.stack, file, tag: o.tag, images, diff, written, dryRun };
+}
+
+/** The report for people: what each tag resolved to (with the manifest kind), the diff, and what was done. */
+export function formatPin(report: PinReport): string {
+  const name = path.basename(report.file);
+  const width = Math.max(...report.images.map((i) => i.ref.length));
+  const lines = [
+    `${report.tag} in the registry of stack ${report.stack}:`,
+    ...report.images.map(
+      (i) =>
+        `  ${i.service.padEnd(6)} ${i.ref.padEnd(width)}  ${i.digest}  ${describeMediaType(i.mediaType)}` +
+        (i.multiArch ? ": pinned the index, each node pulls its platform's image from it" : ""),
+    ),
+  ];
+  if (report.diff === "") {
+    lines.push(`${name} already pins these digests; nothing to change.`);
+    return lines.join("\n");
+  }
+  lines.push(`--- ${name}`, `+++ ${name} (pinned)`, report.diff);
+  lines.push(
+    report.written
+      ? `wrote ${name}: review the change and commit it.`
+      : `dry run: ${name} not written (run without --dry-run to write it).`,
+  );
+  return lines.join("\n");
+}
