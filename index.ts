@@ -282,6 +282,13 @@ const verification = new PostDeployVerification(
     apiBaseUrl: settings.verification.apiBaseUrl,
     workerBaseUrl: settings.verification.workerBaseUrl,
     alertmanagerUrl: settings.verification.alertmanagerUrl,
+    alertMatchers: settings.verification.alertMatchers,
+    ...(settings.verification.alertmanagerAuthorization !== undefined
+      ? { alertmanagerAuthorization: pulumi.secret(settings.verification.alertmanagerAuthorization) }
+      : {}),
+    ...(settings.verification.prometheusAuthorization !== undefined
+      ? { prometheusAuthorization: pulumi.secret(settings.verification.prometheusAuthorization) }
+      : {}),
     ...(settings.verification.syntheticE2eCommand !== undefined
       ? { syntheticE2eCommand: settings.verification.syntheticE2eCommand }
       : {}),
@@ -292,7 +299,8 @@ const verification = new PostDeployVerification(
       ? { prometheusUrl: settings.verification.prometheusUrl }
       : {}),
     metricChecks: settings.verification.metricChecks,
-    // Inconclusive metrics (no data) fail production's verification; elsewhere they are reported, not fatal.
+    // Inconclusive checks (metrics without data, an Alertmanager without a usable answer) fail production's
+    // verification; elsewhere they are reported, not fatal.
     inconclusiveFails: production,
     budget,
     triggers: [images.digests.api, images.digests.worker, secrets.checksum, workloadKey],

@@ -2,6 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { verificationSpecs } from "../src/verify/checks";
 import {
+  AUTHORIZATION_ENV,
   probeCommand,
   type MetricCheckSpec,
   type ProbeBudget,
@@ -16,8 +17,23 @@ export interface PostDeployVerificationArgs {
   readonly apiBaseUrl: string;
   /** Base URL of the worker; `/readyz` is checked. */
   readonly workerBaseUrl: string;
-  /** Alertmanager base URL; any active, unsilenced alert fails verification. */
+  /**
+   * Alertmanager base URL; an active, unsilenced, uninhibited alert selected by {@link PostDeployVerificationArgs.alertMatchers} fails
+   * verification. When Alertmanager gives no usable answer the check is inconclusive (see `inconclusiveFails`).
+   */
   readonly alertmanagerUrl: string;
+  /**
+   * Matchers selecting this release's alerts, in Alertmanager's filter syntax (`namespace="nova-prod"`,
+   * `service=~"nova-.*"`); each is sent as a `filter=` parameter. Default: none (every firing alert counts).
+   */
+  readonly alertMatchers?: readonly string[];
+  /**
+   * `Authorization` header for Alertmanager (`Bearer …`, `Basic …`). A secret: it reaches the probe through the
+   * command resource's secret environment only, never its command line. Default: none.
+   */
+  readonly alertmanagerAuthorization?: pulumi.Input<string>;
+  /** `Authorization` header for Prometheus (the metric checks); handled like `alertmanagerAuthorization`. */
+  readonly prometheusAuthorization?: pulumi.Input<string>;
   /**
    * Optional synthetic end-to-end command (exit code 0 = pass). It runs with an allow-listed environment only
    * (`COMMAND_ENV_ALLOWLIST` of `src/verify/probe.ts`, plus {@link PostDeployVerificationArgs.commandEnvironment}).
@@ -35,7 +51,10 @@ export interface PostDeployVerificationArgs {
   readonly prometheusUrl?: string;
   /** Metric checks (PromQL queries with a condition, evaluated over a window). Default: none. */
   readonly metricChecks?: readonly MetricCheckSpec[];
-  /** Whether an inconclusive metric check (no data) fails verification; production sets it. Default false. */
+  /**
+   * Whether an inconclusive check fails verification: a metric check without data, or an alerts check Alertmanager
+   * gave no usable answer to; production sets it. Default false.
+   */
   readonly inconclusiveFails?: boolean;
   /** Attempts, timeout and backoff of every check. */
   readonly budget: ProbeBudget;
@@ -64,7 +83,11 @@ export function verificationChecks(
   args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget">,
 ): [string, ProbeSpec][] {
   const secretEnv = Object.keys(args.commandEnvironment ?? {}).sort();
-  const checks = verificationSpecs(args, secretEnv);
+  const checks = verificationSpecs(args, secretEnv).map(([name, spec]): [string, ProbeSpec] =>
+    spec.kind === "alerts" && args.inconclusiveFails === true
+      ? [name, { ...spec, inconclusiveFails: true }]
+      : [name, spec],
+  );
   for (const metric of args.metricChecks ?? []) {
     if (args.prometheusUrl === undefined) {
       throw new pulumi.InputPropertiesError({
@@ -124,13 +147,23 @@ export class PostDeployVerification extends pulumi.ComponentResource {
       args.commandEnvironment !== undefined && Object.keys(args.commandEnvironment).length > 0
         ? pulumi.secret(pulumi.output(args.commandEnvironment))
         : undefined;
+    // Each authorization reaches only the probes of its own service, as a secret variable.
+    const authorizationEnv = (variable: string, value: pulumi.Input<string> | undefined) =>
+      value !== undefined ? pulumi.secret(pulumi.output({ [variable]: value })) : undefined;
+    const environments: Partial<Record<ProbeSpec["kind"], pulumi.Output<Record<string, string>>>> = {
+      ...(environment !== undefined ? { exec: environment } : {}),
+    };
+    const alertsEnv = authorizationEnv(AUTHORIZATION_ENV.alertmanager, args.alertmanagerAuthorization);
+    if (alertsEnv !== undefined) environments.alerts = alertsEnv;
+    const metricEnv = authorizationEnv(AUTHORIZATION_ENV.prometheus, args.prometheusAuthorization);
+    if (metricEnv !== undefined) environments.metric = metricEnv;
     this.checks = specs.map(
       ([suffix, spec]) =>
         new command.local.Command(
           `${name}-${suffix}`,
           {
             create: probeCommand(args.probeScript, suffix, spec, args.budget),
-            ...(spec.kind === "exec" && environment !== undefined ? { environment } : {}),
+            ...(environments[spec.kind] !== undefined ? { environment: environments[spec.kind] } : {}),
             triggers: args.triggers,
             logging: "stderr",
           },

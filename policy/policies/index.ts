@@ -9,6 +9,7 @@ import { productionTarget } from "./production-target";
 import { readinessGate } from "./readiness-gate";
 import { rolloutOrdering } from "./rollout-ordering";
 import { secretsFromSecretValues } from "./secrets-from-secret-values";
+import { verificationMetricChecks } from "./verification-metric-checks";
 import { workloadAvailability } from "./workload-availability";
 import { workloadSafety } from "./workload-safety";
 
@@ -22,6 +23,7 @@ export {
   readinessGate,
   rolloutOrdering,
   secretsFromSecretValues,
+  verificationMetricChecks,
   workloadAvailability,
   workloadSafety,
 };
@@ -39,4 +41,5 @@ export const policies: Policies = [
   namespacePodSecurity,
   workloadAvailability,
   rolloutOrdering,
+  verificationMetricChecks,
 ];

@@ -10,6 +10,7 @@ import {
 } from "../contract";
 import { parseChannels } from "../notify/notifier";
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
+import { matcherProblems } from "../verify/alert-matchers";
 import { parseCondition } from "../verify/metrics";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
 import { boolean, fromJsonText, integer, nonEmpty } from "./values";
@@ -238,6 +239,16 @@ export function backupDestinationProblem(destination: string, environment?: stri
   return undefined;
 }
 
+/** An `Authorization` header value kept as a secret (`Bearer <token>`, `Basic <base64>`). */
+const authorization = () =>
+  z
+    .string({
+      error: 'expected an Authorization header value, "Bearer <token>" or "Basic <base64>" (a secret)',
+    })
+    .refine((v) => v === UNDECRYPTED || /^(Bearer|Basic) \S+$/.test(v.trim()), {
+      error: 'expected an Authorization header value, "Bearer <token>" or "Basic <base64>" (a secret)',
+    });
+
 /** One metric check of the post-deploy verification (`nova-rollout:metricChecks` entries). */
 const metricCheck = z.strictObject({
   name: z
@@ -336,11 +347,19 @@ export const rawStackConfigSchema = z
     apiBaseUrl: url(),
     workerBaseUrl: url(),
     alertmanagerUrl: url(),
+    // Which firing alerts are this release's (Alertmanager filter syntax); not set or empty: namespace="<namespace>".
+    alertMatchers: stringList()
+      .superRefine((list, ctx) => {
+        for (const message of matcherProblems(list)) ctx.addIssue({ code: "custom", message });
+      })
+      .optional(),
+    alertmanagerAuthorization: authorization().optional(),
     syntheticE2eCommand: nonEmpty("a command").optional(),
     billingDrillDryRunCommand: nonEmpty("a command").optional(),
     verifyAttempts: integer(1, 30).default(5),
     verifyTimeoutSeconds: integer(1, 600).default(10),
     prometheusUrl: url().optional(),
+    prometheusAuthorization: authorization().optional(),
     metricChecks: z
       .preprocess(
         fromJsonText,
@@ -497,6 +516,7 @@ export const rawStackConfigSchema = z
     }
 
     if (c.metricChecks.length > 0) need("prometheusUrl", "when metricChecks lists any check");
+    if (c.prometheusAuthorization !== undefined) need("prometheusUrl", "when prometheusAuthorization is set");
     const names = c.metricChecks.map((m) => m.name);
     for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
       forbid("metricChecks", `metric check "${dup}" is listed twice`);
@@ -535,11 +555,14 @@ export const VERIFICATION_CONFIG_KEYS = [
   "apiBaseUrl",
   "workerBaseUrl",
   "alertmanagerUrl",
+  "alertMatchers",
+  "alertmanagerAuthorization",
   "syntheticE2eCommand",
   "billingDrillDryRunCommand",
   "verifyAttempts",
   "verifyTimeoutSeconds",
   "prometheusUrl",
+  "prometheusAuthorization",
   "metricChecks",
 ] as const satisfies readonly (keyof RawStackConfig)[];
 
@@ -549,4 +572,6 @@ export const SECRET_CONFIG_KEYS: readonly string[] = [
   "secretsChecksumKey",
   "rehearsalDatabaseUrl",
   "notifyChannels",
+  "alertmanagerAuthorization",
+  "prometheusAuthorization",
 ];

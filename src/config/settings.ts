@@ -1,5 +1,6 @@
 import { type z } from "zod";
 import { PROJECT_NAME } from "../contract";
+import { defaultAlertMatchers } from "../verify/alert-matchers";
 import {
   CONFIG_NAMESPACE,
   IMAGE_REPOSITORIES,
@@ -120,11 +121,19 @@ export interface StackSettings {
     readonly apiBaseUrl: string;
     readonly workerBaseUrl: string;
     readonly alertmanagerUrl: string;
+    /**
+     * Which firing alerts are this release's (Alertmanager filter syntax); not set or empty: `namespace="<namespace>"`.
+     */
+    readonly alertMatchers: readonly string[];
+    /** Plain value as read from config (a secret); wrapped with `pulumi.secret` before use. */
+    readonly alertmanagerAuthorization?: string;
     readonly syntheticE2eCommand?: string;
     readonly billingDrillDryRunCommand?: string;
     readonly attempts: number;
     readonly timeoutSeconds: number;
     readonly prometheusUrl?: string;
+    /** Plain value as read from config (a secret); wrapped with `pulumi.secret` before use. */
+    readonly prometheusAuthorization?: string;
     readonly metricChecks: readonly RawStackConfig["metricChecks"][number][];
   };
   readonly evidenceDir: string;
@@ -290,6 +299,13 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       apiBaseUrl: c.apiBaseUrl,
       workerBaseUrl: c.workerBaseUrl,
       alertmanagerUrl: c.alertmanagerUrl,
+      alertMatchers:
+        c.alertMatchers !== undefined && c.alertMatchers.length > 0
+          ? c.alertMatchers
+          : defaultAlertMatchers(c.namespace),
+      ...(c.alertmanagerAuthorization !== undefined
+        ? { alertmanagerAuthorization: c.alertmanagerAuthorization }
+        : {}),
       ...(c.syntheticE2eCommand !== undefined ? { syntheticE2eCommand: c.syntheticE2eCommand } : {}),
       ...(c.billingDrillDryRunCommand !== undefined
         ? { billingDrillDryRunCommand: c.billingDrillDryRunCommand }
@@ -297,6 +313,9 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       attempts: c.verifyAttempts,
       timeoutSeconds: c.verifyTimeoutSeconds,
       ...(c.prometheusUrl !== undefined ? { prometheusUrl: c.prometheusUrl } : {}),
+      ...(c.prometheusAuthorization !== undefined
+        ? { prometheusAuthorization: c.prometheusAuthorization }
+        : {}),
       metricChecks: c.metricChecks,
     },
     evidenceDir: evidenceDirOf(options.projectDir, c.evidenceDir),

@@ -53,6 +53,8 @@ export interface EvidenceStackSettings {
   readonly readinessCommands?: Readonly<Record<string, string>>;
   readonly pausedCronJobs: readonly string[];
   readonly requiredSecrets: readonly string[];
+  /** Names of the post-deploy metric checks (`nova-rollout:metricChecks`); empty when none or malformed. */
+  readonly metricChecks?: readonly string[];
   /** Where the values came from (`engine` or the stack file path), for messages. */
   readonly source: string;
   /** Problems of the whole config as the program would report them (empty when the program accepts it). */
@@ -141,6 +143,7 @@ function viewOf(stack: string, config: StackConfigInspection, source: string): S
       ...readinessCommandsOf(config.value("readinessCommands")),
       pausedCronJobs: config.value("pausedCronJobs") ?? [],
       requiredSecrets: config.value("requiredSecrets") ?? [],
+      metricChecks: (config.value("metricChecks") ?? []).map((m) => m.name),
       source,
       configProblems: config.problems,
     },

@@ -14,5 +14,6 @@ export const POLICY_NAMES = {
   namespacePodSecurity: "nova-namespace-pod-security",
   workloadAvailability: "nova-workload-availability",
   rolloutOrdering: "nova-rollout-ordering",
+  verificationMetricChecks: "nova-verification-metric-checks",
 } as const;
 export type PolicyName = (typeof POLICY_NAMES)[keyof typeof POLICY_NAMES];

@@ -23,6 +23,11 @@ export interface VerificationTargets {
   readonly workerBaseUrl: string;
   /** Alertmanager base URL. */
   readonly alertmanagerUrl: string;
+  /**
+   * Matchers selecting the stack's alerts (Alertmanager filter syntax, `src/verify/alert-matchers.ts`); only firing
+   * alerts they select fail the check. Absent or empty: every firing alert counts.
+   */
+  readonly alertMatchers?: readonly string[];
   /** Optional synthetic end-to-end command (exit code 0 = pass). */
   readonly syntheticE2eCommand?: string;
   /** Optional billing-drill dry-run command (exit code 0 = pass). */
@@ -38,7 +43,7 @@ export type CheckJudge =
       readonly path: string;
       readonly prometheus: boolean;
     }
-  /** Alertmanager reports no active, unsilenced, uninhibited alert. */
+  /** Alertmanager reports no active, unsilenced, uninhibited alert selected by the stack's matchers. */
   | { readonly kind: "alerts"; readonly base: "alertmanagerUrl" }
   /** The stack's command exits 0; the check exists only when the command is configured. */
   | { readonly kind: "exec"; readonly command: "syntheticE2eCommand" | "billingDrillDryRunCommand" };
@@ -89,7 +94,12 @@ export const REQUIRED_VERIFICATION_SUFFIXES: readonly string[] = VERIFICATION_CH
 /** An HTTP/alerts check, or an exec check with its configured command; absent exec checks are left out. */
 type ResolvedCheck =
   | { readonly name: string; readonly kind: "http"; readonly url: string; readonly prometheus: boolean }
-  | { readonly name: string; readonly kind: "alerts"; readonly url: string }
+  | {
+      readonly name: string;
+      readonly kind: "alerts";
+      readonly url: string;
+      readonly matchers: readonly string[];
+    }
   | { readonly name: string; readonly kind: "exec"; readonly command: string };
 
 /** The checks that apply to a stack's targets, with their URLs and commands filled in. Pure. */
@@ -101,7 +111,7 @@ export function resolveChecks(targets: VerificationTargets): ResolvedCheck[] {
           { name, kind: "http", url: joinUrl(targets[judge.base], judge.path), prometheus: judge.prometheus },
         ];
       case "alerts":
-        return [{ name, kind: "alerts", url: targets[judge.base] }];
+        return [{ name, kind: "alerts", url: targets[judge.base], matchers: targets.alertMatchers ?? [] }];
       case "exec": {
         const command = targets[judge.command];
         return command === undefined ? [] : [{ name, kind: "exec", command }];
@@ -123,7 +133,10 @@ export function verificationSpecs(
       case "http":
         return [c.name, { kind: "http", url: c.url, ...(c.prometheus ? { prometheus: true } : {}) }];
       case "alerts":
-        return [c.name, { kind: "alerts", url: c.url }];
+        return [
+          c.name,
+          { kind: "alerts", url: c.url, ...(c.matchers.length > 0 ? { matchers: [...c.matchers] } : {}) },
+        ];
       case "exec":
         return [
           c.name,
@@ -149,7 +162,7 @@ export function verificationAttempts(settings: VerificationTargets): [string, At
       case "http":
         return [c.name, httpAttempt(c.url, c.prometheus)];
       case "alerts":
-        return [c.name, alertsAttempt(c.url)];
+        return [c.name, alertsAttempt(c.url, { matchers: c.matchers })];
       case "exec":
         return [c.name, execAttempt(c.command)];
     }

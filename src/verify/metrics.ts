@@ -105,15 +105,20 @@ export async function runMetricCheck(
 
 /**
  * Reads one instant query from the Prometheus HTTP API (`GET <base>/api/v1/query?query=…`): the first sample's value,
- * or undefined when the result is empty. Throws on an HTTP or API error.
+ * or undefined when the result is empty. Throws on an HTTP or API error. `authorization` is sent as the
+ * `Authorization` header (`Bearer …`, `Basic …`) when given.
  */
 export async function prometheusInstant(
   baseUrl: string,
   query: string,
   signal?: AbortSignal,
+  authorization?: string,
 ): Promise<number | undefined> {
   const url = `${baseUrl.replace(/\/+$/, "")}/api/v1/query?query=${encodeURIComponent(query)}`;
-  const res = await fetch(url, signal !== undefined ? { signal } : {});
+  const res = await fetch(url, {
+    ...(signal !== undefined ? { signal } : {}),
+    ...(authorization !== undefined && authorization !== "" ? { headers: { authorization } } : {}),
+  });
   if (!res.ok) throw new Error(`${url} answered ${res.status}`);
   const body = (await res.json()) as {
     status?: string;

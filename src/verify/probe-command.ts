@@ -1,5 +1,14 @@
 import { shellQuote } from "../util/shell";
 
+/**
+ * The environment variables through which the probe receives the `Authorization` header of Alertmanager and of
+ * Prometheus (a secret: set in the command resource's secret environment, never on its command line).
+ */
+export const AUTHORIZATION_ENV = {
+  alertmanager: "NOVA_ALERTMANAGER_AUTHORIZATION",
+  prometheus: "NOVA_PROMETHEUS_AUTHORIZATION",
+} as const;
+
 /** How a probe is bounded: attempts with exponential backoff, and a timeout per attempt. */
 export interface ProbeBudget {
   /** Attempts before the check fails (≥ 1). */
@@ -28,7 +37,14 @@ export interface MetricCheckSpec {
 
 export type ProbeSpec =
   | { readonly kind: "http"; readonly url: string; readonly prometheus?: boolean }
-  | { readonly kind: "alerts"; readonly url: string }
+  | {
+      readonly kind: "alerts";
+      readonly url: string;
+      /** Matchers selecting this release's alerts (Alertmanager filter syntax); empty: every alert counts. */
+      readonly matchers?: readonly string[];
+      /** Whether an inconclusive outcome (Alertmanager gave no usable answer) fails the check; production sets it. */
+      readonly inconclusiveFails?: boolean;
+    }
   | { readonly kind: "digest"; readonly url: string; readonly expect: string }
   | {
       readonly kind: "metric";
@@ -63,6 +79,10 @@ export function probeCommand(
   const parts = ["node", shellQuote(probeScript), spec.kind, "--name", shellQuote(name)];
   if (spec.kind !== "exec") parts.push("--url", shellQuote(spec.url));
   if (spec.kind === "http" && spec.prometheus === true) parts.push("--prometheus");
+  if (spec.kind === "alerts") {
+    for (const matcher of spec.matchers ?? []) parts.push("--matcher", shellQuote(matcher));
+    if (spec.inconclusiveFails === true) parts.push("--inconclusive-fails");
+  }
   if (spec.kind === "digest") parts.push("--expect", shellQuote(spec.expect));
   if (spec.kind === "metric") {
     const m = spec.metric;

@@ -2,12 +2,17 @@
  * Post-deploy probes, run by the `PostDeployVerification` and `ReleaseImages` command resources:
  *
  *   node dist/src/verify/probe.js http --name api-health --url https://api/v1/health [--prometheus]
- *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093
+ *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093 [--matcher 'namespace="nova-prod"']… [--inconclusive-fails]
  *   node dist/src/verify/probe.js digest --name api-digest --url <manifest URL> --expect sha256:…
  *   node dist/src/verify/probe.js exec --name synthetic-e2e [--env NAME]… [--secret-env NAME]… -- '<shell command>'
  *
  * Every probe retries with exponential backoff (`--attempts`, `--backoff-ms`), bounds each attempt by `--timeout`
  * seconds, reports progress on stderr and prints one JSON result line on stdout. Exit code 0 means the check passed.
+ *
+ * The `alerts` probe asks Alertmanager for the alerts its `--matcher`s select (see `./alert-matchers`); it fails on a
+ * firing one, and is inconclusive when Alertmanager gives no usable answer, which fails it only with
+ * `--inconclusive-fails`. The `Authorization` headers of the alerts and metric probes come from the environment
+ * (`AUTHORIZATION_ENV` of `./probe-command`), never from the command line, and are never printed.
  *
  * An `exec` probe runs its command with an explicit environment: {@link COMMAND_ENV_ALLOWLIST} plus the variables
  * named by `--env` and `--secret-env`, nothing else of the probe's own environment (the deploying process's state
@@ -19,7 +24,9 @@ import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { MANIFEST_ACCEPT } from "../registry/oci";
 import { passwordForms } from "../util/pg-connection";
+import { alertsQueryUrl } from "./alert-matchers";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
+import { AUTHORIZATION_ENV } from "./probe-command";
 
 export interface ProbeResult {
   readonly check: string;
@@ -106,20 +113,106 @@ export function httpAttempt(url: string, prometheus: boolean): Attempt {
   };
 }
 
-/** Alertmanager v2: no active, unsilenced, uninhibited alert may be firing. */
-export function alertsAttempt(baseUrl: string): Attempt {
+/** Options of {@link alertsAttempt}. */
+export interface AlertsOptions {
+  /**
+   * Matchers selecting this release's alerts (`src/verify/alert-matchers.ts`), each sent as a `filter=` parameter.
+   * Empty: every alert counts.
+   */
+  readonly matchers?: readonly string[];
+  /** The `Authorization` header's value (`Bearer …`, `Basic …`); never printed. */
+  readonly authorization?: string;
+}
+
+/** A firing alert selected by the matchers: the check failed (as opposed to Alertmanager not answering). */
+export class AlertsFiringError extends Error {
+  constructor(readonly alertnames: readonly string[]) {
+    super(`${alertnames.length} alert(s) firing: ${alertnames.join(", ")}`);
+    this.name = "AlertsFiringError";
+  }
+}
+
+/**
+ * Alertmanager API v2: no active, unsilenced, uninhibited alert selected by the matchers may be firing. Throws
+ * {@link AlertsFiringError} when one is; any other error means Alertmanager gave no usable answer.
+ */
+export function alertsAttempt(baseUrl: string, options: AlertsOptions = {}): Attempt {
+  const url = alertsQueryUrl(baseUrl, options.matchers ?? []);
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (options.authorization !== undefined && options.authorization !== "")
+    headers.authorization = options.authorization;
   return async (signal) => {
-    const url = `${baseUrl.replace(/\/+$/, "")}/api/v2/alerts?active=true&silenced=false&inhibited=false`;
-    const res = await fetch(url, { signal, headers: { accept: "application/json" } });
+    const res = await fetch(url, { signal, headers });
     if (!res.ok) throw new Error(`${url} answered ${res.status}`);
     const alerts: unknown = await res.json();
     if (!Array.isArray(alerts)) throw new Error(`${url} did not return a list of alerts`);
     const firing = alerts
       .map((a) => (a as { labels?: { alertname?: string } }).labels?.alertname ?? "unnamed")
       .sort();
-    if (firing.length > 0) throw new Error(`${firing.length} alert(s) firing: ${firing.join(", ")}`);
-    return "no alerts firing";
+    if (firing.length > 0) throw new AlertsFiringError(firing);
+    const scope =
+      (options.matchers ?? []).length > 0 ? ` matching ${(options.matchers ?? []).join(", ")}` : "";
+    return `no alerts firing${scope}`;
   };
+}
+
+export type AlertsOutcome = "successful" | "failed" | "inconclusive";
+
+/**
+ * Judges the alerts check once its attempts are spent: a firing alert on the last attempt failed it; no usable answer
+ * at all is inconclusive, which fails the check only when `inconclusiveFails` (production). Pure.
+ */
+export function judgeAlerts(
+  result: ProbeResult,
+  lastFiring: boolean,
+  inconclusiveFails: boolean,
+): ProbeResult & { readonly outcome: AlertsOutcome } {
+  if (result.ok) return { ...result, outcome: "successful", detail: `successful: ${result.detail}` };
+  if (lastFiring) return { ...result, outcome: "failed", detail: `failed: ${result.detail}` };
+  return {
+    ...result,
+    ok: !inconclusiveFails,
+    outcome: "inconclusive",
+    detail: `inconclusive: Alertmanager gave no usable answer (${result.detail})`,
+  };
+}
+
+/**
+ * The alerts probe: {@link alertsAttempt} with retries, judged by {@link judgeAlerts}. The authorization comes from
+ * the environment ({@link AUTHORIZATION_ENV}), never from the command line, and is redacted from what is printed.
+ */
+export async function alertsProbe(
+  name: string,
+  o: {
+    readonly url: string;
+    readonly matchers: readonly string[];
+    readonly authorization?: string;
+    readonly inconclusiveFails: boolean;
+    readonly retry: RetryOptions;
+  },
+): Promise<ProbeResult & { readonly outcome: AlertsOutcome }> {
+  const attempt = alertsAttempt(o.url, {
+    matchers: o.matchers,
+    ...(o.authorization !== undefined ? { authorization: o.authorization } : {}),
+  });
+  let lastFiring = false;
+  const tracked: Attempt = async (signal) => {
+    try {
+      const detail = await attempt(signal);
+      lastFiring = false;
+      return detail;
+    } catch (err) {
+      lastFiring = err instanceof AlertsFiringError;
+      throw err;
+    }
+  };
+  const redact = redactor(o.authorization !== undefined ? [o.authorization] : []);
+  const result = await withRetries(name, tracked, {
+    ...o.retry,
+    ...(o.retry.log !== undefined ? { log: (line: string) => o.retry.log?.(redact(line)) } : {}),
+  });
+  const judged = judgeAlerts(result, lastFiring, o.inconclusiveFails);
+  return { ...judged, detail: redact(judged.detail) };
 }
 
 /** The registry must report `expected` as the digest of the tag's manifest. */
@@ -301,6 +394,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       interval: { type: "string", default: "10" },
       "failure-limit": { type: "string", default: "0" },
       "inconclusive-fails": { type: "boolean", default: false },
+      matcher: { type: "string", multiple: true, default: [] },
     },
   });
   const kind = positionals[0];
@@ -319,15 +413,31 @@ export async function main(argv: readonly string[]): Promise<number> {
       failureLimit: Number(values["failure-limit"]),
       timeoutSeconds: Number(values.timeout),
       inconclusiveFails: values["inconclusive-fails"],
+      ...optionalAuthorization(process.env[AUTHORIZATION_ENV.prometheus]),
     });
+  }
+  const retry: RetryOptions = {
+    attempts: Number(values.attempts),
+    timeoutMs: Number(values.timeout) * 1000,
+    backoffMs: Number(values["backoff-ms"]),
+    log: (line) => process.stderr.write(`${line}\n`),
+  };
+  if (kind === "alerts") {
+    const result = await alertsProbe(name, {
+      url: need(values.url, "--url"),
+      matchers: values.matcher,
+      inconclusiveFails: values["inconclusive-fails"],
+      retry,
+      ...optionalAuthorization(process.env[AUTHORIZATION_ENV.alertmanager]),
+    });
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    if (!result.ok) process.stderr.write(`[${name}] ${result.outcome.toUpperCase()}: ${result.detail}\n`);
+    return result.ok ? 0 : 1;
   }
   let attempt: Attempt;
   switch (kind) {
     case "http":
       attempt = httpAttempt(need(values.url, "--url"), values.prometheus);
-      break;
-    case "alerts":
-      attempt = alertsAttempt(need(values.url, "--url"));
       break;
     case "digest":
       attempt = digestAttempt(need(values.url, "--url"), need(values.expect, "--expect"));
@@ -341,16 +451,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     default:
       throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest, exec or metric)`);
   }
-  const result = await withRetries(name, attempt, {
-    attempts: Number(values.attempts),
-    timeoutMs: Number(values.timeout) * 1000,
-    backoffMs: Number(values["backoff-ms"]),
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
+  const result = await withRetries(name, attempt, retry);
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (!result.ok)
     process.stderr.write(`[${name}] FAILED after ${result.attempts} attempt(s): ${result.detail}\n`);
   return result.ok ? 0 : 1;
+}
+
+/** `{ authorization }` when the variable holds a value, else nothing. */
+function optionalAuthorization(value: string | undefined): { authorization?: string } {
+  return value !== undefined && value !== "" ? { authorization: value } : {};
 }
 
 /**
@@ -369,6 +479,8 @@ export async function metricProbe(
     readonly failureLimit: number;
     readonly timeoutSeconds: number;
     readonly inconclusiveFails: boolean;
+    /** The `Authorization` header's value for Prometheus; never printed. */
+    readonly authorization?: string;
   },
   sleep?: (ms: number) => Promise<void>,
 ): Promise<number> {
@@ -377,7 +489,7 @@ export async function metricProbe(
     throw new Error(`--condition must look like "> 0" or "< 0.01" (got ${o.condition})`);
   const started = Date.now();
   const verdict = await runMetricCheck(
-    () => prometheusInstant(o.url, o.query, AbortSignal.timeout(o.timeoutSeconds * 1000)),
+    () => prometheusInstant(o.url, o.query, AbortSignal.timeout(o.timeoutSeconds * 1000), o.authorization),
     {
       condition,
       evaluations: o.evaluations,

@@ -1,6 +1,7 @@
 // Integration harness: the real Pulumi engine (offline toolchain from `npm run setup`) against the local sandbox
 // (`npm run sandbox:up`). Tests fail loudly when the toolchain or the sandbox is missing; they never skip.
 import { execFile, execFileSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -79,8 +80,21 @@ export async function kubectl(...args: string[]): Promise<string> {
   return run("kubectl", ["--kubeconfig", SANDBOX.kubeconfig, "--context", SANDBOX.context, ...args]);
 }
 
+/** Whether the running stand-ins were started from the current tools/sandbox/standins.mjs (up.sh records its sha256). */
+function standinsCurrent(): boolean {
+  const script = fs.readFileSync(path.join(REPO_ROOT, "tools", "sandbox", "standins.mjs"));
+  const want = crypto.createHash("sha256").update(script).digest("hex");
+  try {
+    return fs.readFileSync(path.join(SANDBOX.dir, "pids", "standins.sha256"), "utf8").trim() === want;
+  } catch {
+    return false;
+  }
+}
+
 async function sandboxHealthy(): Promise<boolean> {
   if (!fs.existsSync(SANDBOX.kubeconfig)) return false;
+  // Older stand-ins lack endpoints the tests use: up.sh restarts them.
+  if (!standinsCurrent()) return false;
   try {
     await kubectl("get", "--raw", "/readyz");
     const res = await fetch(`${SANDBOX.standins.api}/__mode`);
@@ -179,9 +193,23 @@ async function workspaceOptions(opts: StackOptions, workDir?: string): Promise<L
 
 async function applyConfig(stack: Stack, opts: StackOptions): Promise<void> {
   const entries: Record<string, { value: string; secret: boolean }> = {};
-  for (const [k, v] of Object.entries(opts.config ?? {})) entries[k] = { value: v, secret: false };
+  // A JSON list (metricChecks, alertMatchers) is structured config, as Pulumi.yaml declares those keys.
+  const lists: Record<string, string> = {};
+  for (const [k, v] of Object.entries(opts.config ?? {})) {
+    if (/^\s*\[/.test(v)) lists[k] = v;
+    else entries[k] = { value: v, secret: false };
+  }
   for (const [k, v] of Object.entries(opts.secrets ?? {})) entries[k] = { value: v, secret: true };
   if (Object.keys(entries).length > 0) await stack.setAllConfig(entries);
+  if (Object.keys(lists).length > 0) {
+    const doc = Object.fromEntries(
+      Object.entries(lists).map(([k, v]) => [
+        k,
+        { value: v, secret: false, objectValue: JSON.parse(v) as unknown },
+      ]),
+    );
+    await stack.setAllConfigJson(JSON.stringify(doc));
+  }
 }
 
 /**
@@ -228,9 +256,37 @@ export async function setStandinMode(name: StandinName, status: number, body?: u
   if (!res.ok) throw new Error(`stand-in ${name}: POST /__mode answered ${res.status}`);
 }
 
-/** Restores every stand-in to 200 and the Prometheus stand-in to "no data" for every query. */
+/** An alert for the Alertmanager stand-in: its labels, and whether a silence or an inhibition suppresses it. */
+export interface StandinAlert {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly silenced?: boolean;
+  readonly inhibited?: boolean;
+}
+
+/**
+ * Replaces the alerts the Alertmanager stand-in reports (it selects them with the query's `filter` matchers as
+ * Alertmanager does); with `authorization`, it answers 401 to a request without that Authorization header.
+ */
+export async function setAlerts(alerts: readonly StandinAlert[], authorization?: string): Promise<void> {
+  const res = await fetch(`${SANDBOX.standins.alertmanager}/__alerts`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ alerts, ...(authorization !== undefined ? { authorization } : {}) }),
+  });
+  if (!res.ok) throw new Error(`stand-in alertmanager: POST /__alerts answered ${res.status}`);
+}
+
+/**
+ * Restores every stand-in to 200, the Alertmanager stand-in to no alerts and no authorization, and the Prometheus
+ * stand-in to "no data" for every query.
+ */
 export async function resetStandins(): Promise<void> {
   for (const name of Object.keys(SANDBOX.standins) as StandinName[]) await setStandinMode(name, 200);
+  const alerts = await fetch(`${SANDBOX.standins.alertmanager}/__alerts`, {
+    method: "POST",
+    body: JSON.stringify({ reset: true }),
+  });
+  if (!alerts.ok) throw new Error(`stand-in alertmanager: reset answered ${alerts.status}`);
   const res = await fetch(`${SANDBOX.prometheus}/__metrics`, {
     method: "POST",
     body: JSON.stringify({ reset: true }),

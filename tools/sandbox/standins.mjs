@@ -2,13 +2,20 @@
 // Stand-in HTTP endpoints for the post-deploy verification, on 127.0.0.1 only (plain node:http):
 //   :38080  GET /v1/health -> 200 JSON, GET /v1/metrics -> 200 Prometheus text     (the API)
 //   :33001  GET /readyz -> 200 "ok"                                                 (the worker)
-//   :39093  GET /api/v2/alerts -> 200 []                                            (Alertmanager)
+//   :39093  GET /api/v2/alerts -> the alerts set with POST /__alerts (none at first)   (Alertmanager)
+//           as Alertmanager's API v2 answers them: repeated filter=<matcher> parameters (label="v", label!="v",
+//           label=~"re", label!~"re"; all must match; a missing label is ""; a regex matches the whole value) and
+//           active/silenced/inhibited (each true unless "false") select them; a malformed matcher answers 400.
+//           POST /__alerts {"alerts": [{"labels": {...}, "silenced"?: bool, "inhibited"?: bool}],
+//           "authorization"?: "Bearer …"} replaces the alerts; with "authorization", GET /api/v2/alerts answers 401
+//           unless the request's Authorization header is that value. {"reset": true} forgets both.
 // Control endpoint on each port: POST /__mode with {"status": 500} makes every other path of that port answer
 // 500; {"status": 200} restores it; an optional "body" (string or JSON) replaces the answer (e.g. firing alerts);
 // an optional "count" limits the mode to that many answers, after which the port answers normally again.
 // GET /__mode shows the current mode. Ports can be overridden with NOVA_STANDIN_{API,WORKER,ALERTMANAGER,PROMETHEUS}_PORT.
 //   :39090  GET /api/v1/query?query=<PromQL> -> the Prometheus HTTP API's instant-query answer      (Prometheus)
-//           POST /__metrics {"query": "<PromQL>", "value": 0.5} sets the value a query returns; "value": null
+//           POST /__metrics {"query": "<PromQL>", "value": 0.5} sets the value a query returns (a query never set
+//           answers no data, except vector(<number>), which answers its number as Prometheus does); "value": null
 //           (or no entry) means no data (an empty vector); with "for": n and "then": v the query answers "value" n
 //           times, then v; POST /__metrics {"reset": true} forgets every entry.
 //   :38090  POST /hooks/<channel> records a webhook message (Slack-style or JSON)                       (webhooks)
@@ -19,8 +26,15 @@ const HOST = "127.0.0.1";
 /** Values the Prometheus stand-in answers, by exact query text: a value, or {value, left, then}. */
 const metrics = new Map();
 
+/** `vector(<number>)`, evaluated as Prometheus does (one sample without labels); used when no value is set. */
+const VECTOR_LITERAL = /^\s*vector\(\s*(-?\d+(?:\.\d+)?(?:e-?\d+)?)\s*\)\s*$/i;
+
 /** The value a query answers now (counting down a limited answer). */
 function metricValue(query) {
+  if (!metrics.has(query)) {
+    const literal = VECTOR_LITERAL.exec(query);
+    return literal === null ? undefined : Number(literal[1]);
+  }
   const entry = metrics.get(query);
   if (entry === null || typeof entry !== "object") return entry;
   if (entry.left <= 0) {
@@ -30,6 +44,95 @@ function metricValue(query) {
   entry.left -= 1;
   return entry.value;
 }
+/** The Alertmanager stand-in's alerts (API v2 shape) and the Authorization value it requires (none: undefined). */
+const alertmanager = { alerts: [], authorization: undefined };
+
+/**
+ * One matcher of Alertmanager's filter syntax, parsed as Alertmanager's classic parser does: {name, op, value} or
+ * undefined when malformed. A quoted value is unescaped; an unquoted one is taken as written.
+ */
+function parseMatcher(text) {
+  const m = /^\s*([a-zA-Z_:][a-zA-Z0-9_:]*)\s*(=~|!~|!=|=)\s*([\s\S]*?)\s*$/.exec(text);
+  if (m === null) return undefined;
+  let value = m[3];
+  if (value.startsWith('"')) {
+    if (value.length < 2 || !value.endsWith('"')) return undefined;
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (m[2] === "=~" || m[2] === "!~") {
+    try {
+      return { name: m[1], op: m[2], value, re: new RegExp(`^(?:${value})$`, "u") };
+    } catch {
+      return undefined;
+    }
+  }
+  return { name: m[1], op: m[2], value };
+}
+
+function matcherSelects(matcher, labels) {
+  const value = labels[matcher.name] ?? "";
+  switch (matcher.op) {
+    case "=":
+      return value === matcher.value;
+    case "!=":
+      return value !== matcher.value;
+    case "=~":
+      return matcher.re.test(value);
+    default:
+      return !matcher.re.test(value);
+  }
+}
+
+/** GET /api/v2/alerts: the stored alerts the query selects, or an error answer. */
+function alertsAnswer(url, req) {
+  if (alertmanager.authorization !== undefined && req.headers.authorization !== alertmanager.authorization) {
+    return { status: 401, type: "text/plain", body: "unauthorized\n" };
+  }
+  const matchers = [];
+  for (const text of url.searchParams.getAll("filter")) {
+    const matcher = parseMatcher(text);
+    if (matcher === undefined)
+      return { status: 400, type: "application/json", body: JSON.stringify(`bad matcher format: ${text}`) };
+    matchers.push(matcher);
+  }
+  const include = (param) => url.searchParams.get(param) !== "false";
+  const selected = alertmanager.alerts.filter((a) => {
+    const silenced = a.status.silencedBy.length > 0;
+    const inhibited = a.status.inhibitedBy.length > 0;
+    if (silenced && !include("silenced")) return false;
+    if (inhibited && !include("inhibited")) return false;
+    if (!silenced && !inhibited && !include("active")) return false;
+    return matchers.every((m) => matcherSelects(m, a.labels));
+  });
+  return { type: "application/json", body: JSON.stringify(selected) };
+}
+
+/** An alert given to POST /__alerts in the shape Alertmanager's API v2 returns. */
+function storedAlert(given, i) {
+  const labels = Object.fromEntries(Object.entries(given.labels ?? {}).map(([k, v]) => [k, String(v)]));
+  const silencedBy = given.silenced === true ? ["sandbox-silence"] : [];
+  const inhibitedBy = given.inhibited === true ? ["sandbox-inhibitor"] : [];
+  const now = new Date().toISOString();
+  return {
+    labels,
+    annotations: given.annotations ?? {},
+    startsAt: now,
+    endsAt: new Date(Date.now() + 3_600_000).toISOString(),
+    updatedAt: now,
+    fingerprint: String(i).padStart(16, "0"),
+    receivers: [{ name: "sandbox" }],
+    status: {
+      state: silencedBy.length + inhibitedBy.length > 0 ? "suppressed" : "active",
+      silencedBy,
+      inhibitedBy,
+    },
+  };
+}
+
 /** Messages the webhook stand-in received, in order. */
 const received = [];
 
@@ -83,7 +186,7 @@ const servers = [
   {
     name: "alertmanager",
     port: Number(process.env.NOVA_STANDIN_ALERTMANAGER_PORT ?? 39093),
-    routes: { "/api/v2/alerts": () => ({ type: "application/json", body: "[]" }) },
+    routes: { "/api/v2/alerts": alertsAnswer },
   },
 ];
 
@@ -150,6 +253,28 @@ for (const def of servers) {
         } else metrics.set(parsed.query, parsed.value);
         return send(res, 200, "application/json", JSON.stringify(Object.fromEntries(metrics)));
       }
+      if (url.pathname === "/__alerts" && def.name === "alertmanager" && req.method === "POST") {
+        const parsed = JSON.parse((await readBody(req)) || "{}");
+        if (parsed.reset === true) Object.assign(alertmanager, { alerts: [], authorization: undefined });
+        else if (
+          !Array.isArray(parsed.alerts) ||
+          !parsed.alerts.every((a) => a !== null && typeof a === "object" && typeof a.labels === "object") ||
+          !(parsed.authorization === undefined || typeof parsed.authorization === "string")
+        ) {
+          return send(
+            res,
+            400,
+            "application/json",
+            JSON.stringify({
+              error: 'expected {alerts: [{labels: {...}, silenced?, inhibited?}], authorization?: "…"}',
+            }),
+          );
+        } else {
+          alertmanager.alerts = parsed.alerts.map(storedAlert);
+          alertmanager.authorization = parsed.authorization;
+        }
+        return send(res, 200, "application/json", JSON.stringify({ alerts: alertmanager.alerts.length }));
+      }
       if (def.name === "webhook") {
         if (url.pathname === "/__received") {
           if (req.method === "DELETE") received.length = 0;
@@ -168,19 +293,20 @@ for (const def of servers) {
       if (!route || req.method !== "GET") {
         return send(res, 404, "application/json", JSON.stringify({ error: "not found" }));
       }
-      const answer = route(url);
-      const status = mode.status;
+      const answer = route(url, req);
+      // An answer of the route's own (Alertmanager's 400 or 401) stands unless a mode is set.
+      const status = mode.status === 200 && answer.status !== undefined ? answer.status : mode.status;
       let body = answer.body;
       if (mode.body !== undefined) {
         body = typeof mode.body === "string" ? mode.body : JSON.stringify(mode.body);
-      } else if (status >= 400) {
+      } else if (mode.status >= 400) {
         body = JSON.stringify({ error: `stand-in ${def.name} set to answer ${status}` });
       }
       // A mode with a count lasts for that many answers, then the stand-in is healthy again.
       if (mode.remaining !== undefined && --mode.remaining === 0) {
         Object.assign(mode, { status: 200, body: undefined, remaining: undefined });
       }
-      return send(res, status, status >= 400 ? "application/json" : answer.type, body);
+      return send(res, status, mode.status >= 400 ? "application/json" : answer.type, body);
     } catch (err) {
       return send(res, 400, "application/json", JSON.stringify({ error: String(err) }));
     }

@@ -360,10 +360,17 @@ for img in nova-rms-api nova-rms-worker; do
 done
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
+# Stand-ins started from an older standins.mjs (their sha256 is recorded beside the pid) are restarted.
+standins_sha="$(sha256sum "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" | cut -d' ' -f1)"
+if is_running standins && [[ "$(cat "$PID_DIR/standins.sha256" 2>/dev/null)" != "$standins_sha" ]]; then
+  stop_component standins
+  log_line standins stopped "(older than tools/sandbox/standins.mjs)"
+fi
 if is_running standins; then
   log_line standins running
 else
   start standins node "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs"
+  printf '%s\n' "$standins_sha" >"$PID_DIR/standins.sha256"
   wait_for standins 20 curl -fsS "http://127.0.0.1:$STANDIN_API_PORT/__mode"
   log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT"
 fi

@@ -98,6 +98,56 @@ describe("PostDeployVerification", () => {
     expect(checks.slice(4)).toEqual(execs);
   });
 
+  it("sends each authorization to its own service's probe only, as a secret variable, never on the command line", async () => {
+    new mod.PostDeployVerification("auth", {
+      ...base,
+      alertMatchers: ['namespace="nova-prod"', 'severity=~"critical|page"'],
+      alertmanagerAuthorization: pulumi.secret("Bearer am-token-1"),
+      prometheusAuthorization: "Basic cHJvbTpwdw==",
+      prometheusUrl: "http://prom:9090",
+      metricChecks: [
+        {
+          name: "traffic",
+          query: "sum(up)",
+          condition: "> 0",
+          evaluations: 1,
+          intervalSeconds: 1,
+          failureLimit: 0,
+        },
+      ],
+      syntheticE2eCommand: "npm run e2e",
+      inconclusiveFails: true,
+    });
+    await settle();
+    const alerts = mocks.named("auth-alerts-quiet");
+    expect(unwrap(alerts.inputs.environment)).toEqual({
+      secret: true,
+      value: { NOVA_ALERTMANAGER_AUTHORIZATION: "Bearer am-token-1" },
+    });
+    expect(alerts.inputs.create).toContain(
+      `--matcher 'namespace="nova-prod"' --matcher 'severity=~"critical|page"' --inconclusive-fails`,
+    );
+    const metric = mocks.named("auth-metric-traffic");
+    expect(unwrap(metric.inputs.environment)).toEqual({
+      secret: true,
+      value: { NOVA_PROMETHEUS_AUTHORIZATION: "Basic cHJvbTpwdw==" },
+    });
+    for (const name of ["auth-api-health", "auth-api-metrics", "auth-worker-readyz", "auth-synthetic-e2e"]) {
+      expect(mocks.named(name).inputs.environment, name).toBeUndefined();
+    }
+    for (const r of mocks.resources.filter((x) => x.name.startsWith("auth-"))) {
+      expect(JSON.stringify(r.inputs.create ?? "")).not.toMatch(/am-token-1|cHJvbTpwdw==/);
+    }
+  });
+
+  it("an alerts check without inconclusiveFails tolerates an Alertmanager without an answer", async () => {
+    new mod.PostDeployVerification("lax", { ...base, alertMatchers: ['namespace="sandbox"'] });
+    await settle();
+    const create = String(mocks.named("lax-alerts-quiet").inputs.create);
+    expect(create).toContain(`--matcher 'namespace="sandbox"'`);
+    expect(create).not.toContain("--inconclusive-fails");
+  });
+
   it("refuses a budget without attempts", () => {
     expect(
       () => new mod.PostDeployVerification("z", { ...base, budget: { attempts: 0, timeoutSeconds: 1 } }),
