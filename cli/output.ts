@@ -26,7 +26,21 @@ export async function withJsonResult<T>(
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 
+/** Whether what was written to stderr last ended its line (the engine's output may stop mid-line). */
+let stderrAtLineStart = true;
+
 /** Streams engine output to stderr, line by line, so stdout stays for results. */
 export function progress(prefix = ""): (out: string) => void {
-  return (out) => process.stderr.write(prefix === "" ? out : out.replace(/^/gm, prefix));
+  return (out) => {
+    if (out === "") return;
+    process.stderr.write(prefix === "" ? out : out.replace(/^/gm, prefix));
+    stderrAtLineStart = out.endsWith("\n");
+  };
+}
+
+/** Writes whole lines to stderr beside the engine's output, each on a line of its own. */
+export function progressLines(text: string): void {
+  if (text === "") return;
+  process.stderr.write(stderrAtLineStart ? text : `\n${text}`);
+  stderrAtLineStart = text.endsWith("\n");
 }

@@ -33,6 +33,7 @@ import { writeLaunchReport } from "../launch-report";
 import { DEFAULT_STALE_LOCK_AGE, parseDuration } from "../options";
 import { progress } from "../output";
 import { recordRejection, recordRetry, restoreRejectionsFrom } from "../rejected-releases";
+import { stepProgress } from "../step-progress";
 import { withLockRecovery, type RecoveryOptions } from "./recover";
 import { operatorName, rollbackFailedReport, rollBackStack } from "./rollback";
 import { resolveStack, withEvidenceDir } from "./stack";
@@ -146,6 +147,8 @@ export async function release(
     deployer?: DeployerIdentity;
     /** Decide to retry this failed (rejected) update: a retry record naming it, signed by the deployer. */
     retry?: { readonly failedVersion: number; readonly reason?: string };
+    /** Progress events as JSON lines on stdout (`--json`) instead of lines on stderr. */
+    json?: boolean;
   },
 ): Promise<string> {
   // The gate step of the launch summary's step budget runs from here to the start of the engine update.
@@ -192,6 +195,8 @@ export async function release(
   // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
   const timed: TimedStepEvent[] = [];
   await notify.send("release-started", stackName, tag);
+  // One line (or JSON event) per playbook step and per verification check as it starts and ends.
+  const steps = await stepProgress({ kind: "release", startedAt: actionStartedAt, json: o.json === true });
   const engineStartedAt = Date.now();
   let engineFinishedAt = engineStartedAt;
   try {
@@ -212,6 +217,7 @@ export async function release(
             const step = timedStepEvent(e, Date.now());
             if (step !== undefined) timed.push(step);
             events.push(e);
+            steps.onEvent(e);
           },
         }),
       () => {
@@ -220,7 +226,9 @@ export async function release(
       },
     );
     engineFinishedAt = Date.now();
+    steps.finish(true);
   } catch (err) {
+    steps.finish(false);
     // Decided from the engine's events (which resources failed), not from the error text.
     if (!failedInVerification(events)) {
       if (describeFailure(err).code === EXIT.policyViolation) {
@@ -252,6 +260,7 @@ export async function release(
         reason: `automatic rollback after release ${tag} failed post-deploy verification`,
         failedRelease: { startedAt, verificationFailedAt: new Date() },
         rejects: rejection,
+        ...(o.json === true ? { json: true } : {}),
         ...signer,
       });
     } catch (rollbackErr) {

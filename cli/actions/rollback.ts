@@ -7,12 +7,7 @@ import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { writeReleaseComms } from "../../src/comms/templates";
 import { summariseUpdate, type LaunchSummary } from "../../src/comms/launch-summary";
-import {
-  stepBudget,
-  timedStepEvent,
-  type StepEventSource,
-  type TimedStepEvent,
-} from "../../src/comms/step-budget";
+import { stepBudget, timedStepEvent, type TimedStepEvent } from "../../src/comms/step-budget";
 import { formatRollbackOf, ROLLBACK_OF_KEY } from "../../src/config/rollback-of";
 import {
   admissionMessage,
@@ -30,6 +25,7 @@ import { writeLaunchReport } from "../launch-report";
 import { recordingLockHolder } from "../lock-holders";
 import { progress } from "../output";
 import { rejectedDigests } from "../rejected-releases";
+import { stepProgress, type ProgressEventSource } from "../step-progress";
 import { configJson, projectConfigDefaults, restoreConfig, rollbackConfigChanges } from "./rollback-config";
 import { resolveStack, withEvidenceDir, type ResolvedStack } from "./stack";
 
@@ -53,6 +49,8 @@ export interface RollbackOptions {
   readonly failedRelease?: { readonly startedAt: Date; readonly verificationFailedAt: Date };
   /** The rejection of the failed release this rollback follows: carried in the update's message (stack history). */
   readonly rejects?: RejectionRecord;
+  /** Progress events as JSON lines on stdout (`--json`) instead of lines on stderr. */
+  readonly json?: boolean;
 }
 
 /** The person running the CLI, as the roster names them: `NOVA_OPERATOR`, else the login name. */
@@ -201,6 +199,11 @@ export async function rollBackStack(
         (r) => r.imageDigests.api === current.apiDigest && r.imageDigests.worker === current.workerDigest,
       );
   const timed: TimedStepEvent[] = [];
+  // One line (or JSON event) per playbook step and per verification check; a preview only previews.
+  const steps =
+    o.preview === true
+      ? undefined
+      : await stepProgress({ kind: "rollback", startedAt: actionStartedAt, json: o.json === true });
   const what = `rollback to update ${target.version} (release ${target.release})${rejects !== undefined ? `; ${rejectionNote(rejects)}` : ""}`;
   const args = {
     ...policyArgs(projectDir, stackName, true, resolved.stackClass),
@@ -210,9 +213,10 @@ export async function rollBackStack(
     replace: await verificationUrns(stack),
     onOutput: progress(),
     // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
-    onEvent: (e: StepEventSource) => {
+    onEvent: (e: ProgressEventSource) => {
       const step = timedStepEvent(e, Date.now());
       if (step !== undefined) timed.push(step);
+      steps?.onEvent(e);
     },
   };
   try {
@@ -226,6 +230,7 @@ export async function rollBackStack(
     // Its engine processes are recorded, so a rollback killed mid-flight leaves a lock `recover` can judge.
     const result = await recordingLockHolder(stackName, () => stack.up(args));
     const engineFinishedAt = Date.now();
+    steps?.finish(true);
     await clearRollbackOf(stack);
     const summary: LaunchSummary = {
       ...summariseUpdate(stackName, "rollback", startedAt, result, target.version),
@@ -265,6 +270,7 @@ export async function rollBackStack(
     );
     return target;
   } catch (err) {
+    steps?.finish(false);
     await restoreConfig(stack, previous);
     if (o.preview === true) throw err;
     await notify.send(

@@ -38,6 +38,7 @@ export function rollbackCommand(): Command {
           ...(o.reason !== undefined ? { reason: o.reason } : {}),
           ...(o.by !== undefined ? { requestedBy: o.by } : {}),
           ...(o.sshKey !== undefined ? { sshKey: o.sshKey } : {}),
+          ...(o.json === true ? { json: true } : {}),
         });
         process.stdout.write(
           o.json === true

@@ -97,13 +97,13 @@ export function stepOfUrn(urn: string): Exclude<PlaybookStep, "gate"> | undefine
   return undefined;
 }
 
-/** Whether a URN is the Helm chart itself (not an object it renders). */
-function isChartComponent(urn: string): boolean {
+/** Whether a URN is the Helm chart itself (not an object it renders). Pure. */
+export function isChartComponent(urn: string): boolean {
   return (urn.split("::")[2] ?? "").split("$").at(-1) === HELM_CHART_TYPE;
 }
 
 /** Operations that do a step's work; a step with none of them (only `same`) did not run. */
-const WORK_OPS: ReadonlySet<string> = new Set([
+export const WORK_OPS: ReadonlySet<string> = new Set([
   "create",
   "update",
   "replace",
@@ -117,7 +117,7 @@ const WORK_OPS: ReadonlySet<string> = new Set([
  */
 const TIMED_OPS: ReadonlySet<string> = new Set([...WORK_OPS, "same"]);
 /** A rollback does no database work (the database is forward-only): its dump and rehearsal never run. */
-const DATABASE_STEPS: ReadonlySet<PlaybookStep> = new Set(["dump", "rehearsal"]);
+export const DATABASE_STEPS: ReadonlySet<PlaybookStep> = new Set(["dump", "rehearsal"]);
 
 /** One step's share of an update: when it began and ended (ms after the update's start), or that it did not run. */
 export type StepTiming =

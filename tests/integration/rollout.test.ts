@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import * as crypto from "node:crypto";
 import { drift, status } from "../../cli/actions/operate";
 import { runPreflight } from "../../cli/actions/preflight";
@@ -21,6 +21,7 @@ import {
   REPO_ROOT,
   requireToolchainOrThrow,
   resetStandins,
+  setAlerts,
   setMetric,
   SANDBOX,
   sandboxImageDigests,
@@ -255,6 +256,71 @@ describe.sequential("rollout on the sandbox cluster", () => {
       await setMetric(query, 0.001);
       await sandbox.removeConfig("nova-rollout:metricChecks");
       await sandbox.setConfig("nova-rollout:verifyAttempts", { value: "3" });
+    });
+  });
+
+  describe("alerts that are ours: Alertmanager selects them with the stack's matchers", () => {
+    const authorization = `Bearer it-alerts-${crypto.randomBytes(12).toString("hex")}`;
+    const unrelated = {
+      labels: { alertname: "BillingLedgerLag", namespace: "ledger", severity: "critical" },
+    };
+    const alertsResult = async () =>
+      (
+        ((await sandbox.outputs()).verificationResults?.value ?? []) as {
+          check: string;
+          ok: boolean;
+          detail: string;
+        }[]
+      ).find((r) => r.check === "alerts-quiet");
+
+    afterAll(async () => {
+      await setAlerts([]);
+      await sandbox.removeConfig("nova-rollout:alertmanagerAuthorization");
+    });
+
+    it("an unrelated firing alert passes; the query carries the namespace matcher and the secret authorization", async () => {
+      // The stand-in answers 401 without this header: an inconclusive result would show it was not sent.
+      await setAlerts([unrelated], authorization);
+      await sandbox.setConfig("nova-rollout:alertmanagerAuthorization", {
+        value: authorization,
+        secret: true,
+      });
+      await sandbox.setConfig("nova-rollout:verifyAttempts", { value: "2" }); // a change that re-runs verification
+      await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+      const result = await alertsResult();
+      expect(result).toMatchObject({ ok: true });
+      expect(result?.detail).toBe('successful: no alerts firing matching namespace="it-sandbox"');
+      // The state as the backend stores it (`exportStack` would decrypt it): the header is there, encrypted only.
+      const state = filesUnder(backend.dir)
+        .filter((f) => f.endsWith(".json"))
+        .map((f) => fs.readFileSync(f, "utf8"))
+        .join("\n");
+      expect(state).toContain("nova-verify-alerts-quiet");
+      expect(state).not.toContain(authorization.slice("Bearer ".length));
+    });
+
+    it("a firing Nova alert fails the update", async () => {
+      await setAlerts(
+        [unrelated, { labels: { alertname: "NovaApiErrorBudgetBurn", namespace: "it-sandbox" } }],
+        authorization,
+      );
+      await sandbox.setConfig("nova-rollout:verifyAttempts", { value: "3" });
+      // The engine's output (streamed to stderr by the release) carries the probe's verdict.
+      const stderr = vi.spyOn(process.stderr, "write");
+      let error: unknown;
+      let printed = "";
+      try {
+        await release(REPO_ROOT, "it-sandbox", { policy: true, autoRollback: false });
+      } catch (err) {
+        error = err;
+      } finally {
+        printed = stderr.mock.calls.map(([chunk]) => String(chunk)).join("");
+        stderr.mockRestore();
+      }
+      expect(describeFailure(error).code).toBe(EXIT.verificationFailed);
+      expect(printed).toContain("1 alert(s) firing: NovaApiErrorBudgetBurn");
+      expect(printed).not.toContain("BillingLedgerLag");
+      expect(printed).not.toContain(authorization.slice("Bearer ".length));
     });
   });
 

@@ -91,6 +91,22 @@ export function sandboxConfig(opts: {
     verifyAttempts: "3",
     verifyTimeoutSeconds: "5",
     evidenceDir: opts.evidenceDir,
+    // Production declares its metric checks (the pack refuses it otherwise); the Prometheus stand-in evaluates
+    // vector(<number>) itself, so this one passes unless a test sets its own checks.
+    ...(production
+      ? {
+          prometheusUrl: SANDBOX.prometheus,
+          metricChecks: JSON.stringify([
+            {
+              name: "error-ratio",
+              query: "vector(0)",
+              condition: "< 0.01",
+              evaluations: 1,
+              intervalSeconds: 1,
+            },
+          ]),
+        }
+      : {}),
     ...opts.extra,
   };
   return Object.fromEntries(Object.entries(c).map(([k, v]) => [`nova-rollout:${k}`, v]));
@@ -522,5 +538,11 @@ export async function cliRollbackTo(
     "--json",
   ]);
   expect(r.code, r.out).toBe(0);
-  expect((JSON.parse(r.stdout) as { target: { version: number } }).target.version).toBe(version);
+  // With --json every stdout line is one JSON object: the progress events, then the result.
+  const lines = r.stdout
+    .trimEnd()
+    .split("\n")
+    .map((l) => JSON.parse(l) as { event?: string; target?: { version: number } });
+  expect(lines.slice(0, -1).every((e) => e.event === "step" || e.event === "check")).toBe(true);
+  expect(lines.at(-1)?.target?.version).toBe(version);
 }

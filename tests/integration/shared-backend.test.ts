@@ -151,6 +151,23 @@ describe.sequential("one shared S3 backend, two operators", () => {
     expect(second.out).toMatch(/that process is still running on this host/);
     const done = await first;
     expect(done.code, done.out).toBe(0);
+    // The operator follows the playbook's steps and checks as they start and end, in order.
+    const told = done.out.split("\n").filter((l) => /^ *[▶✔✖] /.test(l));
+    const at = (line: RegExp) => told.findIndex((l) => line.test(l));
+    const order = [
+      /^▶ gate {2}started$/,
+      /^✔ gate {2}done \(\d+\.\d s\)$/,
+      /^▶ chart {2}started$/,
+      /^✔ chart {2}done /,
+      /^▶ verification {2}started$/,
+      /^ {2}✔ check api-health … ok \(\d+ attempts?, \d+(\.\d)? m?s\)$/,
+      /^✔ verification {2}done /,
+    ].map(at);
+    expect(order, told.join("\n")).toEqual([...order].sort((a, b) => a - b));
+    expect(
+      order.every((i) => i >= 0),
+      told.join("\n"),
+    ).toBe(true);
     expect(await lockKeys()).toEqual([]);
     const api = (await deployments(NS))["nova-api"];
     expect([api?.replicas, api?.ready]).toEqual([2, 2]);
