@@ -38,6 +38,8 @@ export type ProgressEvent =
       readonly status: "done" | "failed";
       readonly ms: number;
       readonly detail?: string;
+      /** Gate only: engine start to first step (start, refresh, policy); `ms` is then the CLI's own, as in the budget. */
+      readonly engineMs?: number;
       readonly kind: UpdateKind;
     }
   | { readonly event: "check"; readonly check: string; readonly phase: "start"; readonly kind: UpdateKind }
@@ -67,6 +69,8 @@ export interface ProgressEventSource extends StepEventSource {
   readonly diagnosticEvent?: { readonly urn?: string; readonly message?: string };
 }
 
+type StepEnd = Extract<ProgressEvent, { event: "step"; phase: "end" }>;
+
 /** How a check's result is read from its probe's output (`parseCheckResult`). */
 export type ParseCheck = (check: string, stdout: string) => CheckResult;
 
@@ -89,12 +93,12 @@ interface CheckState {
 }
 
 /**
- * The progress events of one update, from its engine events in arrival order. Steps are those of the step budget;
- * only operations that do work count (`same`, refresh, read and delete do not), and a rollback has no database steps.
- * The gate runs from the start of the command until the engine starts the first step. No I/O.
+ * The progress events of one update, from its engine events in arrival order: the step budget's steps, only work
+ * (not `same`, refresh, read, delete), no database steps in a rollback; the gate's own time ends at the engine's start.
  */
 export class ProgressTracker {
   private gateOpen = true;
+  private engineAt: number | undefined;
   private finished = false;
   private readonly steps = new Map<PlaybookStep, StepState>();
   private readonly checks = new Map<string, CheckState>();
@@ -111,6 +115,11 @@ export class ProgressTracker {
   /** The gate's start. */
   begin(): ProgressEvent[] {
     return [{ event: "step", step: "gate", phase: "start", kind: this.kind }];
+  }
+
+  /** The engine update starts at `at`: the gate's own work (the CLI's) ends there, the engine's begins. */
+  engineStarted(at: number): void {
+    this.engineAt ??= at;
   }
 
   /** What an engine event, arrived at `at` (ms since the epoch), starts or ends. */
@@ -136,10 +145,7 @@ export class ProgressTracker {
     if (this.finished) return [];
     this.finished = true;
     const out: ProgressEvent[] = [];
-    if (this.gateOpen) {
-      this.gateOpen = false;
-      out.push(this.stepEnd("gate", ok ? "done" : "failed", at - this.startedAt));
-    }
+    if (this.gateOpen) out.push(this.gateEnd(ok ? "done" : "failed", at));
     for (const c of this.checks.values()) {
       if (c.ended) continue;
       c.ended = true;
@@ -191,10 +197,7 @@ export class ProgressTracker {
 
   private started(step: PlaybookStep, urn: string, op: string, at: number): ProgressEvent[] {
     const out: ProgressEvent[] = [];
-    if (this.gateOpen) {
-      this.gateOpen = false;
-      out.push(this.stepEnd("gate", "done", at - this.startedAt));
-    }
+    if (this.gateOpen) out.push(this.gateEnd("done", at));
     let s = this.steps.get(step);
     if (s === undefined) {
       s = { startedAt: at, inFlight: new Set(), failed: [] };
@@ -263,7 +266,14 @@ export class ProgressTracker {
     return undefined;
   }
 
-  private stepEnd(step: PlaybookStep, status: "done" | "failed", ms: number, detail?: string): ProgressEvent {
+  /** The gate's end at `at`: its own time up to the engine's start; the engine's from there to `at`. */
+  private gateEnd(status: "done" | "failed", at: number): ProgressEvent {
+    this.gateOpen = false;
+    const end = this.stepEnd("gate", status, (this.engineAt ?? at) - this.startedAt);
+    return this.engineAt === undefined ? end : { ...end, engineMs: Math.max(0, at - this.engineAt) };
+  }
+
+  private stepEnd(step: PlaybookStep, status: "done" | "failed", ms: number, detail?: string): StepEnd {
     return {
       event: "step",
       step,
@@ -332,9 +342,11 @@ function duration(ms: number): string {
 export function progressLine(e: ProgressEvent): string {
   if (e.event === "step") {
     if (e.phase === "start") return `▶ ${e.step}  started`;
+    const engine =
+      e.engineMs !== undefined ? `; then ${seconds(e.engineMs)} engine start, refresh and policy` : "";
     return e.status === "done"
-      ? `✔ ${e.step}  done (${seconds(e.ms)})`
-      : `✖ ${e.step}  failed (${seconds(e.ms)})${e.detail !== undefined ? `: ${e.detail}` : ""}`;
+      ? `✔ ${e.step}  done (${seconds(e.ms)}${engine})`
+      : `✖ ${e.step}  failed (${seconds(e.ms)}${engine})${e.detail !== undefined ? `: ${e.detail}` : ""}`;
   }
   if (e.phase === "start") return `  ▶ check ${e.check} … started`;
   const attempts =
@@ -352,6 +364,8 @@ export function progressLine(e: ProgressEvent): string {
 export interface StepProgress {
   /** Passes an engine event (the Automation API's `onEvent`). */
   readonly onEvent: (e: ProgressEventSource) => void;
+  /** The engine update starts now (the gate's own work ends). */
+  readonly engineStarted: () => void;
   /** Tells the ends not told yet; `ok`: the update succeeded. */
   readonly finish: (ok: boolean) => void;
 }
@@ -379,6 +393,7 @@ export async function stepProgress(o: {
   say(tracker.begin());
   return {
     onEvent: (e) => say(tracker.observe(e, now())),
+    engineStarted: () => tracker.engineStarted(now()),
     finish: (ok) => say(tracker.finish(ok, now())),
   };
 }

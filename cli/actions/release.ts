@@ -198,6 +198,7 @@ export async function release(
   // One line (or JSON event) per playbook step and per verification check as it starts and ends.
   const steps = await stepProgress({ kind: "release", startedAt: actionStartedAt, json: o.json === true });
   const engineStartedAt = Date.now();
+  steps.engineStarted();
   let engineFinishedAt = engineStartedAt;
   try {
     // Refresh first: the release is the source of truth, so drift (an object deleted or changed by hand) is repaired.

@@ -227,6 +227,7 @@ export async function rollBackStack(
     }
     const startedAt = new Date();
     const engineStartedAt = startedAt.getTime();
+    steps?.engineStarted();
     // Its engine processes are recorded, so a rollback killed mid-flight leaves a lock `recover` can judge.
     const result = await recordingLockHolder(stackName, () => stack.up(args));
     const engineFinishedAt = Date.now();

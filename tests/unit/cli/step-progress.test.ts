@@ -374,3 +374,26 @@ describe("progress lines beside the engine's output", () => {
     ]);
   });
 });
+
+describe("the gate's time, as in the step budget", () => {
+  it("is the CLI's own work up to the engine's start; the engine's start, refresh and policy are told beside it", () => {
+    const t = new ProgressTracker("release", 0, parseCheckResult);
+    t.begin();
+    t.engineStarted(2_600);
+    const [gate] = t.observe(pre(U.pause), 8_500);
+    expect(gate).toMatchObject({ step: "gate", phase: "end", status: "done", ms: 2_600, engineMs: 5_900 });
+    expect(progressLine(gate as ProgressEvent)).toBe(
+      "✔ gate  done (2.6 s; then 5.9 s engine start, refresh and policy)",
+    );
+  });
+
+  it("a gate the policy pack blocks in the engine fails, with the engine's time told", () => {
+    const t = new ProgressTracker("release", 0, parseCheckResult);
+    t.begin();
+    t.engineStarted(1_000);
+    const [gate] = t.finish(false, 4_000);
+    expect(progressLine(gate as ProgressEvent)).toBe(
+      "✖ gate  failed (1.0 s; then 3.0 s engine start, refresh and policy)",
+    );
+  });
+});
