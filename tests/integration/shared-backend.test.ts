@@ -156,7 +156,7 @@ describe.sequential("one shared S3 backend, two operators", () => {
     const at = (line: RegExp) => told.findIndex((l) => line.test(l));
     const order = [
       /^▶ gate {2}started$/,
-      /^✔ gate {2}done \(\d+\.\d s\)$/,
+      /^✔ gate {2}done \(\d+\.\d s; then \d+\.\d s engine start, refresh and policy\)$/,
       /^▶ chart {2}started$/,
       /^✔ chart {2}done /,
       /^▶ verification {2}started$/,
