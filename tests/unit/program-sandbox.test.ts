@@ -1,43 +1,16 @@
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import { loadSandboxProgram } from "./support/sandbox-program";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SECRET_ENV_NAMES, SECRET_KEYS } from "../../src/config";
 import { SECRET_CHECKSUM_ANNOTATION } from "../../src/contract";
-import { standinKubeconfig } from "../support/kube-api-standin";
 import { sandboxRaw } from "./support/config-fixtures";
-import { installMocks, promiseOf, settle, unwrap, type MockState } from "./support/mocks";
+import { promiseOf, unwrap, type MockState } from "./support/mocks";
 
 // The whole program on a sandbox stack, under mocks: what it registers, in which order, and what it never touches.
 let mocks: MockState;
 let program: typeof import("../../index");
 
 beforeAll(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-kube-"));
-  const kubeconfig = path.join(dir, "kubeconfig");
-  // The layer's stand-in API server (an unmarked cluster), as the sandbox's kubeconfig reaches the sandbox cluster.
-  fs.writeFileSync(kubeconfig, standinKubeconfig());
-  const raw = sandboxRaw({
-    kubeconfigPath: kubeconfig,
-    imageResolver: "registry-api",
-    syntheticE2eCommand: "true",
-  });
-  const secretKeys = [
-    "databaseUrl",
-    "jwtSigningKey",
-    "billingApiKey",
-    "rehearsalDatabaseUrl",
-    "secretsChecksumKey",
-  ].map((k) => `nova-rollout:${k}`);
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
-    secretKeys,
-  );
-  mocks = installMocks({ stack: "local" });
-  program = await import("../../index");
-  await promiseOf(program.verificationResults);
-  await settle();
+  ({ mocks, program } = await loadSandboxProgram());
 });
 
 describe("the program on a sandbox stack", () => {

@@ -1,41 +1,14 @@
 // The step budget against the program's own resources (under mocks): every command, the app Secret and the chart
 // map to the playbook step they are, so a renamed resource cannot silently drop out of the launch summary's budget.
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
+import { loadSandboxProgram } from "../support/sandbox-program";
 import { beforeAll, describe, expect, it } from "vitest";
 import { PLAYBOOK_STEPS, stepOfUrn } from "../../../src/comms/step-budget";
-import { standinKubeconfig } from "../../support/kube-api-standin";
-import { sandboxRaw } from "../support/config-fixtures";
-import { installMocks, promiseOf, settle, type MockState } from "../support/mocks";
+import type { MockState } from "../support/mocks";
 
 let mocks: MockState;
 
 beforeAll(async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-kube-"));
-  const kubeconfig = path.join(dir, "kubeconfig");
-  fs.writeFileSync(kubeconfig, standinKubeconfig());
-  const raw = sandboxRaw({
-    kubeconfigPath: kubeconfig,
-    imageResolver: "registry-api",
-    syntheticE2eCommand: "true",
-  });
-  const secretKeys = [
-    "databaseUrl",
-    "jwtSigningKey",
-    "billingApiKey",
-    "rehearsalDatabaseUrl",
-    "secretsChecksumKey",
-  ].map((k) => `nova-rollout:${k}`);
-  pulumi.runtime.setAllConfig(
-    Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
-    secretKeys,
-  );
-  mocks = installMocks({ stack: "local" });
-  const program = await import("../../../index");
-  await promiseOf(program.verificationResults);
-  await settle();
+  ({ mocks } = await loadSandboxProgram());
 });
 
 /** The program's resources by the step they map to (URNs without parent types: mocks do not see them). */
