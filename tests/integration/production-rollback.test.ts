@@ -457,44 +457,65 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(results.map((r) => r.check)).toContain("metric-error-ratio");
     expect((await stack.getConfig("nova-rollout:metricChecks")).value).toContain("error-ratio");
   });
+
 });
 
 /**
  * Starts `rollout up` and kills its whole process tree with SIGKILL once a Deployment step is in flight and the chart
  * has already applied the CronJob of `release` (the CronJob's apply must not have undone the pause).
+ *
+ * On the sandbox the window is short (a Deployment step ends well under a second after the CronJob's apply) and a
+ * kubectl call is slower than that under load, so the tree is frozen (SIGSTOP: the engine neither applies nor writes
+ * its checkpoint while stopped) whenever a Deployment step is in flight; frozen, both conditions are read again, and
+ * the tree is killed only when both hold and the checkpoint is at rest (no write of it half done: the file backend
+ * writes the data through a temporary file but its `.attrs` metadata in place, and a kill inside that write is a
+ * different failure than the one proven here). Otherwise it is thawed, left to run a little, and watched again.
  */
 async function killMidChart(release: string): Promise<string> {
   const run = world.spawnRollout(["up", "--stack", STACK]);
   const exited = new Promise((resolve) => run.child.once("exit", resolve));
   const deadline = Date.now() + 300_000;
-  let inFlight = false;
-  while (!inFlight && Date.now() < deadline && run.child.exitCode === null) {
-    const ops = world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? [];
-    // A Deployment being changed (not read by the refresh that starts every `up`): the chart is rolling out.
-    inFlight =
-      ops.some((op) => {
-        const o = op as { type?: string; resource?: { type?: string } };
-        return (
-          (o.type === "updating" || o.type === "creating") &&
-          o.resource?.type === "kubernetes:apps/v1:Deployment"
-        );
-      }) && (await cronJobRelease()) === release;
-    if (!inFlight) await new Promise((r) => setTimeout(r, 25));
-  }
-  expect(
-    inFlight,
-    `no Deployment step was seen in flight after the CronJob of ${release}:\n${run.output()}`,
-  ).toBe(true);
-  // A lost runner takes every process with it: the CLI, the engine, the language host, the program and the plugins
-  // (which the engine starts in process groups of their own).
-  const tree = processTree(run.child.pid ?? 0);
-  for (const pid of tree) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // already gone
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const signal = (pids: number[], sig: NodeJS.Signals) => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  };
+  // A Deployment being changed (not read by the refresh that starts every `up`): the chart is rolling out.
+  const deploymentInFlight = () =>
+    (world.stackState(STACK)?.checkpoint?.latest?.pending_operations ?? []).some((op) => {
+      const o = op as { type?: string; resource?: { type?: string } };
+      return (
+        (o.type === "updating" || o.type === "creating") &&
+        o.resource?.type === "kubernetes:apps/v1:Deployment"
+      );
+    });
+  let tree: number[] = [];
+  while (tree.length === 0 && Date.now() < deadline && run.child.exitCode === null) {
+    if (!deploymentInFlight()) {
+      await sleep(5);
+      continue;
+    }
+    // A lost runner takes every process with it: the CLI, the engine, the language host, the program and the
+    // plugins (which the engine starts in process groups of their own).
+    const candidates = processTree(run.child.pid ?? 0);
+    signal(candidates, "SIGSTOP");
+    if (deploymentInFlight() && checkpointAtRest() && (await cronJobRelease()) === release) {
+      tree = candidates;
+    } else {
+      signal(candidates, "SIGCONT");
+      await sleep(30);
     }
   }
+  expect(
+    tree.length > 0,
+    `no Deployment step was seen in flight after the CronJob of ${release}:\n${run.output()}`,
+  ).toBe(true);
+  signal(tree, "SIGKILL");
   await exited;
   // SIGKILL is delivered at once but a process ends asynchronously: the CLI's exit does not wait for the engine's.
   // Wait (bounded) until every killed process has ended before judging the lock it left.
@@ -510,6 +531,21 @@ async function killMidChart(release: string): Promise<string> {
   ).toEqual([]);
   const fields = await cronJob("json", "--show-managed-fields");
   return `${run.output()}\n--- CronJob after the kill ---\n${fields}`;
+}
+
+/** No write of the stack's checkpoint in progress: no temporary file, every `.attrs` metadata file whole. */
+function checkpointAtRest(): boolean {
+  const files = world.backendFiles().filter((f) => f.includes(`${path.sep}stacks${path.sep}`));
+  return files.every((f) => {
+    if (f.endsWith(".tmp")) return false;
+    if (!f.endsWith(".attrs")) return true;
+    try {
+      JSON.parse(fs.readFileSync(f, "utf8"));
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** The release runs, verified, with the CronJob resumed, no lock and no pending operation left, nothing extra. */

@@ -170,6 +170,11 @@ export class ProductionWorld {
     return new EvidenceProject(this.checkout, stack, "staging", PRODUCTION_REGISTRY);
   }
 
+  /** Every file of the world's state backend (stack state, history, backups), for what must never be in it. */
+  backendFiles(): string[] {
+    return filesUnderDir(this.backend.dir);
+  }
+
   /**
    * Makes `release` ready for `stack`: staging updated to its digests, passing artifacts, a preflight bundle signed by
    * the roster's preflight key, a signed freeze window, a signed approval bound to the bundle naming the on-call SRE
