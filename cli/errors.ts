@@ -191,7 +191,15 @@ function describeEngineOutput(text: string): { code: number; message: string } {
   if (/\[mandatory\]\s+nova-/.test(text)) {
     return { code: EXIT.policyViolation, message: "Blocked by mandatory policy violations (see above)." };
   }
-  return { code: EXIT.failed, message: engineErrors(text) ?? lastLines(text, 15) };
+  const message = engineErrors(text) ?? lastLines(text, 15);
+  // A file backend's metadata left half-written by a killed engine: every read of the state fails until it is set aside.
+  if (/failed to load checkpoint: (EOF|unexpected end of JSON input)/.test(text)) {
+    return {
+      code: EXIT.failed,
+      message: `${message}\nThe state backend holds a file an interrupted update left half-written: \`rollout recover --stack <stack>\` sets it aside.`,
+    };
+  }
+  return { code: EXIT.failed, message };
 }
 
 /** The engine's own `error:` diagnostics in a command's output (each once), without the closing "update failed". */

@@ -14,7 +14,8 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { EXIT, isConcurrentUpdateError, UserError } from "../errors";
 import { progress } from "../output";
 import { clusterState } from "../cluster-state";
-import { openStack } from "../engine";
+import { engineEnv, openStack } from "../engine";
+import { repairFileBackendMetadata } from "../state-metadata";
 import { formatDuration } from "../options";
 import {
   currentPidScope,
@@ -317,6 +318,21 @@ export async function recover(
   stackName: string,
   o: RecoveryOptions & { readonly quiet?: boolean },
 ): Promise<{ locked: boolean; pending: number; suspended: readonly string[] }> {
+  // Before the engine reads the state: metadata a killed engine left half-written makes every read of it fail.
+  const setAside = repairFileBackendMetadata(
+    projectDir,
+    stackName,
+    engineEnv({ projectDir, stack: stackName }),
+  );
+  if (setAside.length > 0) {
+    process.stderr.write(
+      [
+        `set aside ${setAside.length} half-written metadata file(s) of the state backend (an engine was killed while writing them; the state itself is whole):`,
+        ...setAside.map((f) => `  ${f}`),
+        "",
+      ].join("\n"),
+    );
+  }
   const stack = await openStack({ projectDir, stack: stackName });
   let locked = false;
   let pending: number;

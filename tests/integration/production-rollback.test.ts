@@ -458,6 +458,28 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect((await stack.getConfig("nova-rollout:metricChecks")).value).toContain("error-ratio");
   });
 
+  it("a state metadata file a kill left empty: the engine cannot read the stack, `recover` sets it aside", async () => {
+    // The file backend writes a checkpoint's `.attrs` metadata in place: a kill between creating and writing it
+    // leaves it empty (timing such a kill is not deterministic; the file is left as it would be).
+    const attrs = world.backendFiles().filter((f) => f.endsWith(`${path.sep}${STACK}.json.attrs`));
+    expect(attrs).toHaveLength(1);
+    fs.writeFileSync(attrs[0] ?? "", "");
+    const broken = await world.rollout(["status", "--stack", STACK]);
+    expect(broken.code, broken.out).not.toBe(0);
+    expect(broken.out).toMatch(/failed to load checkpoint: EOF/);
+    expect(broken.out).toMatch(/`rollout recover --stack <stack>` sets it aside/);
+
+    const recovered = await world.rollout(["recover", "--stack", STACK, "--yes"]);
+    expect(recovered.code, recovered.out).toBe(0);
+    expect(recovered.out).toMatch(/set aside 1 half-written metadata file\(s\) of the state backend/);
+    expect(recovered.out).toMatch(/it-prod-rb: no lock held, 0 pending operation\(s\) reconciled, 0 left/);
+    const status = await world.rollout(["status", "--stack", STACK]);
+    expect(status.code, status.out).toBe(0);
+    // Kept for inspection, outside the folder the backend reads.
+    expect(
+      world.backendFiles().filter((f) => f.includes(`${path.sep}.pulumi-set-aside${path.sep}`)),
+    ).toHaveLength(1);
+  });
 });
 
 /**
