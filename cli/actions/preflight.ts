@@ -5,10 +5,9 @@
  */
 import * as path from "node:path";
 import { DEFAULT_EVIDENCE_DIR, PROJECT_NAME } from "../../src/contract";
-import { evidenceDirOf } from "../../src/config/project";
+import { evidenceDirOf, resolveAppDir } from "../../src/config/project";
 import {
   activeFreezes,
-  resolveAppDir,
   automationHistory,
   collectEvidence,
   type Finding,

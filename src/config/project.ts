@@ -69,3 +69,28 @@ export function evidenceDirOf(projectDir: string, ...choices: readonly (string |
   const chosen = choices.find((c) => c !== undefined && c.trim() !== "") ?? DEFAULT_EVIDENCE_DIR;
   return resolveConfigPath(projectDir, chosen);
 }
+
+/**
+ * The app checkout: `configured` (relative to the project directory) when set; otherwise the repository root when
+ * this program lives in the app's `infra/` (an ancestor directory named `infra` whose parent holds a `package.json`
+ * or `pnpm-workspace.yaml`); otherwise none.
+ */
+export function resolveAppDir(projectDir: string, configured?: string): string | undefined {
+  if (configured !== undefined && configured.trim() !== "") {
+    return path.resolve(projectDir, configured);
+  }
+  let dir = path.resolve(projectDir);
+  for (;;) {
+    const parent = path.dirname(dir);
+    if (parent === dir) {
+      return undefined;
+    }
+    if (
+      path.basename(dir) === "infra" &&
+      ["package.json", "pnpm-workspace.yaml"].some((f) => fs.existsSync(path.join(parent, f)))
+    ) {
+      return parent;
+    }
+    dir = parent;
+  }
+}

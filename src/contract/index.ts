@@ -5,6 +5,7 @@
 export * from "./images";
 export * from "./names";
 export * from "./platform";
+export * from "./playbook";
 export * from "./policies";
 export * from "./release";
 export * from "./thresholds";

@@ -8,51 +8,16 @@ import * as path from "node:path";
 import { type CheckId, type CheckResult, sha256 } from "./model";
 import { toProjectRelative } from "./paths";
 import { writeFileAtomic } from "../util/atomic-file";
+import { PLAYBOOK_COMMANDS } from "../contract";
 
 /** The checks whose artifacts come from the app checkout, and so may have a check command of their own. */
 export const APP_CHECK_IDS = ["coverage", "e2e-smoke", "billing-drill", "sample-data"] as const;
 export type AppCheckId = (typeof APP_CHECK_IDS)[number] & CheckId;
 
-/** The playbook's commands, as its steps name them; remedies quote them. */
-export const PLAYBOOK_COMMANDS = {
-  drillCheck: "pnpm drill:check:staging",
-  stagingDrill: "pnpm drill:billing --env-file tests/drills/staging.drill.env",
-  productionDrill: "pnpm drill:billing --env-file tests/drills/production.drill.env",
-  seed: "pnpm seed:sample-data",
-  e2e: "pnpm test:e2e --project=chromium",
-  coverage: "pnpm test:coverage",
-  migrate: "pnpm --filter @nova/api db:migrate",
-} as const;
-
 /** The check commands a preflight runs in the app checkout by default (`nova-rollout:readinessCommands`). */
 export const DEFAULT_READINESS_COMMANDS: Readonly<Partial<Record<AppCheckId, string>>> = {
   "billing-drill": PLAYBOOK_COMMANDS.drillCheck,
 };
-
-/**
- * The app checkout: `configured` (relative to the project directory) when set; otherwise the repository root when
- * this program lives in the app's `infra/` (an ancestor directory named `infra` whose parent holds a `package.json`
- * or `pnpm-workspace.yaml`); otherwise none.
- */
-export function resolveAppDir(projectDir: string, configured?: string): string | undefined {
-  if (configured !== undefined && configured.trim() !== "") {
-    return path.resolve(projectDir, configured);
-  }
-  let dir = path.resolve(projectDir);
-  for (;;) {
-    const parent = path.dirname(dir);
-    if (parent === dir) {
-      return undefined;
-    }
-    if (
-      path.basename(dir) === "infra" &&
-      ["package.json", "pnpm-workspace.yaml"].some((f) => fs.existsSync(path.join(parent, f)))
-    ) {
-      return parent;
-    }
-    dir = parent;
-  }
-}
 
 /** What one check command did. */
 export interface CommandOutcome {

@@ -35,7 +35,6 @@ import {
   DEFAULT_READINESS_COMMANDS,
   judgeWithCommand,
   keepArtifactCopy,
-  PLAYBOOK_COMMANDS,
   spawnCommand,
 } from "./app-checkout";
 import {
@@ -48,6 +47,7 @@ import {
   sha256,
   type Waiver,
 } from "./model";
+import { PLAYBOOK_COMMANDS } from "../contract";
 import { DEFAULT_EVIDENCE_DIR, preflightRemedy, toProjectRelative } from "./paths";
 import { evidenceDirOf, type EvidenceStackSettings } from "../config/stack-view";
 import { judgeOverrides, type OverrideRules } from "./override-rules";

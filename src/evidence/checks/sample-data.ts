@@ -6,7 +6,7 @@
 import { DEFAULT_EVIDENCE_DIR, DEFAULT_GATE_THRESHOLDS } from "../../contract";
 import { type CheckResult } from "../model";
 import { parseEvidenceTimestamp } from "../paths";
-import { PLAYBOOK_COMMANDS } from "../app-checkout";
+import { PLAYBOOK_COMMANDS } from "../../contract";
 import { type LoadedArtifact, provenanceOf, result } from "./types";
 
 const TITLE = "Sample data seeded";

@@ -13,9 +13,9 @@ import {
   DEFAULT_READINESS_COMMANDS,
   keepArtifactCopy,
   redact,
-  resolveAppDir,
   spawnCommand,
 } from "../../../src/evidence/app-checkout";
+import { resolveAppDir } from "../../../src/config/project";
 import { type CollectorOptions, collectEvidence } from "../../../src/evidence/collector";
 import { projectFileReader } from "../../../src/evidence/preflight-files";
 import { type CheckResult, type EvidenceBundle, sha256 } from "../../../src/evidence/model";
