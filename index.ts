@@ -37,7 +37,7 @@ import {
   type StackSettings,
 } from "./src/config";
 import { COMPONENT_NAMES, SECRET_ENV_NAMES, SECRET_KEYS } from "./src/contract";
-import { formatFindings, gateForStack, type StackGateVerdict } from "./src/evidence";
+import { formatFindings, gateForStack, type StackGateVerdict, verificationFilesDir } from "./src/evidence";
 import { treeFingerprint, workloadFingerprint } from "./src/release/fingerprint";
 import { dryRunMismatch, engineRunFromArgv } from "./src/util/engine-run";
 
@@ -295,6 +295,19 @@ const verification = new PostDeployVerification(
     ...(settings.verification.billingDrillDryRunCommand !== undefined
       ? { billingDrillDryRunCommand: settings.verification.billingDrillDryRunCommand }
       : {}),
+    // The commands run in the app checkout, with the stack's secret variables (the read-only accounts); what they
+    // leave is kept with the stack's evidence.
+    ...(settings.verification.commandDir !== undefined
+      ? { commandDir: settings.verification.commandDir }
+      : {}),
+    ...(settings.verification.commandEnvironment !== undefined
+      ? {
+          commandEnvironment: Object.fromEntries(
+            Object.entries(settings.verification.commandEnvironment).map(([k, v]) => [k, pulumi.secret(v)]),
+          ),
+        }
+      : {}),
+    keptFilesDir: verificationFilesDir(settings.evidenceDir, pulumi.getStack()),
     ...(settings.verification.prometheusUrl !== undefined
       ? { prometheusUrl: settings.verification.prometheusUrl }
       : {}),

@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { LaunchReportFacts, LaunchSummary } from "../src/comms/launch-summary";
 import type { StepBudget } from "../src/comms/step-budget";
-import { evidenceStem, stackEvidenceDir } from "../src/evidence/paths";
+import { evidenceStem, stackEvidenceDir, VERIFICATION_FILES_DIRNAME } from "../src/evidence/paths";
 import { writeFilesUnique } from "../src/util/atomic-file";
 
 /** Renders the summary as markdown. Pure; never given a secret value. */
@@ -36,6 +36,7 @@ export function renderLaunchReport(s: LaunchSummary): string {
     "|---|---|---|---|",
     ...s.verification.map((v) => `| ${v.check} | ${v.ok ? "pass" : "FAIL"} | ${v.attempts} | ${v.detail} |`),
     "",
+    ...renderCommandOutputs(s.verification),
     ...(s.stepBudget !== undefined ? renderStepBudget(s.stepBudget) : []),
     "## Follow-up",
     "",
@@ -45,6 +46,37 @@ export function renderLaunchReport(s: LaunchSummary): string {
     "",
   ];
   return lines.join("\n");
+}
+
+/**
+ * "Verification commands": what each command check (E2E, drill) printed and the files it left, linked to their
+ * redacted copies beside this file. Nothing when no check ran a command. Pure.
+ */
+export function renderCommandOutputs(results: LaunchSummary["verification"]): string[] {
+  const ran = results.filter((v) => v.output !== undefined || (v.kept ?? []).length > 0);
+  if (ran.length === 0) return [];
+  return [
+    "## Verification commands",
+    "",
+    ...ran.flatMap((v) => {
+      const output = v.output ?? "";
+      // A fence longer than any run of backticks in the output, so the output cannot end the block.
+      const fence = "`".repeat(Math.max(3, ...(output.match(/`+/g) ?? []).map((r) => r.length + 1)));
+      return [
+        `### ${v.check} (${v.ok ? "pass" : "FAIL"})`,
+        "",
+        ...(v.kept ?? []).map(
+          (k) =>
+            `- \`${k.path}\`: [${k.copy}](${VERIFICATION_FILES_DIRNAME}/${k.copy}) (${k.bytes} bytes, sha256 \`${k.sha256}\`)`,
+        ),
+        ...((v.kept ?? []).length > 0 ? [""] : []),
+        `${fence}text`,
+        ...output.replace(/\n$/, "").split("\n"),
+        fence,
+        "",
+      ];
+    }),
+  ];
 }
 
 /** A duration for people: milliseconds under a second, else seconds with one decimal. */

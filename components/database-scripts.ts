@@ -1,4 +1,4 @@
-import { COMMAND_ENV_ALLOWLIST } from "../src/verify/probe";
+import { COMMAND_ENV_ALLOWLIST } from "../src/verify/probe-command";
 import { shellQuote } from "../src/util/shell";
 import { splitConnection } from "../src/util/pg-connection";
 

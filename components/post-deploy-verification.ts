@@ -8,6 +8,7 @@ import {
   type ProbeBudget,
   type ProbeSpec,
 } from "../src/verify/probe-command";
+import type { KeptFile } from "../src/verify/kept-files";
 import { forwardDependsOn } from "./depends-on";
 
 export interface PostDeployVerificationArgs {
@@ -47,6 +48,16 @@ export interface PostDeployVerificationArgs {
    * the command by name, and redacted from its output (the probe's and the command provider's). Default: none.
    */
   readonly commandEnvironment?: Readonly<Record<string, pulumi.Input<string>>>;
+  /**
+   * Directory the synthetic E2E and billing-drill commands run in: the app checkout (`nova-rollout:appDir`). Both also
+   * receive the API's address as `NOVA_API_BASE_URL`. Default: the deploying process's directory.
+   */
+  readonly commandDir?: string;
+  /**
+   * Where the files the commands leave (Playwright report and screenshots, drill log) are copied, redacted, under
+   * content-addressed names; the results list them. Default: nothing is kept.
+   */
+  readonly keptFilesDir?: string;
   /** Prometheus base URL the metric checks query; required when `metricChecks` is not empty. */
   readonly prometheusUrl?: string;
   /** Metric checks (PromQL queries with a condition, evaluated over a window). Default: none. */
@@ -72,6 +83,10 @@ export interface CheckResult {
   readonly attempts: number;
   readonly elapsedMs: number;
   readonly detail: string;
+  /** An exec check's output, redacted (its tail when long). */
+  readonly output?: string;
+  /** Files an exec check's command left, as copied into {@link PostDeployVerificationArgs.keptFilesDir}. */
+  readonly kept?: readonly KeptFile[];
 }
 
 /**
@@ -83,7 +98,10 @@ export function verificationChecks(
   args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget">,
 ): [string, ProbeSpec][] {
   const secretEnv = Object.keys(args.commandEnvironment ?? {}).sort();
-  const checks = verificationSpecs(args, secretEnv).map(([name, spec]): [string, ProbeSpec] =>
+  const checks = verificationSpecs(args, {
+    secretEnv,
+    ...(args.keptFilesDir !== undefined ? { keepInto: args.keptFilesDir } : {}),
+  }).map(([name, spec]): [string, ProbeSpec] =>
     spec.kind === "alerts" && args.inconclusiveFails === true
       ? [name, { ...spec, inconclusiveFails: true }]
       : [name, spec],
@@ -115,6 +133,8 @@ export function parseCheckResult(check: string, stdout: string): CheckResult {
         attempts: Number(parsed.attempts ?? 0),
         elapsedMs: Number(parsed.elapsedMs ?? 0),
         detail: String(parsed.detail ?? ""),
+        ...(typeof parsed.output === "string" ? { output: parsed.output } : {}),
+        ...(Array.isArray(parsed.kept) ? { kept: parsed.kept } : {}),
       };
     }
   } catch {
@@ -170,8 +190,13 @@ export class PostDeployVerification extends pulumi.ComponentResource {
           { parent: this, ...forwardDependsOn(opts) },
         ),
     );
+    // The command provider marks every output of a command with a secret input (an authorization, a credential) as
+    // secret. The probe redacts those values from all it prints, so the parsed results are plain: the launch log and
+    // the stack outputs read them.
     this.results = pulumi.all(
-      this.checks.map((c, i) => c.stdout.apply((out) => parseCheckResult(specs[i]?.[0] ?? "check", out))),
+      this.checks.map((c, i) =>
+        pulumi.unsecret(c.stdout).apply((out) => parseCheckResult(specs[i]?.[0] ?? "check", out)),
+      ),
     );
     this.registerOutputs({ results: this.results });
   }

@@ -1,5 +1,6 @@
 /** The verify action (`rollout verify`): the post-deploy checks run now, outside an update. */
-import { loadStackSettingsFromFile } from "../../src/config";
+import { loadStackSettingsFromFile, parseStackSettings, projectKeys } from "../../src/config";
+import { openStack } from "../engine";
 import { verificationAttempts } from "../../src/verify/checks";
 import { withRetries, type ProbeResult } from "../../src/verify/probe";
 
@@ -7,7 +8,7 @@ import { withRetries, type ProbeResult } from "../../src/verify/probe";
 export async function runVerification(
   settings: ReturnType<typeof loadStackSettingsFromFile>["verification"],
 ): Promise<ProbeResult[]> {
-  const checks = verificationAttempts(settings);
+  const checks = verificationAttempts(settings, settings);
   const budget = {
     attempts: settings.attempts,
     timeoutMs: settings.timeoutSeconds * 1000,
@@ -19,7 +20,16 @@ export async function runVerification(
   return results;
 }
 
-/** The post-deploy checks of a stack by name, with the settings of its stack file. */
-export function verifyStack(projectDir: string, stackName: string): Promise<ProbeResult[]> {
-  return runVerification(loadStackSettingsFromFile(projectDir, stackName).verification);
+/**
+ * The post-deploy checks of a stack by name, with its config as the engine decrypts it (the stack file is validated
+ * first, so a malformed one is named without an engine run): Alertmanager's authorization and the commands' secret
+ * variables included, never printed.
+ */
+export async function verifyStack(projectDir: string, stackName: string): Promise<ProbeResult[]> {
+  loadStackSettingsFromFile(projectDir, stackName);
+  const config = await (await openStack({ projectDir, stack: stackName })).getAllConfig();
+  const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
+  return runVerification(
+    parseStackSettings(projectKeys(values), { stack: stackName, projectDir }).verification,
+  );
 }

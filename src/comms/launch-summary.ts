@@ -12,6 +12,15 @@ export interface VerificationResult {
   readonly ok: boolean;
   readonly attempts: number;
   readonly detail: string;
+  /** An exec check's output, redacted by the probe (its tail when long). */
+  readonly output?: string;
+  /** Files an exec check's command left, as copied (redacted) into the stack's verification evidence directory. */
+  readonly kept?: readonly {
+    readonly path: string;
+    readonly copy: string;
+    readonly sha256: string;
+    readonly bytes: number;
+  }[];
 }
 
 export interface LaunchSummary {

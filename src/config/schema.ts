@@ -11,6 +11,7 @@ import {
 import { parseChannels } from "../notify/notifier";
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
 import { matcherProblems } from "../verify/alert-matchers";
+import { RESERVED_COMMAND_ENV } from "../verify/probe-command";
 import { parseCondition } from "../verify/metrics";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
 import { boolean, fromJsonText, integer, nonEmpty } from "./values";
@@ -249,6 +250,34 @@ const authorization = () =>
       error: 'expected an Authorization header value, "Bearer <token>" or "Basic <base64>" (a secret)',
     });
 
+/** An environment variable name the verification commands may receive (not one the probe sets itself). */
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * `verificationEnvironment`: variables (name → value, every value a secret) for the synthetic E2E and billing-drill
+ * commands, e.g. the read-only accounts' credentials. Every bad name is reported at once.
+ */
+const commandEnvironment = () =>
+  z.preprocess(
+    // Read from the stack file without decrypting: set, values unknown.
+    (value) => (value === UNDECRYPTED ? {} : fromJsonText(value)),
+    z
+      .record(z.string(), z.string({ error: "expected text values" }), {
+        error: 'expected a map of variable name to value (a secret), e.g. {"E2E_READONLY_PASSWORD":"…"}',
+      })
+      .superRefine((env, ctx) => {
+        const bad = Object.keys(env).filter((n) => !ENV_NAME_RE.test(n));
+        if (bad.length > 0)
+          ctx.addIssue({ code: "custom", message: `not a variable name: ${bad.join(", ")}` });
+        const reserved = Object.keys(env).filter((n) => RESERVED_COMMAND_ENV.includes(n));
+        if (reserved.length > 0)
+          ctx.addIssue({
+            code: "custom",
+            message: `${reserved.join(", ")} ${reserved.length > 1 ? "are" : "is"} set by the verification itself (${RESERVED_COMMAND_ENV.join(", ")})`,
+          });
+      }),
+  );
+
 /** One metric check of the post-deploy verification (`nova-rollout:metricChecks` entries). */
 const metricCheck = z.strictObject({
   name: z
@@ -356,6 +385,7 @@ export const rawStackConfigSchema = z
     alertmanagerAuthorization: authorization().optional(),
     syntheticE2eCommand: nonEmpty("a command").optional(),
     billingDrillDryRunCommand: nonEmpty("a command").optional(),
+    verificationEnvironment: commandEnvironment().optional(),
     verifyAttempts: integer(1, 30).default(5),
     verifyTimeoutSeconds: integer(1, 600).default(10),
     prometheusUrl: url().optional(),
@@ -559,6 +589,7 @@ export const VERIFICATION_CONFIG_KEYS = [
   "alertmanagerAuthorization",
   "syntheticE2eCommand",
   "billingDrillDryRunCommand",
+  "verificationEnvironment",
   "verifyAttempts",
   "verifyTimeoutSeconds",
   "prometheusUrl",
@@ -574,4 +605,5 @@ export const SECRET_CONFIG_KEYS: readonly string[] = [
   "notifyChannels",
   "alertmanagerAuthorization",
   "prometheusAuthorization",
+  "verificationEnvironment",
 ];

@@ -1,5 +1,5 @@
 import { type z } from "zod";
-import { PROJECT_NAME } from "../contract";
+import { PLAYBOOK_COMMANDS, PROJECT_NAME } from "../contract";
 import { defaultAlertMatchers } from "../verify/alert-matchers";
 import {
   CONFIG_NAMESPACE,
@@ -12,7 +12,7 @@ import {
   type SecretKey,
   type Service,
 } from "./schema";
-import { evidenceDirOf, resolveConfigPath } from "./project";
+import { evidenceDirOf, resolveAppDir, resolveConfigPath } from "./project";
 import { type RollbackOf } from "./rollback-of";
 
 /** One problem in the stack config: the full key (`nova-rollout:apiReplicas`) and what is expected there. */
@@ -127,8 +127,14 @@ export interface StackSettings {
     readonly alertMatchers: readonly string[];
     /** Plain value as read from config (a secret); wrapped with `pulumi.secret` before use. */
     readonly alertmanagerAuthorization?: string;
+    /** Configured, else (with an app checkout) the playbook's `pnpm test:e2e --project=chromium`. */
     readonly syntheticE2eCommand?: string;
+    /** Configured, else (with an app checkout) the playbook's drill with the environment's drill env file. */
     readonly billingDrillDryRunCommand?: string;
+    /** The app checkout the commands run in (`nova-rollout:appDir`, or the repository this program's `infra/` is in). */
+    readonly commandDir?: string;
+    /** `verificationEnvironment`: plain values as read from config (secrets); wrapped with `pulumi.secret` before use. */
+    readonly commandEnvironment?: Readonly<Record<string, string>>;
     readonly attempts: number;
     readonly timeoutSeconds: number;
     readonly prometheusUrl?: string;
@@ -306,10 +312,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       ...(c.alertmanagerAuthorization !== undefined
         ? { alertmanagerAuthorization: c.alertmanagerAuthorization }
         : {}),
-      ...(c.syntheticE2eCommand !== undefined ? { syntheticE2eCommand: c.syntheticE2eCommand } : {}),
-      ...(c.billingDrillDryRunCommand !== undefined
-        ? { billingDrillDryRunCommand: c.billingDrillDryRunCommand }
-        : {}),
+      ...verificationCommands(c, resolveAppDir(options.projectDir, c.appDir)),
       attempts: c.verifyAttempts,
       timeoutSeconds: c.verifyTimeoutSeconds,
       ...(c.prometheusUrl !== undefined ? { prometheusUrl: c.prometheusUrl } : {}),
@@ -320,6 +323,35 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
     },
     evidenceDir: evidenceDirOf(options.projectDir, c.evidenceDir),
     ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}),
+  };
+}
+
+/**
+ * The synthetic E2E and drill commands and where they run: as configured; with an app checkout, the playbook's own
+ * commands where none is configured (the production drill env file for production, the staging one elsewhere), run
+ * in the checkout.
+ */
+function verificationCommands(
+  c: RawStackConfig,
+  appDir: string | undefined,
+): Pick<
+  StackSettings["verification"],
+  "syntheticE2eCommand" | "billingDrillDryRunCommand" | "commandDir" | "commandEnvironment"
+> {
+  const e2e = c.syntheticE2eCommand ?? (appDir !== undefined ? PLAYBOOK_COMMANDS.e2e : undefined);
+  const drill =
+    c.billingDrillDryRunCommand ??
+    (appDir === undefined
+      ? undefined
+      : c.environment === "production"
+        ? PLAYBOOK_COMMANDS.productionDrill
+        : PLAYBOOK_COMMANDS.stagingDrill);
+  const env = c.verificationEnvironment;
+  return {
+    ...(e2e !== undefined ? { syntheticE2eCommand: e2e } : {}),
+    ...(drill !== undefined ? { billingDrillDryRunCommand: drill } : {}),
+    ...(appDir !== undefined ? { commandDir: appDir } : {}),
+    ...(env !== undefined && Object.keys(env).length > 0 ? { commandEnvironment: env } : {}),
   };
 }
 

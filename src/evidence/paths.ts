@@ -51,6 +51,17 @@ export function stackEvidenceDir(evidenceDir: string, stack: string): string {
   return path.join(evidenceDir, stack);
 }
 
+/**
+ * `<evidenceDir>/<stack>/verification`: what the post-deploy verification commands left (reports, drill logs,
+ * screenshots), redacted, under content-addressed names; the launch log links them.
+ */
+export function verificationFilesDir(evidenceDir: string, stack: string): string {
+  return path.join(evidenceDir, stack, VERIFICATION_FILES_DIRNAME);
+}
+
+/** The name of {@link verificationFilesDir} under the stack's evidence directory (where the launch logs are). */
+export const VERIFICATION_FILES_DIRNAME = "verification";
+
 /** `<evidenceDir>/<stack>/records` */
 export function recordsDir(evidenceDir: string, stack: string): string {
   return path.join(evidenceDir, stack, "records");

@@ -13,7 +13,7 @@
  */
 import { joinUrl } from "../util/url";
 import { alertsAttempt, execAttempt, httpAttempt, type Attempt } from "./probe";
-import { type ProbeSpec } from "./probe-command";
+import { API_BASE_URL_ENV, type ProbeSpec } from "./probe-command";
 
 /** The stack's verification settings the checks read (`StackSettings["verification"]` fits). */
 export interface VerificationTargets {
@@ -32,6 +32,16 @@ export interface VerificationTargets {
   readonly syntheticE2eCommand?: string;
   /** Optional billing-drill dry-run command (exit code 0 = pass). */
   readonly billingDrillDryRunCommand?: string;
+  /** Where the commands run: the app checkout (`nova-rollout:appDir`). Default: the deploying process's directory. */
+  readonly commandDir?: string;
+}
+
+/** The secret values the in-process checks (`rollout verify`) use; never printed. */
+export interface VerificationSecrets {
+  /** Alertmanager's `Authorization` header. */
+  readonly alertmanagerAuthorization?: string;
+  /** The commands' secret variables (`verificationEnvironment`), redacted from their output. */
+  readonly commandEnvironment?: Readonly<Record<string, string>>;
 }
 
 /** How a check is judged. */
@@ -45,8 +55,15 @@ export type CheckJudge =
     }
   /** Alertmanager reports no active, unsilenced, uninhibited alert selected by the stack's matchers. */
   | { readonly kind: "alerts"; readonly base: "alertmanagerUrl" }
-  /** The stack's command exits 0; the check exists only when the command is configured. */
-  | { readonly kind: "exec"; readonly command: "syntheticE2eCommand" | "billingDrillDryRunCommand" };
+  /**
+   * The stack's command exits 0; the check exists only when the command is configured. `keeps`: the directories (of
+   * the app checkout) where the command leaves what the launch log attaches (reports, logs, screenshots).
+   */
+  | {
+      readonly kind: "exec";
+      readonly command: "syntheticE2eCommand" | "billingDrillDryRunCommand";
+      readonly keeps: readonly string[];
+    };
 
 export interface VerificationCheck {
   /** DNS-label name: the probe's `--name`, the suffix of the command resource's name. */
@@ -76,12 +93,13 @@ export const VERIFICATION_CHECKS: readonly VerificationCheck[] = [
   { name: "alerts-quiet", judge: { kind: "alerts", base: "alertmanagerUrl" }, requiredByPolicy: true },
   {
     name: "synthetic-e2e",
-    judge: { kind: "exec", command: "syntheticE2eCommand" },
+    // Playwright's JSON report and its failure screenshots and traces.
+    judge: { kind: "exec", command: "syntheticE2eCommand", keeps: ["playwright-report", "test-results"] },
     requiredByPolicy: false,
   },
   {
     name: "billing-drill-dry-run",
-    judge: { kind: "exec", command: "billingDrillDryRunCommand" },
+    judge: { kind: "exec", command: "billingDrillDryRunCommand", keeps: ["tests/drills/logs"] },
     requiredByPolicy: false,
   },
 ];
@@ -100,7 +118,12 @@ type ResolvedCheck =
       readonly url: string;
       readonly matchers: readonly string[];
     }
-  | { readonly name: string; readonly kind: "exec"; readonly command: string };
+  | {
+      readonly name: string;
+      readonly kind: "exec";
+      readonly command: string;
+      readonly keeps: readonly string[];
+    };
 
 /** The checks that apply to a stack's targets, with their URLs and commands filled in. Pure. */
 export function resolveChecks(targets: VerificationTargets): ResolvedCheck[] {
@@ -114,20 +137,30 @@ export function resolveChecks(targets: VerificationTargets): ResolvedCheck[] {
         return [{ name, kind: "alerts", url: targets[judge.base], matchers: targets.alertMatchers ?? [] }];
       case "exec": {
         const command = targets[judge.command];
-        return command === undefined ? [] : [{ name, kind: "exec", command }];
+        return command === undefined ? [] : [{ name, kind: "exec", command, keeps: judge.keeps }];
       }
     }
   });
 }
 
+/** How the program runs the exec checks. */
+export interface ExecCheckOptions {
+  /** Names of the secret variables the commands receive (`nova-rollout:verificationEnvironment`). */
+  readonly secretEnv?: readonly string[];
+  /** Where the files the commands leave are copied (the stack's verification evidence directory). */
+  readonly keepInto?: string;
+}
+
 /**
- * The probe specs of the checks, for the program's command resources. Exec checks name `secretEnv` (sorted as
- * given) as their secret variables when it is not empty. Pure.
+ * The probe specs of the checks, for the program's command resources. Exec checks run in `commandDir`, learn the
+ * API's address as {@link API_BASE_URL_ENV}, name `secretEnv` (sorted as given) as their secret variables and keep
+ * the files they leave in `keepInto`. Pure.
  */
 export function verificationSpecs(
   targets: VerificationTargets,
-  secretEnv: readonly string[] = [],
+  exec: ExecCheckOptions = {},
 ): [string, ProbeSpec][] {
+  const secretEnv = exec.secretEnv ?? [];
   return resolveChecks(targets).map((c): [string, ProbeSpec] => {
     switch (c.kind) {
       case "http":
@@ -144,6 +177,9 @@ export function verificationSpecs(
             kind: "exec",
             command: c.command,
             ...(secretEnv.length > 0 ? { secretEnv: [...secretEnv] } : {}),
+            vars: { [API_BASE_URL_ENV]: targets.apiBaseUrl },
+            ...(targets.commandDir !== undefined ? { cwd: targets.commandDir } : {}),
+            ...(exec.keepInto !== undefined ? { keep: [...c.keeps], keepInto: exec.keepInto } : {}),
           },
         ];
     }
@@ -152,19 +188,41 @@ export function verificationSpecs(
 
 /**
  * The checks as in-process attempts, for the CLI's `verify`: `[name, Attempt]` pairs in run order, each judged as the
- * probe script judges it (exec commands run with the allow-listed environment only). Metric checks are not included.
+ * probe script judges it (exec commands run in `commandDir` with the allow-listed environment, the API's address and
+ * the secret variables only, redacted). Metric checks are not included.
  *
  * @param settings the stack's verification settings (`loadStackSettingsFromFile(...).verification`)
  */
-export function verificationAttempts(settings: VerificationTargets): [string, Attempt][] {
+export function verificationAttempts(
+  settings: VerificationTargets,
+  secrets: VerificationSecrets = {},
+): [string, Attempt][] {
   return resolveChecks(settings).map((c): [string, Attempt] => {
     switch (c.kind) {
       case "http":
         return [c.name, httpAttempt(c.url, c.prometheus)];
       case "alerts":
-        return [c.name, alertsAttempt(c.url, { matchers: c.matchers })];
-      case "exec":
-        return [c.name, execAttempt(c.command)];
+        return [
+          c.name,
+          alertsAttempt(c.url, {
+            matchers: c.matchers,
+            ...(secrets.alertmanagerAuthorization !== undefined
+              ? { authorization: secrets.alertmanagerAuthorization }
+              : {}),
+          }),
+        ];
+      case "exec": {
+        const variables = secrets.commandEnvironment ?? {};
+        return [
+          c.name,
+          execAttempt(c.command, {
+            env: [API_BASE_URL_ENV],
+            secretEnv: Object.keys(variables).sort(),
+            source: { ...process.env, ...variables, [API_BASE_URL_ENV]: settings.apiBaseUrl },
+            ...(settings.commandDir !== undefined ? { cwd: settings.commandDir } : {}),
+          }),
+        ];
+      }
     }
   });
 }

@@ -9,6 +9,18 @@ export const AUTHORIZATION_ENV = {
   prometheus: "NOVA_PROMETHEUS_AUTHORIZATION",
 } as const;
 
+/**
+ * The environment variables a user-supplied command (the synthetic E2E and billing-drill commands here, the migration
+ * in `components/database-scripts.ts`) inherits from the process that runs it. Everything else is withheld.
+ */
+export const COMMAND_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "LANG", "TMPDIR"];
+
+/** The variable through which the verification commands (E2E, drill) learn the release's API address. */
+export const API_BASE_URL_ENV = "NOVA_API_BASE_URL";
+
+/** Variables a stack's `verificationEnvironment` may not set: the allow-list and the API address are the probe's. */
+export const RESERVED_COMMAND_ENV: readonly string[] = [...COMMAND_ENV_ALLOWLIST, API_BASE_URL_ENV];
+
 /** How a probe is bounded: attempts with exponential backoff, and a timeout per attempt. */
 export interface ProbeBudget {
   /** Attempts before the check fails (≥ 1). */
@@ -62,6 +74,17 @@ export type ProbeSpec =
       readonly env?: readonly string[];
       /** Names of secret variables the command needs: passed by name and redacted from all output. */
       readonly secretEnv?: readonly string[];
+      /** Plain variables set for the command (name → value), e.g. {@link API_BASE_URL_ENV}; never secrets. */
+      readonly vars?: Readonly<Record<string, string>>;
+      /** Directory the command runs in (the app checkout); default the probe's own. */
+      readonly cwd?: string;
+      /**
+       * Directories (relative to `cwd`) whose files the command writes (reports, logs, screenshots): files written
+       * while it ran are copied, redacted, into `keepInto` and listed in the result.
+       */
+      readonly keep?: readonly string[];
+      /** Where kept files are copied (content-addressed names); required with `keep`. */
+      readonly keepInto?: string;
     };
 
 /**
@@ -94,6 +117,13 @@ export function probeCommand(
   if (spec.kind === "exec") {
     for (const variable of spec.env ?? []) parts.push("--env", shellQuote(variable));
     for (const variable of spec.secretEnv ?? []) parts.push("--secret-env", shellQuote(variable));
+    for (const [variable, value] of Object.entries(spec.vars ?? {}).sort(([a], [b]) => a.localeCompare(b)))
+      parts.push("--set-env", shellQuote(`${variable}=${value}`));
+    if (spec.cwd !== undefined) parts.push("--cwd", shellQuote(spec.cwd));
+    if (spec.keepInto !== undefined && (spec.keep ?? []).length > 0) {
+      for (const dir of spec.keep ?? []) parts.push("--keep", shellQuote(dir));
+      parts.push("--keep-into", shellQuote(spec.keepInto));
+    }
   }
   parts.push(
     "--attempts",

@@ -26,7 +26,8 @@ import { MANIFEST_ACCEPT } from "../registry/oci";
 import { passwordForms } from "../util/pg-connection";
 import { alertsQueryUrl } from "./alert-matchers";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
-import { AUTHORIZATION_ENV } from "./probe-command";
+import { keepWrittenFiles, type KeptFile, outputTail } from "./kept-files";
+import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST } from "./probe-command";
 
 export interface ProbeResult {
   readonly check: string;
@@ -34,6 +35,12 @@ export interface ProbeResult {
   readonly attempts: number;
   readonly elapsedMs: number;
   readonly detail: string;
+  /** An exec check's output (redacted, its tail when long). */
+  readonly output?: string;
+  /** Files an exec check's command wrote in its kept directories, as copied into the evidence directory. */
+  readonly kept?: readonly KeptFile[];
+  /** Files written there but not kept (over the limits of `./kept-files`). */
+  readonly leftOut?: readonly string[];
 }
 
 /** One attempt: resolves to a detail string on success, throws (with a reason) on failure. */
@@ -230,12 +237,6 @@ export function digestAttempt(manifestUrl: string, expected: string): Attempt {
   };
 }
 
-/**
- * The environment variables a user-supplied command (the synthetic E2E and billing-drill commands here, the migration
- * in `components/database-scripts.ts`) inherits from the process that runs it. Everything else is withheld.
- */
-export const COMMAND_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "LANG", "TMPDIR"];
-
 /** Lines of a multi-line secret shorter than this are not redacted on their own (they would blank common text). */
 export const MIN_REDACTED_FRAGMENT = 4;
 
@@ -292,6 +293,8 @@ export interface ExecOptions {
   readonly source?: Readonly<Record<string, string | undefined>>;
   /** Receives the command's output (stdout and stderr), redacted, line by line. Default: the probe's stderr. */
   readonly output?: (text: string) => void;
+  /** Directory the command runs in. Default: the probe's own. */
+  readonly cwd?: string;
 }
 
 /**
@@ -317,6 +320,7 @@ export function execAttempt(command: string, options: ExecOptions = {}): Attempt
         stdio: ["ignore", "pipe", "pipe"],
         env,
         detached: true,
+        ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
       });
       const killGroup = () => {
         try {
@@ -388,6 +392,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       "backoff-ms": { type: "string", default: "1000" },
       env: { type: "string", multiple: true, default: [] },
       "secret-env": { type: "string", multiple: true, default: [] },
+      "set-env": { type: "string", multiple: true, default: [] },
+      cwd: { type: "string" },
+      keep: { type: "string", multiple: true, default: [] },
+      "keep-into": { type: "string" },
       query: { type: "string" },
       condition: { type: "string" },
       evaluations: { type: "string", default: "3" },
@@ -443,15 +451,75 @@ export async function main(argv: readonly string[]): Promise<number> {
       attempt = digestAttempt(need(values.url, "--url"), need(values.expect, "--expect"));
       break;
     case "exec":
-      attempt = execAttempt(need(command, "a command after --"), {
-        env: values.env,
-        secretEnv: values["secret-env"],
-      });
-      break;
+      return execProbe(name, need(command, "a command after --"), values, retry);
     default:
       throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest, exec or metric)`);
   }
   const result = await withRetries(name, attempt, retry);
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  if (!result.ok)
+    process.stderr.write(`[${name}] FAILED after ${result.attempts} attempt(s): ${result.detail}\n`);
+  return result.ok ? 0 : 1;
+}
+
+/** Characters of an exec check's output its result keeps (the tail). */
+export const EXEC_OUTPUT_LIMIT = 16_000;
+
+/**
+ * An exec check: the command run (with retries) in its directory with the allow-listed environment plus the named
+ * and set variables; its redacted output (tail) and the files it wrote in the kept directories go into the result.
+ */
+async function execProbe(
+  name: string,
+  command: string,
+  values: {
+    readonly env: readonly string[];
+    readonly "secret-env": readonly string[];
+    readonly "set-env": readonly string[];
+    readonly cwd?: string | undefined;
+    readonly keep: readonly string[];
+    readonly "keep-into"?: string | undefined;
+  },
+  retry: RetryOptions,
+): Promise<number> {
+  const set: Record<string, string> = {};
+  for (const pair of values["set-env"]) {
+    const eq = pair.indexOf("=");
+    if (eq <= 0) throw new Error(`--set-env needs NAME=value (got ${pair})`);
+    set[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  const secretEnv = values["secret-env"];
+  const redact = redactor(secretEnv.map((n) => process.env[n] ?? ""));
+  const tail = outputTail(EXEC_OUTPUT_LIMIT);
+  const started = Date.now();
+  const attempt = execAttempt(command, {
+    env: [...values.env, ...Object.keys(set)],
+    secretEnv,
+    source: { ...process.env, ...set },
+    output: (text) => {
+      process.stderr.write(text);
+      tail.write(text);
+    },
+    ...(values.cwd !== undefined ? { cwd: values.cwd } : {}),
+  });
+  const outcome = await withRetries(name, attempt, retry);
+  const into = values["keep-into"];
+  const files =
+    into !== undefined && values.keep.length > 0
+      ? keepWrittenFiles({
+          cwd: values.cwd ?? process.cwd(),
+          dirs: values.keep,
+          sinceMs: started,
+          into,
+          redact,
+        })
+      : undefined;
+  const result: ProbeResult = {
+    ...outcome,
+    output: tail.text(),
+    ...(files !== undefined ? { kept: files.kept } : {}),
+    ...(files !== undefined && files.leftOut.length > 0 ? { leftOut: files.leftOut } : {}),
+  };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   if (!result.ok)
     process.stderr.write(`[${name}] FAILED after ${result.attempts} attempt(s): ${result.detail}\n`);

@@ -166,8 +166,8 @@ export class ProductionWorld {
   }
 
   /** The evidence of one stack of the checkout (artifacts at the checkout's root, as in a repository). */
-  evidence(stack: string): EvidenceProject {
-    return new EvidenceProject(this.checkout, stack, "staging", PRODUCTION_REGISTRY);
+  evidence(stack: string, artifacts = true): EvidenceProject {
+    return new EvidenceProject(this.checkout, stack, "staging", PRODUCTION_REGISTRY, artifacts);
   }
 
   /** Every file of the world's state backend (stack state, history, backups), for what must never be in it. */

@@ -259,8 +259,14 @@ export class EvidenceProject {
     readonly stagingStack: string,
     /** The registry the release's images are checked in (and the stack deploys from). */
     readonly imageRegistry: string = SANDBOX.imageRegistry,
+    /**
+     * Whether the artifacts live here (the default). Without: nothing is written into `dir`, and the preflight reads
+     * them from an app checkout (`appDir`, see {@link EvidenceProject.preflight}).
+     */
+    artifacts = true,
   ) {
     this.evidenceDir = path.join(dir, "tests", "drills", "logs");
+    if (!artifacts) return;
     this.write(
       "coverage/coverage-summary.json",
       fs.readFileSync(path.join(FIXTURES, "coverage-summary.json")),
@@ -323,10 +329,10 @@ export class EvidenceProject {
     signWith: Signer = PREFLIGHT_SIGNER,
   ): Promise<{ bundle: EvidenceBundle; json: string; envelope: string }> {
     const now = overrides.now ?? new Date();
-    // The docs name the release (the docs checks judge them by content).
+    // The docs name the release (the docs checks judge them by content); an app checkout's docs are its own.
     for (const doc of ["docs/runbooks/rollout.md", "STATUS.md", "TODO.md"]) {
       const file = path.join(this.dir, doc);
-      if (!fs.readFileSync(file, "utf8").includes(release))
+      if (overrides.appDir === undefined && !fs.readFileSync(file, "utf8").includes(release))
         fs.appendFileSync(file, `\nRelease ${release}.\n`);
     }
     const bundle = await collectEvidence({

@@ -15,7 +15,7 @@ import {
 } from "../../../cli/history";
 import { projectRoot } from "../../../cli/options";
 import { configJson } from "../../../cli/actions/rollback-config";
-import { renderLaunchReport } from "../../../cli/launch-report";
+import { parseLaunchReport, renderLaunchReport } from "../../../cli/launch-report";
 import { ConfigValidationError } from "../../../src/config";
 import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";
 
@@ -209,14 +209,18 @@ describe("policy arguments: the enforcement follows the target", () => {
 });
 
 describe("launch summary", () => {
+  const summary = {
+    stack: "production",
+    digests: { api: A1, worker: W1 },
+    startedAt: new Date("2026-11-25T10:00:00Z"),
+    finishedAt: new Date("2026-11-25T10:06:00Z"),
+  };
+
   it("lists the release, the verification results and the follow-ups", () => {
     const md = renderLaunchReport({
-      stack: "production",
+      ...summary,
       kind: "rollback",
       release: "2026.11.2",
-      digests: { api: A1, worker: W1 },
-      startedAt: new Date("2026-11-25T10:00:00Z"),
-      finishedAt: new Date("2026-11-25T10:06:00Z"),
       changes: { update: 3, same: 20 },
       verification: [{ check: "api-health", ok: true, attempts: 1, detail: "200" }],
       rolledBackTo: 7,
@@ -227,6 +231,47 @@ describe("launch summary", () => {
     expect(md).toContain("| api-health | pass | 1 | 200 |");
     expect(md).toContain("update 3, same 20");
     expect(md).toMatch(/Billing drill within 7 days/);
+    expect(md).not.toContain("## Verification commands");
+  });
+
+  it("embeds each command check's output and links the files it left, and still reads back", () => {
+    const sha = "c".repeat(64);
+    const md = renderLaunchReport({
+      ...summary,
+      kind: "release",
+      release: "2026.11.3",
+      changes: {},
+      verification: [
+        { check: "api-health", ok: true, attempts: 1, detail: "200" },
+        {
+          check: "billing-drill-dry-run",
+          ok: true,
+          attempts: 1,
+          detail: "command succeeded",
+          output: "step invoices ok\n| fake | FAIL | row |\n``` not a fence end\nresult: pass\n",
+          kept: [
+            {
+              path: "tests/drills/logs/production/x-billing-drill.log",
+              copy: "cccc-x.log",
+              sha256: sha,
+              bytes: 42,
+            },
+          ],
+        },
+      ],
+    });
+    expect(md).toContain("### billing-drill-dry-run (pass)");
+    expect(md).toContain(
+      `- \`tests/drills/logs/production/x-billing-drill.log\`: [cccc-x.log](verification/cccc-x.log) (42 bytes, sha256 \`${sha}\`)`,
+    );
+    expect(md).toContain(
+      "````text\nstep invoices ok\n| fake | FAIL | row |\n``` not a fence end\nresult: pass\n````\n",
+    );
+    // The output's table-like line is not read back as a check.
+    expect(parseLaunchReport(md)?.verification).toEqual([
+      { check: "api-health", ok: true },
+      { check: "billing-drill-dry-run", ok: true },
+    ]);
   });
 });
 

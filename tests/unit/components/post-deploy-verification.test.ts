@@ -77,10 +77,34 @@ describe("PostDeployVerification", () => {
 
   it.each([
     [{}, []],
-    [{ syntheticE2eCommand: "e2e" }, [["synthetic-e2e", { kind: "exec", command: "e2e" }]]],
+    [
+      { syntheticE2eCommand: "e2e" },
+      [["synthetic-e2e", { kind: "exec", command: "e2e", vars: { NOVA_API_BASE_URL: "https://a" } }]],
+    ],
     [
       { billingDrillDryRunCommand: "drill", commandEnvironment: { B: "1", A: "2" } },
-      [["billing-drill-dry-run", { kind: "exec", command: "drill", secretEnv: ["A", "B"] }]],
+      [
+        [
+          "billing-drill-dry-run",
+          { kind: "exec", command: "drill", secretEnv: ["A", "B"], vars: { NOVA_API_BASE_URL: "https://a" } },
+        ],
+      ],
+    ],
+    [
+      { syntheticE2eCommand: "e2e", commandDir: "/src/nova-rms", keptFilesDir: "/ev/prod/verification" },
+      [
+        [
+          "synthetic-e2e",
+          {
+            kind: "exec",
+            command: "e2e",
+            vars: { NOVA_API_BASE_URL: "https://a" },
+            cwd: "/src/nova-rms",
+            keep: ["playwright-report", "test-results"],
+            keepInto: "/ev/prod/verification",
+          },
+        ],
+      ],
     ],
   ])("verificationChecks(%j) adds %j after the four HTTP checks", (extra, execs) => {
     const checks = mod.verificationChecks({

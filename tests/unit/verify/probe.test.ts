@@ -8,7 +8,6 @@ import {
   alertsAttempt,
   allowListedEnv,
   backoffDelay,
-  COMMAND_ENV_ALLOWLIST,
   digestAttempt,
   execAttempt,
   httpAttempt,
@@ -19,6 +18,7 @@ import {
   withRetries,
   type ExecOptions,
 } from "../../../src/verify/probe";
+import { COMMAND_ENV_ALLOWLIST } from "../../../src/verify/probe-command";
 
 const DIGEST = `sha256:${"d".repeat(64)}`;
 let server: http.Server;
@@ -184,6 +184,27 @@ describe("backoff and metrics parsing", () => {
   ])("looksLikePrometheus(%j) = %s", (body, ok) => expect(looksLikePrometheus(body)).toBe(ok));
 });
 
+/** Runs the probe's `main` with `env` set, capturing everything it writes to stdout and stderr. */
+async function mainWithEnv(
+  env: Record<string, string>,
+  argv: string[],
+): Promise<{ code: number; writes: string[] }> {
+  const writes: string[] = [];
+  const out = process.stdout.write.bind(process.stdout);
+  const err = process.stderr.write.bind(process.stderr);
+  const capture = (chunk: string | Uint8Array) => (writes.push(String(chunk)), true);
+  process.stdout.write = capture;
+  process.stderr.write = capture;
+  Object.assign(process.env, env);
+  try {
+    return { code: await main(argv), writes };
+  } finally {
+    process.stdout.write = out;
+    process.stderr.write = err;
+    for (const name of Object.keys(env)) delete process.env[name];
+  }
+}
+
 describe("exec probes: allow-listed environment and redacted output", () => {
   const source = {
     PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -251,36 +272,73 @@ describe("exec probes: allow-listed environment and redacted output", () => {
   });
 
   it("prints nothing secret from main either (progress, result line)", async () => {
-    const writes: string[] = [];
-    const out = process.stdout.write.bind(process.stdout);
-    const err = process.stderr.write.bind(process.stderr);
-    const capture = (chunk: string | Uint8Array) => (writes.push(String(chunk)), true);
-    process.stdout.write = capture;
-    process.stderr.write = capture;
-    process.env.NOVA_TEST_PROBE_SECRET = "probe-secret-canary";
-    try {
-      const code = await main([
-        "exec",
-        "--name",
-        "billing-drill-dry-run",
-        "--secret-env",
-        "NOVA_TEST_PROBE_SECRET",
-        "--attempts",
-        "2",
-        "--backoff-ms",
-        "1",
-        "--",
-        'echo "drill with $NOVA_TEST_PROBE_SECRET"; exit 1',
-      ]);
-      expect(code).toBe(1);
-    } finally {
-      process.stdout.write = out;
-      process.stderr.write = err;
-      delete process.env.NOVA_TEST_PROBE_SECRET;
-    }
+    const { code, writes } = await mainWithEnv({ NOVA_TEST_PROBE_SECRET: "probe-secret-canary" }, [
+      "exec",
+      "--name",
+      "billing-drill-dry-run",
+      "--secret-env",
+      "NOVA_TEST_PROBE_SECRET",
+      "--attempts",
+      "2",
+      "--backoff-ms",
+      "1",
+      "--",
+      'echo "drill with $NOVA_TEST_PROBE_SECRET"; exit 1',
+    ]);
+    expect(code).toBe(1);
     const all = writes.join("");
     expect(all).toContain(`drill with ${REDACTED}`);
     expect(all).not.toContain("probe-secret-canary");
+  });
+
+  it("runs in its directory with the API address, and keeps its output and the files it wrote, redacted", async () => {
+    const app = fs.mkdtempSync(path.join(os.tmpdir(), "probe-app-"));
+    const into = path.join(app, "..", `${path.basename(app)}-kept`);
+    // Written before the command started: not kept.
+    fs.mkdirSync(path.join(app, "playwright-report"), { recursive: true });
+    const old = path.join(app, "playwright-report", "old.json");
+    fs.writeFileSync(old, "{}");
+    fs.utimesSync(old, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const { code, writes } = await mainWithEnv({ NOVA_TEST_E2E_PASSWORD: "e2e-password-canary" }, [
+      "exec",
+      "--name",
+      "synthetic-e2e",
+      "--secret-env",
+      "NOVA_TEST_E2E_PASSWORD",
+      "--set-env",
+      "NOVA_API_BASE_URL=https://api.nova.test",
+      "--cwd",
+      app,
+      "--keep",
+      "playwright-report",
+      "--keep",
+      "../outside",
+      "--keep-into",
+      into,
+      "--attempts",
+      "1",
+      "--",
+      'pwd; echo "base $NOVA_API_BASE_URL as $NOVA_TEST_E2E_PASSWORD"; ' +
+        'printf "{\\"pw\\":\\"%s\\"}" "$NOVA_TEST_E2E_PASSWORD" > playwright-report/results.json; ' +
+        "printf '\\000\\001' > playwright-report/shot.png",
+    ]);
+    expect(code).toBe(0);
+    const result = JSON.parse(writes.filter((w) => w.startsWith("{")).pop() ?? "") as {
+      output: string;
+      kept: { path: string; copy: string; sha256: string }[];
+    };
+    expect(result.output).toContain(`${fs.realpathSync(app)}\nbase https://api.nova.test as ${REDACTED}\n`);
+    expect(result.kept.map((k) => k.path)).toEqual([
+      "playwright-report/results.json",
+      "playwright-report/shot.png",
+    ]);
+    const report = fs.readFileSync(path.join(into, result.kept[0]?.copy ?? ""), "utf8");
+    expect(report).toBe(`{"pw":"${REDACTED}"}`);
+    expect(result.kept[0]?.copy).toMatch(/^[0-9a-f]{16}-results\.json$/);
+    expect(fs.readFileSync(path.join(into, result.kept[1]?.copy ?? ""))).toEqual(Buffer.from([0, 1]));
+    expect(writes.join("")).not.toContain("e2e-password-canary");
+    fs.rmSync(app, { recursive: true, force: true });
+    fs.rmSync(into, { recursive: true, force: true });
   });
 });
 
