@@ -160,4 +160,15 @@ describe("an authorization in a stack file", () => {
       "[encrypted]",
     );
   });
+
+  it("the other secret maps encrypted pass too: notification channels, the commands' variables", () => {
+    write("maps", [
+      "  nova-rollout:notifyChannels:",
+      "    secure: v1:aGVsbG8=:Y2hhbm5lbHM=",
+      "  nova-rollout:verificationEnvironment:",
+      "    secure: v1:aGVsbG8=:dmFyaWFibGVz",
+    ]);
+    expect(plaintextSecretProblems(readStackFile(dir, "maps"))).toEqual([]);
+    expect(loadStackSettingsFromFile(dir, "maps").verification.commandEnvironment).toBeUndefined();
+  });
 });
