@@ -194,7 +194,9 @@ export async function release(
   const events: EngineEventLike[] = [];
   // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
   const timed: TimedStepEvent[] = [];
-  await notify.send("release-started", stackName, tag);
+  // The images this release deploys, for the channels that show them (Grafana annotations).
+  const releaseDigests = { api: config.value("apiImageDigest"), worker: config.value("workerImageDigest") };
+  await notify.send("release-started", stackName, tag, undefined, releaseDigests);
   // One line (or JSON event) per playbook step and per verification check as it starts and ends.
   const steps = await stepProgress({ kind: "release", startedAt: actionStartedAt, json: o.json === true });
   const engineStartedAt = Date.now();
@@ -233,13 +235,19 @@ export async function release(
     // Decided from the engine's events (which resources failed), not from the error text.
     if (!failedInVerification(events)) {
       if (describeFailure(err).code === EXIT.policyViolation) {
-        await notify.send("gate-blocked", stackName, tag, "mandatory policy violations; nothing changed");
+        await notify.send(
+          "gate-blocked",
+          stackName,
+          tag,
+          "mandatory policy violations; nothing changed",
+          releaseDigests,
+        );
       }
       throw err;
     }
     const failingChecks = failedUrns(events).map((u) => u.split("::").at(-1) ?? u);
     const failing = failingChecks.join(", ");
-    await notify.send("verification-failed", stackName, tag, failing);
+    await notify.send("verification-failed", stackName, tag, failing, releaseDigests);
     const rejection = await recordRejection(
       stack,
       projectDir,
@@ -273,6 +281,7 @@ export async function release(
         stackName,
         tag,
         `automatic rollback: ${describeFailure(rollbackErr).message.split("\n")[0] ?? ""}`,
+        releaseDigests,
       );
       throw new UserError(
         `Post-deploy verification of release ${tag} failed and the automatic rollback could not run; release ${tag} is still deployed.\n${await rollbackFailedReport(projectDir, stackName, undefined, rollbackErr)}`,
@@ -296,6 +305,12 @@ export async function release(
   };
   const report = writeLaunchReport(evidenceDir, summary);
   writeReleaseComms(evidenceDir, summary, { launchReport: path.basename(report) });
-  await notify.send("release-succeeded", stackName, tag, `launch summary ${path.basename(report)}`);
+  await notify.send(
+    "release-succeeded",
+    stackName,
+    tag,
+    `launch summary ${path.basename(report)}`,
+    summary.digests,
+  );
   return report;
 }

@@ -263,6 +263,7 @@ export async function rollBackStack(
         stackName,
         target.release,
         `to update ${target.version}; launch summary ${report}`,
+        summary.digests,
       ),
     );
     if (file !== undefined) process.stderr.write(`rollback summary: ${path.relative(projectDir, file)}\n`);
@@ -279,6 +280,7 @@ export async function rollBackStack(
       stackName,
       target.release,
       `to update ${target.version}; see the CLI output`,
+      { api: target.apiDigest, worker: target.workerDigest },
     );
     throw new UserError(await rollbackFailedReport(projectDir, stackName, target, err), EXIT.rollbackFailed);
   }

@@ -1,6 +1,8 @@
 /**
  * Release communication (playbook steps 2, 7, 8): one concise message per rollout event to each configured channel —
- * a Slack-compatible incoming webhook (`{"text": …}`) or a generic JSON webhook (the event itself). Delivery retries
+ * a Slack-compatible incoming webhook (`{"text": …}`), a generic JSON webhook (the event itself), or Grafana, where
+ * each event becomes an annotation (HTTP API `POST /api/annotations`, tagged with the stack, release and event, its
+ * text naming the image digests) on the dashboards that show the release. Delivery retries
  * with backoff under a timeout and never fails or blocks the rollout: an event that could not be delivered is appended
  * to the evidence directory instead. Messages are built from release facts only (stack, release, digests, check
  * names, file names); webhook URLs are secrets and never appear in a message, a log line or the undelivered file.
@@ -29,24 +31,44 @@ export interface NotifyEvent {
   readonly at: string;
   /** One line of detail (failing checks, the restored version, the launch summary's file name). */
   readonly detail?: string;
+  /** The images the event is about (the release deployed or restored), when known. */
+  readonly digests?: { readonly api: string; readonly worker: string };
 }
 
-/** A configured channel (the URL is a secret value from stack config). */
+/** A configured channel (the URL and the authorization are secret values from stack config). */
 export interface Channel {
   readonly name: string;
-  readonly kind: "slack" | "json";
+  readonly kind: "slack" | "json" | "grafana";
+  /** The webhook's URL; for Grafana, its base URL (`https://grafana.example`). */
   readonly url: string;
+  /** `Authorization` header (`Bearer <service account token>` for Grafana). */
+  readonly authorization?: string;
+  /** Grafana only: the dashboard the annotations belong to (default: organisation-wide annotations). */
+  readonly dashboardUid?: string;
 }
 
 /** `nova-rollout:notifyChannels`: a JSON map of channel name → { kind, url } (stored as a secret). */
 export const channelsSchema = z.record(
   z.string().regex(/^[a-z0-9][a-z0-9-]*$/, { error: "channel names are lowercase letters, digits and '-'" }),
-  z.strictObject({
-    kind: z.enum(["slack", "json"], { error: 'expected "slack" or "json"' }),
-    url: z
-      .string()
-      .refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: "expected an http(s) URL" }),
-  }),
+  z
+    .strictObject({
+      kind: z.enum(["slack", "json", "grafana"], { error: 'expected "slack", "json" or "grafana"' }),
+      url: z
+        .string()
+        .refine((u) => /^https?:\/\//.test(u) && URL.canParse(u), { error: "expected an http(s) URL" }),
+      authorization: z
+        .string()
+        .regex(/^(Bearer|Basic) \S+$/, { error: 'expected "Bearer <token>" or "Basic <base64>"' })
+        .optional(),
+      dashboardUid: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,40}$/, { error: "expected a dashboard UID" })
+        .optional(),
+    })
+    .refine((c) => c.kind === "grafana" || c.dashboardUid === undefined, {
+      error: "dashboardUid is for grafana channels",
+      path: ["dashboardUid"],
+    }),
 );
 
 /** Parses the channels config; throws one error naming each bad channel (never echoing a URL). */
@@ -63,7 +85,13 @@ export function parseChannels(text: string | undefined): Channel[] {
     const problems = r.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ");
     throw new Error(`nova-rollout:notifyChannels: ${problems}`);
   }
-  return Object.entries(r.data).map(([name, c]) => ({ name, kind: c.kind, url: c.url }));
+  return Object.entries(r.data).map(([name, c]) => ({
+    name,
+    kind: c.kind,
+    url: c.url,
+    ...(c.authorization !== undefined ? { authorization: c.authorization } : {}),
+    ...(c.dashboardUid !== undefined ? { dashboardUid: c.dashboardUid } : {}),
+  }));
 }
 
 const TITLES: Record<NotifyEventKind, string> = {
@@ -83,11 +111,39 @@ export function messageOf(e: NotifyEvent): string {
   return `[nova-rollout] ${TITLES[e.kind]}: ${e.stack}${release}${e.detail !== undefined ? ` — ${e.detail}` : ""}`;
 }
 
+/** The tags of an event's Grafana annotation (what dashboards filter annotations by). Pure. */
+export function annotationTags(e: NotifyEvent): string[] {
+  return [
+    "nova-rollout",
+    `stack:${e.stack}`,
+    ...(e.release !== "" ? [`release:${e.release}`] : []),
+    `event:${e.kind}`,
+  ];
+}
+
 /** The HTTP body a channel receives. Pure. */
 export function bodyFor(channel: Channel, e: NotifyEvent): string {
-  return channel.kind === "slack"
-    ? JSON.stringify({ text: messageOf(e) })
-    : JSON.stringify({ ...e, text: messageOf(e) });
+  switch (channel.kind) {
+    case "slack":
+      return JSON.stringify({ text: messageOf(e) });
+    case "json":
+      return JSON.stringify({ ...e, text: messageOf(e) });
+    case "grafana": {
+      const images =
+        e.digests === undefined ? "" : `\nnova-rms-api@${e.digests.api}\nnova-rms-worker@${e.digests.worker}`;
+      return JSON.stringify({
+        ...(channel.dashboardUid !== undefined ? { dashboardUID: channel.dashboardUid } : {}),
+        time: Date.parse(e.at),
+        tags: annotationTags(e),
+        text: `${messageOf(e)}${images}`,
+      });
+    }
+  }
+}
+
+/** Where a channel's events are posted. Pure. */
+export function endpointOf(channel: Channel): string {
+  return channel.kind === "grafana" ? `${channel.url.replace(/\/+$/, "")}/api/annotations` : channel.url;
 }
 
 export interface DeliveryOptions {
@@ -112,9 +168,12 @@ export async function deliver(
   for (let i = 0; i < o.attempts; i += 1) {
     if (i > 0) await sleep(o.backoffMs * 2 ** (i - 1));
     try {
-      const res = await f(channel.url, {
+      const res = await f(endpointOf(channel), {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: {
+          "content-type": "application/json",
+          ...(channel.authorization !== undefined ? { authorization: channel.authorization } : {}),
+        },
         body: bodyFor(channel, e),
         signal: AbortSignal.timeout(o.timeoutMs),
       });
@@ -137,8 +196,14 @@ export class Notifier {
     private readonly log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   ) {}
 
-  /** Sends one event; resolves when every channel was tried. */
-  async send(kind: NotifyEventKind, stack: string, release: string, detail?: string): Promise<void> {
+  /** Sends one event (with the images it is about, when known); resolves when every channel was tried. */
+  async send(
+    kind: NotifyEventKind,
+    stack: string,
+    release: string,
+    detail?: string,
+    digests?: NotifyEvent["digests"],
+  ): Promise<void> {
     if (this.channels.length === 0) return;
     const e: NotifyEvent = {
       kind,
@@ -146,6 +211,7 @@ export class Notifier {
       release,
       at: new Date().toISOString(),
       ...(detail !== undefined ? { detail } : {}),
+      ...(digests !== undefined ? { digests } : {}),
     };
     for (const channel of this.channels) {
       let why: string | undefined;

@@ -37,6 +37,7 @@ export const SANDBOX = {
     api: "http://127.0.0.1:38080",
     worker: "http://127.0.0.1:33001",
     alertmanager: "http://127.0.0.1:39093",
+    grafana: "http://127.0.0.1:33000",
   },
   prometheus: "http://127.0.0.1:39090",
 } as const;
@@ -292,6 +293,34 @@ export async function resetStandins(): Promise<void> {
     body: JSON.stringify({ reset: true }),
   });
   if (!res.ok) throw new Error(`stand-in prometheus: reset answered ${res.status}`);
+}
+
+/**
+ * A `grafana` notification channel on the Grafana stand-in (its earlier annotations forgotten), whose annotations API
+ * then requires `authorization` (the secret value of `nova-rollout:notifyChannels`).
+ */
+export async function grafanaChannel(authorization: string): Promise<string> {
+  for (const body of [{ reset: true }, { authorization }]) {
+    const res = await fetch(`${SANDBOX.standins.grafana}/__grafana`, {
+      method: "POST",
+      body: JSON.stringify(body),
+    });
+    if (!res.ok) throw new Error(`stand-in grafana: answered ${res.status}`);
+  }
+  return JSON.stringify({ grafana: { kind: "grafana", url: SANDBOX.standins.grafana, authorization } });
+}
+
+/** The Grafana stand-in's annotations carrying every tag, newest first (read with the channel's authorization). */
+export async function grafanaAnnotations(
+  tags: readonly string[],
+  authorization: string,
+): Promise<{ tags: string[]; text: string; time: number }[]> {
+  const query = tags.map((t) => `tags=${encodeURIComponent(t)}`).join("&");
+  const res = await fetch(`${SANDBOX.standins.grafana}/api/annotations?${query}`, {
+    headers: { authorization },
+  });
+  if (!res.ok) throw new Error(`stand-in grafana: annotations answered ${res.status}`);
+  return (await res.json()) as { tags: string[]; text: string; time: number }[];
 }
 
 /** The digests of the sandbox images, as written by tools/sandbox/build-images.mjs. */

@@ -9,7 +9,7 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verificationFilesDir } from "../../src/evidence/paths";
 import { preparedCheckout } from "../support/nova-rms-checkout";
-import { REPO_ROOT, SANDBOX } from "./harness";
+import { grafanaAnnotations, grafanaChannel, REPO_ROOT, SANDBOX } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
 import { deployments, type Digests, filesUnder, productionRegistryMirror, signatory } from "./scenario";
 
@@ -18,6 +18,7 @@ const NS = "it-prod-app";
 /** The release the fixture checkout is at (its package.json version; its STATUS, TODO and runbooks name it). */
 const RELEASE = "2026.11.3";
 const PASSWORD = `e2e-readonly-${crypto.randomBytes(12).toString("hex")}`;
+const GRAFANA_TOKEN = `Bearer glsa_it_${crypto.randomBytes(8).toString("hex")}`;
 
 let world: ProductionWorld;
 let stack: Stack;
@@ -48,6 +49,11 @@ beforeAll(async () => {
   );
   await stack.setConfig("nova-rollout:verificationEnvironment", {
     value: JSON.stringify({ E2E_READONLY_EMAIL: "readonly@nova.test", E2E_READONLY_PASSWORD: PASSWORD }),
+    secret: true,
+  });
+  // Release events become Grafana annotations (the stand-in requires the channel's token).
+  await stack.setConfig("nova-rollout:notifyChannels", {
+    value: await grafanaChannel(GRAFANA_TOKEN),
     secret: true,
   });
 }, 600_000);
@@ -125,6 +131,15 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
       /- `playwright-report\/results\.json`: \[[0-9a-f]{16}-results\.json\]\(verification\//,
     );
 
+    // Grafana shows when the release started and succeeded, and which images it deployed.
+    const annotations = await grafanaAnnotations([`stack:${STACK}`, `release:${RELEASE}`], GRAFANA_TOKEN);
+    expect(annotations.map((a) => a.tags.find((t) => t.startsWith("event:")))).toEqual([
+      "event:release-succeeded",
+      "event:release-started",
+    ]);
+    expect(annotations[0]?.text).toContain(`nova-rms-api@${digests.api}`);
+    expect(annotations[0]?.text).toMatch(/launch summary \d{8}T\d{6}Z-launch\.md/);
+
     // `rollout verify` runs the same commands with the stack's decrypted variables (the E2E fails without them).
     const verify = await world.rollout(["verify", "--stack", STACK], { PATH: process.env.PATH ?? "" });
     expect(verify.code, verify.out).toBe(0);
@@ -133,6 +148,7 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
 
     // The password is nowhere: not in the CLI's output, the state backend, the evidence, or the app checkout.
     expect(up.out).not.toContain(PASSWORD);
+    expect(up.out).not.toContain(GRAFANA_TOKEN);
     expect(verify.out).not.toContain(PASSWORD);
     const everywhere = [...world.backendFiles(), ...filesUnder(world.checkout), ...filesUnder(app)];
     const leaks = everywhere.filter((f) => fs.readFileSync(f).includes(PASSWORD));

@@ -14,7 +14,16 @@ import { fullHistory, toReleaseEntries } from "../../cli/history";
 import { processAlive, readHolderRecords } from "../../cli/lock-holders";
 import { readRecords } from "../../src/evidence";
 import { readRejections } from "../../src/evidence/rejections";
-import { kubectl, resetStandins, SANDBOX, sandboxImageDigests, setMetric, testEnv } from "./harness";
+import {
+  grafanaAnnotations,
+  grafanaChannel,
+  kubectl,
+  resetStandins,
+  SANDBOX,
+  sandboxImageDigests,
+  setMetric,
+  testEnv,
+} from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
 import {
   cronJobSuspended,
@@ -36,6 +45,7 @@ let evidence: EvidenceProject;
 let r1: Digests;
 let r2: Digests;
 const bundles: Record<string, string> = {};
+const GRAFANA_TOKEN = "Bearer glsa_it_rollback";
 
 async function releaseFails(): Promise<UserError> {
   try {
@@ -94,6 +104,11 @@ beforeAll(async () => {
   process.env.NOVA_OPERATOR = world.sre.name;
   process.env.NOVA_SSH_KEY_FILE = world.sre.keyFile;
   evidence = world.evidence(STACK);
+  // Release and rollback events become Grafana annotations (the stand-in requires the channel's token).
+  await stack.setConfig("nova-rollout:notifyChannels", {
+    value: await grafanaChannel(GRAFANA_TOKEN),
+    secret: true,
+  });
 }, 600_000);
 
 afterAll(async () => {
@@ -152,6 +167,12 @@ describe.sequential("rollback of a production-shaped stack, committed production
       f.endsWith("-launch.md"),
     );
     expect(launches.map((f) => fs.readFileSync(f, "utf8")).join("\n")).toMatch(/Rollback summary/);
+    // Grafana marks the failed release and the rollback to r1's images.
+    const failed = await grafanaAnnotations([`stack:${STACK}`, "event:verification-failed"], GRAFANA_TOKEN);
+    expect(failed[0]?.tags).toContain("release:r2");
+    const rolledBack = await grafanaAnnotations([`stack:${STACK}`, "event:rollback-done"], GRAFANA_TOKEN);
+    expect(rolledBack[0]?.tags).toContain("release:sandbox");
+    expect(rolledBack[0]?.text).toContain(`nova-rms-api@${r1.api}`);
     // The rollback's update message carries the rejection into stack history.
     expect(entries[0]?.rejects?.release).toBe("r2");
     expect(entries[0]?.rejects?.failedVersion).toBe(entries[1]?.version);

@@ -26,6 +26,7 @@ STANDIN_WORKER_PORT=33001
 STANDIN_ALERTMANAGER_PORT=39093
 STANDIN_PROMETHEUS_PORT=39090
 STANDIN_WEBHOOK_PORT=38090
+STANDIN_GRAFANA_PORT=33000
 
 # Components in start order; down.sh stops them in reverse.
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry standins)

@@ -20,6 +20,10 @@
 //           times, then v; POST /__metrics {"reset": true} forgets every entry.
 //   :38090  POST /hooks/<channel> records a webhook message (Slack-style or JSON)                       (webhooks)
 //           GET /__received lists what arrived, in order; DELETE /__received forgets it.
+//   :33000  POST /api/annotations {time, tags, text, dashboardUID?} stores an annotation, as Grafana's HTTP API does
+//           (answers {id, message}); GET /api/annotations?tags=a&tags=b lists those carrying every tag, newest
+//           first. POST /__grafana {"authorization": "Bearer …"} makes both answer 401 to any other Authorization
+//           header; {"reset": true} forgets the annotations and the authorization.                    (Grafana)
 import * as http from "node:http";
 
 const HOST = "127.0.0.1";
@@ -136,6 +140,39 @@ function storedAlert(given, i) {
 /** Messages the webhook stand-in received, in order. */
 const received = [];
 
+/** The Grafana stand-in's annotations (oldest first) and the Authorization value it requires (none: undefined). */
+const grafana = { annotations: [], authorization: undefined };
+
+/** Grafana's annotations API: POST stores one, GET lists those carrying every `tags` parameter, newest first. */
+async function annotationsAnswer(req, url) {
+  if (grafana.authorization !== undefined && req.headers.authorization !== grafana.authorization) {
+    return { status: 401, body: { message: "Unauthorized" } };
+  }
+  if (req.method === "GET") {
+    const tags = url.searchParams.getAll("tags");
+    const list = grafana.annotations.filter((a) => tags.every((t) => a.tags.includes(t)));
+    return { status: 200, body: [...list].reverse() };
+  }
+  const given = JSON.parse((await readBody(req)) || "{}");
+  if (
+    typeof given.text !== "string" ||
+    !Array.isArray(given.tags) ||
+    !given.tags.every((t) => typeof t === "string") ||
+    !(given.time === undefined || Number.isFinite(given.time))
+  ) {
+    return { status: 400, body: { message: "expected {text, tags: [string], time?: epoch ms}" } };
+  }
+  const id = grafana.annotations.length + 1;
+  grafana.annotations.push({
+    id,
+    time: given.time ?? Date.now(),
+    tags: given.tags,
+    text: given.text,
+    dashboardUID: given.dashboardUID ?? "",
+  });
+  return { status: 200, body: { id, message: "Annotation added" } };
+}
+
 const servers = [
   {
     name: "api",
@@ -183,6 +220,7 @@ const servers = [
     },
   },
   { name: "webhook", port: Number(process.env.NOVA_STANDIN_WEBHOOK_PORT ?? 38090), routes: {} },
+  { name: "grafana", port: Number(process.env.NOVA_STANDIN_GRAFANA_PORT ?? 33000), routes: {} },
   {
     name: "alertmanager",
     port: Number(process.env.NOVA_STANDIN_ALERTMANAGER_PORT ?? 39093),
@@ -274,6 +312,31 @@ for (const def of servers) {
           alertmanager.authorization = parsed.authorization;
         }
         return send(res, 200, "application/json", JSON.stringify({ alerts: alertmanager.alerts.length }));
+      }
+      if (def.name === "grafana") {
+        if (url.pathname === "/__grafana" && req.method === "POST") {
+          const parsed = JSON.parse((await readBody(req)) || "{}");
+          if (parsed.reset === true) Object.assign(grafana, { annotations: [], authorization: undefined });
+          else if (typeof parsed.authorization === "string") grafana.authorization = parsed.authorization;
+          else
+            return send(
+              res,
+              400,
+              "application/json",
+              JSON.stringify({ error: "expected {authorization} or {reset}" }),
+            );
+          return send(
+            res,
+            200,
+            "application/json",
+            JSON.stringify({ annotations: grafana.annotations.length }),
+          );
+        }
+        if (url.pathname === "/api/annotations" && (req.method === "GET" || req.method === "POST")) {
+          if (mode.status >= 400) return send(res, mode.status, "application/json", "{}");
+          const answer = await annotationsAnswer(req, url);
+          return send(res, answer.status, "application/json", JSON.stringify(answer.body));
+        }
       }
       if (def.name === "webhook") {
         if (url.pathname === "/__received") {

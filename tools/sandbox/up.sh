@@ -2,7 +2,8 @@
 # Starts the local sandbox on 127.0.0.1 (idempotent: running components are kept):
 #   etcd :32379, kube-apiserver :36443 (client-cert auth), kube-controller-manager, kube-scheduler,
 #   kwok (2 fake nodes, pods become Ready), PostgreSQL :55432 (db `nova`), docker-registry :35000 with the two
-#   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus), :38090 (webhooks).
+#   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus), :38090 (webhooks),
+#   :33000 (grafana).
 # State lives in <repo>/.sandbox (kubeconfig: .sandbox/kubeconfig, context nova-sandbox). Stop with down.sh.
 #
 # Your own local cluster instead of the built control plane (kind, minikube, k3d, Docker Desktop):
@@ -75,7 +76,7 @@ reserve_ports() {
   wanted="$current"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$SCHEDULER_PORT" "$KWOK_PORT" \
     "$POSTGRES_PORT" "$REGISTRY_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
-    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT"; do
+    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT"; do
     wanted="${wanted:+$wanted,}$p"
   done
   echo "$wanted" >"$file" 2>/dev/null || true
@@ -372,7 +373,7 @@ else
   start standins node "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs"
   printf '%s\n' "$standins_sha" >"$PID_DIR/standins.sha256"
   wait_for standins 20 curl -fsS "http://127.0.0.1:$STANDIN_API_PORT/__mode"
-  log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT"
+  log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT :$STANDIN_GRAFANA_PORT"
 fi
 
 # ---------------------------------------------------------------------------------------------------- trust

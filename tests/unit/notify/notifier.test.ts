@@ -111,3 +111,68 @@ describe("delivery", () => {
     expect(fetch).not.toHaveBeenCalled();
   });
 });
+
+describe("grafana annotations", () => {
+  const grafana: Channel = {
+    name: "grafana",
+    kind: "grafana",
+    url: "https://grafana.nova.example/",
+    authorization: "Bearer glsa_secret-token",
+    dashboardUid: "nova-rollout",
+  };
+  const digests = { api: `sha256:${"a".repeat(64)}`, worker: `sha256:${"b".repeat(64)}` };
+
+  it("parses a grafana channel with its authorization and dashboard; a dashboard elsewhere is refused", () => {
+    expect(
+      parseChannels(
+        JSON.stringify({
+          grafana: {
+            kind: "grafana",
+            url: grafana.url,
+            authorization: grafana.authorization,
+            dashboardUid: "nova-rollout",
+          },
+        }),
+      ),
+    ).toEqual([grafana]);
+    expect(() =>
+      parseChannels(JSON.stringify({ a: { kind: "slack", url: SECRET_URL, dashboardUid: "x" } })),
+    ).toThrow(/a\.dashboardUid: dashboardUid is for grafana channels/);
+    expect(() =>
+      parseChannels(JSON.stringify({ g: { kind: "grafana", url: grafana.url, authorization: "glsa_x" } })),
+    ).toThrow(/g\.authorization: expected "Bearer <token>" or "Basic <base64>"/);
+  });
+
+  it("posts each event to /api/annotations with the authorization: tagged, timed, naming the images", async () => {
+    const fetch = vi.fn().mockResolvedValue(new Response('{"id":1}', { status: 200 }));
+    const n = new Notifier([grafana], dir, {
+      attempts: 1,
+      timeoutMs: 100,
+      backoffMs: 1,
+      fetch,
+      sleep: noSleep,
+    });
+    await n.send("rollback-done", "production", "2026.11.3", "to update 41", digests);
+    const [url, init] = fetch.mock.calls[0] as [string, RequestInit & { body: string }];
+    expect(url).toBe("https://grafana.nova.example/api/annotations");
+    expect((init.headers as Record<string, string>).authorization).toBe("Bearer glsa_secret-token");
+    const body = JSON.parse(init.body) as {
+      dashboardUID: string;
+      time: number;
+      tags: string[];
+      text: string;
+    };
+    expect(body.dashboardUID).toBe("nova-rollout");
+    expect(Math.abs(body.time - Date.now())).toBeLessThan(60_000);
+    expect(body.tags).toEqual([
+      "nova-rollout",
+      "stack:production",
+      "release:2026.11.3",
+      "event:rollback-done",
+    ]);
+    expect(body.text).toBe(
+      `[nova-rollout] Rolled back: production 2026.11.3 — to update 41\nnova-rms-api@${digests.api}\nnova-rms-worker@${digests.worker}`,
+    );
+    expect(init.body).not.toContain("glsa_secret-token");
+  });
+});
