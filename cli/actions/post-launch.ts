@@ -38,6 +38,9 @@ import { announce } from "../announce";
 import { type LaunchReportFacts } from "../../src/comms/launch-summary";
 import { newestLaunchReport } from "../launch-report";
 import { UserError } from "../errors";
+import { updateAppDocs } from "../app-docs";
+import { isInside } from "../backend";
+import { resolveAppDir } from "../../src/config/project";
 import { resolveProjectDir } from "../options";
 import { signingKeyOrWarn } from "./records";
 import { resolveStack } from "./stack";
@@ -57,6 +60,8 @@ export interface PostLaunchOptions {
   readonly projectDir?: string;
   readonly evidenceDir?: string;
   readonly sshKey?: string;
+  /** Whether the launch is written into the app checkout's STATUS.md and TODO.md (default true; `--no-app-docs`). */
+  readonly appDocs?: boolean;
 }
 
 /** What a run wrote. */
@@ -67,6 +72,8 @@ export interface PostLaunchResult {
   readonly done?: string;
   /** The details of the freeze-lifted events for the release channels (one per lifted window). */
   readonly notices: readonly string[];
+  /** The app checkout's docs updated for the launch (absolute paths). */
+  readonly appDocs?: readonly string[];
 }
 
 function followUpDays(text: string | undefined): number {
@@ -272,7 +279,7 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
   nonEmpty("--reason", o.reason);
   nonEmpty("--note", o.note);
   const projectDir = resolveProjectDir(o.projectDir);
-  const { evidenceDir, production } = resolveStack(projectDir, o.stack, o.evidenceDir);
+  const { evidenceDir, production, settings } = resolveStack(projectDir, o.stack, o.evidenceDir);
   if (o.done !== undefined) return recordDone(o, o.done, evidenceDir, projectDir, production, now);
   if (o.note !== undefined) throw new UserError("--note goes with --done <drill>");
   const days = followUpDays(o.followUpDays);
@@ -285,6 +292,8 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
   }
   const toLift = windowsToLift(evidenceDir, o.stack, now, o.freeze);
   const written: string[] = [];
+  let result: PostLaunchResult;
+  let drills: FollowUpsRecord["drills"];
   try {
     const lifts = toLift.map((freeze): FreezeLiftRecord => ({
       kind: "freeze-lift",
@@ -349,7 +358,8 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
         messageOf({ kind: "freeze-lifted", stack: o.stack, release: "", at: now.toISOString(), detail: n }),
       );
     }
-    return { lifts: written.slice(0, lifted.length), followUps: followUpsFile, announcement, notices };
+    result = { lifts: written.slice(0, lifted.length), followUps: followUpsFile, announcement, notices };
+    drills = followUps.drills;
   } catch (e) {
     if (e instanceof UserError) throw e;
     for (const file of written) {
@@ -357,6 +367,34 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
       fs.rmSync(`${file}.sig`, { force: true });
     }
     throw new UserError(`post-launch failed, nothing was recorded: ${(e as Error).message.split("\n")[0]}`);
+  }
+  // Playbook §8.3: STATUS and TODO of the app say what launched and what follows, as a change to review. The
+  // records stand whatever happens here.
+  const appDir =
+    o.appDocs === false
+      ? undefined
+      : resolveAppDir(projectDir, settings.ok ? settings.settings.appDir : undefined);
+  if (appDir === undefined) return result;
+  try {
+    const appDocs = updateAppDocs(
+      appDir,
+      {
+        stack: o.stack,
+        release: launch.facts.release,
+        digests: launch.facts.digests,
+        ...(launch.facts.finishedAt !== undefined ? { finishedAt: launch.facts.finishedAt } : {}),
+        launchReport: path.basename(launch.path),
+        ...(isInside(appDir, launch.path) ? { launchReportPath: path.relative(appDir, launch.path) } : {}),
+        followUps: drills,
+      },
+      (text) => console.log(text),
+    );
+    return { ...result, appDocs };
+  } catch (e) {
+    console.error(
+      `warning: the app checkout's docs were not updated: ${(e as Error).message.split("\n")[0]}`,
+    );
+    return result;
   }
 }
 

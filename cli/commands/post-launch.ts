@@ -27,6 +27,7 @@ export function postLaunchCommand(): Command {
     .option("--note <text>", "with --done: where the drill's evidence is")
     .option(...SSH_KEY_OPTION)
     .option("--no-announce", "do not send the freeze-lifted event to the stack's notification channels")
+    .option("--no-app-docs", "do not write the launch into the app checkout's STATUS.md and TODO.md")
     .option(...JSON_OPTION)
     .action((o: PostLaunchOptions & { announce: boolean; json?: boolean }) =>
       withJsonResult(o.json, () => postLaunch(o)),

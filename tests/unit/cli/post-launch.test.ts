@@ -439,3 +439,33 @@ describe("preflight warns about overdue follow-ups", () => {
     expect(text).not.toMatch(/failover drill for release/);
   });
 });
+
+describe("post-launch in the Nova RMS checkout (nova-rollout:appDir)", () => {
+  it("writes the launch into its STATUS.md and the follow-ups into its TODO.md, and prints the diff to commit", async () => {
+    const { fixture, rae, common } = production();
+    const app = path.join(fixture.dir, "..", `${path.basename(fixture.dir)}-nova-rms`);
+    fs.cpSync(path.resolve(__dirname, "../../fixtures/nova-rms"), app, { recursive: true });
+    const stackFile = path.join(fixture.dir, "Pulumi.production.yaml");
+    fs.appendFileSync(stackFile, `  nova-rollout:appDir: ${app}\n`);
+    const statusBefore = fs.readFileSync(path.join(app, "STATUS.md"), "utf8");
+    await declareFreeze(common, rae);
+    launched(fixture);
+    const out = captureOutput();
+    try {
+      await rollout(["post-launch", ...common, "--by", "Rae Manager", "--ssh-key", rae, "--no-announce"]);
+      const status = fs.readFileSync(path.join(app, "STATUS.md"), "utf8");
+      expect(status.startsWith(statusBefore.trimEnd())).toBe(true);
+      expect(status).toContain(`- Release **${RELEASE}** is live on \`production\``);
+      expect(status).toContain(DIGESTS.api);
+      const todo = fs.readFileSync(path.join(app, "TODO.md"), "utf8");
+      expect(todo.match(/^- \[ \] \w+ drill after release /gm)).toHaveLength(3);
+      const printed = out.join("\n");
+      expect(printed).toContain("--- a/STATUS.md\n+++ b/STATUS.md");
+      expect(printed).toMatch(/^\+- Release \*\*/m);
+      expect(printed).toContain(`git -C ${app} switch -c docs/production-${RELEASE}-launched`);
+    } finally {
+      vi.restoreAllMocks();
+      fs.rmSync(app, { recursive: true, force: true });
+    }
+  });
+});
