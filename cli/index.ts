@@ -25,6 +25,7 @@ import { recoverCommand } from "./commands/recover";
 import { rollbackCommand } from "./commands/rollback";
 import { requestUpdateCommand, upCommand } from "./commands/up";
 import { verifyCommand } from "./commands/verify";
+import { restoreDbCommand } from "./commands/restore-db";
 import { keysCommand } from "./commands/keys";
 import { pinCommand } from "./commands/pin";
 import { driftCommand, statusCommand } from "./commands/operate";
@@ -66,6 +67,7 @@ export function buildProgram(): Command {
     historyCommand(),
     rollbackCommand(),
     recoverCommand(),
+    restoreDbCommand(),
     postLaunchCommand(),
     statusCommand(),
     driftCommand(),

@@ -168,7 +168,11 @@ function isolatedEnv(): string {
  *    (`MIGRATION_DATABASE_URL`, read from stdin, so no URL is on any command line); it sees nothing else of the
  *    deploying process.
  */
-export function rehearsalScript(location: string, migrationCommand: string): string {
+export function rehearsalScript(
+  location: string,
+  migrationCommand: string,
+  words: RestoreWords = REHEARSAL_WORDS,
+): string {
   const q = shellQuote(location);
   const restore =
     'pg_as REHEARSAL pg_restore --clean --if-exists --no-owner --exit-on-error --dbname="$REHEARSAL_PG_URL"';
@@ -190,14 +194,34 @@ export function rehearsalScript(location: string, migrationCommand: string): str
     `live_identity=${identity("LIVE")}`,
     `rehearsal_identity=${identity("REHEARSAL")}`,
     'if [ -z "$live_identity" ] || [ "$live_identity" = "$rehearsal_identity" ]; then',
-    '  echo "refusing the migration rehearsal: nova-rollout:rehearsalDatabaseUrl reaches the live database' +
+    `  echo "refusing ${words.what}: ${words.target} reaches the live database` +
       " (database and system identifier ${live_identity:-unknown} on both connections); pg_restore --clean would" +
-      ' wipe it. Point nova-rollout:rehearsalDatabaseUrl at a scratch database." >&2',
+      ` wipe it. ${words.fix}" >&2`,
     `  exit ${SAME_DATABASE_EXIT_CODE}`,
     "fi",
     "unset LIVE_PG_URL LIVE_PGPASSWORD",
     isGcs(location) ? `gcloud storage cat ${q} | ${restore}` : `${restore} ${q}`,
     `printf '%s\\n' "$MIGRATION_DATABASE_URL" | ${isolatedEnv()} /bin/bash -c ${shellQuote(migration)}`,
-    'echo "migration rehearsal passed on the clone"',
+    `echo "${words.done}"`,
   ].join("\n");
 }
+
+/** How a restore script names what it does, in its refusal and its last line (no double quotes, no `$`). */
+export interface RestoreWords {
+  /** `the migration rehearsal` */
+  readonly what: string;
+  /** The setting that names the target, e.g. `nova-rollout:rehearsalDatabaseUrl`. */
+  readonly target: string;
+  /** What to do instead. */
+  readonly fix: string;
+  /** The last line on success. */
+  readonly done: string;
+}
+
+/** The words of the release's migration rehearsal. */
+export const REHEARSAL_WORDS: RestoreWords = {
+  what: "the migration rehearsal",
+  target: "nova-rollout:rehearsalDatabaseUrl",
+  fix: "Point nova-rollout:rehearsalDatabaseUrl at a scratch database.",
+  done: "migration rehearsal passed on the clone",
+};

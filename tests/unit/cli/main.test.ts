@@ -27,6 +27,7 @@ describe("rollout CLI", () => {
         "preview",
         "request-update",
         "recover",
+        "restore-db",
         "rollback",
         "status",
         "up",
