@@ -7,6 +7,8 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type LaunchDocFacts, statusWithLaunch, todoWithFollowUps } from "../src/comms/app-docs";
+import type { LaunchReportFacts } from "../src/comms/launch-summary";
+import { isInside } from "./backend";
 import { lineDiff } from "../src/config/stack-file-edit";
 import { writeFileAtomic } from "../src/util/atomic-file";
 
@@ -48,4 +50,36 @@ export function updateAppDocs(appDir: string, facts: LaunchDocFacts, log: (text:
     ].join("\n"),
   );
   return changed;
+}
+
+/**
+ * `post-launch`'s part in the app checkout: the launch (its summary on disk) and its follow-up drills into the
+ * checkout's docs. A failure is a warning (the post-launch records stand); returns the files changed.
+ */
+export function writeLaunchIntoApp(
+  appDir: string,
+  stack: string,
+  launch: { readonly path: string; readonly facts: LaunchReportFacts },
+  followUps: LaunchDocFacts["followUps"],
+): string[] {
+  try {
+    return updateAppDocs(
+      appDir,
+      {
+        stack,
+        release: launch.facts.release,
+        digests: launch.facts.digests,
+        ...(launch.facts.finishedAt !== undefined ? { finishedAt: launch.facts.finishedAt } : {}),
+        launchReport: path.basename(launch.path),
+        ...(isInside(appDir, launch.path) ? { launchReportPath: path.relative(appDir, launch.path) } : {}),
+        followUps,
+      },
+      (text) => console.log(text),
+    );
+  } catch (e) {
+    console.error(
+      `warning: the app checkout's docs were not updated: ${(e as Error).message.split("\n")[0]}`,
+    );
+    return [];
+  }
 }

@@ -38,8 +38,7 @@ import { announce } from "../announce";
 import { type LaunchReportFacts } from "../../src/comms/launch-summary";
 import { newestLaunchReport } from "../launch-report";
 import { UserError } from "../errors";
-import { updateAppDocs } from "../app-docs";
-import { isInside } from "../backend";
+import { writeLaunchIntoApp } from "../app-docs";
 import { resolveAppDir } from "../../src/config/project";
 import { resolveProjectDir } from "../options";
 import { signingKeyOrWarn } from "./records";
@@ -368,34 +367,14 @@ export function runPostLaunch(o: PostLaunchOptions, now: Date = new Date()): Pos
     }
     throw new UserError(`post-launch failed, nothing was recorded: ${(e as Error).message.split("\n")[0]}`);
   }
-  // Playbook §8.3: STATUS and TODO of the app say what launched and what follows, as a change to review. The
-  // records stand whatever happens here.
+  // Playbook §8.3: STATUS and TODO of the app say what launched and what follows, as a change to review.
   const appDir =
     o.appDocs === false
       ? undefined
       : resolveAppDir(projectDir, settings.ok ? settings.settings.appDir : undefined);
-  if (appDir === undefined) return result;
-  try {
-    const appDocs = updateAppDocs(
-      appDir,
-      {
-        stack: o.stack,
-        release: launch.facts.release,
-        digests: launch.facts.digests,
-        ...(launch.facts.finishedAt !== undefined ? { finishedAt: launch.facts.finishedAt } : {}),
-        launchReport: path.basename(launch.path),
-        ...(isInside(appDir, launch.path) ? { launchReportPath: path.relative(appDir, launch.path) } : {}),
-        followUps: drills,
-      },
-      (text) => console.log(text),
-    );
-    return { ...result, appDocs };
-  } catch (e) {
-    console.error(
-      `warning: the app checkout's docs were not updated: ${(e as Error).message.split("\n")[0]}`,
-    );
-    return result;
-  }
+  return appDir === undefined
+    ? result
+    : { ...result, appDocs: writeLaunchIntoApp(appDir, o.stack, launch, drills) };
 }
 
 /** `post-launch` with its announcements: the freeze-lifted events go to the stack's channels unless `announce` is false. */
