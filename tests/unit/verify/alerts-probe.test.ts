@@ -25,8 +25,8 @@ function freePort(): Promise<number> {
 }
 
 beforeAll(async () => {
-  const [api, worker, alertmanager, prometheus, webhook] = await Promise.all(
-    Array.from({ length: 5 }, () => freePort()),
+  const [api, worker, alertmanager, prometheus, webhook, grafana] = await Promise.all(
+    Array.from({ length: 6 }, () => freePort()),
   );
   am = `http://127.0.0.1:${alertmanager}`;
   standins = spawn(process.execPath, [SCRIPT], {
@@ -38,6 +38,7 @@ beforeAll(async () => {
       NOVA_STANDIN_ALERTMANAGER_PORT: String(alertmanager),
       NOVA_STANDIN_PROMETHEUS_PORT: String(prometheus),
       NOVA_STANDIN_WEBHOOK_PORT: String(webhook),
+      NOVA_STANDIN_GRAFANA_PORT: String(grafana),
     },
   });
   const deadline = Date.now() + 10_000;
