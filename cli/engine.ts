@@ -7,6 +7,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ConfigMap, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import {
+  loadStackSettingsFromFile,
+  parseStackSettings,
+  projectKeys,
+  type StackSettings,
+} from "../src/config";
 import { VERIFICATION_RESOURCE_PREFIX } from "../src/contract";
 import { classifyStackFile, type StackClass } from "../src/evidence/stack-class";
 import { policyConfigPath } from "../src/evidence/enforcement";
@@ -222,4 +228,15 @@ export async function verificationUrns(stack: Pick<Stack, "exportStack">): Promi
   return resources
     .map((r) => r.urn)
     .filter((u): u is string => typeof u === "string" && isVerificationUrn(u));
+}
+
+/**
+ * A stack's settings with its config as the engine decrypts it (secrets included; never printed). The stack file is
+ * validated first, so a malformed one is named without an engine run.
+ */
+export async function decryptedSettings(projectDir: string, stack: string): Promise<StackSettings> {
+  loadStackSettingsFromFile(projectDir, stack);
+  const config = await (await openStack({ projectDir, stack })).getAllConfig();
+  const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
+  return parseStackSettings(projectKeys(values), { stack, projectDir });
 }

@@ -16,9 +16,8 @@ import {
   SAME_DATABASE_EXIT_CODE,
   SCRIPT_INTERPRETER,
 } from "../../components/database-scripts";
-import { loadStackSettingsFromFile, parseStackSettings, projectKeys } from "../../src/config";
-import { redactor } from "../../src/verify/probe";
-import { openStack } from "../engine";
+import { allowListedEnv, redactor } from "../../src/verify/probe";
+import { decryptedSettings } from "../engine";
 import { EXIT, UserError } from "../errors";
 
 export interface RestoreDbOptions {
@@ -77,13 +76,7 @@ function requireVariable(name: string, flag: string): string {
 /** Restores the dump into the target and migrates it; resolves to the dump restored. */
 export async function restoreDb(o: RestoreDbOptions): Promise<{ dump: string; migrated: boolean }> {
   const target = requireVariable(o.targetEnv, "--target-env");
-  // Validate the stack file first (a malformed one is named without an engine run), then read the decrypted config.
-  loadStackSettingsFromFile(o.projectDir, o.stack);
-  const config = await (await openStack({ projectDir: o.projectDir, stack: o.stack })).getAllConfig();
-  const settings = parseStackSettings(
-    projectKeys(Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]))),
-    { stack: o.stack, projectDir: o.projectDir },
-  );
+  const settings = await decryptedSettings(o.projectDir, o.stack);
   const live =
     o.liveEnv !== undefined
       ? requireVariable(o.liveEnv, "--live-env")
@@ -111,14 +104,12 @@ export async function restoreDb(o: RestoreDbOptions): Promise<{ dump: string; mi
     fix: "Name a database of its own (restore-db never writes over the live one).",
     done: "restore-db: restored and migrated",
   });
-  const env: Record<string, string> = {};
-  for (const name of [...COMMAND_ENV_ALLOWLIST, "NOVA_SANDBOX_GCS"]) {
-    const value = process.env[name];
-    if (value !== undefined) env[name] = value;
-  }
-  Object.assign(env, connectionEnv("LIVE", live), connectionEnv("REHEARSAL", target), {
+  const env = {
+    ...allowListedEnv([...COMMAND_ENV_ALLOWLIST, "NOVA_SANDBOX_GCS"], process.env),
+    ...connectionEnv("LIVE", live),
+    ...connectionEnv("REHEARSAL", target),
     MIGRATION_DATABASE_URL: target,
-  });
+  };
   // Whatever a client or the migration prints, no connection string's password is shown.
   const redact = redactor([live, target]);
   const [shell = "/bin/bash", ...flags] = SCRIPT_INTERPRETER;

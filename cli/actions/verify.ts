@@ -1,13 +1,11 @@
 /** The verify action (`rollout verify`): the post-deploy checks run now, outside an update. */
-import { loadStackSettingsFromFile, parseStackSettings, projectKeys } from "../../src/config";
-import { openStack } from "../engine";
+import type { StackSettings } from "../../src/config";
+import { decryptedSettings } from "../engine";
 import { verificationAttempts } from "../../src/verify/checks";
 import { withRetries, type ProbeResult } from "../../src/verify/probe";
 
 /** Runs the post-deploy checks now, outside an update, with the stack's settings. */
-export async function runVerification(
-  settings: ReturnType<typeof loadStackSettingsFromFile>["verification"],
-): Promise<ProbeResult[]> {
+export async function runVerification(settings: StackSettings["verification"]): Promise<ProbeResult[]> {
   const checks = verificationAttempts(settings, settings);
   const budget = {
     attempts: settings.attempts,
@@ -26,10 +24,5 @@ export async function runVerification(
  * variables included, never printed.
  */
 export async function verifyStack(projectDir: string, stackName: string): Promise<ProbeResult[]> {
-  loadStackSettingsFromFile(projectDir, stackName);
-  const config = await (await openStack({ projectDir, stack: stackName })).getAllConfig();
-  const values = Object.fromEntries(Object.entries(config).map(([k, v]) => [k, v.value]));
-  return runVerification(
-    parseStackSettings(projectKeys(values), { stack: stackName, projectDir }).verification,
-  );
+  return runVerification((await decryptedSettings(projectDir, stackName)).verification);
 }
