@@ -16,6 +16,7 @@ import {
   SAME_DATABASE_EXIT_CODE,
   SCRIPT_INTERPRETER,
 } from "../../components/database-scripts";
+import type { StackSettings } from "../../src/config";
 import { allowListedEnv, redactor } from "../../src/verify/probe";
 import { decryptedSettings } from "../engine";
 import { EXIT, UserError } from "../errors";
@@ -73,21 +74,36 @@ function requireVariable(name: string, flag: string): string {
   return value;
 }
 
+/**
+ * The live database's connection string the target is checked against: the stack's own when its config holds it (a
+ * `--live-env` then is refused: it would let any address stand in for the live one), else the variable `--live-env`
+ * names (secrets from Secret Manager).
+ */
+export function liveConnection(
+  settings: Pick<StackSettings, "secrets">,
+  liveEnv: string | undefined,
+): string {
+  if (settings.secrets.source === "config") {
+    if (liveEnv !== undefined) {
+      throw new UserError(
+        "--live-env is for stacks whose secrets come from Secret Manager; this stack's config names its live database, and the target is checked against that",
+      );
+    }
+    const live = settings.secrets.values.databaseUrl;
+    if (live !== undefined && live !== "") return live;
+  } else if (liveEnv !== undefined) {
+    return requireVariable(liveEnv, "--live-env");
+  }
+  throw new UserError(
+    "the stack's config does not name its live database (secrets come from Secret Manager): pass --live-env <variable> holding its connection string, so the target can be checked against it",
+  );
+}
+
 /** Restores the dump into the target and migrates it; resolves to the dump restored. */
 export async function restoreDb(o: RestoreDbOptions): Promise<{ dump: string; migrated: boolean }> {
   const target = requireVariable(o.targetEnv, "--target-env");
   const settings = await decryptedSettings(o.projectDir, o.stack);
-  const live =
-    o.liveEnv !== undefined
-      ? requireVariable(o.liveEnv, "--live-env")
-      : settings.secrets.source === "config"
-        ? settings.secrets.values.databaseUrl
-        : undefined;
-  if (live === undefined || live === "") {
-    throw new UserError(
-      "the live database's connection string is not in the stack's config (secrets come from Secret Manager): pass --live-env <variable> holding it, so the target can be checked against it",
-    );
-  }
+  const live = liveConnection(settings, o.liveEnv);
   const dump = o.dump ?? stackDumps(settings.database.backupDestination, o.stack)[0];
   if (dump === undefined) {
     throw new UserError(

@@ -87,6 +87,26 @@ describe("restore-db", () => {
     );
   });
 
+  it("will not take another address for the live one (--live-env on a stack whose config names it)", async () => {
+    const decoy = await world.rollout(
+      [
+        "restore-db",
+        "--stack",
+        STACK,
+        "--target-env",
+        "NOVA_RESTORE_TARGET",
+        "--live-env",
+        "NOVA_DECOY_LIVE",
+      ],
+      { NOVA_RESTORE_TARGET: LIVE, NOVA_DECOY_LIVE: SCRATCH },
+    );
+    expect(decoy.code, decoy.out).toBe(EXIT.usage);
+    expect(decoy.out).toMatch(/--live-env is for stacks whose secrets come from Secret Manager/);
+    expect((await psql(LIVE, "SELECT count(*) FROM pg_tables WHERE tablename = 'live_canary'")).trim()).toBe(
+      "1",
+    );
+  });
+
   it("names a missing target variable and changes nothing", async () => {
     const missing = await world.rollout([
       "restore-db",

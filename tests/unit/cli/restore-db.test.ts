@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { restoreDb, stackDumps } from "../../../cli/actions/restore-db";
+import { liveConnection, restoreDb, stackDumps } from "../../../cli/actions/restore-db";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-db-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -36,5 +36,22 @@ describe("restore-db", () => {
     });
     await expect(mistaken).rejects.toThrow(/--target-env takes the name of an environment variable/);
     await expect(mistaken).rejects.not.toThrow(/pw-1/);
+  });
+
+  it("checks the target against the live database the config names; --live-env cannot stand in for it", () => {
+    const fromConfig = {
+      secrets: { source: "config", values: { databaseUrl: "postgres://nova@db/nova" } },
+    } as unknown as Parameters<typeof liveConnection>[0];
+    expect(liveConnection(fromConfig, undefined)).toBe("postgres://nova@db/nova");
+    process.env.NOVA_DECOY_LIVE = "postgres://nova@decoy/other";
+    expect(() => liveConnection(fromConfig, "NOVA_DECOY_LIVE")).toThrow(
+      /--live-env is for stacks whose secrets/,
+    );
+    const fromSecretManager = { secrets: { source: "gcp-secret-manager" } } as unknown as Parameters<
+      typeof liveConnection
+    >[0];
+    expect(liveConnection(fromSecretManager, "NOVA_DECOY_LIVE")).toBe("postgres://nova@decoy/other");
+    expect(() => liveConnection(fromSecretManager, undefined)).toThrow(/pass --live-env <variable>/);
+    delete process.env.NOVA_DECOY_LIVE;
   });
 });
