@@ -18,6 +18,7 @@ import { classifyStackFile, type StackClass } from "../src/evidence/stack-class"
 import { policyConfigPath } from "../src/evidence/enforcement";
 import { cacheDir, selectedToolchain } from "../tools/toolchain";
 import { engineEnvFor, productionReason } from "./backend";
+import { DirectStack } from "./direct-stack";
 import { UserError } from "./errors";
 import { resolveEvidenceDir } from "./options";
 
@@ -42,13 +43,21 @@ export interface StackContext {
 }
 
 /**
- * Opens an existing stack with the toolchain environment and the backend and secrets settings of {@link engineEnvFor}:
+ * Opens an existing stack ({@link DirectStack}: no engine run until its first operation) with the toolchain environment and the backend and secrets settings of {@link engineEnvFor}:
  * the sandbox defaults for the stack `local` only, the user's own backend and passphrase for every other stack, and
  * the production refusals for stacks `classifyStackFile` counts as production. Throws {@link UserError} when the
  * program is not compiled or the backend/passphrase settings are missing or not allowed.
  */
-export async function openStack(ctx: StackContext): Promise<Stack> {
+// eslint-disable-next-line @typescript-eslint/require-await -- async, so a refusal is a rejection like the engine's
+export async function openStack(ctx: StackContext): Promise<DirectStack> {
   const envVars = engineEnv(ctx);
+  return new DirectStack(ctx.stack, ctx.projectDir, pulumiBinary(), envVars, () =>
+    automationStack(ctx, envVars),
+  );
+}
+
+/** The Automation API's stack of `ctx`, for what {@link DirectStack} leaves to it (refresh, preview, cancel, outputs). */
+async function automationStack(ctx: StackContext, envVars: Record<string, string>): Promise<Stack> {
   const { LocalWorkspace, PulumiCommand, Stack } = automation();
   const pulumiCommand =
     pulumiBinary() !== "pulumi"

@@ -3,7 +3,7 @@
  * admitted it, what the gate's records say now). Both read only; neither changes the stack or the cluster.
  */
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineStack } from "../direct-stack";
 import {
   activeFreezes,
   activeOverrides,
@@ -67,7 +67,11 @@ function outputList(outputs: Record<string, { value: unknown; secret: boolean }>
 }
 
 /** Reads the current release, its last verification and the gate's records of the stack. */
-export async function status(projectDir: string, stackName: string, stack: Stack): Promise<StatusReport> {
+export async function status(
+  projectDir: string,
+  stackName: string,
+  stack: EngineStack,
+): Promise<StatusReport> {
   const history = await fullHistory(stack);
   const last: ReleaseEntry | undefined = history.find((h) => h.kind === "update");
   const outputs = await stack.outputs();

@@ -10,7 +10,7 @@
  */
 import * as os from "node:os";
 import * as readline from "node:readline/promises";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineStack } from "../direct-stack";
 import { EXIT, isConcurrentUpdateError, UserError } from "../errors";
 import { progress } from "../output";
 import { clusterState } from "../cluster-state";
@@ -168,7 +168,7 @@ export interface Recovery {
  * terminal (never with `--yes`) or `--force-unlock <host>:<pid>`. Then reconciles pending operations.
  */
 export async function recoverLockedStack(
-  stack: Stack,
+  stack: EngineStack,
   stackName: string,
   lockError: Error,
   o: RecoveryOptions,
@@ -227,7 +227,7 @@ export async function recoverLockedStack(
 }
 
 /** The pending operations recorded in the stack's state. */
-export async function pendingOperations(stack: Stack): Promise<PendingOperation[]> {
+export async function pendingOperations(stack: EngineStack): Promise<PendingOperation[]> {
   const state = await stack.exportStack();
   const deployment = state.deployment as {
     pending_operations?: { resource?: { urn?: string }; type?: string }[];
@@ -252,7 +252,7 @@ export function describePending(pending: readonly PendingOperation[]): string {
  * creates are dropped from the state, and the next update applies those objects again (adopting any the interrupted
  * update did create). Returns what was pending.
  */
-export async function reconcilePending(stack: Stack, stackName: string): Promise<PendingOperation[]> {
+export async function reconcilePending(stack: EngineStack, stackName: string): Promise<PendingOperation[]> {
   const pending = await pendingOperations(stack);
   if (pending.length === 0) {
     process.stderr.write("no pending operations in the state\n");
@@ -276,7 +276,7 @@ export async function reconcilePending(stack: Stack, stackName: string): Promise
  * `onRecovered` runs between the two attempts (e.g. to reset what the first attempt collected).
  */
 export async function withLockRecovery<T>(
-  stack: Stack,
+  stack: EngineStack,
   stackName: string,
   o: RecoveryOptions,
   operation: () => Promise<T>,

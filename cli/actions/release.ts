@@ -1,10 +1,9 @@
 /**
- * The release (`rollout up`): through the Automation API with the policy pack of the stack's class, so the readiness
+ * The release (`rollout up`): `pulumi up` run directly (cli/direct-stack.ts) with the policy pack of the stack's class, so the readiness
  * gate and the safety policies apply; a failed post-deploy verification rolls back to the last good release through
  * the rollback action. Also the deployer's signed update request (`rollout request-update`).
  */
 import * as path from "node:path";
-import type { UpResult } from "@pulumi/pulumi/automation";
 import { writeReleaseComms } from "../../src/comms/templates";
 import { summariseUpdate } from "../../src/comms/launch-summary";
 import { stepBudget, timedStepEvent, type TimedStepEvent } from "../../src/comms/step-budget";
@@ -19,6 +18,7 @@ import {
 } from "../../src/evidence";
 import { writeUpdateRequest } from "../../src/evidence/update-requests";
 import { notifierFor } from "../announce";
+import type { DirectUpResult } from "../direct-stack";
 import {
   failedInVerification,
   failedUrns,
@@ -190,7 +190,7 @@ export async function release(
   }
   const admission = "enforcementError" in gateInput ? undefined : admissionOf(gateInput);
   const message = admission === undefined ? `release ${tag}` : admissionMessage(admission, `release ${tag}`);
-  let result: UpResult;
+  let result: DirectUpResult;
   const events: EngineEventLike[] = [];
   // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
   const timed: TimedStepEvent[] = [];

@@ -4,7 +4,7 @@
  */
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Stack } from "@pulumi/pulumi/automation";
+import type { EngineStack } from "../direct-stack";
 import { writeReleaseComms } from "../../src/comms/templates";
 import { summariseUpdate, type LaunchSummary } from "../../src/comms/launch-summary";
 import { stepBudget, timedStepEvent, type TimedStepEvent } from "../../src/comms/step-budget";
@@ -72,7 +72,7 @@ const ROLLBACK_RECORD_HOURS = 1;
 export async function rollBack(
   projectDir: string,
   stackName: string,
-  stack: Stack,
+  stack: EngineStack,
   o: RollbackOptions = {},
 ): Promise<ReleaseEntry> {
   const config = await StackConfig.of(stack);
@@ -102,7 +102,7 @@ export async function rollbackStackNamed(
  */
 export async function rollBackStack(
   resolved: ResolvedStack,
-  stack: Stack,
+  stack: EngineStack,
   o: RollbackOptions = {},
   stackConfig?: StackConfig,
 ): Promise<ReleaseEntry> {
@@ -376,7 +376,7 @@ function rollbackOf(target: ReleaseEntry): string {
  * failure here does not undo the rollback: it says how to remove the key (until then the config is refused for any
  * other digests, never run without a dump).
  */
-async function clearRollbackOf(stack: Pick<Stack, "removeConfig">): Promise<void> {
+async function clearRollbackOf(stack: Pick<EngineStack, "removeConfig">): Promise<void> {
   try {
     await stack.removeConfig(ROLLBACK_OF_KEY);
   } catch (err) {

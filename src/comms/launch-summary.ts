@@ -3,7 +3,7 @@
  * outputs are never read). The CLI renders it as `<timestamp>-launch.md` (cli/launch-report.ts); the stakeholder
  * notices and the postmortem skeleton (templates.ts) are rendered from it too.
  */
-import type { OutputMap, UpResult } from "@pulumi/pulumi/automation";
+import type { OutputMap } from "@pulumi/pulumi/automation";
 import type { StepBudget } from "./step-budget";
 
 /** One post-deploy verification result as the stack outputs report it. */
@@ -64,7 +64,10 @@ export function summariseUpdate(
   stackName: string,
   kind: LaunchSummary["kind"],
   startedAt: Date,
-  result: UpResult,
+  result: {
+    readonly outputs: OutputMap;
+    readonly summary: { readonly resourceChanges?: Readonly<Record<string, number>> };
+  },
   rolledBackTo?: number,
 ): LaunchSummary {
   const o = result.outputs;

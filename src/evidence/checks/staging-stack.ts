@@ -124,11 +124,13 @@ export function automationHistory(
   open?: (stackName: string) => Promise<Pick<import("@pulumi/pulumi/automation").Stack, "history">>,
 ): StagingHistoryFn {
   return async (stackName: string) => {
-    const auto = await import("@pulumi/pulumi/automation");
+    // The Automation API is loaded only when no opener is given (the CLI's runs the engine directly).
     const stack =
       open !== undefined
         ? await open(stackName)
-        : await auto.LocalWorkspace.selectStack({ stackName, workDir: projectDir });
+        : await (
+            await import("@pulumi/pulumi/automation")
+          ).LocalWorkspace.selectStack({ stackName, workDir: projectDir });
     const entries = await stack.history(STAGING_HISTORY_DEPTH, 1, false);
     return entries.map((e) => ({
       kind: e.kind,
