@@ -159,6 +159,11 @@ const VARIANTS: readonly Variant[] = [
     }),
   },
   {
+    id: "helm-rollback",
+    label: "helm rollback --wait to the previous revision + the playbook's curl probes",
+    spec: (w) => w.helmRollback(),
+  },
+  {
     id: "layers",
     label: "unit + policy test layers (vitest run --project unit --project policy)",
     spec: () => ({
@@ -217,6 +222,13 @@ const PAIRS: readonly Pair[] = [
     label: "rollout rollback vs pulumi up of the same digest change",
     a: "rollback",
     b: "up-change",
+    target: "≤ 1.5×",
+  },
+  {
+    id: "l",
+    label: "rollout rollback vs helm rollback --wait + curl probes",
+    a: "rollback",
+    b: "helm-rollback",
     target: "≤ 1.5×",
   },
 ];
@@ -286,6 +298,9 @@ describe("engine bench (real engine, sandbox)", () => {
   const log = (line: string) => process.stdout.write(`[bench] ${line}\n`);
   const pairs = PAIRS.filter((p) => ONLY.length === 0 || ONLY.includes(p.id));
   const wanted = new Set(pairs.flatMap((p) => (p.b === undefined ? [p.a] : [p.a, p.b])));
+  // A rollback needs the change before it in the same round: each one moves its release back.
+  if (wanted.has("rollback")) wanted.add("up-change");
+  if (wanted.has("helm-rollback")) wanted.add("helm-change");
   const variants = VARIANTS.filter((v) => wanted.has(v.id));
 
   beforeAll(async () => {
@@ -293,7 +308,7 @@ describe("engine bench (real engine, sandbox)", () => {
     world = new BenchWorld();
     await world.setUp(log, {
       rollback: wanted.has("rollback") || wanted.has("up-change"),
-      helm: wanted.has("helm-change"),
+      helm: wanted.has("helm-change") || wanted.has("helm-rollback"),
     });
   });
   afterAll(async () => {

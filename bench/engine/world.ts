@@ -225,17 +225,32 @@ export class BenchWorld {
   helmChange(): RunSpec {
     const next: BenchRelease = this.helmRelease === "bench-r1" ? "bench-r2" : "bench-r1";
     this.helmRelease = next;
-    const upgrade = this.helmUpgrade(next);
+    return this.withProbes(this.helmUpgrade(next));
+  }
+
+  /**
+   * The playbook's rollback path, timed as one command: `helm rollback --wait` to the previous revision (the release
+   * before {@link helmChange}'s), then the same curl probes.
+   */
+  helmRollback(): RunSpec {
+    this.helmRelease = this.helmRelease === "bench-r1" ? "bench-r2" : "bench-r1";
+    return this.withProbes(
+      this.helmArgs("rollback", "nova", "--namespace", this.helmNamespace, "--wait", "--timeout", "300s"),
+    );
+  }
+
+  /** A helm command followed by the playbook's curl probes (API health and metrics, worker readyz, no alert firing). */
+  private withProbes(helm: { cmd: string; args: string[]; env: Record<string, string> }): RunSpec {
     const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
     const curl = (url: string) => `curl -fsS --max-time 5 -o /dev/null ${quote(url)}`;
     const script = [
-      [upgrade.cmd, ...upgrade.args].map(quote).join(" ") + " >/dev/null",
+      [helm.cmd, ...helm.args].map(quote).join(" ") + " >/dev/null",
       curl(`${SANDBOX.standins.api}/v1/health`),
       curl(`${SANDBOX.standins.api}/v1/metrics`),
       curl(`${SANDBOX.standins.worker}/readyz`),
       curl(`${SANDBOX.standins.alertmanager}/api/v2/alerts?active=true`),
     ].join(" && ");
-    return { cmd: "bash", args: ["-c", script], cwd: this.checkout, env: upgrade.env };
+    return { cmd: "bash", args: ["-c", script], cwd: this.checkout, env: helm.env };
   }
 
   /** Creates the stacks, the empty program and the TypeScript copy, and runs one `up` so previews have no changes. */
