@@ -97,8 +97,6 @@ export type CollectorSettings = Pick<
   | "evidenceDir"
 >;
 
-/** When a document was last changed. */
-
 export interface CollectorOptions {
   readonly settings: CollectorSettings;
   readonly projectDir: string;
