@@ -158,7 +158,8 @@ export async function release(
   const stack = await openStack(resolved);
   const gate = policyArgs(projectDir, stackName, o.policy, resolved.stackClass);
   const startedAt = new Date();
-  const config = await StackConfig.of(stack);
+  // The config and the whole history are two engine runs with nothing between them: run side by side.
+  const [config, history] = await Promise.all([StackConfig.of(stack), fullHistory(stack)]);
   const tag = config.value("imageTag");
   const notify = notifierFor(projectDir, config);
   const production = resolved.production;
@@ -168,7 +169,6 @@ export async function release(
     ...(o.deployer?.sshKey !== undefined ? { sshKey: o.deployer.sshKey } : {}),
   };
   // Rejections carried in stack history are written back before the gate reads the evidence directory.
-  const history = await fullHistory(stack);
   restoreRejectionsFrom(history, projectDir, evidenceDir, stackName);
   if (o.retry !== undefined) {
     recordRetry(projectDir, stackName, evidenceDir, {

@@ -109,8 +109,12 @@ export async function rollBackStack(
   // The gate step of the rollback summary's step budget runs from here to the start of the engine update.
   const actionStartedAt = Date.now();
   const { projectDir, stack: stackName, production, evidenceDir } = resolved;
-  const history = await fullHistory(stack);
-  const config = stackConfig ?? (await StackConfig.of(stack));
+  // History, config and the verification commands in the state are engine runs independent of each other.
+  const [history, config, verificationCommands] = await Promise.all([
+    fullHistory(stack),
+    stackConfig ?? StackConfig.of(stack),
+    verificationUrns(stack),
+  ]);
   const current = {
     apiDigest: config.value("apiImageDigest"),
     workerDigest: config.value("workerImageDigest"),
@@ -210,7 +214,7 @@ export async function rollBackStack(
     message: target.admission === undefined ? what : admissionMessage(target.admission, what),
     refresh: true,
     // Every verification check runs against the restored release, the ones that failed before included.
-    replace: await verificationUrns(stack),
+    replace: verificationCommands,
     onOutput: progress(),
     // Each resource event with its arrival time (the engine's timestamps are whole seconds): the step budget.
     onEvent: (e: ProgressEventSource) => {

@@ -82,6 +82,7 @@ function failingStack(history: UpdateSummary[]) {
           "nova-rollout:workerImageDigest": { value: DIGESTS.worker, secret: false },
         }),
       history: () => Promise.resolve(history),
+      exportStack: () => Promise.resolve({ version: 3, deployment: { resources: [] } }),
       up: (o: { onEvent: (e: unknown) => void }) => {
         o.onEvent({ resOpFailedEvent: { metadata: { urn: VERIFY_URN } } });
         return Promise.reject(new Error("update failed"));
