@@ -222,6 +222,85 @@ describe("isolation: NetworkPolicies of the production render", () => {
   });
 });
 
+describe("the API's public entry (apiIngress)", () => {
+  const ENTRY = {
+    "apiIngress.enabled": true,
+    "apiIngress.host": "api.nova-rms.example",
+    "apiIngress.staticIpName": "nova-prod-api-ip",
+    "apiIngress.certificateName": "nova-prod-api-cert",
+  } as const;
+  const withEntry = (extra: Record<string, string | number | boolean> = {}) =>
+    renderChart({ valuesFiles: PRODUCTION.valuesFiles, set: { ...PRODUCTION_PROGRAM, ...ENTRY, ...extra } });
+
+  it("is off by default: no Ingress, the API Service ClusterIP without a NEG", () => {
+    expect(ofKind(prod(), "Ingress")).toEqual([]);
+    const service = getObject(prod(), "Service", "nova-api");
+    expect(at(service, "spec", "type")).toBe("ClusterIP");
+    expect(at(service, "metadata", "annotations", "cloud.google.com/neg")).toBeUndefined();
+  });
+
+  it("serves the host over HTTPS only, on the platform's static address and managed certificate", () => {
+    const ingress = getObject(withEntry(), "Ingress", "nova-api");
+    expect(at(ingress, "metadata", "annotations")).toEqual({
+      "kubernetes.io/ingress.global-static-ip-name": "nova-prod-api-ip",
+      "ingress.gcp.kubernetes.io/pre-shared-cert": "nova-prod-api-cert",
+      "kubernetes.io/ingress.allow-http": "false",
+    });
+    expect(at(ingress, "spec")).toEqual({
+      ingressClassName: "gce",
+      rules: [
+        {
+          host: "api.nova-rms.example",
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: "nova-api", port: { name: "http" } } },
+              },
+            ],
+          },
+        },
+      ],
+    });
+    // Container-native load balancing: the load balancer reaches the pods through a NEG of the API Service.
+    const service = getObject(withEntry(), "Service", "nova-api");
+    expect(at(service, "metadata", "annotations", "cloud.google.com/neg")).toBe('{"ingress": true}');
+    expect(at(getObject(withEntry(), "Service", "nova-worker"), "metadata", "annotations")).toBeUndefined();
+  });
+
+  it("admits exactly the load balancer's ranges (and networkPolicy.api.from) to the API's http port", () => {
+    expect(at(getObject(withEntry(), "NetworkPolicy", "nova-api-ingress"), "spec", "ingress")).toEqual([
+      {
+        ports: [{ port: "http", protocol: "TCP" }],
+        from: [{ ipBlock: { cidr: "130.211.0.0/22" } }, { ipBlock: { cidr: "35.191.0.0/16" } }],
+      },
+    ]);
+    const peers = withEntry({ "networkPolicy.api.from[0].namespaceSelector.matchLabels.team": "edge" });
+    expect(at(getObject(peers, "NetworkPolicy", "nova-api-ingress"), "spec", "ingress", 0, "from")).toEqual([
+      { ipBlock: { cidr: "130.211.0.0/22" } },
+      { ipBlock: { cidr: "35.191.0.0/16" } },
+      { namespaceSelector: { matchLabels: { team: "edge" } } },
+    ]);
+  });
+
+  it("refuses an entry without its host, address or certificate, naming each", () => {
+    const r = helmTemplate({
+      valuesFiles: PRODUCTION.valuesFiles,
+      set: { ...PRODUCTION_PROGRAM, "apiIngress.enabled": true },
+    });
+    expect(r.status).not.toBe(0);
+    for (const key of ["host", "staticIpName", "certificateName"])
+      expect(r.stderr).toContain(`/apiIngress/${key}`);
+    const bad = helmTemplate({
+      valuesFiles: PRODUCTION.valuesFiles,
+      set: { ...PRODUCTION_PROGRAM, ...ENTRY, "apiIngress.host": "https://api.nova-rms.example/" },
+    });
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain("/apiIngress/host");
+  });
+});
+
 describe("disruption, autoscaling and spread of the production render", () => {
   it.each(DEPLOYMENTS)("%s has a maxUnavailable 1 PDB that never waits on unhealthy pods", (name) => {
     const pdb = getObject(prod(), "PodDisruptionBudget", name);

@@ -150,7 +150,16 @@ metadata:
   namespace: {{ .root.Release.Namespace }}
   labels:
     {{- include "nova-stack.componentLabels" $ctx | nindent 4 }}
+  {{- if and (eq .component "api") .root.Values.apiIngress.enabled }}
+  annotations:
+    # Container-native load balancing: the Ingress's load balancer sends to the pods through a NEG.
+    cloud.google.com/neg: '{"ingress": true}'
+    {{- with .root.Values.commonAnnotations }}
+    {{- toYaml . | nindent 4 }}
+    {{- end }}
+  {{- else }}
   {{- include "nova-stack.commonAnnotations" .root }}
+  {{- end }}
 spec:
   type: ClusterIP
   selector:
