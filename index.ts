@@ -270,6 +270,7 @@ const release = new NovaRelease(
     },
     secretName: secrets.secretName,
     secretChecksum: secrets.checksum,
+    ...(settings.apiIngress !== undefined ? { apiIngress: settings.apiIngress } : {}),
   },
   { providers, dependsOn: [database, secrets, ...jobs.pauses, ...images.checks] },
 );

@@ -40,6 +40,16 @@ export interface NovaReleaseArgs {
   readonly secretName: pulumi.Input<string>;
   /** Checksum of the secrets; a change rolls the pods. */
   readonly secretChecksum: pulumi.Input<string>;
+  /**
+   * The API's public entry: the chart renders the Ingress nova-api for this host on the named static address and
+   * managed certificate, and admits only the load balancer's ranges to the API. Not set: no public entry.
+   */
+  readonly apiIngress?: {
+    readonly host: string;
+    readonly staticIpName: string;
+    readonly certificateName: string;
+    readonly className: string;
+  };
   /** Skip waiting for rollouts (never in production). Default false. */
   readonly skipAwait?: boolean;
 }
@@ -68,6 +78,7 @@ export function releaseValues(args: NovaReleaseArgs): pulumi.Inputs {
     worker: { image: { ...args.images.worker }, ...scaling(args.scaling.worker) },
     secrets: { existingSecret: args.secretName, checksum: args.secretChecksum },
     commonAnnotations: { [PATCH_FORCE_ANNOTATION]: "true" },
+    ...(args.apiIngress !== undefined ? { apiIngress: { enabled: true, ...args.apiIngress } } : {}),
   };
 }
 

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { z } from "zod";
-import { SECRET_KEYS } from "../src/contract";
+import { HOSTNAME_PATTERN, SECRET_KEYS } from "../src/contract";
 import { boolean, fromJsonText, integer, nonEmpty } from "../src/config/values";
 import { PLATFORM_CONFIG_NAMESPACE } from "../src/contract";
 import { kebab } from "../src/util/text";
@@ -17,7 +17,6 @@ export const RELEASE_CHANNELS = ["RAPID", "REGULAR", "STABLE"] as const;
 export type ReleaseChannel = (typeof RELEASE_CHANNELS)[number];
 
 const DNS_LABEL_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const HOSTNAME_RE = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const CIDR_RE = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
 /** RFC 3339 UTC time, as GKE's recurring maintenance window takes it. */
 const RFC3339_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
@@ -116,7 +115,7 @@ export const platformConfigSchema = z
 
     apiHost: z
       .string()
-      .regex(HOSTNAME_RE, { error: "expected a fully qualified host name, e.g. api.nova-rms.example" })
+      .regex(HOSTNAME_PATTERN, { error: "expected a fully qualified host name, e.g. api.nova-rms.example" })
       .optional(),
 
     namespace: dnsLabel("the release namespace"),

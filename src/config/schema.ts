@@ -4,6 +4,7 @@ import {
   DEFAULT_EVIDENCE_DIR,
   DIGEST_PATTERN,
   ENVIRONMENTS,
+  HOSTNAME_PATTERN,
   PROJECT_NAME,
   SECRET_KEYS,
   type SecretKey,
@@ -373,6 +374,30 @@ export const rawStackConfigSchema = z
     kubectlTimeoutSeconds: integer(1, 3600).default(DEFAULT_KUBECTL_TIMEOUT_SECONDS),
     databaseTimeoutSeconds: integer(60, 172_800).default(DEFAULT_DATABASE_TIMEOUT_SECONDS),
 
+    // The API's public entry: the chart's Ingress nova-api on the platform stack's static address and certificate.
+    apiIngress: z
+      .preprocess(
+        fromJsonText,
+        z.strictObject(
+          {
+            host: z
+              .string({ error: "expected a host name" })
+              .regex(HOSTNAME_PATTERN, {
+                error: "expected a fully qualified host name, e.g. api.nova-rms.example",
+              }),
+            staticIpName: nonEmpty("the static address's name (the platform stack's apiAddressName)"),
+            certificateName: nonEmpty(
+              "the managed certificate's name (the platform stack's apiCertificateName)",
+            ),
+            className: nonEmpty("an IngressClass").default("gce"),
+          },
+          {
+            error:
+              'expected {"host","staticIpName","certificateName"} and optionally "className" (default gce), e.g. {"host":"api.nova-rms.example","staticIpName":"nova-prod-api-ip","certificateName":"nova-prod-api-cert"}',
+          },
+        ),
+      )
+      .optional(),
     apiBaseUrl: url(),
     workerBaseUrl: url(),
     alertmanagerUrl: url(),
@@ -529,6 +554,14 @@ export const rawStackConfigSchema = z
       }
       if (c.secretSource !== "config") forbid("secretSource", "a sandbox stack uses secretSource config");
     }
+    // The verification judges the API where users reach it: with a public entry, that is its host.
+    const apiHost = hostOf(c.apiBaseUrl);
+    if (c.apiIngress !== undefined && apiHost !== undefined && apiHost !== c.apiIngress.host) {
+      forbid(
+        "apiBaseUrl",
+        `names host ${apiHost}, but the API's Ingress serves ${c.apiIngress.host}: the verification would judge an address this stack does not route to; set it to https://${c.apiIngress.host}`,
+      );
+    }
     if (c.environment === "production") {
       if (c.apiReplicas < 2) forbid("apiReplicas", "production runs at least 2 api replicas");
       if (c.workerReplicas < 2) forbid("workerReplicas", "production runs at least 2 worker replicas");
@@ -573,6 +606,16 @@ export const rawStackConfigSchema = z
     }
   });
 
+/** The host name of a URL (lower case), undefined when it is not one. */
+function hostOf(url: string | undefined): string | undefined {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
 export type RawStackConfig = z.output<typeof rawStackConfigSchema>;
 
 /** Every key the project declares, in the order of the schema. */
@@ -580,10 +623,12 @@ export const CONFIG_KEYS = Object.keys(rawStackConfigSchema.shape) as (keyof Raw
 
 /**
  * The keys of the post-deploy verification section (from `apiBaseUrl` to `metricChecks`): how a release is checked,
- * not what is deployed. A rollback keeps the stack's current values of these keys and verifies the restored release
- * with them.
+ * not what is deployed; with them the API's public entry (`apiIngress`), through which the verification reaches the
+ * API and which does not move with a release. A rollback keeps the stack's current values of these keys and verifies
+ * the restored release with them.
  */
 export const VERIFICATION_CONFIG_KEYS = [
+  "apiIngress",
   "apiBaseUrl",
   "workerBaseUrl",
   "alertmanagerUrl",

@@ -117,6 +117,13 @@ export interface StackSettings {
   readonly kubectlTimeoutSeconds: number;
   /** Bound of each database step (dump, rehearsal), in seconds. */
   readonly databaseTimeoutSeconds: number;
+  /** The API's public entry (the chart's Ingress nova-api), when configured. */
+  readonly apiIngress?: {
+    readonly host: string;
+    readonly staticIpName: string;
+    readonly certificateName: string;
+    readonly className: string;
+  };
   readonly verification: {
     readonly apiBaseUrl: string;
     readonly workerBaseUrl: string;
@@ -178,11 +185,20 @@ export function toProblems(issues: readonly z.core.$ZodIssue[]): ConfigProblem[]
   const problems: ConfigProblem[] = [];
   for (const issue of issues) {
     if (issue.code === "unrecognized_keys") {
+      const [parent, ...inner] = issue.path.map(String);
       for (const key of issue.keys) {
-        problems.push({
-          key: `${CONFIG_NAMESPACE}:${key}`,
-          message: REMOVED_CONFIG_KEYS[key] ?? "unknown key (check the spelling)",
-        });
+        problems.push(
+          parent === undefined
+            ? {
+                key: `${CONFIG_NAMESPACE}:${key}`,
+                message: REMOVED_CONFIG_KEYS[key] ?? "unknown key (check the spelling)",
+              }
+            : // A key inside a structured value (a JSON object) is named under the config key that holds it.
+              {
+                key: `${CONFIG_NAMESPACE}:${parent}`,
+                message: `[${[...inner, key].join("][")}] unknown field; ${issue.message}`,
+              },
+        );
       }
       continue;
     }
@@ -301,6 +317,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
     pausedCronJobs: c.pausedCronJobs,
     kubectlTimeoutSeconds: c.kubectlTimeoutSeconds,
     databaseTimeoutSeconds: c.databaseTimeoutSeconds,
+    ...(c.apiIngress !== undefined ? { apiIngress: c.apiIngress } : {}),
     verification: {
       apiBaseUrl: c.apiBaseUrl,
       workerBaseUrl: c.workerBaseUrl,

@@ -72,3 +72,6 @@ export const APP_SECRET_NAME = "nova-app-secrets";
 
 /** Default evidence directory, relative to the project directory (`nova-rollout:evidenceDir`). */
 export const DEFAULT_EVIDENCE_DIR = "tests/drills/logs";
+
+/** A fully qualified DNS host name (lower case), e.g. `api.nova-rms.example`: the API's public host. */
+export const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;

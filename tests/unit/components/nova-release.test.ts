@@ -83,3 +83,34 @@ describe.each(["production", "staging", "sandbox"] as const)("NovaRelease values
     }
   });
 });
+
+describe("NovaRelease with the API's public entry", () => {
+  const entry = {
+    host: "api.nova-rms.example",
+    staticIpName: "nova-prod-api-ip",
+    certificateName: "nova-prod-api-cert",
+    className: "gce",
+  };
+
+  it("renders the Ingress from apiIngress, unchanged by a release, and none without it", () => {
+    const without = render(args("production", "2026.11.3", digest("a1"), digest("b2")), "entry-0");
+    expect([...without.keys()].filter((id) => id.startsWith("Ingress/"))).toEqual([]);
+    const first = render(
+      { ...args("production", "2026.11.3", digest("a1"), digest("b2")), apiIngress: entry },
+      "entry-1",
+    );
+    const second = render(
+      { ...args("production", "2026.12.1", digest("c3"), digest("d4")), apiIngress: entry },
+      "entry-2",
+    );
+    const ingress = first.get("Ingress/nova-api");
+    expect(at(ingress, "spec", "rules", 0, "host")).toBe("api.nova-rms.example");
+    expect(at(ingress, "metadata", "annotations", "kubernetes.io/ingress.global-static-ip-name")).toBe(
+      "nova-prod-api-ip",
+    );
+    expect(at(ingress, "metadata", "annotations", PATCH_FORCE_ANNOTATION)).toBe("true");
+    // The public entry does not move with a release: no update, no await of the load balancer.
+    expect(second.get("Ingress/nova-api")).toEqual(ingress);
+    expect(second.get("Service/nova-api")).toEqual(first.get("Service/nova-api"));
+  });
+});

@@ -474,3 +474,55 @@ describe("secretsChecksumKey: a dedicated secret, required in every environment"
     expect(problemKeys(productionRaw({ secretsChecksumKey: "[encrypted]" }))).toEqual([]);
   });
 });
+
+describe("apiIngress: the API's public entry, and the verification aimed at it", () => {
+  const ENTRY = {
+    host: "api.nova.example",
+    staticIpName: "nova-prod-api-ip",
+    certificateName: "nova-prod-api-cert",
+  };
+  const messageOf = (raw: Record<string, unknown>): string => {
+    try {
+      parseStackSettings(raw, opts);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return "";
+  };
+
+  it("is absent unless configured, and reaches the settings with the default IngressClass", () => {
+    expect(parseStackSettings(productionRaw(), opts).apiIngress).toBeUndefined();
+    expect(parseStackSettings(productionRaw({ apiIngress: JSON.stringify(ENTRY) }), opts).apiIngress).toEqual(
+      {
+        ...ENTRY,
+        className: "gce",
+      },
+    );
+  });
+
+  it("refuses an apiBaseUrl on another host than the Ingress serves, naming both", () => {
+    const message = messageOf(
+      productionRaw({ apiIngress: ENTRY, apiBaseUrl: "http://api.nova-staging.example/v1" }),
+    );
+    expect(message).toContain(
+      "nova-rollout:apiBaseUrl: names host api.nova-staging.example, but the API's Ingress serves api.nova.example",
+    );
+    expect(message).toContain("set it to https://api.nova.example");
+  });
+
+  it("names a malformed entry with what it expects, alongside any other bad key", () => {
+    const message = messageOf(
+      productionRaw({
+        apiIngress: { host: "https://api.nova.example/", staticIpName: "" },
+        apiReplicas: "0",
+      }),
+    );
+    expect(message).toMatch(/nova-rollout:apiIngress: \[host\] expected a fully qualified host name/);
+    expect(message).toMatch(/nova-rollout:apiIngress: \[staticIpName\] expected the static address's name/);
+    expect(message).toMatch(/nova-rollout:apiIngress: \[certificateName\] required/);
+    expect(message).toMatch(/nova-rollout:apiReplicas:/);
+    expect(messageOf(productionRaw({ apiIngress: { ...ENTRY, tls: true } }))).toMatch(
+      /nova-rollout:apiIngress: \[tls\] unknown field; expected \{"host","staticIpName","certificateName"\}/,
+    );
+  });
+});
