@@ -6,7 +6,7 @@
  * on stdout instead (the engine's own progress stays on stderr, the command's result is the last line). An output the
  * engine marks secret is never read, so never printed.
  */
-import type { CheckResult } from "../components/post-deploy-verification";
+import { type CheckResult, parseCheckResult } from "../src/verify/check-result";
 import {
   DATABASE_STEPS,
   isChartComponent,
@@ -373,16 +373,15 @@ export interface StepProgress {
 /**
  * Starts reporting an update's progress (the gate's start first): lines for people on stderr, beside the engine's
  * own output, or with `json` one JSON object per event on stdout. `startedAt`: when the command started (the gate's
- * start). The probe result parser is loaded here, by the commands that run an update only.
+ * start).
  */
-export async function stepProgress(o: {
+export function stepProgress(o: {
   readonly kind: UpdateKind;
   readonly startedAt: number;
   readonly json?: boolean;
   readonly write?: (text: string) => void;
   readonly now?: () => number;
-}): Promise<StepProgress> {
-  const { parseCheckResult } = await import("../components/post-deploy-verification");
+}): StepProgress {
   const tracker = new ProgressTracker(o.kind, o.startedAt, parseCheckResult);
   const json = o.json === true;
   const write = o.write ?? (json ? (text: string) => void process.stdout.write(text) : progressLines);

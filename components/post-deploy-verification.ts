@@ -8,8 +8,10 @@ import {
   type ProbeBudget,
   type ProbeSpec,
 } from "../src/verify/probe-command";
-import type { KeptFile } from "../src/verify/kept-files";
+import { type CheckResult, parseCheckResult } from "../src/verify/check-result";
 import { forwardDependsOn } from "./depends-on";
+
+export { type CheckResult, parseCheckResult };
 
 export interface PostDeployVerificationArgs {
   /** Compiled probe script (`dist/src/verify/probe.js`). */
@@ -76,19 +78,6 @@ export interface PostDeployVerificationArgs {
   readonly triggers: pulumi.Input<pulumi.Input<string>[]>;
 }
 
-/** The result of one check, parsed from the probe's JSON line. */
-export interface CheckResult {
-  readonly check: string;
-  readonly ok: boolean;
-  readonly attempts: number;
-  readonly elapsedMs: number;
-  readonly detail: string;
-  /** An exec check's output, redacted (its tail when long). */
-  readonly output?: string;
-  /** Files an exec check's command left, as copied into {@link PostDeployVerificationArgs.keptFilesDir}. */
-  readonly kept?: readonly KeptFile[];
-}
-
 /**
  * The checks this component runs, by child name suffix: the checks of `src/verify/checks.ts` (shared with the policy
  * pack and the CLI's `verify`), then the stack's metric checks. Pure. The exec checks name the variables of
@@ -119,28 +108,6 @@ export function verificationChecks(
     ]);
   }
   return checks;
-}
-
-/** Reads the probe's last stdout line; a missing or malformed line is a failed check, never a pass. */
-export function parseCheckResult(check: string, stdout: string): CheckResult {
-  const last = stdout.trim().split("\n").pop() ?? "";
-  try {
-    const parsed = JSON.parse(last) as Partial<CheckResult>;
-    if (typeof parsed.ok === "boolean" && typeof parsed.check === "string") {
-      return {
-        check: parsed.check,
-        ok: parsed.ok,
-        attempts: Number(parsed.attempts ?? 0),
-        elapsedMs: Number(parsed.elapsedMs ?? 0),
-        detail: String(parsed.detail ?? ""),
-        ...(typeof parsed.output === "string" ? { output: parsed.output } : {}),
-        ...(Array.isArray(parsed.kept) ? { kept: parsed.kept } : {}),
-      };
-    }
-  } catch {
-    // fall through
-  }
-  return { check, ok: false, attempts: 0, elapsedMs: 0, detail: "the probe printed no result" };
 }
 
 /**

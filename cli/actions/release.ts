@@ -198,7 +198,7 @@ export async function release(
   const releaseDigests = { api: config.value("apiImageDigest"), worker: config.value("workerImageDigest") };
   await notify.send("release-started", stackName, tag, undefined, releaseDigests);
   // One line (or JSON event) per playbook step and per verification check as it starts and ends.
-  const steps = await stepProgress({ kind: "release", startedAt: actionStartedAt, json: o.json === true });
+  const steps = stepProgress({ kind: "release", startedAt: actionStartedAt, json: o.json === true });
   const engineStartedAt = Date.now();
   steps.engineStarted();
   let engineFinishedAt = engineStartedAt;

@@ -207,7 +207,7 @@ export async function rollBackStack(
   const steps =
     o.preview === true
       ? undefined
-      : await stepProgress({ kind: "rollback", startedAt: actionStartedAt, json: o.json === true });
+      : stepProgress({ kind: "rollback", startedAt: actionStartedAt, json: o.json === true });
   const what = `rollback to update ${target.version} (release ${target.release})${rejects !== undefined ? `; ${rejectionNote(rejects)}` : ""}`;
   const args = {
     ...policyArgs(projectDir, stackName, true, resolved.stackClass),

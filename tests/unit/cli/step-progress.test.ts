@@ -293,10 +293,10 @@ describe("an inconclusive metric check outside production", () => {
 });
 
 describe("stepProgress", () => {
-  const feed = async (json: boolean) => {
+  const feed = (json: boolean) => {
     const written: string[] = [];
     let clock = 1000;
-    const p = await stepProgress({
+    const p = stepProgress({
       kind: "release",
       startedAt: 0,
       json,
@@ -313,8 +313,8 @@ describe("stepProgress", () => {
     return written.join("");
   };
 
-  it("with --json: one JSON object per line, nothing else, the same events a person reads", async () => {
-    const text = await feed(true);
+  it("with --json: one JSON object per line, nothing else, the same events a person reads", () => {
+    const text = feed(true);
     const lines = text.trimEnd().split("\n");
     const events = lines.map((l) => JSON.parse(l) as ProgressEvent);
     expect(events.every((e) => e.kind === "release" && (e.event === "step" || e.event === "check"))).toBe(
@@ -342,8 +342,8 @@ describe("stepProgress", () => {
     expect(text).not.toMatch(/[▶✔✖]/);
   });
 
-  it("without it: the lines a person reads", async () => {
-    const text = await feed(false);
+  it("without it: the lines a person reads", () => {
+    const text = feed(false);
     expect(text.split("\n")[0]).toBe("▶ gate  started");
     expect(text).toContain("  ✔ check api-health … ok (1 attempt, 204 ms)\n");
     expect(text).not.toContain("{");
