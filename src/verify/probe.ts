@@ -26,19 +26,12 @@ import { MANIFEST_ACCEPT } from "../registry/oci";
 import { passwordForms } from "../util/pg-connection";
 import { alertsQueryUrl } from "./alert-matchers";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
-import { keepWrittenFiles, type KeptFile, outputTail } from "./kept-files";
+import type { CheckResult } from "./check-result";
+import { keepWrittenFiles, outputTail } from "./kept-files";
 import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST } from "./probe-command";
 
-export interface ProbeResult {
-  readonly check: string;
-  readonly ok: boolean;
-  readonly attempts: number;
-  readonly elapsedMs: number;
-  readonly detail: string;
-  /** An exec check's output (redacted, its tail when long). */
-  readonly output?: string;
-  /** Files an exec check's command wrote in its kept directories, as copied into the evidence directory. */
-  readonly kept?: readonly KeptFile[];
+/** What the probe prints for a check (the line `./check-result` reads), and the files it did not keep. */
+export interface ProbeResult extends CheckResult {
   /** Files written there but not kept (over the limits of `./kept-files`). */
   readonly leftOut?: readonly string[];
 }

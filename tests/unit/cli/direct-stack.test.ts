@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { EngineEvent, Stack } from "@pulumi/pulumi/automation";
 import { DirectStack, outputsOfEvent } from "../../../cli/direct-stack";
 import { describeFailure, EngineRunError, EXIT } from "../../../cli/errors";
+import { stubPulumi } from "../support/stub-pulumi";
 
 let work: string;
 
@@ -15,15 +16,8 @@ let work: string;
  * A `pulumi` that records its arguments, writes two events, waits until the test has seen the first (a file the test
  * writes; it fails after 5 s without it), writes the outputs and summary events and answers `STUB_OUTPUT` with exit `STUB_EXIT`.
  */
-const STUB = `#!/bin/sh
-printf '%s\\n' "$@" > "$STUB_DIR/args"
+const STUB = stubPulumi(`
 printf '%s\\n' "$PULUMI_DEBUG_COMMANDS $NOVA_ENGINE_ENV" > "$STUB_DIR/env"
-log=""
-prev=""
-for a in "$@"; do
-  if [ "$prev" = "--event-log" ]; then log="$a"; fi
-  prev="$a"
-done
 if [ -n "$log" ]; then
   printf '%s\\n' '{"sequence":0,"timestamp":1,"resourcePreEvent":{"metadata":{"op":"update","urn":"urn:a"}}}' >> "$log"
   i=0
@@ -32,9 +26,7 @@ if [ -n "$log" ]; then
   if [ ! -f "$STUB_DIR/seen" ]; then echo "events not read while running" >&2; exit 3; fi
   printf '%s\\n' "$STUB_EVENTS" >> "$log"
 fi
-printf '%s\\n' "$STUB_OUTPUT"
-exit "\${STUB_EXIT:-0}"
-`;
+`);
 
 const OUTPUTS_EVENT = JSON.stringify({
   sequence: 1,

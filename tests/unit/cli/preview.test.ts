@@ -6,25 +6,17 @@ import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { previewStack } from "../../../cli/actions/preview";
 import { describeFailure, EngineRunError, EXIT } from "../../../cli/errors";
+import { stubPulumi } from "../support/stub-pulumi";
 
 let work: string;
 let project: string;
 
 /** A `pulumi` that records its arguments and environment, writes the event log and answers as STUB_* say. */
-const STUB = `#!/bin/sh
-printf '%s\\n' "$@" > "$STUB_DIR/args"
+const STUB = stubPulumi(`
 printf '%s\\n' "$PULUMI_DEBUG_COMMANDS" > "$STUB_DIR/debug"
-log=""
-prev=""
-for a in "$@"; do
-  if [ "$prev" = "--event-log" ]; then log="$a"; fi
-  prev="$a"
-done
 printf '%s\\n' '{"sequence":0,"timestamp":1,"cancelEvent":{}}' > "$log"
 printf '%s\\n' '{"sequence":1,"timestamp":2,"summaryEvent":{"resourceChanges":{"same":40,"update":2}}}' >> "$log"
-printf '%s\\n' "$STUB_OUTPUT"
-exit "\${STUB_EXIT:-0}"
-`;
+`);
 
 beforeEach(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-preview-"));

@@ -28,6 +28,16 @@ function captureProblems(raw: Record<string, unknown>): { key: string; message: 
 
 const k = (...keys: string[]) => keys.map((x) => `nova-rollout:${x}`).sort();
 
+/** The message a config is refused with, or "" when it is accepted. */
+function messageOf(raw: Record<string, unknown>): string {
+  try {
+    parseStackSettings(raw, opts);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  return "";
+}
+
 describe("parseStackSettings: valid stacks", () => {
   it("types a production config", () => {
     const s = parseStackSettings(productionRaw(), opts);
@@ -433,15 +443,6 @@ describe("backupDestination: gs:// or a directory; production gs:// only", () =>
 });
 
 describe("secretsChecksumKey: a dedicated secret, required in every environment", () => {
-  const messageOf = (raw: Record<string, unknown>): string => {
-    try {
-      parseStackSettings(raw, opts);
-    } catch (err) {
-      return (err as Error).message;
-    }
-    return "";
-  };
-
   it("reaches the settings as the checksum key, whatever the secret source", () => {
     const key = String(productionRaw().secretsChecksumKey);
     expect(parseStackSettings(productionRaw(), opts).secrets.checksumKey).toBe(key);
@@ -480,14 +481,6 @@ describe("apiIngress: the API's public entry, and the verification aimed at it",
     host: "api.nova.example",
     staticIpName: "nova-prod-api-ip",
     certificateName: "nova-prod-api-cert",
-  };
-  const messageOf = (raw: Record<string, unknown>): string => {
-    try {
-      parseStackSettings(raw, opts);
-    } catch (err) {
-      return (err as Error).message;
-    }
-    return "";
   };
 
   it("is absent unless configured, and reaches the settings with the default IngressClass", () => {
