@@ -380,11 +380,9 @@ export const rawStackConfigSchema = z
         fromJsonText,
         z.strictObject(
           {
-            host: z
-              .string({ error: "expected a host name" })
-              .regex(HOSTNAME_PATTERN, {
-                error: "expected a fully qualified host name, e.g. api.nova-rms.example",
-              }),
+            host: z.string({ error: "expected a host name" }).regex(HOSTNAME_PATTERN, {
+              error: "expected a fully qualified host name, e.g. api.nova-rms.example",
+            }),
             staticIpName: nonEmpty("the static address's name (the platform stack's apiAddressName)"),
             certificateName: nonEmpty(
               "the managed certificate's name (the platform stack's apiCertificateName)",
