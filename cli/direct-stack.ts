@@ -110,9 +110,12 @@ export class DirectStack {
     await this.run(["config", "rm", key]);
   }
 
-  /** The stack's state, secrets decrypted (in memory only). */
+  /**
+   * The stack's state with its secrets left encrypted: what the CLI reads of it (the verification commands' URNs,
+   * pending operations) needs no secret, so none is decrypted or held in memory, and no key is derived for it.
+   */
   async exportStack(): Promise<Deployment> {
-    return JSON.parse(await this.run(["stack", "export"], ["--show-secrets"])) as Deployment;
+    return JSON.parse(await this.run(["stack", "export"])) as Deployment;
   }
 
   /**

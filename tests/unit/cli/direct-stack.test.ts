@@ -185,7 +185,7 @@ describe("DirectStack reads and writes", () => {
     ]);
   });
 
-  it("reads the config decrypted, writes and removes keys, exports the state", async () => {
+  it("reads the config decrypted, writes and removes keys, exports the state without decrypting it", async () => {
     vi.stubEnv(
       "STUB_OUTPUT",
       JSON.stringify({ "nova-rollout:imageTag": { value: "v1.4.0", secret: false } }),
@@ -208,7 +208,8 @@ describe("DirectStack reads and writes", () => {
     expect(args().slice(0, 3)).toEqual(["config", "rm", "nova-rollout:rollbackOf"]);
     vi.stubEnv("STUB_OUTPUT", JSON.stringify({ version: 3, deployment: { resources: [] } }));
     expect(await stack().exportStack()).toEqual({ version: 3, deployment: { resources: [] } });
-    expect(args()).toContain("--show-secrets");
+    // The state is read for URNs and pending operations only: its secrets stay encrypted.
+    expect(args()).toEqual(["stack", "export", "--stack", "production", "--non-interactive"]);
   });
 
   it("leaves refresh, preview, cancel and outputs to the Automation API, opened once and only when asked", async () => {
