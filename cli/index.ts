@@ -28,6 +28,7 @@ import { verifyCommand } from "./commands/verify";
 import { restoreDbCommand } from "./commands/restore-db";
 import { keysCommand } from "./commands/keys";
 import { pinCommand } from "./commands/pin";
+import { promoteCommand } from "./commands/promote";
 import { driftCommand, statusCommand } from "./commands/operate";
 import { describeFailure, EXIT, exitCodesHelp, exitCodesMarkdown } from "./errors";
 
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     .exitOverride();
   for (const command of [
     pinCommand(),
+    promoteCommand(),
     preflightCommand(),
     freezeCommand(),
     approveCommand(),

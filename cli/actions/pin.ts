@@ -6,9 +6,16 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { DIGEST_PATTERN, SERVICES, tagRef, type Service } from "../../src/contract";
-import { CONFIG_NAMESPACE, loadStackSettingsFromFile, stackFilePath, TAG_RE } from "../../src/config";
-import { lineDiff, setStackConfigValues } from "../../src/config/stack-file-edit";
+import { DIGEST_PATTERN, IMAGE_REPOSITORIES, SERVICES, tagRef, type Service } from "../../src/contract";
+import {
+  CONFIG_NAMESPACE,
+  inspectStackConfig,
+  projectKeys,
+  readStackFile,
+  stackFilePath,
+  TAG_RE,
+} from "../../src/config";
+import { lineDiff, removeStackConfigKeys, setStackConfigValues } from "../../src/config/stack-file-edit";
 import {
   describeMediaType,
   type FetchLike,
@@ -64,7 +71,27 @@ export const PIN_KEYS = {
   tag: `${CONFIG_NAMESPACE}:imageTag`,
   api: `${CONFIG_NAMESPACE}:apiImageDigest`,
   worker: `${CONFIG_NAMESPACE}:workerImageDigest`,
+  /** Where a promoted release came from (`<stack> update <version>`), written by `rollout promote`. */
+  promotedFrom: `${CONFIG_NAMESPACE}:promotedFrom`,
 } as const;
+
+/**
+ * The registry a stack file names (`nova-rollout:imageRegistry`, checked by the program's schema). Only that key must be
+ * valid: a stack whose secrets are set elsewhere (CI, a secret store) can still be pinned.
+ */
+export function stackRegistry(projectDir: string, stack: string): string {
+  const file = readStackFile(projectDir, stack);
+  const inspected = inspectStackConfig(projectKeys(file.config), { stack, projectDir });
+  const registry = inspected.value("imageRegistry");
+  if (registry === undefined) {
+    const key = `${CONFIG_NAMESPACE}:imageRegistry`;
+    const problem = inspected.problems.find((p) => p.key === key);
+    throw new UserError(
+      `${key} ${problem === undefined ? "is not set" : problem.message} in ${path.basename(stackFilePath(projectDir, stack))}: set it with pulumi config set ${key} <registry> --stack ${stack}`,
+    );
+  }
+  return registry;
+}
 
 /**
  * Resolves `tag` in both repositories of the stack's registry and pins the digests in its stack file. Nothing is
@@ -81,19 +108,15 @@ export async function pinRelease(o: PinOptions): Promise<PinReport> {
   if (!fs.existsSync(file)) {
     throw new UserError(`No stack file ${file}: create the stack (pulumi stack init ${o.stack}) first.`);
   }
-  const settings = loadStackSettingsFromFile(o.projectDir, o.stack).images;
+  const registry = stackRegistry(o.projectDir, o.stack);
   const fetchFn: FetchLike = o.fetch ?? fetch;
   const authorization = o.authorization ?? (process.env[REGISTRY_AUTHORIZATION_ENV] || undefined);
 
   const lookups = await Promise.all(
     SERVICES.map(async (service) => {
-      const repository = settings[service].repository;
-      const ref = tagRef(settings.registry, repository, o.tag);
-      const found = await resolveManifest(
-        fetchFn,
-        manifestUrl(settings.registry, repository, o.tag),
-        authorization,
-      );
+      const repository = IMAGE_REPOSITORIES[service];
+      const ref = tagRef(registry, repository, o.tag);
+      const found = await resolveManifest(fetchFn, manifestUrl(registry, repository, o.tag), authorization);
       return { service, repository, ref, found };
     }),
   );
@@ -104,10 +127,10 @@ export async function pinRelease(o: PinOptions): Promise<PinReport> {
   for (const { service, repository, ref, found } of lookups) {
     if (!found.ok) {
       if (found.status === 404) {
-        problems.push(`tag ${o.tag} not found in repository ${settings.registry}/${repository} (HTTP 404)`);
+        problems.push(`tag ${o.tag} not found in repository ${registry}/${repository} (HTTP 404)`);
       } else if (found.status === 401 || found.status === 403) {
         problems.push(
-          `${ref}: the registry refused the request (HTTP ${found.status}); set ${REGISTRY_AUTHORIZATION_ENV} to the Authorization header value for ${settings.registry}`,
+          `${ref}: the registry refused the request (HTTP ${found.status}); set ${REGISTRY_AUTHORIZATION_ENV} to the Authorization header value for ${registry}`,
         );
       } else {
         userMistake = false;
@@ -136,6 +159,27 @@ export async function pinRelease(o: PinOptions): Promise<PinReport> {
   }
 
   const digestOf = (service: Service) => images.find((i) => i.service === service)?.digest ?? "";
+  const edit = editPins(
+    file,
+    o.tag,
+    { api: digestOf("api"), worker: digestOf("worker") },
+    undefined,
+    o.dryRun,
+  );
+  return { stack: o.stack, file, tag: o.tag, images, ...edit };
+}
+
+/**
+ * Sets the release tag and both digests in a stack file (and `promotedFrom` when given; a pin of a tag removes a
+ * stale one), keeping every other byte; writes it unless `dryRun`. Returns the line diff and whether it was written.
+ */
+export function editPins(
+  file: string,
+  tag: string,
+  digests: Readonly<Record<Service, string>>,
+  promotedFrom: string | undefined,
+  dryRun: boolean | undefined,
+): { diff: string; written: boolean; dryRun: boolean } {
   const before = fs.readFileSync(file, "utf8");
   let after: string;
   try {
@@ -143,20 +187,21 @@ export async function pinRelease(o: PinOptions): Promise<PinReport> {
       before,
       file,
       [
-        { key: PIN_KEYS.tag, value: o.tag },
-        { key: PIN_KEYS.api, value: digestOf("api") },
-        { key: PIN_KEYS.worker, value: digestOf("worker") },
+        { key: PIN_KEYS.tag, value: tag },
+        { key: PIN_KEYS.api, value: digests.api },
+        { key: PIN_KEYS.worker, value: digests.worker },
+        ...(promotedFrom !== undefined ? [{ key: PIN_KEYS.promotedFrom, value: promotedFrom }] : []),
       ],
       [`${CONFIG_NAMESPACE}:imageRegistry`],
     );
+    if (promotedFrom === undefined) after = removeStackConfigKeys(after, file, [PIN_KEYS.promotedFrom]);
   } catch (err) {
     throw new UserError(err instanceof Error ? err.message : String(err));
   }
   const diff = lineDiff(before, after);
-  const dryRun = o.dryRun === true;
-  const written = !dryRun && diff !== "";
+  const written = dryRun !== true && diff !== "";
   if (written) writeFileAtomic(file, after);
-  return { stack: o.stack, file, tag: o.tag, images, diff, written, dryRun };
+  return { diff, written, dryRun: dryRun === true };
 }
 
 /** The report for people: what each tag resolved to (with the manifest kind), the diff, and what was done. */

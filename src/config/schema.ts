@@ -15,6 +15,9 @@ import { matcherProblems } from "../verify/alert-matchers";
 import { RESERVED_COMMAND_ENV } from "../verify/probe-command";
 import { parseCondition } from "../verify/metrics";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
+
+/** `nova-rollout:promotedFrom`: `<stack> update <version>`. */
+export const PROMOTED_FROM_RE = /^[A-Za-z0-9][A-Za-z0-9_.\/-]* update [1-9][0-9]*$/;
 import { boolean, fromJsonText, integer, nonEmpty } from "./values";
 
 /** The stack config namespace: every key of this project is `nova-rollout:<key>` (the project name). */
@@ -456,6 +459,13 @@ export const rawStackConfigSchema = z
           return z.NEVER;
         }
         return parsed;
+      })
+      .optional(),
+    // Written by `rollout promote` with the digests it pinned: the update of the staging stack they were verified in.
+    promotedFrom: z
+      .string()
+      .regex(PROMOTED_FROM_RE, {
+        error: 'expected "<stack> update <version>" (written by `rollout promote`, e.g. "staging update 12")',
       })
       .optional(),
     notifyChannels: nonEmpty("a JSON map of channel name to {kind, url}")

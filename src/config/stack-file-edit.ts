@@ -83,6 +83,35 @@ function setOne(text: string, file: string, edit: ConfigEdit, after: readonly st
 }
 
 /**
+ * Returns `text` without the lines of each key of `keys` under `config:` (a key absent is no change). Only one-line
+ * scalar values are removed; a list or map is refused with a plain Error naming `file`, like {@link setStackConfigValues}.
+ */
+export function removeStackConfigKeys(text: string, file: string, keys: readonly string[]): string {
+  let out = text;
+  for (const key of keys) {
+    const doc = parseDocument(out);
+    if (doc.errors.length > 0) {
+      throw new Error(`${file} is not valid YAML: ${doc.errors[0]?.message ?? "parse error"}`);
+    }
+    const config = doc.get("config", true);
+    if (!isMap(config)) throw new Error(`${file}: "config" must be a map of keys to values`);
+    const pair = config.items.find((p) => isScalar(p.key) && p.key.value === key);
+    if (pair === undefined) continue;
+    const keyStart = isScalar(pair.key) ? pair.key.range?.[0] : undefined;
+    const value = pair.value;
+    if (!isScalar(value) || keyStart === undefined || !value.range) {
+      throw new Error(
+        `${file}: ${key} holds a list or map, not a value; remove it with \`pulumi config rm\``,
+      );
+    }
+    const lineStart = out.lastIndexOf("\n", keyStart - 1) + 1;
+    const lineEnd = out.indexOf("\n", value.range[1] - 1);
+    out = lineEnd < 0 ? out.slice(0, lineStart) : `${out.slice(0, lineStart)}${out.slice(lineEnd + 1)}`;
+  }
+  return out;
+}
+
+/**
  * A unified-style line diff of two texts: `@@ line N @@` headers (N: the line in `before`), removed lines as `-…`,
  * added lines as `+…`, no context lines. Empty when the texts are equal.
  */

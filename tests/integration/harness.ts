@@ -32,6 +32,14 @@ export const SANDBOX = {
   registry: "127.0.0.1:35000",
   imageRegistry: "127.0.0.1:35000/nova",
   imageTag: "sandbox",
+  /** The token-protected registry (the production registry's stand-in) and its token realm. */
+  authRegistry: {
+    imageRegistry: "127.0.0.1:35001/nova",
+    realm: "http://127.0.0.1:35002",
+    /** Credentials in docker-config form (REGISTRY_AUTH_FILE): nova-ci may push, nova-reader may only pull. */
+    pusherAuthFile: path.join(REPO_ROOT, ".sandbox", "registry-auth", "ci-auth.json"),
+    readerAuthFile: path.join(REPO_ROOT, ".sandbox", "registry-auth", "reader-auth.json"),
+  },
   nodes: ["nova-node-1", "nova-node-2"],
   standins: {
     api: "http://127.0.0.1:38080",

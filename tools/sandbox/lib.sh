@@ -21,6 +21,9 @@ SCHEDULER_PORT=36445
 KWOK_PORT=36446
 POSTGRES_PORT=55432
 REGISTRY_PORT=35000
+# The token-protected registry (the production registry's stand-in for `rollout promote`) and its token realm.
+AUTH_REGISTRY_PORT=35001
+TOKEN_REALM_PORT=35002
 STANDIN_API_PORT=38080
 STANDIN_WORKER_PORT=33001
 STANDIN_ALERTMANAGER_PORT=39093
@@ -29,7 +32,7 @@ STANDIN_WEBHOOK_PORT=38090
 STANDIN_GRAFANA_PORT=33000
 
 # Components in start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry standins)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry standins)
 # The built control plane: neither built nor started, nor stopped by down.sh, when the sandbox targets your own
 # cluster (NOVA_SANDBOX_CLUSTER_KUBECONFIG / NOVA_SANDBOX_CLUSTER_CONTEXT).
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)

@@ -2,7 +2,8 @@
 # Starts the local sandbox on 127.0.0.1 (idempotent: running components are kept):
 #   etcd :32379, kube-apiserver :36443 (client-cert auth), kube-controller-manager, kube-scheduler,
 #   kwok (2 fake nodes, pods become Ready), PostgreSQL :55432 (db `nova`), docker-registry :35000 with the two
-#   sandbox images, stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus), :38090 (webhooks),
+#   sandbox images, a token-protected docker-registry :35001 with its token realm :35002 (the production registry's
+#   stand-in), stand-in HTTP endpoints :38080 (api), :33001 (worker), :39093 (alertmanager), :39090 (prometheus), :38090 (webhooks),
 #   :33000 (grafana).
 # State lives in <repo>/.sandbox (kubeconfig: .sandbox/kubeconfig, context nova-sandbox). Stop with down.sh.
 #
@@ -75,7 +76,7 @@ reserve_ports() {
   current="$(cat "$file")"
   wanted="$current"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$SCHEDULER_PORT" "$KWOK_PORT" \
-    "$POSTGRES_PORT" "$REGISTRY_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
+    "$POSTGRES_PORT" "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT" "$TOKEN_REALM_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
     "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT"; do
     wanted="${wanted:+$wanted,}$p"
   done
@@ -359,6 +360,71 @@ for img in nova-rms-api nova-rms-worker; do
   fi
   log_line "image $img" pushed "127.0.0.1:$REGISTRY_PORT/nova/$img:sandbox@$want"
 done
+
+# ------------------------------------------------------------------------------------------- token-protected registry
+# A second docker-registry that, like Artifact Registry or GHCR, answers 401 with a `WWW-Authenticate: Bearer` challenge
+# and accepts only tokens of its realm (tools/sandbox/token-realm.mjs): the production registry's stand-in for
+# `rollout promote`. Users (.sandbox/registry-auth/users.json): nova-ci may pull and push, nova-reader may only pull,
+# anonymous gets nothing. Their credentials in docker-config form, for skopeo and docker (REGISTRY_AUTH_FILE or
+# DOCKER_CONFIG): ci-auth.json and reader-auth.json. Made once, kept with the sandbox's state.
+AUTH_DIR="$SANDBOX_DIR/registry-auth"
+if [[ ! -f "$AUTH_DIR/ci-auth.json" ]]; then
+  mkdir -p "$AUTH_DIR"
+  chmod 700 "$AUTH_DIR"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj "/CN=nova-sandbox-token-realm" -keyout "$AUTH_DIR/realm.key" -out "$AUTH_DIR/realm.crt" \
+    >>"$LOG_DIR/token-realm.log" 2>&1 || fail token-realm "openssl could not make the realm's key"
+  ci_pw="$(openssl rand -hex 16)"
+  reader_pw="$(openssl rand -hex 16)"
+  printf '{"nova-ci":{"password":"%s","actions":["pull","push"]},"nova-reader":{"password":"%s","actions":["pull"]}}\n' \
+    "$ci_pw" "$reader_pw" >"$AUTH_DIR/users.json"
+  for who in "ci:nova-ci:$ci_pw" "reader:nova-reader:$reader_pw"; do
+    IFS=: read -r file user pw <<<"$who"
+    printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$AUTH_REGISTRY_PORT" \
+      "$(printf '%s:%s' "$user" "$pw" | base64 -w0)" >"$AUTH_DIR/$file-auth.json"
+  done
+  chmod 600 "$AUTH_DIR"/*
+fi
+if is_running token-realm; then
+  log_line token-realm running ":$TOKEN_REALM_PORT"
+else
+  NOVA_TOKEN_REALM_PORT="$TOKEN_REALM_PORT" NOVA_TOKEN_REALM_KEY="$AUTH_DIR/realm.key" \
+    NOVA_TOKEN_REALM_CERT="$AUTH_DIR/realm.crt" NOVA_TOKEN_REALM_USERS="$AUTH_DIR/users.json" \
+    NOVA_TOKEN_REALM_ISSUER=nova-sandbox-token-realm NOVA_TOKEN_REALM_SERVICE=nova-sandbox-registry \
+    start token-realm node "$NOVA_REPO_ROOT/tools/sandbox/token-realm.mjs"
+  wait_for token-realm 20 curl -fsS "http://127.0.0.1:$TOKEN_REALM_PORT/__requests"
+  log_line token-realm started ":$TOKEN_REALM_PORT"
+fi
+if is_running auth-registry; then
+  log_line auth-registry running ":$AUTH_REGISTRY_PORT (token auth)"
+else
+  mkdir -p "$SANDBOX_DIR/auth-registry/data"
+  cat >"$SANDBOX_DIR/auth-registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $SANDBOX_DIR/auth-registry/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$AUTH_REGISTRY_PORT
+auth:
+  token:
+    realm: http://127.0.0.1:$TOKEN_REALM_PORT/token
+    service: nova-sandbox-registry
+    issuer: nova-sandbox-token-realm
+    rootcertbundle: $AUTH_DIR/realm.crt
+EOF
+  start auth-registry "$REGISTRY_BIN" serve "$SANDBOX_DIR/auth-registry/config.yml"
+  # Ready when it answers the anonymous probe with its challenge.
+  wait_for auth-registry 30 bash -c \
+    "curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:$AUTH_REGISTRY_PORT/v2/ | grep -qx 401"
+  log_line auth-registry started ":$AUTH_REGISTRY_PORT (token auth, realm :$TOKEN_REALM_PORT)"
+fi
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
 # Stand-ins started from an older standins.mjs (their sha256 is recorded beside the pid) are restarted.

@@ -22,6 +22,7 @@ describe("rollout CLI", () => {
         "keys",
         "override",
         "pin",
+        "promote",
         "post-launch",
         "preflight",
         "preview",
