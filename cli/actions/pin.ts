@@ -16,18 +16,16 @@ import {
   TAG_RE,
 } from "../../src/config";
 import { lineDiff, removeStackConfigKeys, setStackConfigValues } from "../../src/config/stack-file-edit";
+import { describeMediaType, INDEX_MEDIA_TYPES } from "../../src/registry/client";
 import {
-  describeMediaType,
-  type FetchLike,
-  INDEX_MEDIA_TYPES,
-  resolveManifest,
-} from "../../src/registry/client";
-import { manifestUrl } from "../../src/registry/oci";
+  inspectManifest,
+  RegistryError,
+  registryLoginFix,
+  skopeoRunner,
+  type SkopeoRunner,
+} from "../../src/registry/skopeo";
 import { writeFileAtomic } from "../../src/util/atomic-file";
 import { EXIT, UserError } from "../errors";
-
-/** The environment variable whose value is sent as the registry's `Authorization` header (as `preflight` does). */
-export const REGISTRY_AUTHORIZATION_ENV = "NOVA_REGISTRY_AUTHORIZATION";
 
 export interface PinOptions {
   readonly projectDir: string;
@@ -36,10 +34,8 @@ export interface PinOptions {
   readonly tag: string;
   /** Print the change only; write nothing. */
   readonly dryRun?: boolean;
-  /** Default: the global `fetch`. */
-  readonly fetch?: FetchLike;
-  /** `Authorization` header value. Default: `NOVA_REGISTRY_AUTHORIZATION`. */
-  readonly authorization?: string;
+  /** Default: skopeo on PATH (the registry's own auth flow, credentials of `skopeo login`/`docker login`). */
+  readonly skopeo?: SkopeoRunner;
 }
 
 export interface PinnedImage {
@@ -109,46 +105,49 @@ export async function pinRelease(o: PinOptions): Promise<PinReport> {
     throw new UserError(`No stack file ${file}: create the stack (pulumi stack init ${o.stack}) first.`);
   }
   const registry = stackRegistry(o.projectDir, o.stack);
-  const fetchFn: FetchLike = o.fetch ?? fetch;
-  const authorization = o.authorization ?? (process.env[REGISTRY_AUTHORIZATION_ENV] || undefined);
+  const run = o.skopeo ?? skopeoRunner();
 
   const lookups = await Promise.all(
     SERVICES.map(async (service) => {
       const repository = IMAGE_REPOSITORIES[service];
       const ref = tagRef(registry, repository, o.tag);
-      const found = await resolveManifest(fetchFn, manifestUrl(registry, repository, o.tag), authorization);
-      return { service, repository, ref, found };
+      try {
+        return { service, repository, ref, found: await inspectManifest(run, ref) };
+      } catch (e) {
+        if (!(e instanceof RegistryError)) throw e;
+        return { service, repository, ref, error: e };
+      }
     }),
   );
 
   const problems: string[] = [];
   let userMistake = true;
   const images: PinnedImage[] = [];
-  for (const { service, repository, ref, found } of lookups) {
-    if (!found.ok) {
-      if (found.status === 404) {
-        problems.push(`tag ${o.tag} not found in repository ${registry}/${repository} (HTTP 404)`);
-      } else if (found.status === 401 || found.status === 403) {
-        problems.push(
-          `${ref}: the registry refused the request (HTTP ${found.status}); set ${REGISTRY_AUTHORIZATION_ENV} to the Authorization header value for ${registry}`,
-        );
+  for (const { service, repository, ref, found, error } of lookups) {
+    if (error !== undefined) {
+      if (error.kind === "missing-tool") throw new UserError(error.message);
+      if (error.kind === "not-found") {
+        problems.push(`tag ${o.tag} not found in repository ${registry}/${repository}`);
+      } else if (error.kind === "denied") {
+        problems.push(`${error.message}\n    Fix: ${registryLoginFix(registry)}`);
       } else {
         userMistake = false;
-        problems.push(`${ref}: ${found.error}`);
+        problems.push(error.message);
       }
       continue;
     }
-    if (!DIGEST_PATTERN.test(found.digest)) {
+    const info = found;
+    if (!DIGEST_PATTERN.test(info.digest)) {
       userMistake = false;
-      problems.push(`${ref}: the registry reported "${found.digest}", not a sha256 digest`);
+      problems.push(`${ref}: the registry answered "${info.digest}", not a sha256 digest`);
       continue;
     }
     images.push({
       service,
       ref,
-      digest: found.digest,
-      ...(found.mediaType !== undefined ? { mediaType: found.mediaType } : {}),
-      multiArch: found.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(found.mediaType),
+      digest: info.digest,
+      ...(info.mediaType !== undefined ? { mediaType: info.mediaType } : {}),
+      multiArch: info.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(info.mediaType),
     });
   }
   if (problems.length > 0) {

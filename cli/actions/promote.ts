@@ -12,6 +12,7 @@ import { describeMediaType } from "../../src/registry/client";
 import {
   copyByDigest,
   RegistryError,
+  registryLoginFix,
   skopeoRunner,
   type ManifestInfo,
   type SkopeoRunner,
@@ -95,7 +96,8 @@ export function promotionSource(
   const which = `${from} update ${entry.version}${entry.release !== "" ? ` (release ${entry.release})` : ""}`;
   const problem =
     targetProblem(entry, false, rejected) ??
-    (entry.rejects !== undefined || entry.config["nova-rollout:rollbackOf"] !== undefined
+    // History records project defaults too: an empty rollbackOf is none.
+    (entry.rejects !== undefined || (entry.config["nova-rollout:rollbackOf"] ?? "") !== ""
       ? "it is a rollback: the stack went back to an older release because a newer one failed, so it verified no new release"
       : undefined);
   if (problem !== undefined) {
@@ -124,7 +126,7 @@ function registryFix(e: RegistryError, registry: string): string {
   const host = registry.split("/")[0] ?? registry;
   switch (e.kind) {
     case "denied":
-      return `log in to ${host} with push rights (skopeo login ${host}; docker login works too; Artifact Registry: gcloud auth configure-docker ${host})`;
+      return registryLoginFix(registry, true);
     case "not-found":
       return `the source image is gone from its registry: promote an update whose images still exist (rollout history --stack <from>)`;
     case "unreachable":

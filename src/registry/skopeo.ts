@@ -110,6 +110,18 @@ function failed(ref: string, run: SkopeoRun): RegistryError {
   return new RegistryError(kind, ref, `${ref}: ${skopeoMessage(run.stderr)}`);
 }
 
+/**
+ * What to do when a registry refuses this machine: the logins skopeo reads (its own, docker's, a credential helper).
+ * `push`: the refusal was of a write.
+ */
+export function registryLoginFix(registry: string, push = false): string {
+  const host = splitRegistry(registry).host;
+  return (
+    `log in to ${host}${push ? " with push rights" : ""} (skopeo login ${host}; docker login works too; ` +
+    `Artifact Registry: gcloud auth configure-docker ${host})`
+  );
+}
+
 /** What a reference points at: the digest of its manifest's exact bytes, and its media type when the body says. */
 export interface ManifestInfo {
   readonly digest: string;

@@ -1,5 +1,6 @@
-// `rollout pin` against the sandbox's real registry: a release tag pushed there is resolved to the digests that were
-// pushed and written into a copy of the sandbox stack file, by the built CLI.
+// `rollout pin` against the sandbox's real registries, by the built CLI (skopeo underneath): a release tag pushed there
+// is resolved to the digests that were pushed and written into a copy of the sandbox stack file. The token-protected
+// registry is read with the credentials of a docker-config auth file only, as `skopeo login` writes it.
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,20 +15,33 @@ const execFileAsync = promisify(execFile);
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-pin-it-"));
 const stackFile = path.join(work, "Pulumi.it-pin.yaml");
 
-/** The environment without a registry Authorization header: the sandbox registry answers anonymous reads. */
-function withoutRegistryAuthorization(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+/**
+ * The environment of a user with no registry credentials but `authFile` (an empty HOME, no docker config): the open
+ * sandbox registry answers anonymous reads, the token-protected one only a login.
+ */
+function registryEnv(authFile?: string): NodeJS.ProcessEnv {
+  const home = fs.mkdtempSync(path.join(work, "home-"));
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, XDG_RUNTIME_DIR: home };
   delete env["NOVA_REGISTRY_AUTHORIZATION"];
+  delete env["DOCKER_CONFIG"];
+  env["REGISTRY_AUTH_FILE"] = authFile ?? path.join(home, "no-credentials.json");
   return env;
 }
 
 /** Runs the built CLI; resolves with its exit code and output (never rejects on a non-zero exit). */
 async function rollout(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return rolloutWith(undefined, ...args);
+}
+
+async function rolloutWith(
+  authFile: string | undefined,
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await execFileAsync(
       process.execPath,
       [path.join(REPO_ROOT, "dist", "cli", "index.js"), ...args],
-      { cwd: work, env: withoutRegistryAuthorization() },
+      { cwd: work, env: registryEnv(authFile) },
     );
     return { code: 0, stdout, stderr };
   } catch (err) {
@@ -86,5 +100,51 @@ describe("rollout pin on the sandbox registry", () => {
     const after = fs.readFileSync(stackFile, "utf8").split("\n");
     expect(after).toHaveLength(before.length);
     expect(before.filter((line, i) => line !== after[i])).toHaveLength(3);
+  });
+
+  it("pins a tag of the token-protected registry with a login's credentials, and names the login without one", async () => {
+    const tag = `v8.${process.pid}.${Date.now() % 100000}`;
+    const pushed = await publishRelease(tag);
+    // The release pushed on to the token-protected registry with the pushing account, digests preserved.
+    for (const repo of ["nova-rms-api", "nova-rms-worker"]) {
+      await execFileAsync(
+        "skopeo",
+        [
+          "copy",
+          "--preserve-digests",
+          "--src-tls-verify=false",
+          "--dest-tls-verify=false",
+          `docker://${SANDBOX.imageRegistry}/${repo}:${tag}`,
+          `docker://${SANDBOX.authRegistry.imageRegistry}/${repo}:${tag}`,
+        ],
+        { env: { ...process.env, REGISTRY_AUTH_FILE: SANDBOX.authRegistry.pusherAuthFile } },
+      );
+    }
+    const authStack = path.join(work, "Pulumi.it-pin-auth.yaml");
+    fs.writeFileSync(
+      authStack,
+      fs
+        .readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")
+        .replace(
+          `nova-rollout:imageRegistry: ${SANDBOX.imageRegistry}`,
+          `nova-rollout:imageRegistry: ${SANDBOX.authRegistry.imageRegistry}`,
+        ),
+    );
+    const original = fs.readFileSync(authStack, "utf8");
+    const args = ["pin", "--stack", "it-pin-auth", "--tag", tag, "--project-dir", work];
+
+    const anonymous = await rolloutWith(undefined, ...args);
+    expect(anonymous.code, anonymous.stderr).toBe(2);
+    expect(anonymous.stderr).toMatch(/requested access to the resource is denied|authentication required/);
+    expect(anonymous.stderr).toContain("Fix: log in to 127.0.0.1:35001 (skopeo login 127.0.0.1:35001");
+    expect(fs.readFileSync(authStack, "utf8")).toBe(original);
+
+    const run = await rolloutWith(SANDBOX.authRegistry.readerAuthFile, ...args);
+    expect(run.code, run.stderr).toBe(0);
+    const config = (parseYaml(fs.readFileSync(authStack, "utf8")) as { config: Record<string, unknown> })
+      .config;
+    expect(config["nova-rollout:apiImageDigest"]).toBe(pushed.api);
+    expect(config["nova-rollout:workerImageDigest"]).toBe(pushed.worker);
+    expect(config["nova-rollout:imageTag"]).toBe(tag);
   });
 });

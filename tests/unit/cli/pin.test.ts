@@ -1,66 +1,31 @@
-// `rollout pin`: a local HTTP server stands in for the registry (OCI distribution API on 127.0.0.1, so plain http).
-import { createHash } from "node:crypto";
+// `rollout pin`: a stand-in skopeo over an in-memory registry (tests/unit/support/fake-skopeo.ts) answers the tag
+// lookups; the real skopeo against a token-protected registry is in tests/integration/pin.test.ts.
 import * as fs from "node:fs";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { formatPin, pinRelease } from "../../../cli/actions/pin";
 import { describeFailure, EXIT, UserError } from "../../../cli/errors";
 import { lineDiff, setStackConfigValues } from "../../../src/config/stack-file-edit";
-import { MANIFEST_ACCEPT } from "../../../src/registry/oci";
+import { FakeSkopeo, sha256 } from "../support/fake-skopeo";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const OCI_INDEX = "application/vnd.oci.image.index.v1+json";
 const DOCKER_V2 = "application/vnd.docker.distribution.manifest.v2+json";
-
-interface Served {
-  readonly body: string;
-  readonly mediaType: string;
-  /** Send `Docker-Content-Digest` (default true); without it the client hashes the body. */
-  readonly digestHeader?: boolean;
-}
-
-const sha256 = (text: string) => `sha256:${createHash("sha256").update(text).digest("hex")}`;
+/** The stand-in registry's address (a loopback one, as the sandbox's). */
+const registryAddress = "127.0.0.1:45999/nova";
 
 function manifest(mediaType: string, marker: string): string {
   return JSON.stringify({ schemaVersion: 2, mediaType, marker });
 }
 
-/** `repository/tag` → what the registry serves. */
-const registry = new Map<string, Served>();
-const seen: { method: string; url: string; accept: string; authorization?: string }[] = [];
-let server: http.Server;
-let registryAddress = "";
-
-beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    seen.push({
-      method: req.method ?? "",
-      url: req.url ?? "",
-      accept: String(req.headers.accept ?? ""),
-      ...(req.headers.authorization !== undefined ? { authorization: req.headers.authorization } : {}),
-    });
-    const m = /^\/v2\/nova\/([^/]+)\/manifests\/([^/]+)$/.exec(req.url ?? "");
-    const served = m ? registry.get(`${m[1]}/${decodeURIComponent(m[2] ?? "")}`) : undefined;
-    if (served === undefined) {
-      res.writeHead(404, { "content-type": "application/json" });
-      res.end(JSON.stringify({ errors: [{ code: "MANIFEST_UNKNOWN" }] }));
-      return;
-    }
-    res.writeHead(200, {
-      "content-type": served.mediaType,
-      "content-length": Buffer.byteLength(served.body),
-      ...(served.digestHeader === false ? {} : { "docker-content-digest": sha256(served.body) }),
-    });
-    res.end(req.method === "HEAD" ? undefined : served.body);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  registryAddress = `127.0.0.1:${(server.address() as AddressInfo).port}/nova`;
-});
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+let skopeo = new FakeSkopeo();
+/** Serves `body` as `repository:tag` of the stand-in registry. */
+const serve = (repoTag: string, body: string) => {
+  const [repo = "", tag = ""] = repoTag.split("/");
+  skopeo.put(`${registryAddress}/${repo}`, tag, Buffer.from(body));
+};
 
 const INDEX = manifest(OCI_INDEX, "api-index");
 const WORKER = manifest(DOCKER_V2, "worker-v2");
@@ -71,8 +36,7 @@ let stackFile = "";
 let original = "";
 
 beforeEach(() => {
-  registry.clear();
-  seen.length = 0;
+  skopeo = new FakeSkopeo();
   projectDir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-pin-"));
   stackFile = path.join(projectDir, "Pulumi.it-pin.yaml");
   // The committed sandbox stack file, aimed at the stand-in registry, with a comment on the tag's own line.
@@ -85,12 +49,12 @@ beforeEach(() => {
 afterEach(() => fs.rmSync(projectDir, { recursive: true, force: true }));
 
 const pin = (tag: string, dryRun = false) =>
-  pinRelease({ projectDir, stack: "it-pin", tag, dryRun, authorization: "Bearer pin-canary" });
+  pinRelease({ projectDir, stack: "it-pin", tag, dryRun, skopeo: skopeo.run });
 
 describe("rollout pin", () => {
   it("pins an index's own digest for a multi-arch image and a manifest's for a single-platform one", async () => {
-    registry.set("nova-rms-api/v1.4.2", { body: INDEX, mediaType: OCI_INDEX });
-    registry.set("nova-rms-worker/v1.4.2", { body: WORKER, mediaType: DOCKER_V2, digestHeader: false });
+    serve("nova-rms-api/v1.4.2", INDEX);
+    serve("nova-rms-worker/v1.4.2", WORKER);
     const report = await pin("v1.4.2");
 
     expect(report.written).toBe(true);
@@ -106,18 +70,16 @@ describe("rollout pin", () => {
     const text = formatPin(report);
     expect(text).toMatch(/api .*OCI image index \(multi-arch\)/);
     expect(text).toMatch(/worker .*Docker v2 manifest \(single platform\)/);
-    // Asked with every manifest and index type, with the configured Authorization header.
-    expect(seen.length).toBeGreaterThan(0);
-    for (const r of seen) {
-      expect(r.accept).toBe(MANIFEST_ACCEPT);
-      expect(r.authorization).toBe("Bearer pin-canary");
-    }
-    expect(text).not.toContain("pin-canary");
+    // The tag's manifest as stored (--raw: an index stays an index), plain HTTP for the loopback registry.
+    expect(skopeo.calls.map((c) => [c[0], c.includes("--raw"), c.at(-2), c.at(-1)])).toEqual([
+      ["inspect", true, "--tls-verify=false", `docker://${registryAddress}/nova-rms-api:v1.4.2`],
+      ["inspect", true, "--tls-verify=false", `docker://${registryAddress}/nova-rms-worker:v1.4.2`],
+    ]);
   });
 
   it("changes only the three pinned lines: comments, key order and everything else stay", async () => {
-    registry.set("nova-rms-api/v1.4.2", { body: INDEX, mediaType: OCI_INDEX });
-    registry.set("nova-rms-worker/v1.4.2", { body: WORKER, mediaType: DOCKER_V2 });
+    serve("nova-rms-api/v1.4.2", INDEX);
+    serve("nova-rms-worker/v1.4.2", WORKER);
     const report = await pin("v1.4.2");
     const after = fs.readFileSync(stackFile, "utf8");
 
@@ -136,8 +98,8 @@ describe("rollout pin", () => {
   });
 
   it("--dry-run prints the change and writes nothing", async () => {
-    registry.set("nova-rms-api/v1.4.2", { body: INDEX, mediaType: OCI_INDEX });
-    registry.set("nova-rms-worker/v1.4.2", { body: WORKER, mediaType: DOCKER_V2 });
+    serve("nova-rms-api/v1.4.2", INDEX);
+    serve("nova-rms-worker/v1.4.2", WORKER);
     const report = await pin("v1.4.2", true);
 
     expect(fs.readFileSync(stackFile, "utf8")).toBe(original);
@@ -149,7 +111,7 @@ describe("rollout pin", () => {
   });
 
   it("a tag missing from one repository names it and writes nothing (a usage error)", async () => {
-    registry.set("nova-rms-api/v1.4.2", { body: INDEX, mediaType: OCI_INDEX });
+    serve("nova-rms-api/v1.4.2", INDEX);
     const err = await pin("v1.4.2").then(
       () => undefined,
       (e: unknown) => e,
@@ -166,24 +128,20 @@ describe("rollout pin", () => {
     expect(fs.readFileSync(stackFile, "utf8")).toBe(original);
   });
 
-  it("a registry refusing the request asks for the Authorization setting, without printing the header", async () => {
-    const refusing = () =>
-      Promise.resolve({
-        status: 401,
-        headers: { get: () => null },
-        arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)),
-      });
-    const err = await pinRelease({
-      projectDir,
-      stack: "it-pin",
-      tag: "v1.4.2",
-      fetch: refusing,
-      authorization: "Bearer pin-canary",
-    }).catch((e: unknown) => e);
+  it("a registry refusing this machine names the login to run, and writes nothing", async () => {
+    serve("nova-rms-api/v1.4.2", INDEX);
+    serve("nova-rms-worker/v1.4.2", WORKER);
+    skopeo.denied.add(`${registryAddress}/nova-rms-worker`);
+    const err = await pin("v1.4.2").catch((e: unknown) => e);
     const failure = describeFailure(err);
     expect(failure.code).toBe(EXIT.usage);
-    expect(failure.message).toMatch(/HTTP 401.*NOVA_REGISTRY_AUTHORIZATION/);
-    expect(failure.message).not.toContain("pin-canary");
+    expect(failure.message).toContain(
+      `${registryAddress}/nova-rms-worker:v1.4.2: Error parsing image name "docker://${registryAddress}/nova-rms-worker:v1.4.2": reading manifest in ${registryAddress}/nova-rms-worker:v1.4.2: errors:; denied: requested access to the resource is denied; unauthorized: authentication required`,
+    );
+    expect(failure.message).toContain(
+      "Fix: log in to 127.0.0.1:45999 (skopeo login 127.0.0.1:45999; docker login works too; Artifact Registry: gcloud auth configure-docker 127.0.0.1:45999)",
+    );
+    expect(failure.message).not.toContain("nova-rms-api:");
     expect(fs.readFileSync(stackFile, "utf8")).toBe(original);
   });
 
@@ -191,13 +149,13 @@ describe("rollout pin", () => {
     "refuses the tag %j before asking the registry",
     async (tag) => {
       await expect(pin(tag)).rejects.toThrow(UserError);
-      expect(seen).toEqual([]);
+      expect(skopeo.calls).toEqual([]);
     },
   );
 
   it("says so when the stack file already pins the tag's digests", async () => {
-    registry.set("nova-rms-api/v1.4.2", { body: INDEX, mediaType: OCI_INDEX });
-    registry.set("nova-rms-worker/v1.4.2", { body: WORKER, mediaType: DOCKER_V2 });
+    serve("nova-rms-api/v1.4.2", INDEX);
+    serve("nova-rms-worker/v1.4.2", WORKER);
     await pin("v1.4.2");
     const again = await pin("v1.4.2");
     expect(again.diff).toBe("");

@@ -1,6 +1,5 @@
 // `rollout promote`: the source stack's history decides what is promoted; a stand-in skopeo keeps an in-memory
 // registry (every reference it was asked for is recorded), so the copy, its read-back and the stack file are checked.
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -18,13 +17,12 @@ import {
   RegistryError,
   skopeoMessage,
   skopeoRunner,
-  type SkopeoRun,
   type SkopeoRunner,
 } from "../../../src/registry/skopeo";
+import { FakeSkopeo, sha256 } from "../support/fake-skopeo";
 
 const ROOT = path.resolve(__dirname, "../../..");
 const STAGING_REGISTRY = "127.0.0.1:35000/nova";
-const sha256 = (b: Buffer) => `sha256:${createHash("sha256").update(b).digest("hex")}`;
 const body = (marker: string) =>
   Buffer.from(
     JSON.stringify({ schemaVersion: 2, mediaType: "application/vnd.oci.image.index.v1+json", marker }),
@@ -34,53 +32,6 @@ const API = body("api-1.4.2");
 const WORKER = body("worker-1.4.2");
 const OLD_API = body("api-1.4.1");
 const OLD_WORKER = body("worker-1.4.1");
-
-/** An in-memory registry behind a stand-in skopeo: `name:tag` and `name@digest` → manifest bytes. */
-class FakeSkopeo {
-  readonly store = new Map<string, Buffer>();
-  readonly calls: string[][] = [];
-  /** Destinations whose push is refused as skopeo reports a 401. */
-  readonly denied = new Set<string>();
-  /** When set, a copy stores other bytes than it was given (a registry that rewrote the image). */
-  rewrite = false;
-
-  put(name: string, tag: string, bytes: Buffer): void {
-    this.store.set(`${name}:${tag}`, bytes);
-    this.store.set(`${name}@${sha256(bytes)}`, bytes);
-  }
-
-  readonly run: SkopeoRunner = (args) => Promise.resolve(this.answer(args));
-
-  private answer(args: readonly string[]): SkopeoRun {
-    this.calls.push([...args]);
-    const refs = args.filter((a) => a.startsWith("docker://")).map((a) => a.slice("docker://".length));
-    const fail = (stderr: string) => ({ code: 1, stdout: Buffer.alloc(0), stderr });
-    if (args[0] === "inspect") {
-      const found = this.store.get(refs[0] ?? "");
-      return found === undefined
-        ? fail(
-            `time="x" level=fatal msg="Error parsing image name \\"docker://${refs[0]}\\": reading manifest: manifest unknown"`,
-          )
-        : { code: 0, stdout: found, stderr: "" };
-    }
-    const [src = "", dst = ""] = refs;
-    const bytes = this.store.get(src);
-    if (bytes === undefined)
-      return fail(`level=fatal msg="initializing source docker://${src}: manifest unknown"`);
-    const name = dst.slice(0, dst.lastIndexOf(":"));
-    if (this.denied.has(name)) {
-      return fail(
-        `level=fatal msg="trying to reuse blob at destination: unauthorized: authentication required (401)"`,
-      );
-    }
-    this.put(
-      name,
-      dst.slice(dst.lastIndexOf(":") + 1),
-      this.rewrite ? Buffer.concat([bytes, Buffer.from(" ")]) : bytes,
-    );
-    return { code: 0, stdout: Buffer.alloc(0), stderr: "" };
-  }
-}
 
 /** A history entry as the engine reports it. */
 function update(
@@ -165,8 +116,9 @@ async function refusal(p: Promise<unknown>): Promise<UserError> {
 
 describe("rollout promote", () => {
   it("copies the newest verified staging release by digest into the production registry and pins it with its origin", async () => {
+    // History carries the project's defaults too: an empty rollbackOf marks no rollback.
     const history = [
-      update(7, "succeeded", "v1.4.2", API, WORKER),
+      update(7, "succeeded", "v1.4.2", API, WORKER, { "nova-rollout:rollbackOf": "" }),
       update(6, "succeeded", "v1.4.1", OLD_API, OLD_WORKER),
     ];
     const { run, progress } = promote(history);
@@ -308,26 +260,9 @@ describe("rollout promote", () => {
     await promote([update(7, "succeeded", "v1.4.2", API, WORKER)]).run;
     expect(config()["nova-rollout:promotedFrom"]).toBe("staging update 7");
     const lines = fs.readFileSync(stackFile, "utf8").split("\n").length;
-    const digests: Record<string, string> = {
-      "nova-rms-api": sha256(OLD_API),
-      "nova-rms-worker": sha256(OLD_WORKER),
-    };
-    const report = await pinRelease({
-      projectDir,
-      stack: "production",
-      tag: "v1.4.3",
-      fetch: (url) =>
-        Promise.resolve({
-          status: 200,
-          headers: {
-            get: (h: string) =>
-              h === "docker-content-digest"
-                ? (digests[/\/(nova-rms-[a-z]+)\/manifests\//.exec(url)?.[1] ?? ""] ?? null)
-                : null,
-          },
-          arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)),
-        }),
-    });
+    skopeo.put(`${prodRegistry}/nova-rms-api`, "v1.4.3", OLD_API);
+    skopeo.put(`${prodRegistry}/nova-rms-worker`, "v1.4.3", OLD_WORKER);
+    const report = await pinRelease({ projectDir, stack: "production", tag: "v1.4.3", skopeo: skopeo.run });
     expect(report.written).toBe(true);
     expect(config()["nova-rollout:promotedFrom"]).toBeUndefined();
     expect(config()["nova-rollout:apiImageDigest"]).toBe(sha256(OLD_API));
