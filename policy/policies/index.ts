@@ -1,5 +1,6 @@
 /** Every policy of the nova-rollout pack, in the order the pack lists them. Importing this starts nothing. */
 import { type Policies } from "@pulumi/policy";
+import { apiRoute } from "./api-route";
 import { breakGlassOverride } from "./break-glass-override";
 import { changeFreeze } from "./change-freeze";
 import { imagesPinnedByDigest } from "./images-pinned-by-digest";
@@ -14,6 +15,7 @@ import { workloadAvailability } from "./workload-availability";
 import { workloadSafety } from "./workload-safety";
 
 export {
+  apiRoute,
   breakGlassOverride,
   changeFreeze,
   imagesPinnedByDigest,
@@ -42,4 +44,5 @@ export const policies: Policies = [
   workloadAvailability,
   rolloutOrdering,
   verificationMetricChecks,
+  apiRoute,
 ];

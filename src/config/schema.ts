@@ -11,6 +11,7 @@ import {
 } from "../contract";
 import { parseChannels } from "../notify/notifier";
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
+import { hostOf } from "../util/url";
 import { matcherProblems } from "../verify/alert-matchers";
 import { RESERVED_COMMAND_ENV } from "../verify/probe-command";
 import { parseCondition } from "../verify/metrics";
@@ -613,16 +614,6 @@ export const rawStackConfigSchema = z
       );
     }
   });
-
-/** The host name of a URL (lower case), undefined when it is not one. */
-function hostOf(url: string | undefined): string | undefined {
-  if (url === undefined) return undefined;
-  try {
-    return new URL(url).hostname.toLowerCase();
-  } catch {
-    return undefined;
-  }
-}
 
 export type RawStackConfig = z.output<typeof rawStackConfigSchema>;
 

@@ -53,6 +53,10 @@ export interface EvidenceStackSettings {
   readonly readinessCommands?: Readonly<Record<string, string>>;
   readonly pausedCronJobs: readonly string[];
   readonly requiredSecrets: readonly string[];
+  /** Where the post-deploy verification reaches the API (`nova-rollout:apiBaseUrl`). */
+  readonly apiBaseUrl?: string;
+  /** The host the API's Ingress serves (`nova-rollout:apiIngress`), when the stack configures one. */
+  readonly apiIngressHost?: string;
   /** Names of the post-deploy metric checks (`nova-rollout:metricChecks`); empty when none or malformed. */
   readonly metricChecks?: readonly string[];
   /** Where the values came from (`engine` or the stack file path), for messages. */
@@ -143,11 +147,17 @@ function viewOf(stack: string, config: StackConfigInspection, source: string): S
       ...readinessCommandsOf(config.value("readinessCommands")),
       pausedCronJobs: config.value("pausedCronJobs") ?? [],
       requiredSecrets: config.value("requiredSecrets") ?? [],
+      ...optional("apiBaseUrl"),
+      ...apiIngressHostOf(config.value("apiIngress")),
       metricChecks: (config.value("metricChecks") ?? []).map((m) => m.name),
       source,
       configProblems: config.problems,
     },
   };
+}
+
+function apiIngressHostOf(value: { host: string } | undefined): { apiIngressHost?: string } {
+  return value === undefined ? {} : { apiIngressHost: value.host };
 }
 
 /**

@@ -15,5 +15,6 @@ export const POLICY_NAMES = {
   workloadAvailability: "nova-workload-availability",
   rolloutOrdering: "nova-rollout-ordering",
   verificationMetricChecks: "nova-verification-metric-checks",
+  apiRoute: "nova-api-route",
 } as const;
 export type PolicyName = (typeof POLICY_NAMES)[keyof typeof POLICY_NAMES];
