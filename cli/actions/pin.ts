@@ -215,15 +215,24 @@ export function formatPin(report: PinReport): string {
         (i.multiArch ? ": pinned the index, each node pulls its platform's image from it" : ""),
     ),
   ];
-  if (report.diff === "") {
-    lines.push(`${name} already pins these digests; nothing to change.`);
-    return lines.join("\n");
-  }
-  lines.push(`--- ${name}`, `+++ ${name} (pinned)`, report.diff);
-  lines.push(
-    report.written
-      ? `wrote ${name}: review the change and commit it.`
-      : `dry run: ${name} not written (run without --dry-run to write it).`,
-  );
-  return lines.join("\n");
+  return [
+    ...lines,
+    ...stackFileChange(report.diff, report.written, {
+      name,
+      label: "pinned",
+      unchanged: `${name} already pins these digests; nothing to change.`,
+      written: `wrote ${name}: review the change and commit it.`,
+      dryRun: `dry run: ${name} not written (run without --dry-run to write it).`,
+    }),
+  ].join("\n");
+}
+
+/** The lines that report a stack file edit: the one line when nothing changed, else the diff and what was done. */
+export function stackFileChange(
+  diff: string,
+  written: boolean,
+  says: { name: string; label: string; unchanged: string; written: string; dryRun: string },
+): string[] {
+  if (diff === "") return [says.unchanged];
+  return [`--- ${says.name}`, `+++ ${says.name} (${says.label})`, diff, written ? says.written : says.dryRun];
 }

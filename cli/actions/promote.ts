@@ -21,7 +21,7 @@ import { openStack, StackConfig } from "../engine";
 import { EXIT, UserError } from "../errors";
 import { fullHistory, type ReleaseDigests, type ReleaseEntry, targetProblem } from "../history";
 import { rejectedDigests } from "../rejected-releases";
-import { editPins, stackRegistry } from "./pin";
+import { editPins, stackFileChange, stackRegistry } from "./pin";
 import { resolveStack } from "./stack";
 
 export interface PromoteOptions {
@@ -227,15 +227,14 @@ export function formatPromote(r: PromoteReport): string {
         `  ${i.service.padEnd(6)} ${i.source}\n         -> ${i.destination}${r.copied ? ` (digest verified${i.mediaType !== undefined ? `, ${describeMediaType(i.mediaType)}` : ""})` : ""}`,
     ),
   ];
-  if (r.diff === "") {
-    lines.push(`${name} already pins this release; nothing to change.`);
-    return lines.join("\n");
-  }
-  lines.push(`--- ${name}`, `+++ ${name} (promoted)`, r.diff);
   lines.push(
-    r.written
-      ? `wrote ${name}: review the change and commit it; then npm run rollout -- preflight --stack ${r.to}.`
-      : `dry run: nothing copied, ${name} not written (run without --dry-run to do both).`,
+    ...stackFileChange(r.diff, r.written, {
+      name,
+      label: "promoted",
+      unchanged: `${name} already pins this release; nothing to change.`,
+      written: `wrote ${name}: review the change and commit it; then npm run rollout -- preflight --stack ${r.to}.`,
+      dryRun: `dry run: nothing copied, ${name} not written (run without --dry-run to do both).`,
+    }),
   );
   return lines.join("\n");
 }

@@ -375,3 +375,16 @@ export async function setMetric(
   });
   if (!res.ok) throw new Error(`stand-in prometheus: POST /__metrics answered ${res.status}`);
 }
+
+/** The sandbox stack file (`Pulumi.local.yaml`) aimed at another registry, written as `Pulumi.<stack>.yaml` in `dir`. */
+export function sandboxStackFileFor(dir: string, stack: string, imageRegistry: string): string {
+  const file = path.join(dir, `Pulumi.${stack}.yaml`);
+  const text = fs
+    .readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")
+    .replace(
+      `nova-rollout:imageRegistry: ${SANDBOX.imageRegistry}`,
+      `nova-rollout:imageRegistry: ${imageRegistry}`,
+    );
+  fs.writeFileSync(file, text);
+  return file;
+}

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { ensureSandbox, REPO_ROOT, SANDBOX } from "./harness";
+import { ensureSandbox, REPO_ROOT, SANDBOX, sandboxStackFileFor } from "./harness";
 import { publishRelease } from "./production-world";
 
 const execFileAsync = promisify(execFile);
@@ -120,16 +120,7 @@ describe("rollout pin on the sandbox registry", () => {
         { env: { ...process.env, REGISTRY_AUTH_FILE: SANDBOX.authRegistry.pusherAuthFile } },
       );
     }
-    const authStack = path.join(work, "Pulumi.it-pin-auth.yaml");
-    fs.writeFileSync(
-      authStack,
-      fs
-        .readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")
-        .replace(
-          `nova-rollout:imageRegistry: ${SANDBOX.imageRegistry}`,
-          `nova-rollout:imageRegistry: ${SANDBOX.authRegistry.imageRegistry}`,
-        ),
-    );
+    const authStack = sandboxStackFileFor(work, "it-pin-auth", SANDBOX.authRegistry.imageRegistry);
     const original = fs.readFileSync(authStack, "utf8");
     const args = ["pin", "--stack", "it-pin-auth", "--tag", tag, "--project-dir", work];
 

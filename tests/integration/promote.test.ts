@@ -20,6 +20,7 @@ import {
   requireToolchainOrThrow,
   resetStandins,
   SANDBOX,
+  sandboxStackFileFor,
   tempBackend,
   testEnv,
   useTestBackend,
@@ -108,15 +109,7 @@ beforeAll(async () => {
   });
   stacks.push(staging);
   // The target: the sandbox stack file aimed at the token-protected registry, still pinning the sandbox release.
-  fs.writeFileSync(
-    targetFile,
-    fs
-      .readFileSync(path.join(REPO_ROOT, "Pulumi.local.yaml"), "utf8")
-      .replace(
-        `nova-rollout:imageRegistry: ${SANDBOX.imageRegistry}`,
-        `nova-rollout:imageRegistry: ${SANDBOX.authRegistry.imageRegistry}`,
-      ),
-  );
+  sandboxStackFileFor(REPO_ROOT, TARGET, SANDBOX.authRegistry.imageRegistry);
   expect(targetConfig()["nova-rollout:imageRegistry"]).toBe(SANDBOX.authRegistry.imageRegistry);
 }, 600_000);
 

@@ -318,6 +318,27 @@ SQL
 fi
 
 # ---------------------------------------------------------------------------------------------------- registry
+# registry_config NAME PORT [EXTRA]: writes .sandbox/NAME/config.yml for a docker-registry on 127.0.0.1:PORT storing
+# under .sandbox/NAME/data, with EXTRA (YAML, e.g. an `auth:` section) appended.
+registry_config() {
+  local name="$1" port="$2" extra="${3:-}"
+  mkdir -p "$SANDBOX_DIR/$name/data"
+  cat >"$SANDBOX_DIR/$name/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $SANDBOX_DIR/$name/data
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$port
+$extra
+EOF
+}
 REGISTRY_BIN=/usr/bin/docker-registry
 if [[ ! -x "$REGISTRY_BIN" ]] || ! command -v skopeo >/dev/null; then
   log_line registry FAILED "docker-registry and skopeo (Debian packages) are required: run \`npm run setup\` as root"
@@ -327,21 +348,7 @@ if is_running registry; then
   log_line registry running ":$REGISTRY_PORT"
 else
   t="$(now_s)"
-  mkdir -p "$SANDBOX_DIR/registry/data"
-  cat >"$SANDBOX_DIR/registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $SANDBOX_DIR/registry/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$REGISTRY_PORT
-EOF
+  registry_config registry "$REGISTRY_PORT"
   start registry "$REGISTRY_BIN" serve "$SANDBOX_DIR/registry/config.yml"
   wait_for registry 30 curl -fsS "http://127.0.0.1:$REGISTRY_PORT/v2/"
   log_line registry started ":$REGISTRY_PORT $(($(now_s) - t))s"
@@ -398,27 +405,12 @@ fi
 if is_running auth-registry; then
   log_line auth-registry running ":$AUTH_REGISTRY_PORT (token auth)"
 else
-  mkdir -p "$SANDBOX_DIR/auth-registry/data"
-  cat >"$SANDBOX_DIR/auth-registry/config.yml" <<EOF
-version: 0.1
-log:
-  level: warn
-  accesslog:
-    disabled: true
-storage:
-  filesystem:
-    rootdirectory: $SANDBOX_DIR/auth-registry/data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$AUTH_REGISTRY_PORT
-auth:
+  registry_config auth-registry "$AUTH_REGISTRY_PORT" "auth:
   token:
     realm: http://127.0.0.1:$TOKEN_REALM_PORT/token
     service: nova-sandbox-registry
     issuer: nova-sandbox-token-realm
-    rootcertbundle: $AUTH_DIR/realm.crt
-EOF
+    rootcertbundle: $AUTH_DIR/realm.crt"
   start auth-registry "$REGISTRY_BIN" serve "$SANDBOX_DIR/auth-registry/config.yml"
   # Ready when it answers the anonymous probe with its challenge.
   wait_for auth-registry 30 bash -c \
