@@ -45,6 +45,8 @@ export interface PreflightOptions {
   /** The Nova RMS checkout (default: nova-rollout:appDir, else the app around this program's infra/). */
   appDir?: string;
   stagingStack?: string;
+  /** The app's environment whose drill and seed logs count (default: the staging stack's name). */
+  stagingEnv?: string;
   releaseCut?: string;
   release?: string;
   apiDigest?: string;
@@ -195,6 +197,7 @@ export async function runPreflight(
     now,
     releaseCut,
     stagingStack: o.stagingStack ?? committed.stagingStack,
+    ...(o.stagingEnv !== undefined ? { stagingEnvironment: o.stagingEnv } : {}),
     coverageThresholds: {
       statements: num("min-statements", o.minStatements, committed.coverage.statements),
       branches: num("min-branches", o.minBranches, committed.coverage.branches),

@@ -19,6 +19,10 @@ export function preflightCommand(): Command {
       "stack whose drills, seed log and last update count (default: committed)",
     )
     .option(
+      "--staging-env <env>",
+      "the app's environment whose drill and seed logs count (tests/drills/logs/<env>/; default: the staging stack's name)",
+    )
+    .option(
       "--release-cut <time>",
       "when the release was cut (ISO); default: start of the active freeze window",
     )

@@ -61,14 +61,10 @@ export interface ArtifactPaths {
   readonly e2eReport: string;
   /** Runbook directory (newest file counts). Default `docs/runbooks`. */
   readonly runbooksDir: string;
-  /** Default `STATUS.md`. */
+  /** Default `STATUS.md`, `TODO.md`. */
   readonly status: string;
-  /** Default `TODO.md`. */
   readonly todo: string;
-  /**
-   * Directory of the drill and seed logs, one subdirectory per environment (`<dir>/<staging stack>/`). Default
-   * `tests/drills/logs` of the app checkout; without one, the evidence directory.
-   */
+  /** Drill and seed logs, one subdirectory per environment. Default: the app's `tests/drills/logs`, else evidence. */
   readonly drillLogsDir?: string;
 }
 
@@ -103,8 +99,10 @@ export interface CollectorOptions {
   readonly now: Date;
   /** When the release was cut; docs must be updated after it. Undefined fails the docs checks. */
   readonly releaseCut?: Date;
-  /** The staging stack whose drills, seed log and last update count. Default `staging`. */
+  /** The staging stack whose last update counts (and whose drills and seed log, unless `stagingEnvironment`). */
   readonly stagingStack?: string;
+  /** The app's environment whose drill and seed logs count (`<drillLogsDir>/<env>/`). Default: the staging stack. */
+  readonly stagingEnvironment?: string;
   readonly coverageThresholds?: CoverageThresholds;
   readonly drillMaxAgeDays?: number;
   /** The staging stack's newest successful update must be younger than this. Default 72 hours. */
@@ -159,6 +157,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   const { settings, projectDir, now } = opts;
   const paths = { ...DEFAULT_ARTIFACT_PATHS, ...opts.paths };
   const staging = opts.stagingStack ?? "staging";
+  const logsEnv = opts.stagingEnvironment ?? staging;
   const coverageThresholds = opts.coverageThresholds ?? DEFAULT_COVERAGE_THRESHOLDS;
   const drillMaxAgeDays = opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS;
   const stagingMaxAgeHours = opts.stagingMaxAgeHours ?? DEFAULT_STAGING_MAX_AGE_HOURS;
@@ -195,7 +194,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
       : appDir !== undefined
         ? path.resolve(appDir, DEFAULT_EVIDENCE_DIR)
         : evidenceRoot;
-  const stagingLogs = filesIn(path.join(logsRoot, staging)).sort();
+  const stagingLogs = filesIn(path.join(logsRoot, logsEnv)).sort();
 
   const drillLogs = stagingLogs
     .filter((f) => /billing-drill/i.test(path.basename(f)) && !/-preflight\.(json|md)$/.test(f))
@@ -220,7 +219,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
       ? undefined
       : updatedAt(path.resolve(base, paths.coverageSummary), base).date;
   const where = appDir === undefined ? "" : " in the Nova RMS checkout";
-  const logsLabel = `${toProjectRelative(base, logsRoot)}/${staging}/`;
+  const logsLabel = `${toProjectRelative(base, logsRoot)}/${logsEnv}/`;
 
   const kubeconfigAbs =
     settings.kubeconfigPath === undefined ? undefined : path.resolve(projectDir, settings.kubeconfigPath);
@@ -255,18 +254,18 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
       drillLogs,
       now,
       drillMaxAgeDays,
-      staging,
+      logsEnv,
       ...(appDir === undefined
         ? []
         : [
-            `in the Nova RMS checkout (nova-rollout:appDir): run the staging billing drill (\`${PLAYBOOK_COMMANDS.stagingDrill}\`, or the ${staging} nova-billing-drill CronJob) so that ${logsLabel} holds a passing drill log younger than ${drillMaxAgeDays} days, check it with \`${PLAYBOOK_COMMANDS.drillCheck}\`, then ${preflight}`,
+            `in the Nova RMS checkout (nova-rollout:appDir): run the staging billing drill (\`${PLAYBOOK_COMMANDS.stagingDrill}\`, or the ${logsEnv} nova-billing-drill CronJob) so that ${logsLabel} holds a passing drill log younger than ${drillMaxAgeDays} days, check it with \`${PLAYBOOK_COMMANDS.drillCheck}\`, then ${preflight}`,
           ]),
     ),
     checkSampleData(
       seedFile === undefined ? undefined : load(projectDir, seedFile),
       now,
       sampleDataMaxAgeDays,
-      staging,
+      logsEnv,
       ...(appDir === undefined
         ? []
         : [inApp(PLAYBOOK_COMMANDS.seed, `${logsLabel}<timestamp>-seed-sample-data.log`)]),

@@ -49,6 +49,7 @@ function bareProject(appDir?: string): ProjectFixture {
 async function preflight(
   p: ProjectFixture,
   appDir?: string,
+  staging: { stagingStack?: string; stagingEnv?: string } = {},
 ): Promise<{ report: PreflightReport; text: string }> {
   const out: string[] = [];
   vi.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
@@ -63,6 +64,7 @@ async function preflight(
       registry: "127.0.0.1:9/nova",
       releaseCut: new Date(now.getTime() - 3_600_000).toISOString(),
       ...(appDir === undefined ? {} : { appDir }),
+      ...staging,
     },
     now,
     report,
@@ -95,5 +97,17 @@ describe("rollout preflight reads the Nova RMS checkout", () => {
     const { report } = await preflight(project);
     for (const id of ["coverage", "e2e-smoke", "billing-drill"])
       expect(verdicts(report)[id], id).toBe("fail");
+  });
+
+  it("a staging stack named otherwise reads the app's logs of the environment --staging-env names", async () => {
+    // The app writes its logs per environment (tests/drills/logs/staging/); the staging stack may be named otherwise.
+    project = bareProject();
+    const other = await preflight(project, app, { stagingStack: "staging-eu" });
+    expect(verdicts(other.report)["billing-drill"]).toBe("fail");
+    expect(verdicts(other.report)["sample-data"]).toBe("fail");
+    expect(other.text).toMatch(/tests\/drills\/logs\/staging-eu\//);
+    const named = await preflight(project, app, { stagingStack: "staging-eu", stagingEnv: "staging" });
+    expect(verdicts(named.report)["billing-drill"]).toBe("pass");
+    expect(verdicts(named.report)["sample-data"]).toBe("pass");
   });
 });
