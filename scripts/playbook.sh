@@ -35,7 +35,8 @@ rollout() { run node "$ROOT/dist/cli/index.js" "$@"; }
 
 step "toolchain, build, sandbox"
 npm run --silent setup
-npm run --silent build
+# NOVA_PLAYBOOK_BUILT=1: dist/ is current (the test suite built it before running this script).
+[[ "${NOVA_PLAYBOOK_BUILT:-0}" == 1 ]] || npm run --silent build
 npm run --silent sandbox:up
 # shellcheck source=../tools/env.sh
 NOVA_STACK=local source tools/env.sh

@@ -36,6 +36,8 @@ const RELEASE = (
 const backend = tempBackend("nova-playbook-backend-");
 const env = testEnv({
   NOVA_PLAYBOOK_STACK: STACK,
+  // The suite built dist/ before the integration layer; other files may be reading it while this one runs.
+  NOVA_PLAYBOOK_BUILT: "1",
   PULUMI_BACKEND_URL: backend.url,
   // The stack files are the sandbox stack's, encrypted with the public sandbox passphrase.
   PULUMI_CONFIG_PASSPHRASE: SANDBOX_PASSPHRASE,
@@ -56,6 +58,7 @@ async function openStacks(): Promise<Stack[]> {
 
 beforeAll(async () => {
   requireToolchainOrThrow();
+  expect(fs.existsSync(path.join(REPO_ROOT, "dist", "cli", "index.js")), "run `npm run build` first").toBe(true);
   await ensureSandbox();
   await freshNamespaces(`nova-${STACK}`, `nova-${STAGING}`);
 }, 600_000);
