@@ -58,7 +58,9 @@ async function openStacks(): Promise<Stack[]> {
 
 beforeAll(async () => {
   requireToolchainOrThrow();
-  expect(fs.existsSync(path.join(REPO_ROOT, "dist", "cli", "index.js")), "run `npm run build` first").toBe(true);
+  expect(fs.existsSync(path.join(REPO_ROOT, "dist", "cli", "index.js")), "run `npm run build` first").toBe(
+    true,
+  );
   await ensureSandbox();
   await freshNamespaces(`nova-${STACK}`, `nova-${STAGING}`);
 }, 600_000);
