@@ -72,9 +72,12 @@ export function skopeoRunner(env: NodeJS.ProcessEnv = process.env): SkopeoRunner
     });
 }
 
-/** The `--tls-verify` value skopeo needs for a reference's registry: off only for loopback (plain HTTP). */
-function tlsVerify(ref: string): string {
-  return String(registryScheme(splitRegistry(ref).host) === "https");
+/**
+ * `--<prefix>tls-verify=false` for a loopback registry (plain HTTP, as the sandbox's); nothing for any other, so
+ * skopeo verifies TLS and `registries.conf` (mirrors, `insecure`) applies as it does for every containers tool.
+ */
+function tlsFlags(ref: string, prefix = ""): string[] {
+  return registryScheme(splitRegistry(ref).host) === "http" ? [`--${prefix}tls-verify=false`] : [];
 }
 
 /** The last meaningful line skopeo printed on stderr (its `level=fatal msg="…"` text when it used that form). */
@@ -143,14 +146,7 @@ function manifestInfo(body: Buffer): ManifestInfo {
  * which is what the nodes pull. Throws a {@link RegistryError}.
  */
 export async function inspectManifest(run: SkopeoRunner, ref: string): Promise<ManifestInfo> {
-  const out = await run([
-    "inspect",
-    "--raw",
-    "--retry-times",
-    "2",
-    `--tls-verify=${tlsVerify(ref)}`,
-    `docker://${ref}`,
-  ]);
+  const out = await run(["inspect", "--raw", "--retry-times", "2", ...tlsFlags(ref), `docker://${ref}`]);
   if (out.code !== 0) throw failed(ref, out);
   return manifestInfo(out.stdout);
 }
@@ -172,8 +168,8 @@ export async function copyByDigest(
     "--preserve-digests",
     "--retry-times",
     "2",
-    `--src-tls-verify=${tlsVerify(source)}`,
-    `--dest-tls-verify=${tlsVerify(destination)}`,
+    ...tlsFlags(source, "src-"),
+    ...tlsFlags(destination, "dest-"),
     `docker://${source}`,
     `docker://${destination}`,
   ]);
