@@ -136,18 +136,17 @@ export async function pinRelease(o: PinOptions): Promise<PinReport> {
       }
       continue;
     }
-    const info = found;
-    if (!DIGEST_PATTERN.test(info.digest)) {
+    if (!DIGEST_PATTERN.test(found.digest)) {
       userMistake = false;
-      problems.push(`${ref}: the registry answered "${info.digest}", not a sha256 digest`);
+      problems.push(`${ref}: the registry answered "${found.digest}", not a sha256 digest`);
       continue;
     }
     images.push({
       service,
       ref,
-      digest: info.digest,
-      ...(info.mediaType !== undefined ? { mediaType: info.mediaType } : {}),
-      multiArch: info.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(info.mediaType),
+      digest: found.digest,
+      ...(found.mediaType !== undefined ? { mediaType: found.mediaType } : {}),
+      multiArch: found.mediaType !== undefined && INDEX_MEDIA_TYPES.includes(found.mediaType),
     });
   }
   if (problems.length > 0) {

@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { digestRef, IMAGE_REPOSITORIES, SERVICES, tagRef, type Service } from "../../src/contract";
 import { stackFilePath } from "../../src/config";
 import { describeMediaType } from "../../src/registry/client";
+import { splitRegistry } from "../../src/registry/oci";
 import {
   copyByDigest,
   RegistryError,
@@ -17,12 +18,10 @@ import {
   type ManifestInfo,
   type SkopeoRunner,
 } from "../../src/registry/skopeo";
-import { openStack, StackConfig } from "../engine";
 import { EXIT, UserError } from "../errors";
-import { fullHistory, type ReleaseDigests, type ReleaseEntry, targetProblem } from "../history";
-import { rejectedDigests } from "../rejected-releases";
+import { type ReleaseDigests, type ReleaseEntry, targetProblem } from "../history";
+import { stackReleases } from "./history";
 import { editPins, stackFileChange, stackRegistry } from "./pin";
-import { resolveStack } from "./stack";
 
 export interface PromoteOptions {
   readonly projectDir: string;
@@ -109,21 +108,9 @@ export function promotionSource(
   return entry;
 }
 
-/** The history of a stack and the digests it rejected, read through the engine as `rollout history` reads them. */
-async function engineSource(
-  projectDir: string,
-  stackName: string,
-): Promise<{ history: ReleaseEntry[]; rejected: ReleaseDigests[] }> {
-  const resolved = resolveStack(projectDir, stackName);
-  const stack = await openStack(resolved);
-  const [history, config] = await Promise.all([fullHistory(stack), StackConfig.of(stack)]);
-  const evidenceDir = config.evidenceDir(projectDir);
-  return { history, rejected: rejectedDigests(projectDir, evidenceDir, stackName, resolved.production) };
-}
-
 /** What a person does about a registry failure, by kind. */
 function registryFix(e: RegistryError, registry: string): string {
-  const host = registry.split("/")[0] ?? registry;
+  const host = splitRegistry(registry).host;
   switch (e.kind) {
     case "denied":
       return registryLoginFix(registry, true);
@@ -148,7 +135,13 @@ export async function promoteRelease(o: PromoteOptions): Promise<PromoteReport> 
     throw new UserError(`No stack file ${file}: create the stack (pulumi stack init ${o.to}) first.`);
   }
   const target = { registry: stackRegistry(o.projectDir, o.to) };
-  const { history, rejected } = await (o.source ?? ((s) => engineSource(o.projectDir, s)))(o.from);
+  const { history, rejected } = await (
+    o.source ??
+    (async (s) => {
+      const releases = await stackReleases(o.projectDir, s);
+      return { history: releases.entries, rejected: releases.rejected };
+    })
+  )(o.from);
   const entry = promotionSource(o.from, history, rejected, o.update);
   const sourceRegistry = entry.config["nova-rollout:imageRegistry"];
   if (sourceRegistry === undefined || entry.release === "") {

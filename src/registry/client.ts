@@ -63,7 +63,7 @@ function contentType(headers: { get(name: string): string | null }): string | un
 }
 
 /** The `mediaType` field of a manifest body, undefined when the body is not JSON or has none. */
-function bodyMediaType(body: Buffer): string | undefined {
+export function bodyMediaType(body: Buffer): string | undefined {
   try {
     const parsed = JSON.parse(body.toString("utf8")) as { mediaType?: unknown };
     return typeof parsed.mediaType === "string" ? parsed.mediaType : undefined;

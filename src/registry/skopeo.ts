@@ -7,6 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { bodyMediaType } from "./client";
 import { registryScheme, splitRegistry } from "./oci";
 
 /** One skopeo run: its exit code and output (stdout as bytes: a manifest's digest is the hash of its exact bytes). */
@@ -133,12 +134,8 @@ export interface ManifestInfo {
 
 function manifestInfo(body: Buffer): ManifestInfo {
   const digest = `sha256:${createHash("sha256").update(body).digest("hex")}`;
-  try {
-    const parsed = JSON.parse(body.toString("utf8")) as { mediaType?: unknown };
-    return typeof parsed.mediaType === "string" ? { digest, mediaType: parsed.mediaType } : { digest };
-  } catch {
-    return { digest };
-  }
+  const mediaType = bodyMediaType(body);
+  return mediaType === undefined ? { digest } : { digest, mediaType };
 }
 
 /**
