@@ -34,7 +34,7 @@ import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-la
 import { followUpStatus, formatOverdueFollowUps } from "../../src/evidence/follow-ups";
 
 import { openStack } from "../engine";
-import { EXIT } from "../errors";
+import { EXIT, UserError } from "../errors";
 import { resolveProjectDir } from "../options";
 import { resolveStack } from "./stack";
 
@@ -172,6 +172,13 @@ export async function runPreflight(
       sandbox: target.level === "local",
       enforcement,
     });
+  // Production reads the logs of the committed staging environment only: another would let a preflight judge logs
+  // that are not staging's, and the bundle does not record which directory it read.
+  if (target.production && o.stagingEnv !== undefined && o.stagingEnv !== committed.stagingStack) {
+    throw new UserError(
+      `--staging-env ${o.stagingEnv}: a production stack is judged on the app's logs of the committed staging environment (${committed.stagingStack}); nothing was collected. Run without --staging-env.`,
+    );
+  }
   const bundle = await collectEvidence({
     settings: {
       stack: o.stack,

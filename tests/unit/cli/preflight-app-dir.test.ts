@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { type PreflightReport, runPreflight } from "../../../cli/actions/preflight";
+import { UserError } from "../../../cli/errors";
 import { makeProject, type ProjectFixture } from "../../policy/fixtures";
 import { DRILL_CHECK, preparedCheckout } from "../../support/nova-rms-checkout";
 
@@ -109,5 +110,19 @@ describe("rollout preflight reads the Nova RMS checkout", () => {
     const named = await preflight(project, app, { stagingStack: "staging-eu", stagingEnv: "staging" });
     expect(verdicts(named.report)["billing-drill"]).toBe("pass");
     expect(verdicts(named.report)["sample-data"]).toBe("pass");
+  });
+
+  it("a production stack may not read another environment's logs: --staging-env is refused, nothing written", async () => {
+    project = bareProject();
+    const before = fs.readdirSync(project.evidenceDir, { recursive: true });
+    const err = await preflight(project, app, { stagingEnv: "dev" }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as Error).message).toMatch(
+      /^--staging-env dev: a production stack is judged on the app's logs of the committed staging environment \(staging\); nothing was collected/,
+    );
+    expect(fs.readdirSync(project.evidenceDir, { recursive: true })).toEqual(before);
   });
 });
