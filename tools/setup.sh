@@ -39,6 +39,7 @@ PIECES=(
   "kube-score|$KUBE_SCORE_VERSION|kube-score|kube-score version|45|"
   "actionlint|$ACTIONLINT_VERSION|actionlint|actionlint -version|20|"
   "s3-standin|$S3_STANDIN_VERSION|s3-standin||15|"
+  "registry-check|$REGISTRY_CHECK_VERSION|nova-registry-check||25|"
 )
 
 only=()
@@ -132,6 +133,7 @@ piece_source_dir() {
   language-nodejs) echo "$NOVA_REPO_ROOT/tools/language-nodejs" ;;
   command-provider) echo "$NOVA_REPO_ROOT/tools/command-provider" ;;
   s3-standin) echo "$NOVA_REPO_ROOT/tools/s3-standin" ;;
+  registry-check) echo "$NOVA_REPO_ROOT/tools/registry-check" ;;
   *) echo "" ;;
   esac
 }

@@ -30,6 +30,8 @@ export const TOOLCHAIN_BINARIES = [
   "actionlint",
   // S3-compatible stand-in (tests/integration/shared-backend.test.ts); tools/s3-standin on gofakes3.
   "s3-standin",
+  // The preflight's push-permission check (nova-registry-check); tools/registry-check on go-containerregistry.
+  "nova-registry-check",
 ] as const;
 
 /** Plugins installed into the cache's PULUMI_HOME, with the versions pinned in tools/versions.env. */

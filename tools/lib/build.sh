@@ -188,11 +188,17 @@ build_actionlint() {
     "github.com/rhysd/actionlint/cmd/actionlint@v$ACTIONLINT_VERSION"
 }
 
-build_s3_standin() {
-  local out="$1" work="$2"
+# build_own_go_tool OUT WORK DIR BINARY: `go build` of our own tools/DIR into OUT/bin/BINARY.
+build_own_go_tool() {
+  local out="$1" work="$2" dir="$3" binary="$4"
   go_env
-  # Our own small server (tools/s3-standin) on gofakes3: an in-memory S3 API for the shared-backend scenario.
-  cp -R "$NOVA_REPO_ROOT/tools/s3-standin" "$work/src"
+  cp -R "$NOVA_REPO_ROOT/tools/$dir" "$work/src"
   cd "$work/src" || return
-  go build -trimpath -o "$out/bin/s3-standin" -ldflags "-s -w" .
+  go build -trimpath -o "$out/bin/$binary" -ldflags "-s -w" .
 }
+
+# Our own small server (tools/s3-standin) on gofakes3: an in-memory S3 API for the shared-backend scenario.
+build_s3_standin() { build_own_go_tool "$1" "$2" s3-standin s3-standin; }
+
+# Our own push-permission check (tools/registry-check) on go-containerregistry: the preflight's registry-push check.
+build_registry_check() { build_own_go_tool "$1" "$2" registry-check nova-registry-check; }

@@ -24,6 +24,12 @@ REGISTRY_PORT=35000
 # The token-protected registry (the production registry's stand-in for `rollout promote`) and its token realm.
 AUTH_REGISTRY_PORT=35001
 TOKEN_REALM_PORT=35002
+# The committed production registry's address, served on the sandbox (up.sh): its registry and the HTTPS front (an
+# HTTP proxy that answers CONNECT us-docker.pkg.dev:443 with TLS for that name).
+PRODUCTION_REGISTRY_HOST=us-docker.pkg.dev
+PRODUCTION_REGISTRY="$PRODUCTION_REGISTRY_HOST/nova-prod/nova"
+PROD_REGISTRY_PORT=35003
+REGISTRY_FRONT_PORT=35004
 STANDIN_API_PORT=38080
 STANDIN_WORKER_PORT=33001
 STANDIN_ALERTMANAGER_PORT=39093
@@ -32,7 +38,7 @@ STANDIN_WEBHOOK_PORT=38090
 STANDIN_GRAFANA_PORT=33000
 
 # Components in start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry standins)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry prod-registry registry-front standins)
 # The built control plane: neither built nor started, nor stopped by down.sh, when the sandbox targets your own
 # cluster (NOVA_SANDBOX_CLUSTER_KUBECONFIG / NOVA_SANDBOX_CLUSTER_CONTEXT).
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)

@@ -8,7 +8,8 @@
 //     in the `x5c` header (the registry trusts it through its `rootcertbundle`).
 // Environment: NOVA_TOKEN_REALM_PORT, NOVA_TOKEN_REALM_KEY (PEM private key), NOVA_TOKEN_REALM_CERT (PEM
 // certificate), NOVA_TOKEN_REALM_USERS (JSON {"<user>": {"password": "…", "actions": ["pull", "push"]}}),
-// NOVA_TOKEN_REALM_ISSUER, NOVA_TOKEN_REALM_SERVICE. GET /__requests lists the requests it answered (user, scopes,
+// NOVA_TOKEN_REALM_ISSUER, NOVA_TOKEN_REALM_SERVICE (the registries' service names, space separated; a token's audience
+// is the one asked for). GET /__requests lists the requests it answered (user, scopes,
 // granted actions; never a password or token), DELETE /__requests forgets them.
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -27,7 +28,7 @@ const key = crypto.createPrivateKey(fs.readFileSync(env("NOVA_TOKEN_REALM_KEY"))
 const certPem = fs.readFileSync(env("NOVA_TOKEN_REALM_CERT"), "utf8");
 const users = JSON.parse(fs.readFileSync(env("NOVA_TOKEN_REALM_USERS"), "utf8"));
 const issuer = env("NOVA_TOKEN_REALM_ISSUER");
-const service = env("NOVA_TOKEN_REALM_SERVICE");
+const services = env("NOVA_TOKEN_REALM_SERVICE").split(/\s+/).filter(Boolean);
 const TTL_SECONDS = 300;
 
 /** The certificate's DER, base64 (standard alphabet), as `x5c` carries it. */
@@ -65,7 +66,7 @@ function accessFor(scopes, user) {
   return access;
 }
 
-function sign(subject, access) {
+function sign(subject, access, service) {
   const now = Math.floor(Date.now() / 1000);
   const header = { typ: "JWT", alg: "ES256", x5c };
   const claims = {
@@ -102,17 +103,20 @@ const server = http.createServer((req, res) => {
   const scopes = url.searchParams.getAll("scope").flatMap((s) => s.split(" "));
   if (user === null) {
     requests.push({ user: "(wrong credentials)", scopes, granted: [] });
-    res.setHeader("www-authenticate", `Basic realm="${service}"`);
+    res.setHeader("www-authenticate", `Basic realm="${services[0]}"`);
     send(401, { errors: [{ code: "UNAUTHORIZED", message: "wrong user name or password" }] });
     return;
   }
-  if (url.searchParams.get("service") !== service) {
-    send(400, { errors: [{ code: "INVALID", message: `this realm issues tokens for ${service} only` }] });
+  const service = url.searchParams.get("service") ?? "";
+  if (!services.includes(service)) {
+    send(400, {
+      errors: [{ code: "INVALID", message: `this realm issues tokens for ${services.join(", ")} only` }],
+    });
     return;
   }
   const access = accessFor(scopes, user);
-  requests.push({ user: user?.name ?? "(anonymous)", scopes, granted: access });
-  const token = sign(user?.name ?? "", access);
+  requests.push({ user: user?.name ?? "(anonymous)", service, scopes, granted: access });
+  const token = sign(user?.name ?? "", access, service);
   send(200, { token, access_token: token, expires_in: TTL_SECONDS, issued_at: new Date().toISOString() });
 });
 server.listen(port, "127.0.0.1");

@@ -76,7 +76,7 @@ reserve_ports() {
   current="$(cat "$file")"
   wanted="$current"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$SCHEDULER_PORT" "$KWOK_PORT" \
-    "$POSTGRES_PORT" "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT" "$TOKEN_REALM_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
+    "$POSTGRES_PORT" "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT" "$TOKEN_REALM_PORT" "$PROD_REGISTRY_PORT" "$REGISTRY_FRONT_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
     "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT"; do
     wanted="${wanted:+$wanted,}$p"
   done
@@ -373,50 +373,99 @@ done
 # and accepts only tokens of its realm (tools/sandbox/token-realm.mjs): the production registry's stand-in for
 # `rollout promote`. Users (.sandbox/registry-auth/users.json): nova-ci may pull and push, nova-reader may only pull,
 # anonymous gets nothing. Their credentials in docker-config form, for skopeo and docker (REGISTRY_AUTH_FILE or
-# DOCKER_CONFIG): ci-auth.json and reader-auth.json. Made once, kept with the sandbox's state.
+# DOCKER_CONFIG): ci-auth.json and reader-auth.json, for this registry and the production registry's address below.
+# Keys and passwords are made once and kept with the sandbox's state.
 AUTH_DIR="$SANDBOX_DIR/registry-auth"
-if [[ ! -f "$AUTH_DIR/ci-auth.json" ]]; then
+if [[ ! -f "$AUTH_DIR/users.json" ]]; then
   mkdir -p "$AUTH_DIR"
   chmod 700 "$AUTH_DIR"
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
     -subj "/CN=nova-sandbox-token-realm" -keyout "$AUTH_DIR/realm.key" -out "$AUTH_DIR/realm.crt" \
     >>"$LOG_DIR/token-realm.log" 2>&1 || fail token-realm "openssl could not make the realm's key"
-  ci_pw="$(openssl rand -hex 16)"
-  reader_pw="$(openssl rand -hex 16)"
   printf '{"nova-ci":{"password":"%s","actions":["pull","push"]},"nova-reader":{"password":"%s","actions":["pull"]}}\n' \
-    "$ci_pw" "$reader_pw" >"$AUTH_DIR/users.json"
-  for who in "ci:nova-ci:$ci_pw" "reader:nova-reader:$reader_pw"; do
-    IFS=: read -r file user pw <<<"$who"
-    printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$AUTH_REGISTRY_PORT" \
-      "$(printf '%s:%s' "$user" "$pw" | base64 -w0)" >"$AUTH_DIR/$file-auth.json"
-  done
-  chmod 600 "$AUTH_DIR"/*
+    "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" >"$AUTH_DIR/users.json"
 fi
+node -e '
+  const fs = require("node:fs");
+  const [dir, ...hosts] = process.argv.slice(1);
+  const users = JSON.parse(fs.readFileSync(`${dir}/users.json`, "utf8"));
+  for (const [file, user] of [["ci", "nova-ci"], ["reader", "nova-reader"]]) {
+    const auth = Buffer.from(`${user}:${users[user].password}`).toString("base64");
+    const auths = Object.fromEntries(hosts.map((h) => [h, { auth }]));
+    fs.writeFileSync(`${dir}/${file}-auth.json`, `${JSON.stringify({ auths })}\n`, { mode: 0o600 });
+  }' "$AUTH_DIR" "127.0.0.1:$AUTH_REGISTRY_PORT" "$PRODUCTION_REGISTRY_HOST" || fail token-realm "could not write the auth files"
+chmod 600 "$AUTH_DIR"/*
 if is_running token-realm; then
   log_line token-realm running ":$TOKEN_REALM_PORT"
 else
   NOVA_TOKEN_REALM_PORT="$TOKEN_REALM_PORT" NOVA_TOKEN_REALM_KEY="$AUTH_DIR/realm.key" \
     NOVA_TOKEN_REALM_CERT="$AUTH_DIR/realm.crt" NOVA_TOKEN_REALM_USERS="$AUTH_DIR/users.json" \
-    NOVA_TOKEN_REALM_ISSUER=nova-sandbox-token-realm NOVA_TOKEN_REALM_SERVICE=nova-sandbox-registry \
+    NOVA_TOKEN_REALM_ISSUER=nova-sandbox-token-realm NOVA_TOKEN_REALM_SERVICE="nova-sandbox-registry $PRODUCTION_REGISTRY_HOST" \
     start token-realm node "$NOVA_REPO_ROOT/tools/sandbox/token-realm.mjs"
   wait_for token-realm 20 curl -fsS "http://127.0.0.1:$TOKEN_REALM_PORT/__requests"
   log_line token-realm started ":$TOKEN_REALM_PORT"
 fi
-if is_running auth-registry; then
-  log_line auth-registry running ":$AUTH_REGISTRY_PORT (token auth)"
-else
-  registry_config auth-registry "$AUTH_REGISTRY_PORT" "auth:
+# token_registry NAME PORT REALM SERVICE: a docker-registry with `auth: token` (tokens of the realm's key only),
+# ready when it answers the anonymous probe with its challenge.
+token_registry() {
+  local name="$1" port="$2" realm="$3" service="$4"
+  if is_running "$name"; then
+    log_line "$name" running ":$port (token auth)"
+    return
+  fi
+  registry_config "$name" "$port" "auth:
   token:
-    realm: http://127.0.0.1:$TOKEN_REALM_PORT/token
-    service: nova-sandbox-registry
+    realm: $realm
+    service: $service
     issuer: nova-sandbox-token-realm
     rootcertbundle: $AUTH_DIR/realm.crt"
-  start auth-registry "$REGISTRY_BIN" serve "$SANDBOX_DIR/auth-registry/config.yml"
-  # Ready when it answers the anonymous probe with its challenge.
-  wait_for auth-registry 30 bash -c \
-    "curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:$AUTH_REGISTRY_PORT/v2/ | grep -qx 401"
-  log_line auth-registry started ":$AUTH_REGISTRY_PORT (token auth, realm :$TOKEN_REALM_PORT)"
+  start "$name" "$REGISTRY_BIN" serve "$SANDBOX_DIR/$name/config.yml"
+  wait_for "$name" 30 bash -c "curl -sS -o /dev/null -w '%{http_code}' http://127.0.0.1:$port/v2/ | grep -qx 401"
+  log_line "$name" started ":$port (token auth, realm $realm)"
+}
+token_registry auth-registry "$AUTH_REGISTRY_PORT" "http://localhost:$TOKEN_REALM_PORT/token" nova-sandbox-registry
+
+# ------------------------------------------------------------------------------------- the production registry's address
+# The committed production registry, us-docker.pkg.dev/nova-prod/nova, at its own address: a third docker-registry
+# (token auth, realm https://us-docker.pkg.dev/v2/token, service us-docker.pkg.dev, as Artifact Registry answers) behind
+# an HTTPS front (tools/sandbox/registry-front.mjs) that a client reaches through the standard proxy variables, with
+# the sandbox CA as its trust store (tests/integration/harness.ts productionRegistryEnv):
+#   HTTPS_PROXY=http://127.0.0.1:$REGISTRY_FRONT_PORT NO_PROXY=127.0.0.1,localhost SSL_CERT_FILE=.sandbox/registry-front/ca.crt
+# skopeo and nova-registry-check then speak TLS to us-docker.pkg.dev, get its challenge and a token, and push and pull
+# there as they would in production. The sandbox images are published there under the tag `sandbox`.
+FRONT_DIR="$SANDBOX_DIR/registry-front"
+if [[ ! -f "$FRONT_DIR/server.crt" ]]; then
+  mkdir -p "$FRONT_DIR"
+  {
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+      -subj "/CN=nova-sandbox-ca" -keyout "$FRONT_DIR/ca.key" -out "$FRONT_DIR/ca.crt" &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$PRODUCTION_REGISTRY_HOST" \
+        -keyout "$FRONT_DIR/server.key" -out "$FRONT_DIR/server.csr" &&
+      openssl x509 -req -in "$FRONT_DIR/server.csr" -CA "$FRONT_DIR/ca.crt" -CAkey "$FRONT_DIR/ca.key" \
+        -CAcreateserial -days 3650 -extfile <(printf 'subjectAltName=DNS:%s\n' "$PRODUCTION_REGISTRY_HOST") \
+        -out "$FRONT_DIR/server.crt"
+  } >>"$LOG_DIR/registry-front.log" 2>&1 || fail registry-front "openssl could not make the front's certificate"
 fi
+token_registry prod-registry "$PROD_REGISTRY_PORT" "https://$PRODUCTION_REGISTRY_HOST/v2/token" "$PRODUCTION_REGISTRY_HOST"
+if is_running registry-front; then
+  log_line registry-front running ":$REGISTRY_FRONT_PORT"
+else
+  NOVA_FRONT_PORT="$REGISTRY_FRONT_PORT" NOVA_FRONT_HOST="$PRODUCTION_REGISTRY_HOST" \
+    NOVA_FRONT_CERT="$FRONT_DIR/server.crt" NOVA_FRONT_KEY="$FRONT_DIR/server.key" \
+    NOVA_FRONT_REGISTRY="http://127.0.0.1:$PROD_REGISTRY_PORT" NOVA_FRONT_REALM="http://127.0.0.1:$TOKEN_REALM_PORT/token" \
+    start registry-front node "$NOVA_REPO_ROOT/tools/sandbox/registry-front.mjs"
+  wait_for registry-front 20 bash -c "curl -sS -o /dev/null -w '%{http_code}' --cacert '$FRONT_DIR/ca.crt' \
+    --proxy http://127.0.0.1:$REGISTRY_FRONT_PORT https://$PRODUCTION_REGISTRY_HOST/v2/ | grep -qx 401"
+  log_line registry-front started ":$REGISTRY_FRONT_PORT (https://$PRODUCTION_REGISTRY_HOST)"
+fi
+for img in nova-rms-api nova-rms-worker; do
+  want="$(cat "$SANDBOX_DIR/images/$img.digest")"
+  HTTPS_PROXY="http://127.0.0.1:$REGISTRY_FRONT_PORT" NO_PROXY=127.0.0.1,localhost SSL_CERT_FILE="$FRONT_DIR/ca.crt" \
+    REGISTRY_AUTH_FILE="$AUTH_DIR/ci-auth.json" skopeo copy --quiet --all --preserve-digests --src-tls-verify=false \
+    "docker://127.0.0.1:$REGISTRY_PORT/nova/$img@$want" "docker://$PRODUCTION_REGISTRY/$img:sandbox" \
+    >>"$LOG_DIR/images.log" 2>&1 || fail images "skopeo copy of $img to $PRODUCTION_REGISTRY failed"
+  log_line "image $img" pushed "$PRODUCTION_REGISTRY/$img:sandbox@$want"
+done
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
 # Stand-ins started from an older standins.mjs (their sha256 is recorded beside the pid) are restarted.

@@ -11,7 +11,16 @@ import { readVersions } from "../../../tools/toolchain";
 const REPO = path.resolve(__dirname, "..", "..", "..");
 const SETUP = path.join(REPO, "tools", "setup.sh");
 const PULUMI_PIECES = ["pulumi", "language-nodejs", "kubernetes-provider", "command-provider"];
-const OTHER_PIECES = ["etcd", "kubernetes", "kwok", "helm", "kube-score", "actionlint", "s3-standin"];
+const OTHER_PIECES = [
+  "etcd",
+  "kubernetes",
+  "kwok",
+  "helm",
+  "kube-score",
+  "actionlint",
+  "s3-standin",
+  "registry-check",
+];
 const versions = readVersions(REPO);
 
 /** The minimum CLI version the installed @pulumi/pulumi Automation API accepts, read the same way setup does. */
@@ -166,9 +175,16 @@ describe("setup.sh --resolve-only", () => {
       "kube-score",
       "actionlint",
       "s3-standin",
+      "registry-check",
     ]);
     const both = resolve([stubCli("v3.300.0")], { NOVA_SANDBOX_CLUSTER_KUBECONFIG: "/tmp/kubeconfig" });
-    expect((both.values.pieces ?? "").split(" ")).toEqual(["helm", "kube-score", "actionlint", "s3-standin"]);
+    expect((both.values.pieces ?? "").split(" ")).toEqual([
+      "helm",
+      "kube-score",
+      "actionlint",
+      "s3-standin",
+      "registry-check",
+    ]);
     const forced = resolve([stubCli("v3.300.0")], {
       NOVA_SANDBOX_CLUSTER_CONTEXT: "kind-dev",
       NOVA_TOOLCHAIN: "offline",
@@ -242,7 +258,7 @@ function fakeRepo(): { root: string; log: string; bin: string } {
   ]) {
     copy(rel);
   }
-  for (const own of ["language-nodejs", "command-provider", "s3-standin"]) {
+  for (const own of ["language-nodejs", "command-provider", "s3-standin", "registry-check"]) {
     fs.mkdirSync(path.join(root, "tools", own), { recursive: true });
     fs.writeFileSync(path.join(root, "tools", own, "main.go"), "package main\n");
   }
@@ -259,6 +275,7 @@ function fakeRepo(): { root: string; log: string; bin: string } {
     "kube-score": ["kube-score"],
     actionlint: ["actionlint"],
     "s3-standin": ["s3-standin"],
+    "registry-check": ["nova-registry-check"],
   };
   const recipes = Object.entries(bins).map(
     ([piece, names]) =>
@@ -325,7 +342,7 @@ describe("setup.sh end to end (stub build recipes)", () => {
     expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
     const events = logLines(repo.log);
     const starts = events.filter((l) => l.startsWith("start ")).map((l) => l.slice(6));
-    expect(starts).toHaveLength(11);
+    expect(starts).toHaveLength(PULUMI_PIECES.length + OTHER_PIECES.length);
     // kubernetes-provider (~3860 s cold) and pulumi (~2290 s) first, then the control plane (~2060 s).
     expect(starts.slice(0, 3)).toEqual(["kubernetes-provider", "pulumi", "kubernetes"]);
     // The language host and command provider share sdk/v3 with the CLI: they start after it ends.
