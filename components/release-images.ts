@@ -10,7 +10,6 @@ import {
   tagRef,
   type Service,
 } from "../src/contract";
-import { manifestUrl } from "../src/registry/oci";
 import { probeCommand, type ProbeBudget } from "../src/verify/probe-command";
 import { forwardDependsOn } from "./depends-on";
 
@@ -103,7 +102,7 @@ export class ReleaseImages extends pulumi.ComponentResource {
               `${service}-digest`,
               {
                 kind: "digest",
-                url: manifestUrl(args.registry, spec.repository, args.tag),
+                ref: lookup,
                 expect: expected,
               },
               args.probeBudget ?? { attempts: 3, timeoutSeconds: 10 },

@@ -16,7 +16,7 @@ import {
   TAG_RE,
 } from "../../src/config";
 import { lineDiff, removeStackConfigKeys, setStackConfigValues } from "../../src/config/stack-file-edit";
-import { describeMediaType, INDEX_MEDIA_TYPES } from "../../src/registry/client";
+import { describeMediaType, INDEX_MEDIA_TYPES } from "../../src/registry/media-types";
 import {
   inspectManifest,
   RegistryError,

@@ -221,7 +221,6 @@ export async function runPreflight(
     stagingHistory: o.engine
       ? automationHistory(projectDir, (name) => openStack({ projectDir, stack: name }))
       : undefined,
-    registryAuthorization: process.env["NOVA_REGISTRY_AUTHORIZATION"],
     overrides: { records: records.overrides, rules: overrideRules() },
     ...(o.ranBy !== undefined ? { ranBy: o.ranBy } : {}),
   });

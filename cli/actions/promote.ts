@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { digestRef, IMAGE_REPOSITORIES, SERVICES, tagRef, type Service } from "../../src/contract";
 import { stackFilePath } from "../../src/config";
-import { describeMediaType } from "../../src/registry/client";
+import { describeMediaType } from "../../src/registry/media-types";
 import { splitRegistry } from "../../src/registry/oci";
 import {
   copyByDigest,

@@ -20,7 +20,8 @@ import {
   gcloudClusterAccess,
   type GkeClusterAccessFn,
 } from "./checks/kubeconfig";
-import { checkRegistryDigests, type FetchLike } from "./checks/registry";
+import { checkRegistryDigests, checkRegistryPush, type RegistryAccess } from "./checks/registry";
+import { registryAccess } from "../registry/access";
 import { checkSampleData, DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS, seedLogTime } from "./checks/sample-data";
 import {
   checkStagingStack,
@@ -128,9 +129,8 @@ export interface CollectorOptions {
   readonly e2eProject?: string;
   /** The coverage summary must be younger than this many days. Default 7. */
   readonly coverageMaxAgeDays?: number;
-  readonly fetch?: FetchLike;
-  /** `Authorization` header for the registry (e.g. `Bearer …`); used, never recorded. */
-  readonly registryAuthorization?: string;
+  /** Registry reads and the push check (default: skopeo and nova-registry-check with this machine's logins). */
+  readonly registry?: RegistryAccess;
   /** Stack history reader; undefined means no engine, and the staging check fails. */
   readonly stagingHistory?: StagingHistoryFn;
   /**
@@ -275,6 +275,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
     return ran === undefined ? check : judgeWithCommand(check, ran.outcome, ran.output, preflight);
   });
 
+  const registryOpts = { imageRegistry: settings.imageRegistry, registry: opts.registry ?? registryAccess() };
   const checks: CheckResult[] = [
     ...appChecks,
     checkDocUpdated(
@@ -318,13 +319,8 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
             : toProjectRelative(projectDir, kubeconfigAbs),
           settings.kubeconfigContext,
         ),
-    await checkRegistryDigests({
-      imageRegistry: settings.imageRegistry,
-      release: settings.release,
-      expected: settings.digests,
-      fetch: opts.fetch ?? globalThis.fetch,
-      authorization: opts.registryAuthorization,
-    }),
+    await checkRegistryDigests({ ...registryOpts, release: settings.release, expected: settings.digests }),
+    await checkRegistryPush(registryOpts),
     await checkStagingStack({
       stagingStack: staging,
       expected: settings.digests,

@@ -19,7 +19,7 @@ export {
 } from "./app-checkout";
 export { DEFAULT_COVERAGE_THRESHOLDS, type CoverageThresholds } from "./checks/coverage";
 export { DEFAULT_DRILL_MAX_AGE_DAYS } from "./checks/billing-drill";
-export { type FetchLike, manifestUrl, MANIFEST_ACCEPT } from "./checks/registry";
+export { type RegistryAccess } from "./checks/registry";
 export { automationHistory, type StagingHistoryFn, type StagingUpdate } from "./checks/staging-stack";
 export * from "./records";
 export * from "./enforcement";

@@ -24,6 +24,7 @@ export const CHECK_IDS = [
   "todo-updated",
   "kubeconfig",
   "registry-digests",
+  "registry-push",
   "staging-stack",
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];

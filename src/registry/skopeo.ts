@@ -7,7 +7,7 @@
  */
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { bodyMediaType } from "./client";
+import { bodyMediaType } from "./media-types";
 import { registryScheme, splitRegistry } from "./oci";
 
 /** One skopeo run: its exit code and output (stdout as bytes: a manifest's digest is the hash of its exact bytes). */
@@ -40,9 +40,11 @@ export function skopeoBinary(env: NodeJS.ProcessEnv = process.env): string {
   return env["NOVA_SKOPEO"] || "skopeo";
 }
 
-/** The real runner: skopeo from PATH (or `NOVA_SKOPEO`), the process environment (its auth files and helpers). */
-export function skopeoRunner(env: NodeJS.ProcessEnv = process.env): SkopeoRunner {
-  const bin = skopeoBinary(env);
+/**
+ * Runs a registry tool (`bin`) with `env` (its auth files, helpers and proxy variables): exit code and output. Rejects
+ * with a `missing-tool` {@link RegistryError} naming `install` when the tool cannot be started.
+ */
+export function toolRunner(bin: string, install: string, env: NodeJS.ProcessEnv): SkopeoRunner {
   return (args) =>
     new Promise((resolve, reject) => {
       execFile(
@@ -57,7 +59,7 @@ export function skopeoRunner(env: NodeJS.ProcessEnv = process.env): SkopeoRunner
                 "missing-tool",
                 "",
                 err.code === "ENOENT"
-                  ? `${bin} is not installed: install skopeo (Debian/Ubuntu: apt-get install skopeo; macOS: brew install skopeo) or set NOVA_SKOPEO to its path`
+                  ? `${bin} is not installed: ${install}`
                   : `cannot run ${bin}: ${err.message}`,
               ),
             );
@@ -71,6 +73,15 @@ export function skopeoRunner(env: NodeJS.ProcessEnv = process.env): SkopeoRunner
         },
       );
     });
+}
+
+/** The real runner: skopeo from PATH (or `NOVA_SKOPEO`), the process environment (its auth files and helpers). */
+export function skopeoRunner(env: NodeJS.ProcessEnv = process.env): SkopeoRunner {
+  return toolRunner(
+    skopeoBinary(env),
+    "install skopeo (Debian/Ubuntu: apt-get install skopeo; macOS: brew install skopeo) or set NOVA_SKOPEO to its path",
+    env,
+  );
 }
 
 /**

@@ -57,7 +57,12 @@ export type ProbeSpec =
       /** Whether an inconclusive outcome (Alertmanager gave no usable answer) fails the check; production sets it. */
       readonly inconclusiveFails?: boolean;
     }
-  | { readonly kind: "digest"; readonly url: string; readonly expect: string }
+  | {
+      readonly kind: "digest";
+      /** `registry/repository:tag`, read through skopeo with the deploying machine's registry logins. */
+      readonly ref: string;
+      readonly expect: string;
+    }
   | {
       readonly kind: "metric";
       /** Prometheus base URL (the HTTP API behind the dashboards). */
@@ -100,13 +105,13 @@ export function probeCommand(
   budget: ProbeBudget,
 ): string {
   const parts = ["node", shellQuote(probeScript), spec.kind, "--name", shellQuote(name)];
-  if (spec.kind !== "exec") parts.push("--url", shellQuote(spec.url));
+  if (spec.kind !== "exec" && spec.kind !== "digest") parts.push("--url", shellQuote(spec.url));
   if (spec.kind === "http" && spec.prometheus === true) parts.push("--prometheus");
   if (spec.kind === "alerts") {
     for (const matcher of spec.matchers ?? []) parts.push("--matcher", shellQuote(matcher));
     if (spec.inconclusiveFails === true) parts.push("--inconclusive-fails");
   }
-  if (spec.kind === "digest") parts.push("--expect", shellQuote(spec.expect));
+  if (spec.kind === "digest") parts.push("--ref", shellQuote(spec.ref), "--expect", shellQuote(spec.expect));
   if (spec.kind === "metric") {
     const m = spec.metric;
     parts.push("--query", shellQuote(m.query), "--condition", shellQuote(m.condition));

@@ -3,7 +3,7 @@
  *
  *   node dist/src/verify/probe.js http --name api-health --url https://api/v1/health [--prometheus]
  *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093 [--matcher 'namespace="nova-prod"']… [--inconclusive-fails]
- *   node dist/src/verify/probe.js digest --name api-digest --url <manifest URL> --expect sha256:…
+ *   node dist/src/verify/probe.js digest --name api-digest --ref <registry/repository:tag> --expect sha256:…
  *   node dist/src/verify/probe.js exec --name synthetic-e2e [--env NAME]… [--secret-env NAME]… -- '<shell command>'
  *
  * Every probe retries with exponential backoff (`--attempts`, `--backoff-ms`), bounds each attempt by `--timeout`
@@ -22,7 +22,7 @@
 import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
-import { MANIFEST_ACCEPT } from "../registry/oci";
+import { registryAccess, type RegistryAccess } from "../registry/access";
 import { passwordForms } from "../util/pg-connection";
 import { alertsQueryUrl } from "./alert-matchers";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
@@ -215,13 +215,17 @@ export async function alertsProbe(
   return { ...judged, detail: redact(judged.detail) };
 }
 
-/** The registry must report `expected` as the digest of the tag's manifest. */
-export function digestAttempt(manifestUrl: string, expected: string): Attempt {
-  return async (signal) => {
-    const res = await fetch(manifestUrl, { method: "HEAD", signal, headers: { accept: MANIFEST_ACCEPT } });
-    if (!res.ok) throw new Error(`${manifestUrl} answered ${res.status}`);
-    const found = res.headers.get("docker-content-digest");
-    if (found === null) throw new Error(`${manifestUrl} did not report a Docker-Content-Digest`);
+/**
+ * The registry must resolve `ref` (`registry/repository:tag`) to `expected`: read with skopeo and the machine's registry
+ * logins (the registry's challenge and token flow; see src/registry/access.ts).
+ */
+export function digestAttempt(
+  ref: string,
+  expected: string,
+  registry: RegistryAccess = registryAccess(),
+): Attempt {
+  return async () => {
+    const found = await registry.digestOf(ref);
     if (found !== expected) {
       // A mismatch will not fix itself by retrying, but the retry budget is small; say exactly what differs.
       throw new Error(`registry digest ${found} differs from the expected ${expected}`);
@@ -378,6 +382,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     options: {
       name: { type: "string" },
       url: { type: "string" },
+      ref: { type: "string" },
       expect: { type: "string" },
       prometheus: { type: "boolean", default: false },
       attempts: { type: "string", default: "5" },
@@ -441,7 +446,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       attempt = httpAttempt(need(values.url, "--url"), values.prometheus);
       break;
     case "digest":
-      attempt = digestAttempt(need(values.url, "--url"), need(values.expect, "--expect"));
+      attempt = digestAttempt(need(values.ref, "--ref"), need(values.expect, "--expect"));
       break;
     case "exec":
       return execProbe(name, need(command, "a command after --"), values, retry);

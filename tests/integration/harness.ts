@@ -40,6 +40,16 @@ export const SANDBOX = {
     pusherAuthFile: path.join(REPO_ROOT, ".sandbox", "registry-auth", "ci-auth.json"),
     readerAuthFile: path.join(REPO_ROOT, ".sandbox", "registry-auth", "reader-auth.json"),
   },
+  /**
+   * The committed production registry at its own address (tools/sandbox/up.sh): a token-protected registry behind an
+   * HTTPS front for us-docker.pkg.dev, reached through the standard proxy variables with the sandbox CA
+   * ({@link productionRegistryEnv}). Its token realm is the one above; the auth files hold this host too.
+   */
+  productionRegistry: {
+    imageRegistry: "us-docker.pkg.dev/nova-prod/nova",
+    proxy: "http://127.0.0.1:35004",
+    caFile: path.join(REPO_ROOT, ".sandbox", "registry-front", "ca.crt"),
+  },
   nodes: ["nova-node-1", "nova-node-2"],
   standins: {
     api: "http://127.0.0.1:38080",
@@ -51,6 +61,22 @@ export const SANDBOX = {
 } as const;
 
 export type StandinName = keyof typeof SANDBOX.standins;
+
+/**
+ * The variables that take a registry client (skopeo, nova-registry-check) to the production registry's address on the
+ * sandbox, as a site's egress proxy and CA would: HTTPS_PROXY to the front, its CA as the trust store, and the
+ * credentials of `authFile` (docker-config form; default the pushing account's).
+ */
+export function productionRegistryEnv(
+  authFile: string = SANDBOX.authRegistry.pusherAuthFile,
+): Record<string, string> {
+  return {
+    HTTPS_PROXY: SANDBOX.productionRegistry.proxy,
+    NO_PROXY: "127.0.0.1,localhost",
+    SSL_CERT_FILE: SANDBOX.productionRegistry.caFile,
+    REGISTRY_AUTH_FILE: authFile,
+  };
+}
 
 /** The environment for every pulumi/kubectl call: process.env plus the toolchain's variables. */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {

@@ -11,7 +11,7 @@ import { verificationFilesDir } from "../../src/evidence/paths";
 import { preparedCheckout } from "../support/nova-rms-checkout";
 import { grafanaAnnotations, grafanaChannel, REPO_ROOT, SANDBOX } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
-import { deployments, type Digests, filesUnder, productionRegistryMirror, signatory } from "./scenario";
+import { deployments, type Digests, filesUnder, productionRegistry, signatory } from "./scenario";
 
 const STACK = "it-prod-app";
 const NS = "it-prod-app";
@@ -72,7 +72,7 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
     const evidence = world.evidence(STACK, false);
     const { bundle } = await evidence.preflight(RELEASE, digests, world.stagingHistory, {
       appDir: app,
-      fetch: productionRegistryMirror(),
+      registry: productionRegistry(),
     });
     expect(bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`)).toEqual([]);
     expect(JSON.stringify(bundle)).toContain("pnpm drill:check:staging");

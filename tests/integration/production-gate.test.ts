@@ -6,7 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectl, REPO_ROOT, sandboxImageDigests } from "./harness";
+import { kubectl, productionRegistryEnv, REPO_ROOT, sandboxImageDigests } from "./harness";
 import { ProductionWorld } from "./production-world";
 import { protectedUrns } from "./protect";
 import {
@@ -27,8 +27,7 @@ import {
   PEOPLE,
   PRODUCTION_REGISTRY,
   productionCheckout,
-  productionRegistryMirror,
-  registryMirrorEnv,
+  productionRegistry,
   signAs,
   stateResources,
   STRANGER_SIGNER,
@@ -179,7 +178,7 @@ describe.sequential(
       evidence.clear();
       evidence.authorise("sandbox");
       await evidence.preflight("sandbox", fakeDigests("other"), world.stagingHistory, {
-        fetch: productionRegistryMirror(),
+        registry: productionRegistry(),
       });
       expect(await previewText(prod)).toMatch(
         /Evidence bundle is bound to api digest sha256:[0-9a-f]{64}; the stack deploys/,
@@ -192,7 +191,7 @@ describe.sequential(
       evidence.setCoverage({ statements: 80, branches: 40, functions: 80, lines: 80 });
       evidence.authorise("sandbox");
       const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
-        fetch: productionRegistryMirror(),
+        registry: productionRegistry(),
         coverageThresholds: { statements: 60, branches: 0, functions: 70, lines: 60 },
       });
       expect(bundle.checks.find((c) => c.id === "coverage")?.verdict).toBe("pass");
@@ -307,7 +306,7 @@ describe.sequential(
       evidence.clear();
       evidence.setDrillAge(8);
       const { envelope, bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
-        fetch: productionRegistryMirror(),
+        registry: productionRegistry(),
       });
       evidence.authorise("sandbox", { bundle });
       forge(envelope);
@@ -323,7 +322,7 @@ describe.sequential(
         "sandbox",
         digests(),
         world.stagingHistory,
-        { fetch: productionRegistryMirror() },
+        { registry: productionRegistry() },
         STRANGER_SIGNER,
       );
       evidence.authorise("sandbox", { bundle });
@@ -343,7 +342,7 @@ describe.sequential(
         "sandbox",
         digests(),
         world.stagingHistory,
-        { fetch: productionRegistryMirror() },
+        { registry: productionRegistry() },
         fileSigner(path.join(trust, "preflight.pem")),
       );
       evidence.authorise("sandbox", { bundle });
@@ -369,7 +368,7 @@ describe.sequential(
       evidence.setDrillAge(1);
       evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
       const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
-        fetch: productionRegistryMirror(),
+        registry: productionRegistry(),
       });
       evidence.authorise("sandbox", { bundle, ...who });
       const text = await previewText(prod);
@@ -397,7 +396,7 @@ describe.sequential(
       evidence.clear();
       evidence.setDrillAge(8);
       const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
-        fetch: productionRegistryMirror(),
+        registry: productionRegistry(),
       });
       evidence.authorise("sandbox", { bundle });
       override(bundle, o);
@@ -412,7 +411,7 @@ describe.sequential(
       evidence.clear();
       evidence.setDrillAge(8);
       const { bundle } = await evidence.preflight("sandbox", digests(), world.stagingHistory, {
-        fetch: productionRegistryMirror(),
+        registry: productionRegistry(),
       });
       evidence.authorise("sandbox", { bundle });
       override(bundle, { ic: PEOPLE.incidentCommander, waive: ["billing-drill"], hours: 4 });
@@ -441,7 +440,7 @@ describe.sequential(
       evidence.clear();
       evidence.setDrillAge(1);
       evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
-      const env = registryMirrorEnv();
+      const env = productionRegistryEnv();
       const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
       const twoDaysAgo = new Date(Date.now() - 2 * 86_400_000).toISOString();
       const step = async (args: string[]) => {

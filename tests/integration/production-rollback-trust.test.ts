@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { writeRecord } from "../../src/evidence";
 import { kubectl, sandboxImageDigests } from "./harness";
 import { ProductionWorld } from "./production-world";
-import { type EvidenceProject, PEOPLE, productionRegistryMirror, signAs, stateResources } from "./scenario";
+import { type EvidenceProject, PEOPLE, productionRegistry, signAs, stateResources } from "./scenario";
 
 const STACK = "it-prod-rbtrust";
 const NS = "it-prod-rbtrust";
@@ -44,7 +44,7 @@ describe.sequential("a rollback record cannot admit a release that was never adm
     evidence.setDrillAge(1);
     evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
     const { bundle } = await evidence.preflight("sandbox", digests, world.stagingHistory, {
-      fetch: productionRegistryMirror(),
+      registry: productionRegistry(),
     });
     expect(bundle.checks.filter((c) => c.verdict !== "pass")).toEqual([]);
     const now = Date.now();

@@ -8,7 +8,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
-import { MANIFEST_ACCEPT, type StagingHistoryFn } from "../../src/evidence";
+import { type StagingHistoryFn } from "../../src/evidence";
+import { registryAccess } from "../../src/registry/access";
 import { STAGING_HISTORY_DEPTH } from "../../src/evidence/checks/staging-stack";
 import {
   createOrSelectInlineStack,
@@ -21,6 +22,7 @@ import {
   SANDBOX,
   tempBackend,
   TEST_PASSPHRASE,
+  productionRegistryEnv,
   testEnv,
   useTestBackend,
 } from "./harness";
@@ -31,7 +33,7 @@ import {
   installTestRoster,
   PRODUCTION_REGISTRY,
   productionCheckout,
-  productionRegistryMirror,
+  productionRegistry,
   sandboxConfig,
   SECRETS,
   signatory,
@@ -112,8 +114,14 @@ export class ProductionWorld {
     return this.backend.url;
   }
 
-  /** Points the staging stack's last successful update at `digests` (what the preflight's staging check reads). */
-  async stage(digests: Digests): Promise<void> {
+  /**
+   * Points the staging stack's last successful update at `digests` (what the preflight's staging check reads), with
+   * the registry and tag it deployed from when given (what `rollout promote` copies from).
+   */
+  async stage(
+    digests: Digests,
+    from?: { readonly imageRegistry: string; readonly imageTag: string },
+  ): Promise<void> {
     // A stack of the same project in the same backend, as a team's `staging` is: the CLI's preflight reads it too.
     this.staging ??= await createOrSelectInlineStack("nova-rollout", () => Promise.resolve(), {
       stackName: "staging",
@@ -122,6 +130,12 @@ export class ProductionWorld {
     await this.staging.setAllConfig({
       "nova-rollout:apiImageDigest": { value: digests.api },
       "nova-rollout:workerImageDigest": { value: digests.worker },
+      ...(from !== undefined
+        ? {
+            "nova-rollout:imageRegistry": { value: from.imageRegistry },
+            "nova-rollout:imageTag": { value: from.imageTag },
+          }
+        : {}),
     });
     await this.staging.up();
   }
@@ -186,7 +200,7 @@ export class ProductionWorld {
     evidence.setDrillAge(1);
     evidence.setCoverage({ statements: 80, branches: 70, functions: 80, lines: 80 });
     const { bundle } = await evidence.preflight(release, digests, this.stagingHistory, {
-      fetch: productionRegistryMirror(),
+      registry: productionRegistry(),
     });
     const failing = bundle.checks.filter((c) => c.verdict !== "pass").map((c) => `${c.id}: ${c.found}`);
     if (failing.length > 0) throw new Error(`preflight for ${release} did not pass: ${failing.join("; ")}`);
@@ -312,11 +326,18 @@ export class ProductionWorld {
 
 /**
  * Publishes the sandbox images under another tag with other digests (the manifests converted to the Docker v2
- * schema 2 format by skopeo): a second, real release in the sandbox registry. Returns the new digests.
+ * schema 2 format by skopeo): a second, real release in the sandbox registry, copied by digest to the production
+ * registry's address too unless `to.production` is false (then only `rollout promote` puts it there). Returns the new
+ * digests.
  */
-export async function publishRelease(tag: string): Promise<Digests> {
+export async function publishRelease(
+  tag: string,
+  to: { readonly production: boolean } = { production: true },
+): Promise<Digests> {
   const out: Record<string, string> = {};
+  const local = registryAccess(testEnv());
   for (const repo of ["nova-rms-api", "nova-rms-worker"]) {
+    const source = `${SANDBOX.imageRegistry}/${repo}:${tag}`;
     await execFileAsync("skopeo", [
       "copy",
       "--src-tls-verify=false",
@@ -324,15 +345,23 @@ export async function publishRelease(tag: string): Promise<Digests> {
       "--format",
       "v2s2",
       `docker://${SANDBOX.imageRegistry}/${repo}:sandbox`,
-      `docker://${SANDBOX.imageRegistry}/${repo}:${tag}`,
+      `docker://${source}`,
     ]);
-    const res = await fetch(`http://${SANDBOX.imageRegistry.replace("/", "/v2/")}/${repo}/manifests/${tag}`, {
-      method: "HEAD",
-      headers: { accept: MANIFEST_ACCEPT },
-    });
-    const digest = res.headers.get("docker-content-digest");
-    if (!res.ok || digest === null) throw new Error(`registry has no ${repo}:${tag} (${res.status})`);
+    const digest = await local.digestOf(source);
     out[repo] = digest;
+    if (!to.production) continue;
+    await execFileAsync(
+      "skopeo",
+      [
+        "copy",
+        "--all",
+        "--preserve-digests",
+        "--src-tls-verify=false",
+        `docker://${SANDBOX.imageRegistry}/${repo}@${digest}`,
+        `docker://${PRODUCTION_REGISTRY}/${repo}:${tag}`,
+      ],
+      { env: testEnv(productionRegistryEnv()) },
+    );
   }
   return { api: out["nova-rms-api"] ?? "", worker: out["nova-rms-worker"] ?? "" };
 }

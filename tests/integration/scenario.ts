@@ -20,11 +20,12 @@ import {
   writeSignedEvidence,
   type CollectorOptions,
   type EvidenceBundle,
-  type FetchLike,
+  type RegistryAccess,
   type StagingHistoryFn,
 } from "../../src/evidence";
 import { updateRequestsDir } from "../../src/evidence/update-requests";
-import { kubectl, REPO_ROOT, SANDBOX, sandboxImageDigests } from "./harness";
+import { registryAccess } from "../../src/registry/access";
+import { kubectl, productionRegistryEnv, REPO_ROOT, SANDBOX, sandboxImageDigests, testEnv } from "./harness";
 
 /** Secret values unique to this run, so a leak cannot be confused with anything committed. */
 const runId = crypto.randomBytes(6).toString("hex");
@@ -317,6 +318,15 @@ export class EvidenceProject {
     fs.rmSync(path.join(this.evidenceDir, this.stack), { recursive: true, force: true });
   }
 
+  /** The docs name the release (the docs checks judge them by content), as the release's doc updates would. */
+  nameRelease(release: string): void {
+    for (const doc of ["docs/runbooks/rollout.md", "STATUS.md", "TODO.md"]) {
+      const file = path.join(this.dir, doc);
+      if (!fs.readFileSync(file, "utf8").includes(release))
+        fs.appendFileSync(file, `\nRelease ${release}.\n`);
+    }
+  }
+
   /**
    * Runs the real collector (registry and stack history included) and writes the bundle like `preflight`, signed
    * (DSSE envelope) with the test roster's preflight key unless another signer is given.
@@ -329,12 +339,8 @@ export class EvidenceProject {
     signWith: Signer = PREFLIGHT_SIGNER,
   ): Promise<{ bundle: EvidenceBundle; json: string; envelope: string }> {
     const now = overrides.now ?? new Date();
-    // The docs name the release (the docs checks judge them by content); an app checkout's docs are its own.
-    for (const doc of ["docs/runbooks/rollout.md", "STATUS.md", "TODO.md"]) {
-      const file = path.join(this.dir, doc);
-      if (overrides.appDir === undefined && !fs.readFileSync(file, "utf8").includes(release))
-        fs.appendFileSync(file, `\nRelease ${release}.\n`);
-    }
+    // An app checkout's docs are its own.
+    if (overrides.appDir === undefined) this.nameRelease(release);
     const bundle = await collectEvidence({
       settings: {
         stack: this.stack,
@@ -463,33 +469,14 @@ export function filesUnder(dir: string): string[] {
 }
 
 /** The committed production registry (policy/config/production.json `allowedRegistries`). */
-export const PRODUCTION_REGISTRY = "us-docker.pkg.dev/nova-prod/nova";
+export const PRODUCTION_REGISTRY = SANDBOX.productionRegistry.imageRegistry;
 
 /**
- * A registry client for the preflight that serves the production registry's manifests from the sandbox registry (a
- * pull-through mirror, as an air-gapped site would run): the digests checked are the sandbox images' real ones.
+ * The preflight's registry access to the production registry's address on the sandbox: skopeo and nova-registry-check
+ * through the front (`productionRegistryEnv`), with the pushing account's credentials unless `authFile` says otherwise.
  */
-export function productionRegistryMirror(): FetchLike {
-  const [from, to] = REGISTRY_MIRROR;
-  return (url, init) => globalThis.fetch(url.startsWith(from) ? to + url.slice(from.length) : url, init);
-}
-
-/** The production registry's URL prefix and the sandbox registry's that stands in for it. */
-const REGISTRY_MIRROR = [
-  `https://${PRODUCTION_REGISTRY.replace("/", "/v2/")}/`,
-  `http://${SANDBOX.registry}/v2/nova/`,
-] as const;
-
-/**
- * The environment that gives a CLI process the same mirror (a preloaded module redirects its `fetch`), for tests
- * that run `rollout preflight` as a user would.
- */
-export function registryMirrorEnv(): Record<string, string> {
-  const preload = path.join(REPO_ROOT, "tests", "integration", "registry-mirror.cjs");
-  return {
-    NODE_OPTIONS: `${process.env["NODE_OPTIONS"] ?? ""} --require ${preload}`.trim(),
-    NOVA_IT_REGISTRY_MIRROR: REGISTRY_MIRROR.join(" "),
-  };
+export function productionRegistry(authFile?: string): RegistryAccess {
+  return registryAccess(testEnv(productionRegistryEnv(authFile)));
 }
 
 /**

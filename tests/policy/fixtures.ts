@@ -13,7 +13,7 @@ import {
   type CollectorOptions,
   type EvidenceBundle,
   evidenceTimestamp,
-  type FetchLike,
+  type RegistryAccess,
   type ImageDigests,
   readNewestBundle,
   readRecords,
@@ -223,21 +223,39 @@ export function setCoverage(
   p.write("coverage/coverage-summary.json", JSON.stringify(summary, null, 2));
 }
 
-/** A registry that answers HEAD with the given digests. */
-export function fakeRegistry(digests: ImageDigests = DIGESTS): FetchLike {
-  return (url) => {
-    const digest = url.includes("nova-rms-api")
-      ? digests.api
-      : url.includes("nova-rms-worker")
-        ? digests.worker
-        : undefined;
-    return Promise.resolve({
-      status: digest === undefined ? 404 : 200,
-      headers: {
-        get: (n: string) => (n.toLowerCase() === "docker-content-digest" ? (digest ?? null) : null),
-      },
-      arrayBuffer: () => Promise.resolve(new ArrayBuffer(0)),
-    });
+/**
+ * A registry that resolves each image's tag to the given digests and accepts pushes, except to the repositories named
+ * in `pushDenied` (which answer as a registry refusing the caller's token).
+ */
+export function fakeRegistry(
+  digests: ImageDigests = DIGESTS,
+  opts: { readonly pushDenied?: readonly string[] } = {},
+): RegistryAccess {
+  return {
+    digestOf: (ref) => {
+      const digest = ref.includes("/nova-rms-api:")
+        ? digests.api
+        : ref.includes("/nova-rms-worker:")
+          ? digests.worker
+          : undefined;
+      return digest === undefined
+        ? Promise.reject(new Error(`${ref}: manifest unknown`))
+        : Promise.resolve(digest);
+    },
+    pushPermission: (repository) =>
+      Promise.resolve(
+        (opts.pushDenied ?? []).some((r) => repository.endsWith(`/${r}`))
+          ? { ok: false, detail: "HTTP 401 UNAUTHORIZED: authentication required" }
+          : { ok: true, detail: `${repository} (an upload was started and cancelled)` },
+      ),
+  };
+}
+
+/** A registry this machine cannot use: every read fails with `why`, every push is refused. */
+export function offlineRegistry(why = "dial tcp: connection refused"): RegistryAccess {
+  return {
+    digestOf: (ref) => Promise.reject(new Error(`${ref}: ${why}`)),
+    pushPermission: () => Promise.resolve({ ok: false, detail: why }),
   };
 }
 
@@ -260,7 +278,7 @@ export function passingOptions(
     projectDir: p.dir,
     now: NOW,
     releaseCut: new Date(NOW.getTime() - 2 * DAY),
-    fetch: fakeRegistry(),
+    registry: fakeRegistry(),
     stagingHistory: () =>
       Promise.resolve([
         {

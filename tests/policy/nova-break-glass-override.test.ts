@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { breakGlassOverride, readinessGate } from "../../policy/policies";
-import { DIGESTS, NOW, PEOPLE, produceBundle, RELEASE, setDrillAge } from "./fixtures";
+import { DIGESTS, NOW, offlineRegistry, PEOPLE, produceBundle, RELEASE, setDrillAge } from "./fixtures";
 import { enforcementFor, runResourcePolicy } from "./harness";
 import { usePolicyTestContext } from "./support";
 
@@ -173,7 +173,7 @@ describe("nova-break-glass-override", () => {
 
     it("never waives registry-digests, even for a non-production stack", async () => {
       fixture.remakeProject({ environment: "staging" });
-      await produceBundle(fixture.project, { fetch: () => Promise.reject(new Error("offline")) });
+      await produceBundle(fixture.project, { registry: offlineRegistry() });
       writeOverride(override({ waivedChecks: ["registry-digests"] }));
       expect((await gate()).messages.join()).toMatch(/registry-digests/);
     });

@@ -124,7 +124,7 @@ describe("nova-readiness-gate blocks", () => {
       (p) =>
         produceBundle(p, {
           settings: { ...fixtureSettings(p), digests: OTHER_DIGESTS },
-          fetch: fakeRegistry(OTHER_DIGESTS),
+          registry: fakeRegistry(OTHER_DIGESTS),
         }),
       /bound to api digest sha256:c{64}; the stack deploys sha256:a{64}/,
     ],

@@ -1,64 +1,72 @@
-/** The registry resolves the release tag of each image to the expected digest (OCI distribution API). */
-import { IMAGE_REPOSITORIES } from "../../contract";
-import { type FetchLike, resolveManifest } from "../../registry/client";
-import { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry } from "../../registry/oci";
+/**
+ * The registry checks of the preflight: the release tag of each image resolves to the expected digest, and this
+ * machine may push to both repositories (proved without pushing: an upload started and cancelled). Both go through
+ * {@link RegistryAccess} (src/registry/access.ts): the registry's own auth flow with the machine's logins.
+ */
+import { SERVICES } from "../../contract";
+import { type RegistryAccess, serviceRepositories } from "../../registry/access";
+import { registryLoginFix } from "../../registry/skopeo";
 import { type CheckResult, type ImageDigests } from "../model";
 import { result } from "./types";
 
-/** The OCI helpers live in src/registry/oci.ts; re-exported here for the evidence API. */
-export { MANIFEST_ACCEPT, manifestUrl, registryScheme, splitRegistry };
+export type { RegistryAccess };
 
-/** The subset of `fetch` the check uses (src/registry/client.ts); inject a fake in tests. */
-export type { FetchLike };
-
-export { IMAGE_REPOSITORIES };
-
-/** Resolves a tag to its digest: `Docker-Content-Digest` of HEAD, else of GET, else sha256 of the GET body. */
-export async function resolveDigest(
-  fetchFn: FetchLike,
-  url: string,
-  authorization?: string,
-): Promise<{ digest?: string; error?: string }> {
-  const found = await resolveManifest(fetchFn, url, authorization);
-  return found.ok ? { digest: found.digest } : { error: found.error };
+/** A registry check of a stack without `imageRegistry`: it fails and names the setting. */
+function noRegistry(id: "registry-digests" | "registry-push", title: string, threshold: string): CheckResult {
+  const remedy = "pulumi config set nova-rollout:imageRegistry <registry/prefix>";
+  return result(id, title, false, "imageRegistry not configured", threshold, null, remedy);
 }
 
 export async function checkRegistryDigests(opts: {
   readonly imageRegistry: string | undefined;
   readonly release: string;
   readonly expected: ImageDigests;
-  readonly fetch: FetchLike;
-  readonly authorization?: string;
+  readonly registry: RegistryAccess;
 }): Promise<CheckResult> {
   const title = "Registry resolves the release tag to the expected digests";
   const threshold = `api ${opts.expected.api}, worker ${opts.expected.worker} at tag ${opts.release}`;
   if (opts.imageRegistry === undefined) {
-    return result(
-      "registry-digests",
-      title,
-      false,
-      "imageRegistry not configured",
-      threshold,
-      null,
-      "pulumi config set nova-rollout:imageRegistry <registry/prefix>",
-    );
+    return noRegistry("registry-digests", title, threshold);
   }
-  const { host } = splitRegistry(opts.imageRegistry);
+  const repos = serviceRepositories(opts.imageRegistry);
   const parts: string[] = [];
   let pass = true;
-  for (const svc of ["api", "worker"] as const) {
-    const url = manifestUrl(opts.imageRegistry, IMAGE_REPOSITORIES[svc], opts.release);
-    const r = await resolveDigest(opts.fetch, url, opts.authorization);
-    if (r.digest === undefined) {
+  for (const svc of SERVICES) {
+    try {
+      const digest = await opts.registry.digestOf(`${repos[svc]}:${opts.release}`);
+      if (digest !== opts.expected[svc]) pass = false;
+      parts.push(`${svc}: ${digest}`);
+    } catch (e) {
       pass = false;
-      parts.push(`${svc}: ${r.error ?? "no digest"}`);
-    } else {
-      if (r.digest !== opts.expected[svc]) {
-        pass = false;
-      }
-      parts.push(`${svc}: ${r.digest}`);
+      parts.push(`${svc}: ${(e as Error).message}`);
     }
   }
-  const remedy = `docker login ${host} && docker buildx imagetools inspect ${opts.imageRegistry}/${IMAGE_REPOSITORIES.api}:${opts.release} (then fix nova-rollout:apiImageDigest / workerImageDigest or push the release)`;
+  const remedy =
+    `${registryLoginFix(opts.imageRegistry)}; then skopeo inspect --raw docker://${repos.api}:${opts.release} ` +
+    `(rollout pin --tag ${opts.release} writes the digests it resolves, or push the release)`;
   return result("registry-digests", title, pass, parts.join("; "), threshold, null, remedy);
+}
+
+export async function checkRegistryPush(opts: {
+  readonly imageRegistry: string | undefined;
+  readonly registry: RegistryAccess;
+}): Promise<CheckResult> {
+  const title = "Registry credentials validated for pushing";
+  const threshold = "a blob upload started (and cancelled) in both image repositories";
+  if (opts.imageRegistry === undefined) {
+    return noRegistry("registry-push", title, threshold);
+  }
+  const repos = serviceRepositories(opts.imageRegistry);
+  const answers = await Promise.all(SERVICES.map((svc) => opts.registry.pushPermission(repos[svc])));
+  const pass = answers.every((a) => a.ok);
+  const found = SERVICES.map((svc, i) => `${svc}: ${answers[i]?.ok ? "push permitted" : answers[i]?.detail}`);
+  return result(
+    "registry-push",
+    title,
+    pass,
+    found.join("; "),
+    threshold,
+    null,
+    registryLoginFix(opts.imageRegistry, true),
+  );
 }

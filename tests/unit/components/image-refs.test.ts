@@ -7,7 +7,6 @@ import {
   parseImageRef,
   tagRef,
 } from "../../../src/contract";
-import { manifestUrl } from "../../../src/registry/oci";
 
 const D = `sha256:${"0123456789abcdef".repeat(4)}`;
 
@@ -69,18 +68,5 @@ describe("image references", () => {
     ["127.0.0.1:35000/nova", undefined],
   ])("reads Artifact Registry coordinates of %s", (registry, coords) => {
     expect(artifactRegistryCoordinates(registry)).toEqual(coords);
-  });
-
-  it.each([
-    [
-      "127.0.0.1:35000/nova",
-      "nova-rms-api",
-      "sandbox",
-      "http://127.0.0.1:35000/v2/nova/nova-rms-api/manifests/sandbox",
-    ],
-    ["localhost:5000", "api", "1", "http://localhost:5000/v2/api/manifests/1"],
-    ["us-docker.pkg.dev/p/r", "api", "2026.11.3", "https://us-docker.pkg.dev/v2/p/r/api/manifests/2026.11.3"],
-  ])("addresses the manifest of %s/%s:%s", (registry, repo, ref, url) => {
-    expect(manifestUrl(registry, repo, ref)).toBe(url);
   });
 });

@@ -41,7 +41,7 @@ describe("ReleaseImages", () => {
     expect(mocks.calls).toEqual([]);
   });
 
-  it("checks each digest against the registry API with a command before the release", async () => {
+  it("checks each digest in the registry (skopeo, the machine's logins) with a command before the release", async () => {
     const r = new mod.ReleaseImages("regapi", {
       registry: "127.0.0.1:35000/nova",
       tag: "sandbox",
@@ -53,7 +53,10 @@ describe("ReleaseImages", () => {
     await settle();
     const api = mocks.named("regapi-api-digest");
     expect(api.type).toBe("command:local:Command");
-    expect(api.inputs.create).toContain("http://127.0.0.1:35000/v2/nova/nova-rms-api/manifests/sandbox");
+    expect(api.inputs.create).toContain(
+      "digest --name api-digest --ref 127.0.0.1:35000/nova/nova-rms-api:sandbox",
+    );
+    expect(api.inputs.create).not.toContain("--url");
     expect(api.inputs.create).toContain(`--expect ${A}`);
     expect(api.inputs.triggers).toEqual(["127.0.0.1:35000/nova/nova-rms-api:sandbox", A]);
     expect(mocks.named("regapi-worker-digest").inputs.create).toContain(`--expect ${B}`);

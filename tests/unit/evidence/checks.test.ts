@@ -9,12 +9,8 @@ import {
   gcloudClusterAccess,
   type GkeClusterAccessFn,
 } from "../../../src/evidence/checks/kubeconfig";
-import { checkRegistryDigests, manifestUrl, MANIFEST_ACCEPT } from "../../../src/evidence/checks/registry";
-import {
-  MANIFEST_ACCEPT as OCI_MANIFEST_ACCEPT,
-  manifestUrl as ociManifestUrl,
-} from "../../../src/registry/oci";
-import { manifestUrl as componentsManifestUrl } from "../../../src/registry/oci";
+import { checkRegistryDigests, checkRegistryPush } from "../../../src/evidence/checks/registry";
+import { registryScheme } from "../../../src/registry/oci";
 import { checkSampleData } from "../../../src/evidence/checks/sample-data";
 import { checkStagingStack, type StagingUpdate } from "../../../src/evidence/checks/staging-stack";
 import { evidenceTimestamp, parseEvidenceTimestamp } from "../../../src/evidence/paths";
@@ -23,6 +19,7 @@ import {
   DIGESTS,
   fakeRegistry,
   makeProject,
+  offlineRegistry,
   NOW,
   OTHER_DIGESTS,
   passingOptions,
@@ -407,45 +404,28 @@ describe("other checks", () => {
     expect(checkKubeconfig(undefined, "kc", "nova-prod").verdict).toBe("fail");
     expect(checkKubeconfig(": : :", "kc", "nova-prod").verdict).toBe("fail");
   });
-  it("builds manifest URLs with http for loopback and https otherwise", () => {
-    expect(manifestUrl("127.0.0.1:35000/nova", "nova-rms-api", "2026.11.3")).toBe(
-      "http://127.0.0.1:35000/v2/nova/nova-rms-api/manifests/2026.11.3",
-    );
-    expect(manifestUrl("us-docker.pkg.dev/p/nova", "nova-rms-api", "t")).toBe(
-      "https://us-docker.pkg.dev/v2/p/nova/nova-rms-api/manifests/t",
-    );
-  });
-  it("shares one manifest URL builder with the components and one accept header with the probe", () => {
-    expect(manifestUrl).toBe(componentsManifestUrl);
-    expect(manifestUrl).toBe(ociManifestUrl);
-    expect(MANIFEST_ACCEPT).toBe(OCI_MANIFEST_ACCEPT);
-  });
   it.each([
-    ["[::1]:5000/nova", "api", "t", "http://[::1]:5000/v2/nova/api/manifests/t"],
-    ["127.1.2.3/nova", "api", "t", "http://127.1.2.3/v2/nova/api/manifests/t"],
-    ["localhost.example.com/nova", "api", "t", "https://localhost.example.com/v2/nova/api/manifests/t"],
-    ["https://us-docker.pkg.dev/p/nova/", "api", "t", "https://us-docker.pkg.dev/v2/p/nova/api/manifests/t"],
-    [
-      "reg.example",
-      "api",
-      `sha256:${"a".repeat(64)}`,
-      `https://reg.example/v2/api/manifests/sha256:${"a".repeat(64)}`,
-    ],
-    ["reg.example", "api", "a/../b", "https://reg.example/v2/api/manifests/a%2F..%2Fb"],
-  ])("addresses %s/%s at %s", (registry, repo, ref, url) => {
-    expect(manifestUrl(registry, repo, ref)).toBe(url);
+    ["127.0.0.1:35000", "http"],
+    ["[::1]:5000", "http"],
+    ["localhost", "http"],
+    ["localhost.example.com", "https"],
+    ["us-docker.pkg.dev", "https"],
+  ] as const)("speaks %s for registry host %s", (host, scheme) => {
+    expect(registryScheme(host)).toBe(scheme);
   });
-  it("asks the registry with the OCI and Docker accept headers", async () => {
-    const seen: string[] = [];
-    const fetch = fakeRegistry();
+  it("reads each image at the release tag of the stack's registry", async () => {
+    const asked: string[] = [];
+    const registry = fakeRegistry();
     await checkRegistryDigests({
-      imageRegistry: "127.0.0.1:35000/nova",
-      release: "t",
+      imageRegistry: "us-docker.pkg.dev/p/nova/",
+      release: "2026.11.3",
       expected: DIGESTS,
-      fetch: (u, i) => (seen.push(i.headers["Accept"] ?? ""), fetch(u, i)),
+      registry: { ...registry, digestOf: (ref) => (asked.push(ref), registry.digestOf(ref)) },
     });
-    expect(seen[0]).toBe(MANIFEST_ACCEPT);
-    expect(MANIFEST_ACCEPT).toContain("application/vnd.oci.image.index.v1+json");
+    expect(asked).toEqual([
+      "us-docker.pkg.dev/p/nova/nova-rms-api:2026.11.3",
+      "us-docker.pkg.dev/p/nova/nova-rms-worker:2026.11.3",
+    ]);
   });
   it.each([
     [DIGESTS, "pass"],
@@ -457,10 +437,45 @@ describe("other checks", () => {
           imageRegistry: "127.0.0.1:35000/nova",
           release: "t",
           expected: DIGESTS,
-          fetch: fakeRegistry(served),
+          registry: fakeRegistry(served),
         })
       ).verdict,
     ).toBe(verdict);
+  });
+  it("names the registry's refusal of a read and the login that fixes it", async () => {
+    const r = await checkRegistryDigests({
+      imageRegistry: "us-docker.pkg.dev/p/nova",
+      release: "t",
+      expected: DIGESTS,
+      registry: offlineRegistry("unauthorized: authentication required"),
+    });
+    expect(r.verdict).toBe("fail");
+    expect(r.found).toContain(
+      "api: us-docker.pkg.dev/p/nova/nova-rms-api:t: unauthorized: authentication required",
+    );
+    expect(r.remedy).toContain("skopeo login us-docker.pkg.dev");
+  });
+  it("passes the push check only when both repositories accept an upload", async () => {
+    const asked: string[] = [];
+    const registry = fakeRegistry(DIGESTS, { pushDenied: ["nova-rms-worker"] });
+    const r = await checkRegistryPush({
+      imageRegistry: "us-docker.pkg.dev/p/nova",
+      registry: { ...registry, pushPermission: (repo) => (asked.push(repo), registry.pushPermission(repo)) },
+    });
+    expect(asked.sort()).toEqual([
+      "us-docker.pkg.dev/p/nova/nova-rms-api",
+      "us-docker.pkg.dev/p/nova/nova-rms-worker",
+    ]);
+    expect(r).toMatchObject({ id: "registry-push", verdict: "fail" });
+    expect(r.found).toBe("api: push permitted; worker: HTTP 401 UNAUTHORIZED: authentication required");
+    expect(r.remedy).toContain("log in to us-docker.pkg.dev with push rights");
+    const ok = await checkRegistryPush({
+      imageRegistry: "us-docker.pkg.dev/p/nova",
+      registry: fakeRegistry(),
+    });
+    expect(ok.verdict).toBe("pass");
+    const none = await checkRegistryPush({ imageRegistry: undefined, registry: fakeRegistry() });
+    expect(none).toMatchObject({ verdict: "fail", found: "imageRegistry not configured" });
   });
   it("staging stack fails without an engine and when the history cannot be read", async () => {
     const base = { stagingStack: "staging", expected: DIGESTS, now: NOW, maxAgeHours: 72 };

@@ -19,8 +19,17 @@ import {
   type ExecOptions,
 } from "../../../src/verify/probe";
 import { COMMAND_ENV_ALLOWLIST } from "../../../src/verify/probe-command";
+import { type RegistryAccess } from "../../../src/registry/access";
 
 const DIGEST = `sha256:${"d".repeat(64)}`;
+
+/** A registry whose every tag resolves to `answer` (or fails with it); pushes are not asked of the probe. */
+function registryAt(answer: string | Error): RegistryAccess {
+  return {
+    digestOf: () => (typeof answer === "string" ? Promise.resolve(answer) : Promise.reject(answer)),
+    pushPermission: () => Promise.reject(new Error("not used")),
+  };
+}
 let server: http.Server;
 let base = "";
 const hits = new Map<string, number>();
@@ -69,10 +78,15 @@ describe("probes against a real HTTP server", () => {
     ["a 500", () => httpAttempt(`${base}/v1/broken`, false), false],
     ["a quiet Alertmanager", () => alertsAttempt(`${base}/quiet`), true],
     ["a firing alert", () => alertsAttempt(`${base}/noisy/`), false],
-    ["the expected digest", () => digestAttempt(`${base}/v2/nova/api/manifests/1`, DIGEST), true],
+    ["the expected digest", () => digestAttempt("reg.example/nova/api:1", DIGEST, registryAt(DIGEST)), true],
     [
       "another digest",
-      () => digestAttempt(`${base}/v2/nova/api/manifests/1`, `sha256:${"e".repeat(64)}`),
+      () => digestAttempt("reg.example/nova/api:1", `sha256:${"e".repeat(64)}`, registryAt(DIGEST)),
+      false,
+    ],
+    [
+      "a registry refusing the read",
+      () => digestAttempt("reg.example/nova/api:1", DIGEST, registryAt(new Error("unauthorized"))),
       false,
     ],
     ["a slow endpoint past its timeout", () => httpAttempt(`${base}/slow`, false), false],
@@ -104,7 +118,8 @@ describe("probes against a real HTTP server", () => {
       "1 alert(s) firing: HighErrorRate",
     );
     expect(
-      (await withRetries("d", digestAttempt(`${base}/v2/nova/api/manifests/1`, "sha256:x"), fast)).detail,
+      (await withRetries("d", digestAttempt("reg.example/nova/api:1", "sha256:x", registryAt(DIGEST)), fast))
+        .detail,
     ).toBe(`registry digest ${DIGEST} differs from the expected sha256:x`);
   });
 
