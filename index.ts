@@ -18,12 +18,14 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import {
   AppSecrets,
+  CiSchedules,
   ClusterConnection,
   DatabaseSafeguards,
   NovaRelease,
   PostDeployVerification,
   ReleaseImages,
   ReleaseNamespace,
+  ResumeCiSchedules,
   ResumeScheduledJobs,
   ScheduledJobs,
   valuesFileFor,
@@ -247,6 +249,13 @@ const cronJobs = {
   timeoutSeconds: settings.kubectlTimeoutSeconds,
 };
 const jobs = new ScheduledJobs(COMPONENT_NAMES.jobs, cronJobs, afterGate);
+// The CI schedules that could reach production, disabled through the GitHub API with the deployer's GITHUB_TOKEN.
+const ciSchedules = {
+  ...settings.ciSchedules,
+  script: path.join("dist", "src", "ci", "schedules.js"),
+  releaseKey: [...releaseKey, workloadKey],
+};
+const ciPause = new CiSchedules(COMPONENT_NAMES.jobs, ciSchedules, afterGate);
 
 // Step 5b. Apply: the nova-stack chart, after every pre-apply step.
 const release = new NovaRelease(
@@ -272,7 +281,7 @@ const release = new NovaRelease(
     secretChecksum: secrets.checksum,
     ...(settings.apiIngress !== undefined ? { apiIngress: settings.apiIngress } : {}),
   },
-  { providers, dependsOn: [database, secrets, ...jobs.pauses, ...images.checks] },
+  { providers, dependsOn: [database, secrets, ...jobs.pauses, ...ciPause.pauses, ...images.checks] },
 );
 
 // Step 6. Post-deploy verification, after every rendered object is ready; then the CronJobs resume.
@@ -325,6 +334,11 @@ const verification = new PostDeployVerification(
 new ResumeScheduledJobs(
   COMPONENT_NAMES.jobs,
   { ...cronJobs, pauses: jobs.pauses },
+  { dependsOn: [verification] },
+);
+new ResumeCiSchedules(
+  COMPONENT_NAMES.jobs,
+  { ...ciSchedules, pauses: ciPause.pauses },
   { dependsOn: [verification] },
 );
 

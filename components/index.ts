@@ -6,3 +6,4 @@ export * from "./post-deploy-verification";
 export * from "./release-images";
 export * from "./release-namespace";
 export * from "./scheduled-jobs";
+export * from "./ci-schedules";

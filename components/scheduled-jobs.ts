@@ -138,18 +138,40 @@ export class ResumeScheduledJobs extends pulumi.ComponentResource {
         ],
       });
     }
-    this.resumes = args.cronJobs.map((job, i) => {
-      const pause = args.pauses[i] as pulumi.CustomResource;
-      return new command.local.Command(
-        resumeCommandName(name, job),
-        {
-          create: suspendScript(args.namespace, job, false, args.context, args.timeoutSeconds),
-          environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
-          triggers: [...args.releaseKey, pause.id],
-        },
-        { parent: this, ...forwardDependsOn(opts, pause) },
-      );
+    this.resumes = resumeCommands(this, opts, args.releaseKey, args.pauses, (i) => {
+      const job = args.cronJobs[i] as string;
+      return {
+        name: resumeCommandName(name, job),
+        create: suspendScript(args.namespace, job, false, args.context, args.timeoutSeconds),
+        environment: { NOVA_KUBECONFIG: pulumi.secret(args.kubeconfig) },
+      };
     });
     this.registerOutputs({ resumed: args.cronJobs });
   }
+}
+
+/**
+ * One resume command per pause, a child of `parent`: each runs after its own pause and after what `opts` names (the
+ * post-deploy verification), and again whenever its pause ran again (a new pause has a new id), so whatever paused —
+ * this release, or an interrupted or abandoned one — the next verified update resumes.
+ */
+export function resumeCommands(
+  parent: pulumi.Resource,
+  opts: pulumi.ComponentResourceOptions | undefined,
+  releaseKey: readonly string[],
+  pauses: readonly pulumi.CustomResource[],
+  command_: (i: number) => {
+    name: string;
+    create: string;
+    environment?: Record<string, pulumi.Input<string>>;
+  },
+): command.local.Command[] {
+  return pauses.map((pause, i) => {
+    const { name, ...inputs } = command_(i);
+    return new command.local.Command(
+      name,
+      { ...inputs, triggers: [...releaseKey, pause.id] },
+      { parent, ...forwardDependsOn(opts, pause) },
+    );
+  });
 }

@@ -8,6 +8,7 @@ import {
   PROJECT_NAME,
   SECRET_KEYS,
   type SecretKey,
+  WORKFLOW_REF_PATTERN,
 } from "../contract";
 import { parseChannels } from "../notify/notifier";
 import { DEFAULT_DATABASE_TIMEOUT_SECONDS, DEFAULT_KUBECTL_TIMEOUT_SECONDS } from "../util/timeout";
@@ -375,6 +376,20 @@ export const rawStackConfigSchema = z
     rehearsalDatabaseUrl: nonEmpty("a secret value").optional(),
     migrationCommand: nonEmpty("the migration command").optional(),
     pausedCronJobs: stringList().default([BILLING_DRILL_CRONJOB]),
+    // GitHub Actions workflows whose schedules could reach production, disabled for the release (src/ci/schedules.ts).
+    ciSchedules: z
+      .preprocess(
+        fromJsonText,
+        z.array(
+          z.string().regex(WORKFLOW_REF_PATTERN, {
+            error: "expected owner/repo:workflow.yml, e.g. nova-rms/nova-rms:billing-drill-production.yml",
+          }),
+          { error: 'expected a list of "owner/repo:workflow.yml"' },
+        ),
+      )
+      .default([]),
+    githubApiUrl: url().default("https://api.github.com"),
+    ciSchedulesDryRun: boolean().default(false),
     kubectlTimeoutSeconds: integer(1, 3600).default(DEFAULT_KUBECTL_TIMEOUT_SECONDS),
     databaseTimeoutSeconds: integer(60, 172_800).default(DEFAULT_DATABASE_TIMEOUT_SECONDS),
 

@@ -113,6 +113,12 @@ export interface StackSettings {
     readonly rehearsalDatabaseUrl: string;
   };
   readonly pausedCronJobs: readonly string[];
+  /** The CI schedules disabled for the release (GitHub Actions workflows) and the API that does it. */
+  readonly ciSchedules: {
+    readonly workflows: readonly string[];
+    readonly apiUrl: string;
+    readonly dryRun: boolean;
+  };
   /** Bound of each kubectl call the program makes (CronJob pause and resume), in seconds. */
   readonly kubectlTimeoutSeconds: number;
   /** Bound of each database step (dump, rehearsal), in seconds. */
@@ -315,6 +321,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       rehearsalDatabaseUrl: req(c.rehearsalDatabaseUrl),
     },
     pausedCronJobs: c.pausedCronJobs,
+    ciSchedules: { workflows: c.ciSchedules, apiUrl: c.githubApiUrl, dryRun: c.ciSchedulesDryRun },
     kubectlTimeoutSeconds: c.kubectlTimeoutSeconds,
     databaseTimeoutSeconds: c.databaseTimeoutSeconds,
     ...(c.apiIngress !== undefined ? { apiIngress: c.apiIngress } : {}),

@@ -59,6 +59,12 @@ export function pauseCommandName(component: string, job: string): string {
   return `${component}${PAUSE_INFIX}${job}`;
 }
 
+/**
+ * What the CI schedules' pause and resume stand in the place of a CronJob's name: `nova-jobs-pause-ci-schedules`,
+ * `nova-jobs-resume-ci-schedules` (the launch summary counts them in the pause and resume steps).
+ */
+export const CI_SCHEDULES_JOB = "ci-schedules";
+
 /** `<component>-resume-<job>`: the command that resumes `job` after verification passed. */
 export function resumeCommandName(component: string, job: string): string {
   return `${component}${RESUME_INFIX}${job}`;

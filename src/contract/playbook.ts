@@ -8,3 +8,9 @@ export const PLAYBOOK_COMMANDS = {
   coverage: "pnpm test:coverage",
   migrate: "pnpm --filter @nova/api db:migrate",
 } as const;
+
+/**
+ * A CI schedule the release pauses (`nova-rollout:ciSchedules`): a GitHub Actions workflow file of a repository,
+ * `owner/repo:workflow.yml` (`.github/workflows/<file>`).
+ */
+export const WORKFLOW_REF_PATTERN = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+):([A-Za-z0-9_.-]+\.ya?ml)$/;

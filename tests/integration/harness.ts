@@ -50,6 +50,11 @@ export const SANDBOX = {
     proxy: "http://127.0.0.1:35004",
     caFile: path.join(REPO_ROOT, ".sandbox", "registry-front", "ca.crt"),
   },
+  /** The GitHub API stand-in (Actions workflows) and its token (GITHUB_TOKEN). */
+  github: {
+    api: "http://127.0.0.1:38091",
+    tokenFile: path.join(REPO_ROOT, ".sandbox", "github", "token"),
+  },
   nodes: ["nova-node-1", "nova-node-2"],
   standins: {
     api: "http://127.0.0.1:38080",

@@ -35,19 +35,24 @@ describe("the program on a sandbox stack", () => {
         "nova-db-migration-rehearsal",
         "nova-secret",
         "nova-jobs-pause-nova-billing-drill",
+        "nova-jobs-pause-ci-schedules",
         "nova-api-digest",
         "nova-worker-digest",
       ]),
     );
     expect(mocks.named("nova-db-migration-rehearsal").dependsOn).toContain("nova-db-dump");
     expect(mocks.named("nova-verify-api-health").dependsOn).toContain("nova-release");
-    const resume = mocks.named("nova-jobs-resume-nova-billing-drill");
-    expect(resume.dependsOn).toEqual(
-      expect.arrayContaining([
-        "nova-verify-api-health",
-        "nova-verify-alerts-quiet",
-        "nova-verify-synthetic-e2e",
-      ]),
+    for (const name of ["nova-jobs-resume-nova-billing-drill", "nova-jobs-resume-ci-schedules"]) {
+      expect(mocks.named(name).dependsOn).toEqual(
+        expect.arrayContaining([
+          "nova-verify-api-health",
+          "nova-verify-alerts-quiet",
+          "nova-verify-synthetic-e2e",
+        ]),
+      );
+    }
+    expect(mocks.named("nova-jobs-pause-ci-schedules").inputs.create).toBe(
+      "node dist/src/ci/schedules.js disable --api https://api.github.com nova-rms/nova-rms:nightly-e2e.yml",
     );
   });
 

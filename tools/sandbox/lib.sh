@@ -36,9 +36,11 @@ STANDIN_ALERTMANAGER_PORT=39093
 STANDIN_PROMETHEUS_PORT=39090
 STANDIN_WEBHOOK_PORT=38090
 STANDIN_GRAFANA_PORT=33000
+# The GitHub API stand-in (Actions workflows enable/disable) for the CI schedules' pause.
+STANDIN_GITHUB_PORT=38091
 
 # Components in start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry prod-registry registry-front standins)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry prod-registry registry-front standins github-standin)
 # The built control plane: neither built nor started, nor stopped by down.sh, when the sandbox targets your own
 # cluster (NOVA_SANDBOX_CLUSTER_KUBECONFIG / NOVA_SANDBOX_CLUSTER_CONTEXT).
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)

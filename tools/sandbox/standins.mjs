@@ -25,6 +25,7 @@
 //           first. POST /__grafana {"authorization": "Bearer …"} makes both answer 401 to any other Authorization
 //           header; {"reset": true} forgets the annotations and the authorization.                    (Grafana)
 import * as http from "node:http";
+import { readBody } from "./http-body.mjs";
 
 const HOST = "127.0.0.1";
 /** Values the Prometheus stand-in answers, by exact query text: a value, or {value, left, then}. */
@@ -227,15 +228,6 @@ const servers = [
     routes: { "/api/v2/alerts": alertsAnswer },
   },
 ];
-
-function readBody(req) {
-  return new Promise((resolve, reject) => {
-    const chunks = [];
-    req.on("data", (c) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}
 
 function send(res, status, type, body) {
   res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });

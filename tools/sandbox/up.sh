@@ -77,7 +77,7 @@ reserve_ports() {
   wanted="$current"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$SCHEDULER_PORT" "$KWOK_PORT" \
     "$POSTGRES_PORT" "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT" "$TOKEN_REALM_PORT" "$PROD_REGISTRY_PORT" "$REGISTRY_FRONT_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
-    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT"; do
+    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT" "$STANDIN_GITHUB_PORT"; do
     wanted="${wanted:+$wanted,}$p"
   done
   echo "$wanted" >"$file" 2>/dev/null || true
@@ -469,7 +469,7 @@ done
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
 # Stand-ins started from an older standins.mjs (their sha256 is recorded beside the pid) are restarted.
-standins_sha="$(sha256sum "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" | cut -d' ' -f1)"
+standins_sha="$(cat "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" "$NOVA_REPO_ROOT/tools/sandbox/http-body.mjs" | sha256sum | cut -d" " -f1)"
 if is_running standins && [[ "$(cat "$PID_DIR/standins.sha256" 2>/dev/null)" != "$standins_sha" ]]; then
   stop_component standins
   log_line standins stopped "(older than tools/sandbox/standins.mjs)"
@@ -481,6 +481,23 @@ else
   printf '%s\n' "$standins_sha" >"$PID_DIR/standins.sha256"
   wait_for standins 20 curl -fsS "http://127.0.0.1:$STANDIN_API_PORT/__mode"
   log_line standins started ":$STANDIN_API_PORT :$STANDIN_WORKER_PORT :$STANDIN_ALERTMANAGER_PORT :$STANDIN_PROMETHEUS_PORT :$STANDIN_WEBHOOK_PORT :$STANDIN_GRAFANA_PORT"
+fi
+
+# ---------------------------------------------------------------------------------------------------- GitHub API
+# The Actions workflow endpoints the CI schedules' pause uses (tools/sandbox/github-standin.mjs); its token, made once,
+# is .sandbox/github/token (GITHUB_TOKEN for a sandbox stack with nova-rollout:ciSchedules).
+GITHUB_DIR="$SANDBOX_DIR/github"
+if [[ ! -f "$GITHUB_DIR/token" ]]; then
+  mkdir -p "$GITHUB_DIR"
+  (umask 077 && printf 'ghs_sandbox%s\n' "$(openssl rand -hex 16)" >"$GITHUB_DIR/token")
+fi
+if is_running github-standin; then
+  log_line github-standin running ":$STANDIN_GITHUB_PORT"
+else
+  NOVA_GITHUB_STANDIN_PORT="$STANDIN_GITHUB_PORT" NOVA_GITHUB_TOKEN_FILE="$GITHUB_DIR/token" \
+    start github-standin node "$NOVA_REPO_ROOT/tools/sandbox/github-standin.mjs"
+  wait_for github-standin 20 curl -fsS "http://127.0.0.1:$STANDIN_GITHUB_PORT/__github"
+  log_line github-standin started ":$STANDIN_GITHUB_PORT (token in .sandbox/github/token)"
 fi
 
 # ---------------------------------------------------------------------------------------------------- trust

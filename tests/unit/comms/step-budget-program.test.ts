@@ -33,9 +33,16 @@ describe("the step budget on the program's resources", () => {
     expect(steps["secrets"]).toEqual(["nova-secret"]);
     expect(steps["dump"]).toEqual(["nova-db-dump"]);
     expect(steps["rehearsal"]).toEqual(["nova-db-migration-rehearsal"]);
-    expect(steps["pause"]).toEqual(["nova-jobs-pause-nova-billing-drill"]);
+    // The CronJobs and the CI schedules are paused in the same step, and resumed in the same step.
+    expect(steps["pause"]?.sort()).toEqual([
+      "nova-jobs-pause-ci-schedules",
+      "nova-jobs-pause-nova-billing-drill",
+    ]);
     expect(steps["chart"]).toEqual(["nova-release"]);
-    expect(steps["resume"]).toEqual(["nova-jobs-resume-nova-billing-drill"]);
+    expect(steps["resume"]?.sort()).toEqual([
+      "nova-jobs-resume-ci-schedules",
+      "nova-jobs-resume-nova-billing-drill",
+    ]);
     expect(steps["verification"]).toEqual(
       expect.arrayContaining(["nova-verify-api-health", "nova-verify-worker-readyz"]),
     );

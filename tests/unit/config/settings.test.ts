@@ -60,6 +60,7 @@ describe("parseStackSettings: valid stacks", () => {
     });
     expect(s.images.api).toEqual({ service: "api", repository: "nova-rms-api", digest: DIGEST_A });
     expect(s.pausedCronJobs).toEqual(["nova-billing-drill"]);
+    expect(s.ciSchedules).toEqual({ workflows: [], apiUrl: "https://api.github.com", dryRun: false });
     expect(s.verification.attempts).toBe(5);
     expect(s.kubectlTimeoutSeconds).toBe(120);
     expect(s.evidenceDir).toBe("/repo/tests/drills/logs");
@@ -206,6 +207,27 @@ const malformed: [string, Record<string, unknown>, string[]][] = [
 ];
 
 describe("parseStackSettings: malformed configs name every bad key", () => {
+  it("names each CI schedule that is not owner/repo:workflow.yml, with the API address, at once", () => {
+    const raw = productionRaw({
+      ciSchedules: '["nova-rms/nova-rms:billing.yml","nightly.yml"]',
+      githubApiUrl: "api.github.com",
+    });
+    expect(problemKeys(raw)).toEqual(k("ciSchedules", "githubApiUrl"));
+    expect(messageOf(raw)).toContain("expected owner/repo:workflow.yml");
+    const ok = parseStackSettings(
+      productionRaw({
+        ciSchedules: '["nova-rms/nova-rms:billing.yml"]',
+        ciSchedulesDryRun: "true",
+      }),
+      opts,
+    );
+    expect(ok.ciSchedules).toEqual({
+      workflows: ["nova-rms/nova-rms:billing.yml"],
+      apiUrl: "https://api.github.com",
+      dryRun: true,
+    });
+  });
+
   it("has a table of at least 25 cases", () => expect(malformed.length).toBeGreaterThanOrEqual(25));
 
   it.each(malformed)("%s", (_name, raw, keys) => {

@@ -28,6 +28,7 @@ export async function loadSandboxProgram(): Promise<{
     kubeconfigPath: kubeconfig,
     imageResolver: "registry-api",
     syntheticE2eCommand: "true",
+    ciSchedules: '["nova-rms/nova-rms:nightly-e2e.yml"]',
   });
   pulumi.runtime.setAllConfig(
     Object.fromEntries(Object.entries(raw).map(([k, v]) => [`nova-rollout:${k}`, String(v)])),
