@@ -214,6 +214,18 @@ function passphraseSources(
  *
  * Throws a {@link UserError} (exit code `EXIT.usage`) with one actionable line; no message contains a passphrase.
  */
+/**
+ * `env` with the toolchain's binaries first on PATH (what `npm run setup` built, e.g. `nova-registry-check`), for the
+ * tools the CLI itself runs; nothing else of the toolchain environment.
+ */
+export function withToolchainPath(
+  projectDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
+  const { PATH } = toolchainEnv(projectDir, env, { toolchain: selectedToolchain(env).kind });
+  return PATH === undefined ? env : { ...env, PATH };
+}
+
 export function engineEnvFor(input: EngineEnvInput): Record<string, string> {
   const { projectDir, stack, baseEnv, production } = input;
   const readFile = input.readFile ?? readTextFile;

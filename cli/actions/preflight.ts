@@ -33,6 +33,8 @@ import {
 import { liftedFreezes, readPostLaunchRecords } from "../../src/evidence/post-launch-records";
 import { followUpStatus, formatOverdueFollowUps } from "../../src/evidence/follow-ups";
 
+import { registryAccess } from "../../src/registry/access";
+import { withToolchainPath } from "../backend";
 import { openStack } from "../engine";
 import { EXIT, UserError } from "../errors";
 import { resolveProjectDir } from "../options";
@@ -222,6 +224,8 @@ export async function runPreflight(
       ? automationHistory(projectDir, (name) => openStack({ projectDir, stack: name }))
       : undefined,
     overrides: { records: records.overrides, rules: overrideRules() },
+    // skopeo and nova-registry-check: the machine's PATH, the toolchain's binaries first.
+    registry: registryAccess(withToolchainPath(projectDir)),
     ...(o.ranBy !== undefined ? { ranBy: o.ranBy } : {}),
   });
   const maxAgeHours = num("max-age-hours", o.maxAgeHours, committed.maxAgeHours);

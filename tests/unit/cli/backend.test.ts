@@ -10,6 +10,7 @@ import {
   productionReason,
   usesPassphraseProvider,
   type EngineEnvInput,
+  withToolchainPath,
 } from "../../../cli/backend";
 import { EXIT, UserError } from "../../../cli/errors";
 import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";
@@ -468,5 +469,23 @@ describe("helpers", () => {
   ])("usesPassphraseProvider: %s", (_name, text, expected) => {
     const readFile = (file: string) => (file === "/p/Pulumi.s.yaml" ? text : undefined);
     expect(usesPassphraseProvider("/p", "s", readFile)).toBe(expected);
+  });
+});
+
+describe("withToolchainPath", () => {
+  it("puts the toolchain's binaries first on PATH and changes nothing else", () => {
+    const base = {
+      PATH: "/usr/bin:/bin",
+      NOVA_CACHE_DIR: "/opt/nova-cache",
+      NOVA_TOOLCHAIN: "offline",
+      HOME: "/h",
+    };
+    const env = withToolchainPath("/repo", base);
+    expect(env.PATH).toBe("/opt/nova-cache/bin:/usr/bin:/bin");
+    expect({ ...env, PATH: base.PATH }).toEqual(base);
+    // A toolchain whose Pulumi CLI comes from PATH: the tools-only directory (setup links nova-registry-check there).
+    expect(withToolchainPath("/repo", { ...base, NOVA_TOOLCHAIN: "path" }).PATH).toMatch(
+      /^\/opt\/nova-cache\/tools-bin:\/usr\/bin:\/bin$/,
+    );
   });
 });
