@@ -204,17 +204,6 @@ function passphraseSources(
 }
 
 /**
- * The environment variables for the Automation API (`LocalWorkspace` `envVars`) for one stack: the toolchain
- * environment, plus
- * - stack `local`: the sandbox defaults (repository file backend, sandbox passphrase), a value the user set winning;
- * - any other stack: no defaults; the user's `PULUMI_BACKEND_URL`, `PULUMI_CONFIG_PASSPHRASE` and
- *   `PULUMI_CONFIG_PASSPHRASE_FILE` are passed through. A backend must be configured (PULUMI_BACKEND_URL,
- *   Pulumi.yaml `backend.url` or `pulumi login`), and a stack on the passphrase provider needs a passphrase;
- * - production stacks (any name): the sandbox passphrase and a file backend inside `projectDir` are refused.
- *
- * Throws a {@link UserError} (exit code `EXIT.usage`) with one actionable line; no message contains a passphrase.
- */
-/**
  * `env` with the toolchain's binaries first on PATH (what `npm run setup` built, e.g. `nova-registry-check`), for the
  * tools the CLI itself runs; nothing else of the toolchain environment.
  */
@@ -226,6 +215,17 @@ export function withToolchainPath(
   return PATH === undefined ? env : { ...env, PATH };
 }
 
+/**
+ * The environment variables for the Automation API (`LocalWorkspace` `envVars`) for one stack: the toolchain
+ * environment, plus
+ * - stack `local`: the sandbox defaults (repository file backend, sandbox passphrase), a value the user set winning;
+ * - any other stack: no defaults; the user's `PULUMI_BACKEND_URL`, `PULUMI_CONFIG_PASSPHRASE` and
+ *   `PULUMI_CONFIG_PASSPHRASE_FILE` are passed through. A backend must be configured (PULUMI_BACKEND_URL,
+ *   Pulumi.yaml `backend.url` or `pulumi login`), and a stack on the passphrase provider needs a passphrase;
+ * - production stacks (any name): the sandbox passphrase and a file backend inside `projectDir` are refused.
+ *
+ * Throws a {@link UserError} (exit code `EXIT.usage`) with one actionable line; no message contains a passphrase.
+ */
 export function engineEnvFor(input: EngineEnvInput): Record<string, string> {
   const { projectDir, stack, baseEnv, production } = input;
   const readFile = input.readFile ?? readTextFile;

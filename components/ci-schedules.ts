@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CI_SCHEDULES_JOB, pauseCommandName, resumeCommandName } from "../src/contract";
 import { shellQuote } from "../src/util/shell";
 import { forwardDependsOn } from "./depends-on";
-import { resumeCommands } from "./scheduled-jobs";
+import { listedTwice, resumeCommands } from "./scheduled-jobs";
 
 export interface CiSchedulesArgs {
   /** GitHub Actions workflows whose schedules could reach production: `owner/repo:workflow.yml`. */
@@ -32,13 +32,9 @@ export function schedulesCommand(args: CiSchedulesArgs, enable: boolean): string
 }
 
 function checkArgs(args: CiSchedulesArgs): void {
-  const seen = new Set<string>();
-  const dupes = args.workflows.filter((w) => (seen.has(w) ? true : (seen.add(w), false)));
-  if (dupes.length > 0) {
-    throw new pulumi.InputPropertiesError({
-      message: "CiSchedules: duplicate workflows",
-      errors: dupes.map((w) => ({ propertyPath: "workflows", reason: `"${w}" is listed twice` })),
-    });
+  const errors = listedTwice("workflows", args.workflows);
+  if (errors.length > 0) {
+    throw new pulumi.InputPropertiesError({ message: "CiSchedules: duplicate workflows", errors });
   }
 }
 

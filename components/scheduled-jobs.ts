@@ -73,9 +73,8 @@ export class ScheduledJobs extends pulumi.ComponentResource {
 
   constructor(name: string, args: ScheduledJobsArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nova:jobs:ScheduledJobs", name, {}, opts);
-    const seen = new Set<string>();
-    const dupes = args.cronJobs.filter((j) => (seen.has(j) ? true : (seen.add(j), false)));
-    const errors = dupes.map((j) => ({ propertyPath: "cronJobs", reason: `"${j}" is listed twice` }));
+    const errors = listedTwice("cronJobs", args.cronJobs);
+    const dupes = errors.length > 0;
     if (
       args.timeoutSeconds !== undefined &&
       (!Number.isInteger(args.timeoutSeconds) || args.timeoutSeconds < 1)
@@ -87,8 +86,7 @@ export class ScheduledJobs extends pulumi.ComponentResource {
     }
     if (errors.length > 0) {
       throw new pulumi.InputPropertiesError({
-        message:
-          dupes.length > 0 ? "ScheduledJobs: duplicate CronJob names" : "ScheduledJobs: invalid arguments",
+        message: dupes ? "ScheduledJobs: duplicate CronJob names" : "ScheduledJobs: invalid arguments",
         errors,
       });
     }
@@ -174,4 +172,15 @@ export function resumeCommands(
       { parent, ...forwardDependsOn(opts, pause) },
     );
   });
+}
+
+/** An input error for each entry of `list` that appears again after its first place. Pure. */
+export function listedTwice(
+  propertyPath: string,
+  list: readonly string[],
+): { propertyPath: string; reason: string }[] {
+  const seen = new Set<string>();
+  return list
+    .filter((v) => (seen.has(v) ? true : (seen.add(v), false)))
+    .map((v) => ({ propertyPath, reason: `"${v}" is listed twice` }));
 }

@@ -8,7 +8,6 @@
 import { IMAGE_REPOSITORIES } from "../contract";
 import {
   inspectManifest,
-  RegistryError,
   skopeoMessage,
   skopeoRunner,
   toolRunner,
@@ -65,5 +64,3 @@ export function serviceRepositories(imageRegistry: string): { api: string; worke
   const base = imageRegistry.replace(/\/+$/, "");
   return { api: `${base}/${IMAGE_REPOSITORIES.api}`, worker: `${base}/${IMAGE_REPOSITORIES.worker}` };
 }
-
-export { RegistryError };

@@ -10,6 +10,7 @@ import { promisify } from "node:util";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { type StagingHistoryFn } from "../../src/evidence";
 import { registryAccess } from "../../src/registry/access";
+import { copyByDigest, skopeoRunner } from "../../src/registry/skopeo";
 import { STAGING_HISTORY_DEPTH } from "../../src/evidence/checks/staging-stack";
 import {
   createOrSelectInlineStack,
@@ -350,17 +351,12 @@ export async function publishRelease(
     const digest = await local.digestOf(source);
     out[repo] = digest;
     if (!to.production) continue;
-    await execFileAsync(
-      "skopeo",
-      [
-        "copy",
-        "--all",
-        "--preserve-digests",
-        "--src-tls-verify=false",
-        `docker://${SANDBOX.imageRegistry}/${repo}@${digest}`,
-        `docker://${PRODUCTION_REGISTRY}/${repo}:${tag}`,
-      ],
-      { env: testEnv(productionRegistryEnv()) },
+    // As `rollout promote` copies: every platform, the digest preserved, the copy read back.
+    await copyByDigest(
+      skopeoRunner(testEnv(productionRegistryEnv())),
+      `${SANDBOX.imageRegistry}/${repo}@${digest}`,
+      `${PRODUCTION_REGISTRY}/${repo}:${tag}`,
+      digest,
     );
   }
   return { api: out["nova-rms-api"] ?? "", worker: out["nova-rms-worker"] ?? "" };

@@ -13,7 +13,7 @@
 // Environment: NOVA_GITHUB_STANDIN_PORT, NOVA_GITHUB_TOKEN_FILE.
 import * as fs from "node:fs";
 import * as http from "node:http";
-import { readBody } from "./http-body.mjs";
+import { readBody } from "./serve-util.mjs";
 
 const port = Number(process.env.NOVA_GITHUB_STANDIN_PORT ?? 38091);
 const token = fs.readFileSync(process.env.NOVA_GITHUB_TOKEN_FILE ?? "", "utf8").trim();

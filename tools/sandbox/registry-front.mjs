@@ -10,15 +10,9 @@
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
+import { requiredEnv } from "./serve-util.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (v === undefined || v === "") {
-    console.error(`registry-front: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-};
+const env = (name) => requiredEnv("registry-front", name);
 const port = Number(env("NOVA_FRONT_PORT"));
 const host = env("NOVA_FRONT_HOST");
 const registry = new URL(env("NOVA_FRONT_REGISTRY"));

@@ -25,7 +25,7 @@
 //           first. POST /__grafana {"authorization": "Bearer …"} makes both answer 401 to any other Authorization
 //           header; {"reset": true} forgets the annotations and the authorization.                    (Grafana)
 import * as http from "node:http";
-import { readBody } from "./http-body.mjs";
+import { readBody } from "./serve-util.mjs";
 
 const HOST = "127.0.0.1";
 /** Values the Prometheus stand-in answers, by exact query text: a value, or {value, left, then}. */

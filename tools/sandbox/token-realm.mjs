@@ -14,15 +14,9 @@
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import { requiredEnv } from "./serve-util.mjs";
 
-const env = (name) => {
-  const v = process.env[name];
-  if (v === undefined || v === "") {
-    console.error(`token-realm: ${name} is not set`);
-    process.exit(2);
-  }
-  return v;
-};
+const env = (name) => requiredEnv("token-realm", name);
 const port = Number(env("NOVA_TOKEN_REALM_PORT"));
 const key = crypto.createPrivateKey(fs.readFileSync(env("NOVA_TOKEN_REALM_KEY")));
 const certPem = fs.readFileSync(env("NOVA_TOKEN_REALM_CERT"), "utf8");

@@ -469,7 +469,7 @@ done
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
 # Stand-ins started from an older standins.mjs (their sha256 is recorded beside the pid) are restarted.
-standins_sha="$(cat "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" "$NOVA_REPO_ROOT/tools/sandbox/http-body.mjs" | sha256sum | cut -d" " -f1)"
+standins_sha="$(cat "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" "$NOVA_REPO_ROOT/tools/sandbox/serve-util.mjs" | sha256sum | cut -d" " -f1)"
 if is_running standins && [[ "$(cat "$PID_DIR/standins.sha256" 2>/dev/null)" != "$standins_sha" ]]; then
   stop_component standins
   log_line standins stopped "(older than tools/sandbox/standins.mjs)"
