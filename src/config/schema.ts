@@ -589,6 +589,12 @@ export const rawStackConfigSchema = z
     if (c.environment === "production") {
       if (c.apiReplicas < 2) forbid("apiReplicas", "production runs at least 2 api replicas");
       if (c.workerReplicas < 2) forbid("workerReplicas", "production runs at least 2 worker replicas");
+      if (c.ciSchedulesDryRun) {
+        forbid(
+          "ciSchedulesDryRun",
+          "a production release pauses its CI schedules; try the dry run by hand (node dist/src/ci/schedules.js disable --dry-run --api <url> <owner/repo:workflow.yml>…)",
+        );
+      }
     }
 
     if (

@@ -215,17 +215,24 @@ describe("parseStackSettings: malformed configs name every bad key", () => {
     expect(problemKeys(raw)).toEqual(k("ciSchedules", "githubApiUrl"));
     expect(messageOf(raw)).toContain("expected owner/repo:workflow.yml");
     const ok = parseStackSettings(
-      productionRaw({
-        ciSchedules: '["nova-rms/nova-rms:billing.yml"]',
-        ciSchedulesDryRun: "true",
-      }),
-      opts,
+      sandboxRaw({ ciSchedules: '["nova-rms/nova-rms:billing.yml"]', ciSchedulesDryRun: "true" }),
+      {
+        stack: "local",
+        projectDir: "/repo",
+      },
     );
     expect(ok.ciSchedules).toEqual({
       workflows: ["nova-rms/nova-rms:billing.yml"],
       apiUrl: "https://api.github.com",
       dryRun: true,
     });
+    // A production release cannot be told to only pretend to pause its schedules.
+    const dry = productionRaw({
+      ciSchedules: '["nova-rms/nova-rms:billing.yml"]',
+      ciSchedulesDryRun: "true",
+    });
+    expect(problemKeys(dry)).toEqual(k("ciSchedulesDryRun"));
+    expect(messageOf(dry)).toContain("a production release pauses its CI schedules");
   });
 
   it("has a table of at least 25 cases", () => expect(malformed.length).toBeGreaterThanOrEqual(25));
