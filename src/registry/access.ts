@@ -6,13 +6,7 @@
  * variables (HTTPS_PROXY, NO_PROXY, SSL_CERT_FILE) apply to both. Inject a fake in tests.
  */
 import { IMAGE_REPOSITORIES } from "../contract";
-import {
-  inspectManifest,
-  skopeoMessage,
-  skopeoRunner,
-  toolRunner,
-  type SkopeoRunner,
-} from "./skopeo";
+import { inspectManifest, skopeoMessage, skopeoRunner, toolRunner, type SkopeoRunner } from "./skopeo";
 
 /** Whether a push to a repository is permitted, and the registry's words either way. */
 export interface PushPermission {
