@@ -25,7 +25,7 @@ import { recoverCommand } from "./commands/recover";
 import { rollbackCommand } from "./commands/rollback";
 import { requestUpdateCommand, upCommand } from "./commands/up";
 import { verifyCommand } from "./commands/verify";
-import { restoreDbCommand } from "./commands/restore-db";
+import { authorizeRestoreCommand, restoreDbCommand } from "./commands/restore-db";
 import { keysCommand } from "./commands/keys";
 import { pinCommand } from "./commands/pin";
 import { promoteCommand } from "./commands/promote";
@@ -70,6 +70,7 @@ export function buildProgram(): Command {
     rollbackCommand(),
     recoverCommand(),
     restoreDbCommand(),
+    authorizeRestoreCommand(),
     postLaunchCommand(),
     statusCommand(),
     driftCommand(),

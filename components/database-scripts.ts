@@ -24,6 +24,9 @@ export const SAME_DATABASE_EXIT_CODE = 3;
 /** Exit code of the dump script when an object already holds the dump's name (a dump is never overwritten). */
 export const DUMP_EXISTS_EXIT_CODE = 4;
 
+/** Exit status of a restore over the live database whose target turned out not to be the live one (nothing written). */
+export const NOT_LIVE_EXIT_CODE = 5;
+
 /**
  * The environment a script needs for one connection, under `<role>_PG_URL` (the connection string without its
  * password) and `<role>_PGPASSWORD` (the password, only when the string names one). Pure.
@@ -163,6 +166,8 @@ function isolatedEnv(): string {
  *    are asked for `current_database()` and `pg_control_system().system_identifier`; equal answers stop the step
  *    (exit {@link SAME_DATABASE_EXIT_CODE}) before `pg_restore --clean` runs. A physical copy of the live cluster has
  *    the same system identifier, so a clone made that way must hold the rehearsal database under another name.
+ *    With `over` = `live` (`restore-db --over-live`, on an incident commander's decision) the check is reversed: the
+ *    target must be the live database (exit {@link NOT_LIVE_EXIT_CODE} otherwise).
  * 2. The live connection's variables are unset; the dump is restored with `--clean`.
  * 3. The migration runs under `env -i` with {@link COMMAND_ENV_ALLOWLIST} and `DATABASE_URL` = the clone's full URL
  *    (`MIGRATION_DATABASE_URL`, read from stdin, so no URL is on any command line); it sees nothing else of the
@@ -172,6 +177,7 @@ export function rehearsalScript(
   location: string,
   migrationCommand: string,
   words: RestoreWords = REHEARSAL_WORDS,
+  over: "other" | "live" = "other",
 ): string {
   const q = shellQuote(location);
   const restore =
@@ -193,12 +199,22 @@ export function rehearsalScript(
     PG_AS,
     `live_identity=${identity("LIVE")}`,
     `rehearsal_identity=${identity("REHEARSAL")}`,
-    'if [ -z "$live_identity" ] || [ "$live_identity" = "$rehearsal_identity" ]; then',
-    `  echo "refusing ${words.what}: ${words.target} reaches the live database` +
-      " (database and system identifier ${live_identity:-unknown} on both connections); pg_restore --clean would" +
-      ` wipe it. ${words.fix}" >&2`,
-    `  exit ${SAME_DATABASE_EXIT_CODE}`,
-    "fi",
+    ...(over === "other"
+      ? [
+          'if [ -z "$live_identity" ] || [ "$live_identity" = "$rehearsal_identity" ]; then',
+          `  echo "refusing ${words.what}: ${words.target} reaches the live database` +
+            " (database and system identifier ${live_identity:-unknown} on both connections); pg_restore --clean would" +
+            ` wipe it. ${words.fix}" >&2`,
+          `  exit ${SAME_DATABASE_EXIT_CODE}`,
+          "fi",
+        ]
+      : [
+          'if [ -z "$live_identity" ] || [ "$live_identity" != "$rehearsal_identity" ]; then',
+          `  echo "refusing ${words.what}: ${words.target} is not the live database` +
+            ' (${rehearsal_identity:-unknown}, the live one is ${live_identity:-unknown}); nothing was written." >&2',
+          `  exit ${NOT_LIVE_EXIT_CODE}`,
+          "fi",
+        ]),
     "unset LIVE_PG_URL LIVE_PGPASSWORD",
     isGcs(location) ? `gcloud storage cat ${q} | ${restore}` : `${restore} ${q}`,
     `printf '%s\\n' "$MIGRATION_DATABASE_URL" | ${isolatedEnv()} /bin/bash -c ${shellQuote(migration)}`,

@@ -5,21 +5,28 @@
  * target that reaches the live database is refused before anything is written: the same identity check as the
  * release's migration rehearsal (database name and cluster system identifier), with the same restore script.
  * Pointing the application at the restored database is a separate, deliberate step (see the runbook).
+ *
+ * `--over-live` is the one way to write over the live database: it restores only the dump an incident commander's
+ * signed decision names (`rollout authorize-restore`), once, and only when the target is the live database.
  */
-import { spawn, spawnSync } from "node:child_process";
-import * as fs from "node:fs";
+import { spawn } from "node:child_process";
 import * as path from "node:path";
 import {
   COMMAND_ENV_ALLOWLIST,
   connectionEnv,
+  NOT_LIVE_EXIT_CODE,
   rehearsalScript,
   SAME_DATABASE_EXIT_CODE,
   SCRIPT_INTERPRETER,
 } from "../../components/database-scripts";
 import type { StackSettings } from "../../src/config";
+import { findRestoreDecision } from "../../src/evidence/restore-decisions";
 import { allowListedEnv, redactor } from "../../src/verify/probe";
 import { decryptedSettings } from "../engine";
 import { EXIT, UserError } from "../errors";
+import { localDump, newestDump } from "./dumps";
+import { decisionRoster, takeDecision } from "./restore-decision";
+import { stackFileView } from "./stack";
 
 export interface RestoreDbOptions {
   readonly stack: string;
@@ -32,32 +39,10 @@ export interface RestoreDbOptions {
   readonly liveEnv?: string;
   /** Restore only; the migrations are not run. */
   readonly skipMigrations?: boolean;
-}
-
-/** `…-20261203T150405Z.dump`: the UTC time the dump started, from its name. */
-const DUMP_TIME = /-(\d{8}T\d{6}Z)\.dump$/;
-
-/** The stack's dumps under `destination` (a directory or `gs://` prefix), newest first (by the time in the name). */
-export function stackDumps(destination: string, stack: string): string[] {
-  let names: string[];
-  if (destination.startsWith("gs://")) {
-    const listed = spawnSync("gcloud", ["storage", "ls", `${destination.replace(/\/+$/, "")}/`], {
-      encoding: "utf8",
-    });
-    if (listed.status !== 0) {
-      throw new UserError(
-        `could not list the dumps under ${destination}: ${(listed.stderr || listed.error?.message || "").trim()}`,
-      );
-    }
-    names = listed.stdout.split("\n").map((l) => l.trim());
-  } else {
-    names = fs.existsSync(destination)
-      ? fs.readdirSync(destination).map((n) => path.join(destination, n))
-      : [];
-  }
-  return names
-    .filter((n) => path.basename(n).startsWith(`${stack}-`) && DUMP_TIME.test(n))
-    .sort((a, b) => (DUMP_TIME.exec(b)?.[1] ?? "").localeCompare(DUMP_TIME.exec(a)?.[1] ?? ""));
+  /** Restore over the live database, on the incident commander's signed decision for this dump. */
+  readonly overLive?: boolean;
+  /** `--evidence-dir`: where the stack's records (and the decision) are; default the stack's. */
+  readonly evidenceDir?: string;
 }
 
 function requireVariable(name: string, flag: string): string {
@@ -100,26 +85,65 @@ export function liveConnection(
 }
 
 /** Restores the dump into the target and migrates it; resolves to the dump restored. */
-export async function restoreDb(o: RestoreDbOptions): Promise<{ dump: string; migrated: boolean }> {
+export async function restoreDb(
+  o: RestoreDbOptions,
+): Promise<{ dump: string; migrated: boolean; decision?: string }> {
   const target = requireVariable(o.targetEnv, "--target-env");
   const settings = await decryptedSettings(o.projectDir, o.stack);
   const live = liveConnection(settings, o.liveEnv);
-  const dump = o.dump ?? stackDumps(settings.database.backupDestination, o.stack)[0];
-  if (dump === undefined) {
-    throw new UserError(
-      `no dump of stack ${o.stack} under ${settings.database.backupDestination} (each release writes <stack>-<release>-<id>-<time>.dump there); name one with --dump`,
+  const dump = o.dump ?? newestDump(settings.database.backupDestination, o.stack);
+  const over = o.overLive === true ? "live" : "other";
+  let giveBack = () => undefined as void;
+  let decision: string | undefined;
+  let source = dump;
+  let disposeCopy = () => undefined as void;
+  if (over === "live") {
+    const roster = decisionRoster(o.projectDir, o.stack);
+    const copy = await localDump(dump);
+    disposeCopy = copy.dispose;
+    source = copy.file;
+    const evidenceDir = stackFileView(o.projectDir, o.stack, o.evidenceDir).evidenceDir;
+    const found = findRestoreDecision(evidenceDir, roster, {
+      stack: o.stack,
+      dumpSha256: copy.sha256,
+      now: new Date(),
+    });
+    if ("problems" in found) {
+      copy.dispose();
+      const why = found.problems.length > 0 ? found.problems.join("; ") : "none is on file";
+      throw new UserError(
+        `refused: no incident commander's decision allows restoring ${dump} over the live database of stack ${o.stack} (${why}); nothing was written. The incident commander records one with: rollout authorize-restore --stack ${o.stack} --incident-commander <name> --reason <text> --dump ${dump} --ssh-key <their key>`,
+        EXIT.usage,
+      );
+    }
+    decision = found.file;
+    giveBack = takeDecision(found.file, { dump, target: o.targetEnv });
+    process.stderr.write(
+      `restoring over the live database of stack ${o.stack} on ${path.basename(found.file)}; stop the workloads that write to it first (see the runbook)\n`,
     );
   }
   const migration = o.skipMigrations === true ? "true" : settings.database.migrationCommand;
   process.stderr.write(
     `restoring ${dump} into the database of ${o.targetEnv}${o.skipMigrations === true ? "" : ", then migrating it"}\n`,
   );
-  const script = rehearsalScript(dump, migration, {
-    what: "the restore",
-    target: `the database of ${o.targetEnv}`,
-    fix: "Name a database of its own (restore-db never writes over the live one).",
-    done: "restore-db: restored and migrated",
-  });
+  const script = rehearsalScript(
+    source,
+    migration,
+    over === "live"
+      ? {
+          what: "the restore over the live database",
+          target: `the database of ${o.targetEnv}`,
+          fix: "",
+          done: "restore-db: restored over the live database and migrated",
+        }
+      : {
+          what: "the restore",
+          target: `the database of ${o.targetEnv}`,
+          fix: "Name a database of its own (restore-db writes over the live one only with --over-live).",
+          done: "restore-db: restored and migrated",
+        },
+    over,
+  );
   const env = {
     ...allowListedEnv([...COMMAND_ENV_ALLOWLIST, "NOVA_SANDBOX_GCS"], process.env),
     ...connectionEnv("LIVE", live),
@@ -129,20 +153,36 @@ export async function restoreDb(o: RestoreDbOptions): Promise<{ dump: string; mi
   // Whatever a client or the migration prints, no connection string's password is shown.
   const redact = redactor([live, target]);
   const [shell = "/bin/bash", ...flags] = SCRIPT_INTERPRETER;
-  const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn(shell, [...flags, script], { env, stdio: ["ignore", "pipe", "pipe"] });
-    const relay = (chunk: Buffer) => void process.stderr.write(redact(chunk.toString("utf8")));
-    child.stdout.on("data", relay);
-    child.stderr.on("data", relay);
-    child.on("error", reject);
-    child.on("close", (c) => resolve(c ?? 1));
-  });
+  let code: number;
+  try {
+    code = await new Promise<number>((resolve, reject) => {
+      const child = spawn(shell, [...flags, script], { env, stdio: ["ignore", "pipe", "pipe"] });
+      const relay = (chunk: Buffer) => void process.stderr.write(redact(chunk.toString("utf8")));
+      child.stdout.on("data", relay);
+      child.stderr.on("data", relay);
+      child.on("error", reject);
+      child.on("close", (c) => resolve(c ?? 1));
+    });
+  } finally {
+    disposeCopy();
+  }
   if (code === SAME_DATABASE_EXIT_CODE) {
     throw new UserError(
-      `refused: the database of ${o.targetEnv} is the live database of stack ${o.stack}; nothing was written`,
+      `refused: the database of ${o.targetEnv} is the live database of stack ${o.stack}; nothing was written (an incident commander's decision and --over-live are the only way over it)`,
+      EXIT.usage,
+    );
+  }
+  if (code === NOT_LIVE_EXIT_CODE) {
+    giveBack();
+    throw new UserError(
+      `refused: --over-live restores only over the live database of stack ${o.stack}, and the database of ${o.targetEnv} is another; nothing was written and the decision stands`,
       EXIT.usage,
     );
   }
   if (code !== 0) throw new UserError(`restore-db failed (exit ${code}); see the output above`, EXIT.failed);
-  return { dump, migrated: o.skipMigrations !== true };
+  return {
+    dump,
+    migrated: o.skipMigrations !== true,
+    ...(decision !== undefined ? { decision } : {}),
+  };
 }

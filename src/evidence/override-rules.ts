@@ -189,7 +189,7 @@ export function overrideRulesFor(input: OverrideRulesInput): OverrideRules {
 }
 
 /** The roster the sandbox enforcement names (`nova-readiness-gate.trustRoster` of `local.json`), inside `.sandbox/`. */
-function sandboxRosterSource(projectDir: string): RosterSource | undefined {
+export function sandboxRosterSource(projectDir: string): RosterSource | undefined {
   let configured: unknown;
   try {
     const doc = JSON.parse(fs.readFileSync(policyConfigPath(projectDir, "local"), "utf8")) as Record<

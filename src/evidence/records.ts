@@ -24,6 +24,12 @@ import {
   type PostLaunchRecord,
   validatePostLaunchRecord,
 } from "./post-launch-records";
+import {
+  restoreDecisionFileName,
+  restoreDecisionsDir,
+  type RestoreDecision,
+  validateRestoreDecision,
+} from "./restore-decisions";
 import { sshKeygenSign } from "./sshsig";
 
 /** The SSH key records are signed with: the given option, else NOVA_SSH_KEY_FILE; undefined when neither is set. */
@@ -97,9 +103,18 @@ export interface PendingRecord {
 /** Where a record goes, its file name for each attempt at a unique one, and its bytes. */
 function placement(
   evidenceDirAbs: string,
-  record: AnyRecord | PostLaunchRecord,
+  record: AnyRecord | PostLaunchRecord | RestoreDecision,
   at: Date,
 ): { stack: string; dir: string; nameFor: (attempt: number) => string; text: string } {
+  if (record.kind === "restore-db") {
+    const decision = validateRestoreDecision(record);
+    return {
+      stack: decision.stack,
+      dir: restoreDecisionsDir(evidenceDirAbs, decision.stack),
+      nameFor: (n) => restoreDecisionFileName(decision.stack, at, n),
+      text: `${JSON.stringify(decision, null, 2)}\n`,
+    };
+  }
   if (POST_LAUNCH_KINDS.includes(record.kind)) {
     const post = validatePostLaunchRecord(record);
     return {
@@ -126,7 +141,7 @@ function placement(
  */
 export function prepareRecord(
   evidenceDirAbs: string,
-  record: AnyRecord | PostLaunchRecord,
+  record: AnyRecord | PostLaunchRecord | RestoreDecision,
   at: Date,
   sshKey?: string,
 ): PendingRecord {
@@ -178,7 +193,7 @@ export function prepareRecord(
  */
 export function writeSignedRecord(
   evidenceDirAbs: string,
-  record: AnyRecord | PostLaunchRecord,
+  record: AnyRecord | PostLaunchRecord | RestoreDecision,
   at: Date,
   sshKey?: string,
 ): { file: string; signature?: string } {

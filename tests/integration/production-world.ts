@@ -64,6 +64,7 @@ export class ProductionWorld {
     const sre = keyed("sre-on-call", ["sre"]);
     const cto = keyed("cleo-cto", ["cto"]);
     const manager = keyed("max-release-manager", ["release-manager"]);
+    const ic = keyed("ida-incident-commander", ["incident-commander"]);
     // The CI identity of .github/workflows/rollout.yml: a roster entry whose role may request rollbacks, signing
     // with a key file the workflow writes from a secret (no person's key).
     const ci = keyed("ci-rollout", ["ci-rollout"]);
@@ -71,6 +72,7 @@ export class ProductionWorld {
     this.ci = ci.person;
     this.cto = cto.person;
     this.releaseManager = manager.person;
+    this.incidentCommander = ic.person;
     // A preflight key as a PEM file, as CI would hold it (`--signing-key` / NOVA_SIGNING_KEY_FILE).
     const { privateKey, publicKey } = crypto.generateKeyPairSync("ed25519");
     this.preflightKeyFile = path.join(work, "keys", "preflight.pem");
@@ -79,7 +81,7 @@ export class ProductionWorld {
     });
     installTestRoster(
       this.checkout,
-      [sre.entry, cto.entry, manager.entry, ci.entry],
+      [sre.entry, cto.entry, manager.entry, ic.entry, ci.entry],
       [{ name: "it-ci-preflight", publicKey: publicKey.export({ type: "spki", format: "pem" }).toString() }],
     );
   }
@@ -87,6 +89,8 @@ export class ProductionWorld {
   /** Roster people whose SSH keys are files, for records signed through the CLI (`--ssh-key`). */
   readonly cto: { readonly name: string; readonly keyFile: string };
   readonly releaseManager: { readonly name: string; readonly keyFile: string };
+  /** The incident commander (role `incident-commander`), who signs decisions such as `authorize-restore`. */
+  readonly incidentCommander: { readonly name: string; readonly keyFile: string };
   /** A roster preflight key (PEM private key file) for `rollout preflight --signing-key`. */
   readonly preflightKeyFile: string;
 

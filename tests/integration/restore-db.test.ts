@@ -119,3 +119,98 @@ describe("restore-db", () => {
     expect(missing.out).toMatch(/--target-env NOVA_RESTORE_UNSET: the variable is not set/);
   });
 });
+
+describe("restore-db over the live database", () => {
+  const tenants = async () => (await psql(LIVE, "SELECT count(*) FROM tenants")).trim();
+  const overLive = (target: string) =>
+    world.rollout(["restore-db", "--stack", STACK, "--target-env", "NOVA_RESTORE_TARGET", "--over-live"], {
+      NOVA_RESTORE_TARGET: target,
+    });
+  const authorize = (signer: { name: string; keyFile: string }, named: string) =>
+    world.rollout([
+      "authorize-restore",
+      "--stack",
+      STACK,
+      "--incident-commander",
+      named,
+      "--reason",
+      "INC-42: the migration dropped billing rows",
+      "--ssh-key",
+      signer.keyFile,
+      "--json",
+    ]);
+
+  it("writes only on the incident commander's signed decision for that dump, once, and only over the live one", async () => {
+    // The live database lost its rows after the dump: the restore must bring them back.
+    await psql(LIVE, "DELETE FROM tenants");
+    const dump = `gs://nova-it-backups/${NS}/${STACK}-r1-0a1b2c-20261204T010000Z.dump`;
+
+    const none = await overLive(LIVE);
+    expect(none.code, none.out).toBe(EXIT.usage);
+    expect(none.out).toContain(
+      `refused: no incident commander's decision allows restoring ${dump} over the live database of stack ${STACK} (none is on file); nothing was written`,
+    );
+    expect(none.out).toContain(`rollout authorize-restore --stack ${STACK} --incident-commander <name>`);
+    expect(await tenants()).toBe("0");
+
+    // Anyone else on the roster: not as themselves, and not in the incident commander's name with their own key.
+    const self = await authorize(world.sre, world.sre.name);
+    expect(self.code, self.out).toBe(EXIT.usage);
+    expect(self.out).toMatch(
+      /sre-on-call is not a roster person with the incident-commander role; nothing was recorded/,
+    );
+    const forged = await authorize(world.sre, world.incidentCommander.name);
+    expect(forged.code, forged.out).toBe(EXIT.usage);
+    expect(forged.out).toMatch(/the decision would not count: its signature is not ida-incident-commander's/);
+
+    const decided = await authorize(world.incidentCommander, world.incidentCommander.name);
+    expect(decided.code, decided.out).toBe(0);
+    const decision = JSON.parse(decided.stdout) as { record: string; dump: string; dumpSha256: string };
+    expect(decision.dump).toBe(dump);
+    expect(decision.dumpSha256).toMatch(/^[0-9a-f]{64}$/);
+
+    // The decision is for the live database: a scratch target is refused, and the decision stands.
+    const elsewhere = await overLive(SCRATCH);
+    expect(elsewhere.code, elsewhere.out).toBe(EXIT.usage);
+    expect(elsewhere.out).toMatch(
+      /--over-live restores only over the live database of stack it-prod-restore/,
+    );
+    expect(fs.existsSync(`${decision.record}.used`)).toBe(false);
+
+    const restored = await overLive(LIVE.replace("127.0.0.1", "localhost"));
+    expect(restored.code, restored.out).toBe(0);
+    expect(restored.out).toContain(
+      `restored ${dump} into the live database of NOVA_RESTORE_TARGET and migrated it`,
+    );
+    expect(await tenants()).toBe("3");
+    expect(fs.existsSync(`${decision.record}.used`)).toBe(true);
+
+    // Once: the same decision does not restore again.
+    await psql(LIVE, "DELETE FROM tenants");
+    const again = await overLive(LIVE);
+    expect(again.code, again.out).toBe(EXIT.usage);
+    expect(again.out).toMatch(/it was used already \(a decision restores once\)/);
+    expect(await tenants()).toBe("0");
+
+    // A decision written by hand in the incident commander's name and signed with another roster key.
+    const handMade = path.join(path.dirname(decision.record), "restore-db-zz-hand-made.json");
+    const body = JSON.parse(fs.readFileSync(decision.record, "utf8")) as Record<string, string>;
+    fs.writeFileSync(handMade, JSON.stringify({ ...body, createdAt: new Date().toISOString() }));
+    await runTool("ssh-keygen", [
+      "-q",
+      "-Y",
+      "sign",
+      "-n",
+      "nova-rollout",
+      "-f",
+      world.sre.keyFile,
+      handMade,
+    ]);
+    const hostile = await overLive(LIVE);
+    expect(hostile.code, hostile.out).toBe(EXIT.usage);
+    expect(hostile.out).toMatch(
+      /restore-db-zz-hand-made\.json: its signature is not ida-incident-commander's/,
+    );
+    expect(await tenants()).toBe("0");
+  });
+});

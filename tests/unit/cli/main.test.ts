@@ -15,6 +15,7 @@ describe("rollout CLI", () => {
     ).toEqual(
       [
         "approve",
+        "authorize-restore",
         "drift",
         "exit-codes",
         "freeze",

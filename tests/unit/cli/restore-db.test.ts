@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { liveConnection, restoreDb, stackDumps } from "../../../cli/actions/restore-db";
+import { stackDumps } from "../../../cli/actions/dumps";
+import { liveConnection, restoreDb } from "../../../cli/actions/restore-db";
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "restore-db-"));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
