@@ -65,13 +65,25 @@ function loadSettings(config: Readonly<Record<string, string>>): StackSettings {
   }
 }
 
-function readKubeconfig(file: string): pulumi.Output<string> {
+/**
+ * A kubeconfig file's contents as a secret. `previewMayLack`: a preview without the file (a pull request's preview
+ * holds no other cluster's credentials) warns and goes on, since only an update runs the commands that use it.
+ */
+function readKubeconfig(
+  file: string,
+  key = "nova-rollout:kubeconfigPath",
+  previewMayLack = false,
+): pulumi.Output<string> {
   try {
     return pulumi.secret(fs.readFileSync(file, "utf8"));
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === "ENOENT" ? "does not exist" : String(err);
+    if (previewMayLack && pulumi.runtime.isDryRun()) {
+      void pulumi.log.warn(`The kubeconfig ${file} (${key}) ${reason}: an update would stop here.`);
+      return pulumi.secret("");
+    }
     throw new pulumi.RunError(
-      `The kubeconfig ${file} (nova-rollout:kubeconfigPath) ${reason}. ` +
+      `The kubeconfig ${file} (${key}) ${reason}. ` +
         "Point the key at your cluster's kubeconfig, or start the sandbox with `npm run sandbox:up`.",
     );
   }
@@ -249,6 +261,27 @@ const cronJobs = {
   timeoutSeconds: settings.kubectlTimeoutSeconds,
 };
 const jobs = new ScheduledJobs(COMPONENT_NAMES.jobs, cronJobs, afterGate);
+// The staging cluster's drill CronJobs (playbook §4: the staging billing drill), through that cluster's kubeconfig.
+const staging = settings.stagingCronJobs;
+const stagingCronJobs =
+  staging === undefined
+    ? undefined
+    : {
+        namespace: staging.namespace,
+        cronJobs: staging.cronJobs,
+        kubeconfig: readKubeconfig(
+          staging.kubeconfigPath,
+          "nova-rollout:stagingCronJobs.kubeconfigPath",
+          true,
+        ),
+        context: staging.context,
+        releaseKey: [...releaseKey, workloadKey],
+        timeoutSeconds: settings.kubectlTimeoutSeconds,
+      };
+const stagingJobs =
+  stagingCronJobs === undefined
+    ? undefined
+    : new ScheduledJobs(COMPONENT_NAMES.stagingJobs, stagingCronJobs, afterGate);
 // The CI schedules that could reach production, disabled through the GitHub API with the deployer's GITHUB_TOKEN.
 const ciSchedules = {
   ...settings.ciSchedules,
@@ -281,7 +314,17 @@ const release = new NovaRelease(
     secretChecksum: secrets.checksum,
     ...(settings.apiIngress !== undefined ? { apiIngress: settings.apiIngress } : {}),
   },
-  { providers, dependsOn: [database, secrets, ...jobs.pauses, ...ciPause.pauses, ...images.checks] },
+  {
+    providers,
+    dependsOn: [
+      database,
+      secrets,
+      ...jobs.pauses,
+      ...(stagingJobs?.pauses ?? []),
+      ...ciPause.pauses,
+      ...images.checks,
+    ],
+  },
 );
 
 // Step 6. Post-deploy verification, after every rendered object is ready; then the CronJobs resume.
@@ -336,6 +379,13 @@ new ResumeScheduledJobs(
   { ...cronJobs, pauses: jobs.pauses },
   { dependsOn: [verification] },
 );
+if (stagingCronJobs !== undefined && stagingJobs !== undefined) {
+  new ResumeScheduledJobs(
+    COMPONENT_NAMES.stagingJobs,
+    { ...stagingCronJobs, pauses: stagingJobs.pauses },
+    { dependsOn: [verification] },
+  );
+}
 new ResumeCiSchedules(
   COMPONENT_NAMES.jobs,
   { ...ciSchedules, pauses: ciPause.pauses },

@@ -70,8 +70,10 @@ const SECRET_TYPE = "kubernetes:core/v1:Secret";
 const DUMP_NAME = `${COMPONENT_NAMES.database}${CHILD_SUFFIXES.dump}`;
 const REHEARSAL_NAME = `${COMPONENT_NAMES.database}${CHILD_SUFFIXES.migrationRehearsal}`;
 const SECRET_NAME = `${COMPONENT_NAMES.secrets}${CHILD_SUFFIXES.secret}`;
-const PAUSE_PREFIX = pauseCommandName(COMPONENT_NAMES.jobs, "");
-const RESUME_PREFIX = resumeCommandName(COMPONENT_NAMES.jobs, "");
+/** The release's own CronJobs and CI schedules, and the staging cluster's CronJobs. */
+const JOB_COMPONENTS = [COMPONENT_NAMES.jobs, COMPONENT_NAMES.stagingJobs];
+const PAUSE_PREFIXES = JOB_COMPONENTS.map((c) => pauseCommandName(c, ""));
+const RESUME_PREFIXES = JOB_COMPONENTS.map((c) => resumeCommandName(c, ""));
 /** `ReleaseImages` names each child (a digest check) `<component>-<service>-…`. */
 const IMAGE_PREFIXES = SERVICES.map((s) => `${COMPONENT_NAMES.images}-${s}-`);
 
@@ -87,8 +89,8 @@ export function stepOfUrn(urn: string): Exclude<PlaybookStep, "gate"> | undefine
   if (types.includes(HELM_CHART_TYPE)) return "chart";
   if (type === COMMAND_TYPE) {
     if (name.startsWith(VERIFICATION_RESOURCE_PREFIX)) return "verification";
-    if (name.startsWith(PAUSE_PREFIX)) return "pause";
-    if (name.startsWith(RESUME_PREFIX)) return "resume";
+    if (PAUSE_PREFIXES.some((p) => name.startsWith(p))) return "pause";
+    if (RESUME_PREFIXES.some((p) => name.startsWith(p))) return "resume";
     if (name === DUMP_NAME) return "dump";
     if (name === REHEARSAL_NAME) return "rehearsal";
   }

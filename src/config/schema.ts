@@ -388,6 +388,25 @@ export const rawStackConfigSchema = z
         ),
       )
       .default([]),
+    // The staging cluster's CronJobs that could reach production (the staging billing drill), paused through its own
+    // kubeconfig for the release and resumed after verification.
+    stagingCronJobs: z
+      .preprocess(
+        fromJsonText,
+        z.strictObject(
+          {
+            kubeconfigPath: nonEmpty("the staging cluster's kubeconfig file"),
+            kubeconfigContext: nonEmpty("a context of that kubeconfig"),
+            namespace: nonEmpty("the staging namespace"),
+            cronJobs: stringList().default([BILLING_DRILL_CRONJOB]),
+          },
+          {
+            error:
+              'expected {"kubeconfigPath","kubeconfigContext","namespace"} and optionally "cronJobs" (default [nova-billing-drill]), e.g. {"kubeconfigPath":".kube/nova-staging.yaml","kubeconfigContext":"gke_nova-staging_us-central1_nova-staging","namespace":"nova-staging"}',
+          },
+        ),
+      )
+      .optional(),
     githubApiUrl: url().default("https://api.github.com"),
     ciSchedulesDryRun: boolean().default(false),
     kubectlTimeoutSeconds: integer(1, 3600).default(DEFAULT_KUBECTL_TIMEOUT_SECONDS),

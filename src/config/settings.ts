@@ -113,6 +113,13 @@ export interface StackSettings {
     readonly rehearsalDatabaseUrl: string;
   };
   readonly pausedCronJobs: readonly string[];
+  /** The staging cluster's CronJobs paused for the release (its kubeconfig path resolved), when configured. */
+  readonly stagingCronJobs?: {
+    readonly kubeconfigPath: string;
+    readonly context: string;
+    readonly namespace: string;
+    readonly cronJobs: readonly string[];
+  };
   /** The CI schedules disabled for the release (GitHub Actions workflows) and the API that does it. */
   readonly ciSchedules: {
     readonly workflows: readonly string[];
@@ -321,6 +328,16 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       rehearsalDatabaseUrl: req(c.rehearsalDatabaseUrl),
     },
     pausedCronJobs: c.pausedCronJobs,
+    ...(c.stagingCronJobs !== undefined
+      ? {
+          stagingCronJobs: {
+            kubeconfigPath: resolveConfigPath(options.projectDir, c.stagingCronJobs.kubeconfigPath),
+            context: c.stagingCronJobs.kubeconfigContext,
+            namespace: c.stagingCronJobs.namespace,
+            cronJobs: c.stagingCronJobs.cronJobs,
+          },
+        }
+      : {}),
     ciSchedules: { workflows: c.ciSchedules, apiUrl: c.githubApiUrl, dryRun: c.ciSchedulesDryRun },
     kubectlTimeoutSeconds: c.kubectlTimeoutSeconds,
     databaseTimeoutSeconds: c.databaseTimeoutSeconds,

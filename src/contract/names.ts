@@ -14,6 +14,7 @@ export const COMPONENT_NAMES = {
   secrets: "nova",
   database: "nova-db",
   jobs: "nova-jobs",
+  stagingJobs: "nova-staging-jobs",
   release: "nova",
   verification: "nova-verify",
 } as const;

@@ -1,8 +1,9 @@
-// The CI schedules that could reach production, paused for a release on the real engine: a sandbox stack lists two
-// GitHub Actions workflows, the sandbox's GitHub API stand-in (tools/sandbox/github-standin.mjs, token-checked as
-// GitHub is) records what the release did. The pause runs before the chart, the resume only after post-deploy
-// verification passed; without a token the release stops before the chart, naming what to set; the token is in no
-// output and nowhere in the stack's state.
+// The scheduled work that could reach production, paused for a release on the real engine (playbook §4): a sandbox
+// stack lists two GitHub Actions workflows, the sandbox's GitHub API stand-in (tools/sandbox/github-standin.mjs,
+// token-checked as GitHub is) records what the release did; and the staging cluster's billing drill CronJob, reached
+// through that cluster's own kubeconfig (the sandbox's API server under a second kubeconfig file and context), is
+// suspended too. The pause runs before the chart, the resume only after post-deploy verification passed; without a
+// token the release stops before the chart, naming what to set; the token is in no output and nowhere in the state.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,10 +11,13 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { release } from "../../cli/actions/release";
 import { describeFailure } from "../../cli/errors";
+import { SUSPEND_FIELD_MANAGER } from "../../src/contract";
 import {
   createOrSelectProjectStack,
   ensureSandbox,
   freshNamespaces,
+  kubectl,
+  run,
   REPO_ROOT,
   resetStandins,
   SANDBOX,
@@ -26,6 +30,9 @@ import { deployments, failApiFor, sandboxConfig, SECRETS } from "./scenario";
 const STACK = "it-ci-schedules";
 const BILLING = "nova-rms/nova-rms:billing-drill-production.yml";
 const NIGHTLY = "nova-rms/nova-rms:nightly-e2e.yml";
+/** The staging cluster's namespace, with its own kubeconfig file and context. */
+const STAGING_NS = "it-ci-staging";
+const STAGING_CONTEXT = "nova-staging";
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "nova-ci-schedules-it-"));
 const backend = tempBackend("nova-ci-schedules-backend-");
 const token = fs.existsSync(SANDBOX.github.tokenFile)
@@ -63,6 +70,25 @@ const workflows = (state: string) =>
     })),
   });
 const states = async () => Object.fromEntries((await github()).workflows.map((w) => [w.file, w.state]));
+/** The staging billing drill: its `suspend`, and whether the rollout's field manager has set it. */
+async function stagingDrill(): Promise<{ suspend: string; byRollout: boolean }> {
+  const job = JSON.parse(
+    await kubectl(
+      "get",
+      "cronjob",
+      "nova-billing-drill",
+      "-n",
+      STAGING_NS,
+      "-o",
+      "json",
+      "--show-managed-fields",
+    ),
+  ) as { spec: { suspend?: boolean }; metadata: { managedFields?: { manager: string }[] } };
+  return {
+    suspend: String(job.spec.suspend ?? false),
+    byRollout: (job.metadata.managedFields ?? []).some((f) => f.manager === SUSPEND_FIELD_MANAGER),
+  };
+}
 const puts = async () =>
   (await github()).calls
     .filter((c) => c.method === "PUT")
@@ -71,8 +97,44 @@ const puts = async () =>
 beforeAll(async () => {
   await ensureSandbox();
   expect(token, `${SANDBOX.github.tokenFile}: the sandbox makes it (npm run sandbox:up)`).not.toBe("");
-  await freshNamespaces(STACK);
+  await freshNamespaces(STACK, STAGING_NS);
   await resetStandins();
+  // The staging cluster as the release reaches it: its own kubeconfig file and context, its billing drill CronJob.
+  const stagingKubeconfig = path.join(work, "nova-staging.kubeconfig");
+  fs.copyFileSync(SANDBOX.kubeconfig, stagingKubeconfig);
+  await run("kubectl", [
+    "--kubeconfig",
+    stagingKubeconfig,
+    "config",
+    "rename-context",
+    SANDBOX.context,
+    STAGING_CONTEXT,
+  ]);
+  const cronJob = path.join(work, "staging-drill.json");
+  fs.writeFileSync(
+    cronJob,
+    JSON.stringify({
+      apiVersion: "batch/v1",
+      kind: "CronJob",
+      metadata: { name: "nova-billing-drill", namespace: STAGING_NS },
+      spec: {
+        schedule: "0 3 * * *",
+        suspend: false,
+        jobTemplate: {
+          spec: {
+            template: {
+              spec: {
+                restartPolicy: "Never",
+                containers: [{ name: "drill", image: "busybox", args: ["true"] }],
+              },
+            },
+          },
+        },
+      },
+    }),
+  );
+  await kubectl("create", "namespace", STAGING_NS);
+  await kubectl("apply", "-f", cronJob);
   restoreEnv = useTestBackend(backend.url);
   stack = await createOrSelectProjectStack({
     stackName: STACK,
@@ -82,7 +144,15 @@ beforeAll(async () => {
       resolver: "pinned",
       backups: path.join(work, "backups"),
       evidenceDir: path.join(work, "evidence"),
-      extra: { ciSchedules: JSON.stringify([BILLING, NIGHTLY]), githubApiUrl: SANDBOX.github.api },
+      extra: {
+        ciSchedules: JSON.stringify([BILLING, NIGHTLY]),
+        githubApiUrl: SANDBOX.github.api,
+        stagingCronJobs: JSON.stringify({
+          kubeconfigPath: stagingKubeconfig,
+          kubeconfigContext: STAGING_CONTEXT,
+          namespace: STAGING_NS,
+        }),
+      },
     }),
     secrets: SECRETS,
   });
@@ -95,13 +165,14 @@ afterAll(async () => {
   await destroyStacks(stacks, REPO_ROOT, () => undefined);
   restoreEnv();
   await github({ reset: true }).catch(() => undefined);
+  await kubectl("delete", "namespace", STAGING_NS, "--wait=false").catch(() => undefined);
   await resetStandins().catch(() => undefined);
   fs.rmSync(path.join(REPO_ROOT, `Pulumi.${STACK}.yaml`), { force: true });
   backend.cleanup();
   fs.rmSync(work, { recursive: true, force: true });
 }, 600_000);
 
-describe.sequential("CI schedules paused for a release, through the GitHub API", () => {
+describe.sequential("CI schedules and the staging drill paused for a release", () => {
   it("without a token the release stops before the chart, naming GITHUB_TOKEN", async () => {
     await workflows("active");
     delete process.env["GITHUB_TOKEN"];
@@ -139,6 +210,8 @@ describe.sequential("CI schedules paused for a release, through the GitHub API",
     expect(await states()).toEqual({ "billing-drill-production.yml": "active", "nightly-e2e.yml": "active" });
     expect(Object.keys(await deployments(STACK)).sort()).toEqual(["nova-api", "nova-worker"]);
     expect(JSON.stringify(await stack.exportStack())).not.toContain(token);
+    // The staging cluster's drill was suspended by the release and resumed after verification.
+    expect(await stagingDrill()).toEqual({ suspend: "false", byRollout: true });
   });
 
   it("a failed verification leaves the schedules disabled", async () => {
@@ -158,5 +231,6 @@ describe.sequential("CI schedules paused for a release, through the GitHub API",
       "billing-drill-production.yml": "disabled_manually",
       "nightly-e2e.yml": "disabled_manually",
     });
+    expect(await stagingDrill()).toEqual({ suspend: "true", byRollout: true });
   });
 });

@@ -235,6 +235,32 @@ describe("parseStackSettings: malformed configs name every bad key", () => {
     expect(messageOf(dry)).toContain("a production release pauses its CI schedules");
   });
 
+  it("reads the staging cluster's CronJobs with its kubeconfig resolved, and names a malformed entry", () => {
+    const ok = parseStackSettings(
+      productionRaw({
+        stagingCronJobs:
+          '{"kubeconfigPath":".kube/nova-staging.yaml","kubeconfigContext":"gke_nova-staging","namespace":"nova-staging"}',
+      }),
+      { stack: "production", projectDir: "/repo" },
+    );
+    expect(ok.stagingCronJobs).toEqual({
+      kubeconfigPath: "/repo/.kube/nova-staging.yaml",
+      context: "gke_nova-staging",
+      namespace: "nova-staging",
+      cronJobs: ["nova-billing-drill"],
+    });
+    expect(
+      parseStackSettings(productionRaw({}), { stack: "production", projectDir: "/repo" }).stagingCronJobs,
+    ).toBe(undefined);
+    const bad = productionRaw({
+      stagingCronJobs:
+        '{"kubeconfigPath":".kube/nova-staging.yaml","namespace":"nova-staging","cluster":"x"}',
+      githubApiUrl: "api.github.com",
+    });
+    expect([...new Set(problemKeys(bad))]).toEqual(k("githubApiUrl", "stagingCronJobs"));
+    expect(messageOf(bad)).toMatch(/stagingCronJobs.*kubeconfigContext/s);
+  });
+
   it("has a table of at least 25 cases", () => expect(malformed.length).toBeGreaterThanOrEqual(25));
 
   it.each(malformed)("%s", (_name, raw, keys) => {
