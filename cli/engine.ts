@@ -127,9 +127,14 @@ export class StackConfig {
     return this.all[`nova-rollout:${key}`]?.value ?? fallback;
   }
 
-  /** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default. */
+  /** The stack's evidence directory (absolute): `nova-rollout:evidenceDir`, else the default (under `appDir`). */
   evidenceDir(projectDir: string): string {
-    return resolveEvidenceDir(projectDir, undefined, this.value("evidenceDir", "") || undefined);
+    return resolveEvidenceDir(
+      projectDir,
+      undefined,
+      this.value("evidenceDir", "") || undefined,
+      this.value("appDir", "") || undefined,
+    );
   }
 }
 

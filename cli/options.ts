@@ -3,7 +3,12 @@
  * project directory and a stack's evidence directory that every command uses.
  */
 import { Command, InvalidArgumentError } from "commander";
-import { evidenceDirOf, findProjectDir, resolveProjectDir as projectDirFrom } from "../src/config/project";
+import {
+  evidenceBase,
+  evidenceDirOf,
+  findProjectDir,
+  resolveProjectDir as projectDirFrom,
+} from "../src/config/project";
 import { resolveStackSettings } from "../src/evidence";
 import { UserError } from "./errors";
 
@@ -64,18 +69,27 @@ export function projectRoot(): string {
 }
 
 /**
- * A stack's evidence directory, absolute: the option (relative to the project), else the configured value
- * (`nova-rollout:evidenceDir`, relative to the project), else the default.
+ * A stack's evidence directory, absolute: the option, else the configured value (`nova-rollout:evidenceDir`), else
+ * the default; relative to the stack's app checkout when it has one (`appDir`), else to the project.
  */
-export function resolveEvidenceDir(projectDir: string, option?: string, configured?: string): string {
-  return evidenceDirOf(projectDir, option, configured);
+export function resolveEvidenceDir(
+  projectDir: string,
+  option?: string,
+  configured?: string,
+  appDir?: string,
+): string {
+  return evidenceDirOf(evidenceBase(projectDir, appDir), option, configured);
 }
 
 /** The evidence directory a stack file configures (flag first), for commands that do not open the stack. */
 export function evidenceDirFor(stack: string, projectDir: string, option?: string): string {
-  if (option !== undefined) return resolveEvidenceDir(projectDir, option);
   const s = resolveStackSettings({ stack, projectDir, env: {} });
-  return resolveEvidenceDir(projectDir, undefined, s.ok ? s.settings.evidenceDir : undefined);
+  return resolveEvidenceDir(
+    projectDir,
+    option,
+    s.ok ? s.settings.evidenceDir : undefined,
+    s.ok ? s.settings.appDir : undefined,
+  );
 }
 
 /** A commander parser for a whole number ≥ 1. */

@@ -71,7 +71,7 @@ METRIC_CHECKS='  nova-rollout:metricChecks:\n    - name: error-ratio\n      quer
 for s in "$STAGING" "$STACK"; do
   sed -e "s|^  nova-rollout:namespace: nova-sandbox\$|  nova-rollout:namespace: nova-$s|" \
     -e "s|^  nova-rollout:imageTag: sandbox\$|  nova-rollout:imageTag: \"$RELEASE\"|" \
-    -e "s|^  nova-rollout:evidenceDir: tests/drills/logs\$|  nova-rollout:evidenceDir: $APP_REL/tests/drills/logs\n  nova-rollout:appDir: $APP_REL|" \
+    -e "s|^  nova-rollout:evidenceDir: tests/drills/logs\$|  nova-rollout:evidenceDir: tests/drills/logs\n  nova-rollout:appDir: $APP_REL|" \
     -e "s|^  nova-rollout:alertmanagerUrl: \(.*\)\$|  nova-rollout:alertmanagerUrl: \1\n  nova-rollout:prometheusUrl: http://127.0.0.1:39090\n$METRIC_CHECKS|" \
     -e '/^  nova-rollout:syntheticE2eCommand:/d' \
     -e "s|^# The sandbox stack:|# Written by scripts/playbook.sh from Pulumi.local.yaml. The sandbox stack:|" \

@@ -35,6 +35,7 @@ export function stackFileView(projectDir: string, stack: string, evidenceDir?: s
       projectDir,
       evidenceDir,
       settings.ok ? settings.settings.evidenceDir : undefined,
+      settings.ok ? settings.settings.appDir : undefined,
     ),
   };
 }

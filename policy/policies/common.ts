@@ -9,6 +9,7 @@ import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/po
 import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import {
+  evidenceBase,
   evidenceDirOf,
   findProjectDir,
   gateInputOfSettings,
@@ -129,9 +130,10 @@ export function stackContext(urn: string, cfg: LocationConfig): StackContext | u
   const projectDir =
     cfg.projectDir !== undefined ? path.resolve(cfg.projectDir) : findProjectDir(rt.searchStarts);
   const settings = resolveStackSettings({ stack, projectDir, env: rt.env });
-  // In order: the policy config when the user set it, else the stack's `nova-rollout:evidenceDir`, else the default.
+  // In order: the policy config when the user set it, else the stack's `nova-rollout:evidenceDir`, else the default;
+  // relative to the stack's app checkout when it has one.
   const evidenceDir = evidenceDirOf(
-    projectDir ?? process.cwd(),
+    evidenceBase(projectDir ?? process.cwd(), settings.ok ? settings.settings.appDir : undefined),
     cfg.evidenceDir,
     settings.ok ? settings.settings.evidenceDir : undefined,
   );

@@ -71,6 +71,16 @@ export function evidenceDirOf(projectDir: string, ...choices: readonly (string |
 }
 
 /**
+ * What a stack's relative evidence paths (its `nova-rollout:evidenceDir`, the default, an `--evidence-dir` flag)
+ * resolve against: the app checkout when the stack has one (`nova-rollout:appDir`, or the app around this program's
+ * `infra/`), where the playbook keeps `tests/drills/logs/<env>/`; else the project directory. Only the stack's
+ * config chooses it (never a command's `--app-dir`), so the preflight, the gate and the program read one place.
+ */
+export function evidenceBase(projectDir: string, configuredAppDir?: string): string {
+  return resolveAppDir(projectDir, configuredAppDir) ?? projectDir;
+}
+
+/**
  * The app checkout: `configured` (relative to the project directory) when set; otherwise the repository root when
  * this program lives in the app's `infra/` (an ancestor directory named `infra` whose parent holds a `package.json`
  * or `pnpm-workspace.yaml`); otherwise none.

@@ -69,7 +69,7 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
     // Preflight: the real collector on the app checkout (its coverage summary, Playwright report, drill and seed logs,
     // docs), the default check command `pnpm drill:check:staging` run in it; signed by the roster's preflight key.
     await world.stage(digests);
-    const evidence = world.evidence(STACK, false);
+    const evidence = world.evidence(STACK, false, app);
     const { bundle } = await evidence.preflight(RELEASE, digests, world.stagingHistory, {
       appDir: app,
       registry: productionRegistry(),
@@ -103,7 +103,7 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
     );
 
     // The E2E saw the password (its report records the hash) and the release's API address.
-    const kept = verificationFilesDir(path.join(world.checkout, "tests", "drills", "logs"), STACK);
+    const kept = verificationFilesDir(evidence.evidenceDir, STACK);
     const reportCopy = byCheck
       .get("synthetic-e2e")
       ?.kept?.find((k) => k.path === "playwright-report/results.json");
@@ -117,7 +117,10 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
     expect(report.config.metadata.baseURL).toBe(SANDBOX.standins.api);
 
     // The launch log embeds the drill's output and links the files the commands left.
-    const launch = filesUnder(path.join(world.checkout, "tests", "drills", "logs", STACK))
+    // The rollout's own evidence (bundle, records, launch log) is in the app's tests/drills/logs/, not here.
+    expect(evidence.evidenceDir).toBe(path.join(app, "tests", "drills", "logs"));
+    expect(fs.existsSync(path.join(world.checkout, "tests", "drills", "logs", STACK))).toBe(false);
+    const launch = filesUnder(path.join(evidence.evidenceDir, STACK))
       .filter((f) => f.endsWith("-launch.md"))
       .sort()
       .pop();

@@ -184,9 +184,12 @@ export class ProductionWorld {
     return stack;
   }
 
-  /** The evidence of one stack of the checkout (artifacts at the checkout's root, as in a repository). */
-  evidence(stack: string, artifacts = true): EvidenceProject {
-    return new EvidenceProject(this.checkout, stack, "staging", PRODUCTION_REGISTRY, artifacts);
+  /**
+   * The evidence of one stack of the checkout (artifacts at the checkout's root, as in a repository); with `appDir`
+   * (the stack's `nova-rollout:appDir`), the rollout's evidence is in that app checkout.
+   */
+  evidence(stack: string, artifacts = true, appDir?: string): EvidenceProject {
+    return new EvidenceProject(this.checkout, stack, "staging", PRODUCTION_REGISTRY, artifacts, appDir);
   }
 
   /** Every file of the world's state backend (stack state, history, backups), for what must never be in it. */

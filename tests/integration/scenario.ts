@@ -265,8 +265,13 @@ export class EvidenceProject {
      * them from an app checkout (`appDir`, see {@link EvidenceProject.preflight}).
      */
     artifacts = true,
+    /**
+     * The stack's app checkout (`nova-rollout:appDir`), when it has one: the rollout's own evidence lives there, in
+     * its `tests/drills/logs/`, as the playbook keeps it.
+     */
+    readonly appDir?: string,
   ) {
-    this.evidenceDir = path.join(dir, "tests", "drills", "logs");
+    this.evidenceDir = path.join(appDir ?? dir, "tests", "drills", "logs");
     if (!artifacts) return;
     this.write(
       "coverage/coverage-summary.json",
@@ -351,6 +356,7 @@ export class EvidenceProject {
         kubeconfigPath: SANDBOX.kubeconfig,
         kubeconfigContext: SANDBOX.context,
         evidenceDir: "tests/drills/logs",
+        ...(this.appDir !== undefined ? { appDir: this.appDir } : {}),
       },
       projectDir: this.dir,
       now,

@@ -9,7 +9,12 @@ import {
   loadProductionEnforcement,
   type ProductionEnforcement,
 } from "../enforcement";
-import { evidenceDirOf, settingsFromConfigMap, type SettingsResult } from "../../config/stack-view";
+import {
+  evidenceBase,
+  evidenceDirOf,
+  settingsFromConfigMap,
+  type SettingsResult,
+} from "../../config/stack-view";
 import { type GateInput } from "./input";
 
 /** The gate input, or why the committed enforcement cannot be read (every stack then counts as production). */
@@ -37,7 +42,7 @@ export function gateInputOfSettings(opts: {
   const evidenceDir =
     opts.evidenceDir ??
     evidenceDirOf(
-      opts.projectDir,
+      evidenceBase(opts.projectDir, settings.ok ? settings.settings.appDir : undefined),
       settings.ok ? settings.settings.evidenceDir : undefined,
       enforcement.baseline.evidenceDir,
     );

@@ -104,7 +104,7 @@ function production(): { fixture: ProjectFixture; rae: string; sam: string; comm
   return { fixture, rae, sam, common: ["--stack", "production", "--project-dir", fixture.dir] };
 }
 
-function launched(fixture: ProjectFixture, stack = "production"): string {
+function launched(fixture: ProjectFixture, stack = "production", evidenceDir = fixture.evidenceDir): string {
   const finishedAt = new Date(Date.now() - 60_000);
   const summary: LaunchSummary = {
     stack,
@@ -119,7 +119,7 @@ function launched(fixture: ProjectFixture, stack = "production"): string {
       { check: "worker-readyz", ok: true, attempts: 1, detail: "200" },
     ],
   };
-  return writeLaunchReport(fixture.evidenceDir, summary);
+  return writeLaunchReport(evidenceDir, summary);
 }
 
 function freezeGate(fixture: ProjectFixture, now: Date) {
@@ -449,10 +449,16 @@ describe("post-launch in the Nova RMS checkout (nova-rollout:appDir)", () => {
     fs.appendFileSync(stackFile, `  nova-rollout:appDir: ${app}\n`);
     const statusBefore = fs.readFileSync(path.join(app, "STATUS.md"), "utf8");
     await declareFreeze(common, rae);
-    launched(fixture);
+    // With an app checkout the rollout's evidence is in its tests/drills/logs (the freeze above went there too).
+    const appEvidence = path.join(app, "tests", "drills", "logs");
+    launched(fixture, "production", appEvidence);
     const out = captureOutput();
     try {
       await rollout(["post-launch", ...common, "--by", "Rae Manager", "--ssh-key", rae, "--no-announce"]);
+      expect(fs.readdirSync(path.join(appEvidence, "production", "records")).join(" ")).toMatch(
+        /freeze-production-/,
+      );
+      expect(fs.existsSync(path.join(fixture.evidenceDir, "production"))).toBe(false);
       const status = fs.readFileSync(path.join(app, "STATUS.md"), "utf8");
       expect(status.startsWith(statusBefore.trimEnd())).toBe(true);
       expect(status).toContain(`- Release **${RELEASE}** is live on \`production\``);

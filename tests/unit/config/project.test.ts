@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { resolveEvidenceDir } from "../../../cli/options";
 import {
   evidenceDirOf,
   findProjectDir,
@@ -35,6 +36,31 @@ describe("evidenceDirOf", () => {
       const settings = parseStackSettings(sandboxRaw({ evidenceDir }), { stack: "s", projectDir: "/repo" });
       expect(settings.evidenceDir, String(evidenceDir)).toBe(evidenceDirOf("/repo", evidenceDir));
     }
+  });
+});
+
+describe("the evidence of a stack with an app checkout", () => {
+  it("is in the app's tests/drills/logs, for the program's settings and the CLI alike", () => {
+    const settings = parseStackSettings(sandboxRaw({ appDir: "../nova-rms" }), {
+      stack: "s",
+      projectDir: "/repo",
+    });
+    expect(settings.evidenceDir).toBe(path.join("/nova-rms", DEFAULT_EVIDENCE_DIR));
+    expect(resolveEvidenceDir("/repo", undefined, undefined, "../nova-rms")).toBe(settings.evidenceDir);
+    // A relative --evidence-dir or nova-rollout:evidenceDir is relative to the app too; an absolute one stays.
+    expect(resolveEvidenceDir("/repo", "out", undefined, "../nova-rms")).toBe("/nova-rms/out");
+    expect(resolveEvidenceDir("/repo", undefined, "/srv/evidence", "../nova-rms")).toBe("/srv/evidence");
+    // Without an app checkout: the project's.
+    expect(resolveEvidenceDir("/repo")).toBe(path.join("/repo", DEFAULT_EVIDENCE_DIR));
+  });
+
+  it("is found around the program's infra/ when appDir is not set", () => {
+    const app = path.join(scratch, "nova-rms");
+    fs.mkdirSync(path.join(app, "infra", "rollout"), { recursive: true });
+    fs.writeFileSync(path.join(app, "pnpm-workspace.yaml"), "packages: []\n");
+    const projectDir = path.join(app, "infra", "rollout");
+    const settings = parseStackSettings(sandboxRaw({}), { stack: "s", projectDir });
+    expect(settings.evidenceDir).toBe(path.join(app, DEFAULT_EVIDENCE_DIR));
   });
 });
 
