@@ -22,6 +22,7 @@ import {
   ClusterConnection,
   DatabaseSafeguards,
   NovaRelease,
+  PlatformStack,
   PostDeployVerification,
   ReleaseImages,
   ReleaseNamespace,
@@ -157,16 +158,36 @@ const workloadKey = workloadFingerprint(treeFingerprint(path.join(projectDir, ch
   scaling: settings.scaling,
 });
 
-// Step 5a. Cluster connection: an explicit provider for every Kubernetes resource.
+// Step 5a. The platform stack, when one owns the cluster, the namespace and the service account: read through a
+// StackReference and checked against this stack's config before any Kubernetes object is written.
+const platform =
+  settings.platformStack === undefined
+    ? undefined
+    : new PlatformStack(COMPONENT_NAMES.platform, {
+        stack: settings.platformStack,
+        expect: {
+          namespace: settings.namespace,
+          environment: settings.environment,
+          ...(settings.cluster.mode === "gke" ? { clusterName: settings.cluster.clusterName } : {}),
+        },
+      });
+/** A value that waits for the platform's check (as is, without a platform stack). */
+const afterPlatform = (value: pulumi.Output<string>): pulumi.Output<string> =>
+  platform === undefined ? value : pulumi.secret(pulumi.all([platform.checked, value]).apply(([, v]) => v));
+
+// Step 5a. Cluster connection: an explicit provider for every Kubernetes resource. With a platform stack in gke mode
+// the platform's kubeconfig reaches the cluster it created; this stack creates none.
 const cluster = new ClusterConnection(
   COMPONENT_NAMES.cluster,
   settings.cluster.mode === "kubeconfig"
     ? {
         mode: "kubeconfig",
-        kubeconfig: readKubeconfig(settings.cluster.kubeconfigPath),
+        kubeconfig: afterPlatform(readKubeconfig(settings.cluster.kubeconfigPath)),
         context: settings.cluster.context,
       }
-    : { ...settings.cluster, protect: production },
+    : platform !== undefined
+      ? { mode: "kubeconfig", kubeconfig: platform.kubeconfig }
+      : { ...settings.cluster, protect: production },
 );
 const providers = [cluster.provider];
 
@@ -174,7 +195,8 @@ const providers = [cluster.provider];
 const namespace = new ReleaseNamespace(
   COMPONENT_NAMES.namespace,
   {
-    name: settings.namespace,
+    name: platform?.namespace ?? settings.namespace,
+    ...(platform !== undefined ? { ownedByPlatform: true } : {}),
     environment: settings.environment,
     release: settings.images.tag,
     digests: {
@@ -313,6 +335,7 @@ const release = new NovaRelease(
     secretName: secrets.secretName,
     secretChecksum: secrets.checksum,
     ...(settings.apiIngress !== undefined ? { apiIngress: settings.apiIngress } : {}),
+    ...(platform !== undefined ? { serviceAccount: platform.workloadServiceAccount } : {}),
   },
   {
     providers,

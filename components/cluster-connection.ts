@@ -8,8 +8,8 @@ export type ClusterConnectionArgs =
       readonly mode: "kubeconfig";
       /** Kubeconfig contents (a Pulumi secret: it holds credentials). */
       readonly kubeconfig: pulumi.Input<string>;
-      /** Context to use inside the kubeconfig. */
-      readonly context: string;
+      /** Context to use inside the kubeconfig; its current context when not set. */
+      readonly context?: string;
       /**
        * Accepted so callers can pass one `protect` for every mode; it has no effect here: in kubeconfig mode the
        * cluster is not managed by this stack and the component creates only the Kubernetes provider. Default false.

@@ -4,6 +4,7 @@ export * from "./database-safeguards";
 export * from "./nova-release";
 export * from "./post-deploy-verification";
 export * from "./release-images";
+export * from "./platform-stack";
 export * from "./release-namespace";
 export * from "./scheduled-jobs";
 export * from "./ci-schedules";

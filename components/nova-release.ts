@@ -50,6 +50,11 @@ export interface NovaReleaseArgs {
     readonly certificateName: string;
     readonly className: string;
   };
+  /**
+   * The service account the workloads run as when the platform stack owns it (the chart then creates none). Not set:
+   * the chart's own.
+   */
+  readonly serviceAccount?: pulumi.Input<string>;
   /** Skip waiting for rollouts (never in production). Default false. */
   readonly skipAwait?: boolean;
 }
@@ -79,6 +84,9 @@ export function releaseValues(args: NovaReleaseArgs): pulumi.Inputs {
     secrets: { existingSecret: args.secretName, checksum: args.secretChecksum },
     commonAnnotations: { [PATCH_FORCE_ANNOTATION]: "true" },
     ...(args.apiIngress !== undefined ? { apiIngress: { enabled: true, ...args.apiIngress } } : {}),
+    ...(args.serviceAccount !== undefined
+      ? { serviceAccount: { create: false, name: args.serviceAccount } }
+      : {}),
   };
 }
 

@@ -11,7 +11,13 @@ import {
 
 export interface ReleaseNamespaceArgs {
   /** Namespace name, e.g. `nova-prod`. */
-  readonly name: string;
+  readonly name: pulumi.Input<string>;
+  /**
+   * The namespace belongs to the platform stack (`nova-rollout:platformStack`): the release patches it with its
+   * record and labels (a server-side apply patch, `NamespacePatch`) instead of creating it, so destroying the release
+   * takes back only its own fields and leaves the namespace, and everything the platform put in it, in place.
+   */
+  readonly ownedByPlatform?: boolean;
   readonly environment: Environment;
   /** Release id (image tag). */
   readonly release: string;
@@ -41,28 +47,36 @@ export function releaseAnnotations(args: ReleaseNamespaceArgs): Record<string, s
  * Pod Security Admission labels enforce the restricted standard at `latest` (checked by nova-namespace-pod-security).
  */
 export class ReleaseNamespace extends pulumi.ComponentResource {
-  public readonly namespace: k8s.core.v1.Namespace;
+  public readonly namespace: k8s.core.v1.Namespace | k8s.core.v1.NamespacePatch;
   public readonly name: pulumi.Output<string>;
 
   constructor(name: string, args: ReleaseNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
     super("nova:cluster:ReleaseNamespace", name, {}, opts);
-    this.namespace = new k8s.core.v1.Namespace(
-      `${name}${CHILD_SUFFIXES.namespace}`,
-      {
-        metadata: {
-          name: args.name,
-          labels: {
-            "app.kubernetes.io/part-of": PART_OF,
-            [ENVIRONMENT_LABEL]: args.environment,
-            // The API server itself refuses any pod that breaks the restricted Pod Security Standard.
-            ...POD_SECURITY_LABELS,
-          },
-          annotations: releaseAnnotations(args),
-        },
+    const metadata = {
+      name: args.name,
+      labels: {
+        "app.kubernetes.io/part-of": PART_OF,
+        [ENVIRONMENT_LABEL]: args.environment,
+        // The API server itself refuses any pod that breaks the restricted Pod Security Standard.
+        ...POD_SECURITY_LABELS,
       },
-      { parent: this, ...(args.protect !== undefined ? { protect: args.protect } : {}) },
-    );
-    this.name = this.namespace.metadata.name;
+      annotations: releaseAnnotations(args),
+    };
+    const childName = `${name}${CHILD_SUFFIXES.namespace}`;
+    if (args.ownedByPlatform === true) {
+      // The platform's namespace: no `protect` (deleting a patch only takes the release's fields back).
+      const patch = new k8s.core.v1.NamespacePatch(childName, { metadata }, { parent: this });
+      this.namespace = patch;
+      this.name = patch.metadata.apply((m) => m?.name ?? "");
+    } else {
+      const created = new k8s.core.v1.Namespace(
+        childName,
+        { metadata },
+        { parent: this, ...(args.protect !== undefined ? { protect: args.protect } : {}) },
+      );
+      this.namespace = created;
+      this.name = created.metadata.name;
+    }
     this.registerOutputs({ name: this.name });
   }
 }

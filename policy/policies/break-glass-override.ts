@@ -6,7 +6,7 @@ import { type PolicyConfigSchema } from "@pulumi/policy";
 import { describeOverrides } from "../../src/evidence";
 import { fix, type LocationConfig, locationSchemaProperties, policyRuntime } from "./common";
 import { gatePolicy } from "./gate-support";
-import { POLICY_NAMES } from "../../src/contract";
+import { POLICY_NAMES, RELEASE_NAMESPACE_TYPES } from "../../src/contract";
 
 export interface BreakGlassConfig extends LocationConfig {
   readonly reportOn: readonly string[];
@@ -17,7 +17,7 @@ const configSchema: PolicyConfigSchema = {
     reportOn: {
       type: "array",
       items: { type: "string" },
-      default: ["kubernetes:core/v1:Namespace"],
+      default: [...RELEASE_NAMESPACE_TYPES],
       description: "Resource types on which overrides are reported (one report per rollout by default).",
     },
     maxLifetimeHours: {

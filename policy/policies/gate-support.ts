@@ -36,6 +36,8 @@ export const GATED_TYPES = [
   "pulumi:providers:kubernetes",
   "gcp:container/cluster:Cluster",
   "kubernetes:core/v1:Namespace",
+  // The platform's namespace, patched with the release record when a platform stack owns it.
+  "kubernetes:core/v1:NamespacePatch",
 ] as const;
 
 export const gatedTypesSchemaProperty: PolicyConfigJSONSchema = {

@@ -9,7 +9,7 @@
  * namespace, is judged whatever its `environment` label; other stacks when their label is listed in `environments`.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { POD_SECURITY_LABELS, POLICY_NAMES } from "../../src/contract";
+import { POD_SECURITY_LABELS, POLICY_NAMES, RELEASE_NAMESPACE_TYPES } from "../../src/contract";
 import {
   environmentsSchemaProperty,
   fix,
@@ -61,7 +61,7 @@ export const namespacePodSecurity: ResourceValidationPolicy = {
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
-    if (args.type !== "kubernetes:core/v1:Namespace") {
+    if (!(RELEASE_NAMESPACE_TYPES as readonly string[]).includes(args.type)) {
       return;
     }
     const { cfg, ctx } = policyContext<NamespacePodSecurityConfig>(args, configSchema);

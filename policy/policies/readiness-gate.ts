@@ -19,6 +19,7 @@ import {
   DEFAULT_GATE_THRESHOLDS,
   RELEASE_ANNOTATIONS as ANNOTATIONS,
   POLICY_NAMES,
+  RELEASE_NAMESPACE_TYPES,
 } from "../../src/contract";
 import { fix, locationSchemaProperties, type StackContext, tryRead } from "./common";
 import { type GatedConfig, gatePolicy, gatedTypesSchemaProperty } from "./gate-support";
@@ -146,7 +147,7 @@ export function releaseRecordOf(props: Record<string, unknown>): {
 
 /** The namespace's own problems: its release record incomplete, or not the release the stack config names. */
 function releaseRecordLines(args: ResourceValidationArgs, ctx: StackContext): string[] {
-  if (args.type !== "kubernetes:core/v1:Namespace") return [];
+  if (!(RELEASE_NAMESPACE_TYPES as readonly string[]).includes(args.type)) return [];
   const lines: string[] = [];
   const record = releaseRecordOf(args.props);
   for (const p of record.problems) {

@@ -5,6 +5,7 @@ import {
   DIGEST_PATTERN,
   ENVIRONMENTS,
   HOSTNAME_PATTERN,
+  PLATFORM_STACK_PATTERN,
   PROJECT_NAME,
   SECRET_KEYS,
   type SecretKey,
@@ -321,6 +322,14 @@ export const rawStackConfigSchema = z
     gcpProject: nonEmpty("a GCP project id").optional(),
     gcpRegion: nonEmpty("a GCP region").optional(),
     gkeClusterName: z.string().regex(DNS_LABEL_RE, { error: "expected a DNS-1123 label" }).optional(),
+    // The platform stack that owns the cluster, the namespace and the workloads' service account (platform/).
+    platformStack: z
+      .string({ error: "expected <organization>/<project>/<stack>" })
+      .regex(PLATFORM_STACK_PATTERN, {
+        error:
+          "expected <organization>/<project>/<stack>, e.g. organization/nova-platform/platform-production",
+      })
+      .optional(),
     gkeNodeCount: integer(1, 100).default(3),
     gkeMachineType: nonEmpty("a machine type").default("e2-standard-4"),
 

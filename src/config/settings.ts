@@ -112,6 +112,12 @@ export interface StackSettings {
     /** Plain value as read from config; wrapped with `pulumi.secret` before use. */
     readonly rehearsalDatabaseUrl: string;
   };
+  /**
+   * The platform stack (`<organization>/nova-platform/<stack>`) that owns the cluster, the namespace and the
+   * workloads' service account, read through a StackReference; undefined: the release owns them (and, in gke mode,
+   * creates the cluster).
+   */
+  readonly platformStack?: string;
   readonly pausedCronJobs: readonly string[];
   /** The staging cluster's CronJobs paused for the release (its kubeconfig path resolved), when configured. */
   readonly stagingCronJobs?: {
@@ -327,6 +333,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
       migrationCommand: req(c.migrationCommand),
       rehearsalDatabaseUrl: req(c.rehearsalDatabaseUrl),
     },
+    ...(c.platformStack !== undefined ? { platformStack: c.platformStack } : {}),
     pausedCronJobs: c.pausedCronJobs,
     ...(c.stagingCronJobs !== undefined
       ? {

@@ -9,6 +9,7 @@ export const PROJECT_NAME = "nova-rollout";
 /** The name `index.ts` gives each component. */
 export const COMPONENT_NAMES = {
   cluster: "nova",
+  platform: "nova",
   namespace: "nova",
   images: "nova",
   secrets: "nova",

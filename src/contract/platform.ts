@@ -44,3 +44,12 @@ export const PLATFORM_OUTPUTS = {
   /** `{ namespace, name, environment }` of the production marker ConfigMap. */
   marker: "marker",
 } as const;
+
+/** `<organization>/<project>/<stack>`: the platform stack a release names (`nova-rollout:platformStack`). */
+export const PLATFORM_STACK_PATTERN = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** The Kubernetes types that carry a release's record on its namespace: its own Namespace, or a patch of the platform's. */
+export const RELEASE_NAMESPACE_TYPES = [
+  "kubernetes:core/v1:Namespace",
+  "kubernetes:core/v1:NamespacePatch",
+] as const;

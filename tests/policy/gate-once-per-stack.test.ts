@@ -93,7 +93,7 @@ describe("the gate policies of one run", () => {
         const outcome = await runResourcePolicy(policy, {
           type,
           name: type.split(":").at(-1) ?? type,
-          props: type === "kubernetes:core/v1:Namespace" ? namespaceProps : {},
+          props: type.startsWith("kubernetes:core/v1:Namespace") ? namespaceProps : {},
           config: fileConfig(policy, "production", { projectDir: p.dir }),
         });
         if (policy !== breakGlassOverride) messages.push(...outcome.messages);

@@ -38,6 +38,20 @@ describe("nova-namespace-pod-security", () => {
     expect((await run()).messages).toEqual([]);
   });
 
+  it("judges the release's patch of a platform's namespace the same way", async () => {
+    const patched = (labels: Labels) =>
+      runResourcePolicy(namespacePodSecurity, {
+        type: "kubernetes:core/v1:NamespacePatch",
+        name: "nova-namespace",
+        props: { metadata: { name: "nova-app", labels } },
+        config: { projectDir: fixture.project.dir },
+      });
+    expect((await patched({ ...POD_SECURITY_LABELS })).messages).toEqual([]);
+    expect(
+      (await patched({ "pod-security.kubernetes.io/enforce": "privileged" })).messages.join("\n"),
+    ).toMatch(/enforce is "privileged"/);
+  });
+
   it("accepts enforce-version unset (the API server then applies the latest checks)", async () => {
     const out = await run((n) => delete n.metadata.labels["pod-security.kubernetes.io/enforce-version"]);
     expect(out.messages).toEqual([]);

@@ -61,12 +61,13 @@ describe("nova-readiness-gate passing fixture", () => {
     expect((await gate(type, name)).messages).toEqual([]);
   });
 
-  it("allows the namespace carrying the matching release record", async () => {
-    await produceBundle(fixture.project);
-    expect((await gate("kubernetes:core/v1:Namespace", "nova-namespace", namespaceProps())).messages).toEqual(
-      [],
-    );
-  });
+  it.each(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"])(
+    "allows the namespace (%s) carrying the matching release record",
+    async (type) => {
+      await produceBundle(fixture.project);
+      expect((await gate(type, "nova-namespace", namespaceProps())).messages).toEqual([]);
+    },
+  );
 
   it("ignores resources that are not gated", async () => {
     expect((await gate("kubernetes:apps/v1:Deployment", "nova-api")).messages).toEqual([]);
@@ -178,14 +179,23 @@ describe("nova-readiness-gate blocks", () => {
     expect((await gate()).messages.join("\n")).toMatch(/is not accepted: not JSON/);
   });
 
-  it("a namespace whose release record differs from the stack config", async () => {
-    await produceBundle(fixture.project);
-    const out = await gate(
-      "kubernetes:core/v1:Namespace",
-      "nova-namespace",
-      namespaceProps({ "rollout.nova.dev/api-digest": OTHER_DIGESTS.api }),
-    );
-    expect(out.messages.join("\n")).toMatch(/release record .* differs from the stack config/);
+  it.each(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:NamespacePatch"])(
+    "a namespace (%s) whose release record differs from the stack config",
+    async (type) => {
+      await produceBundle(fixture.project);
+      const out = await gate(
+        type,
+        "nova-namespace",
+        namespaceProps({ "rollout.nova.dev/api-digest": OTHER_DIGESTS.api }),
+      );
+      expect(out.messages.join("\n")).toMatch(/release record .* differs from the stack config/);
+    },
+  );
+
+  it("an unready release on a platform's namespace (a NamespacePatch is gated like the Namespace)", async () => {
+    // No bundle at all: the patch that would write the release record onto the platform's namespace is refused.
+    const out = await gate("kubernetes:core/v1:NamespacePatch", "nova-namespace", namespaceProps());
+    expect(out.messages.join("\n")).toMatch(/preflight/i);
   });
 
   it("a namespace whose release record is unknown during preview (a violation, not an advisory skip)", async () => {
