@@ -6,6 +6,7 @@
 import * as path from "node:path";
 import { DEFAULT_EVIDENCE_DIR, PROJECT_NAME } from "../../src/contract";
 import { evidenceBase, evidenceDirOf, resolveAppDir } from "../../src/config/project";
+import { openPreflightSigner } from "../../src/evidence/kms-gcloud";
 import {
   activeFreezes,
   automationHistory,
@@ -23,7 +24,6 @@ import {
   readRecords,
   keyIdOf,
   sandboxPreflightKey,
-  preflightSigner,
   type Signer,
   trustedPreflightKeys,
   verifyReadiness,
@@ -146,7 +146,7 @@ export async function runPreflight(
       ? sandboxSigningKey(projectDir, target.level)
       : undefined;
   try {
-    signer = preflightSigner(o.signingKey ?? sandboxKey);
+    signer = await openPreflightSigner(o.signingKey ?? sandboxKey);
   } catch (e) {
     console.error(`preflight: cannot use the signing key: ${(e as Error).message}`);
     return 2;

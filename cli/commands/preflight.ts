@@ -54,8 +54,8 @@ export function preflightCommand(): Command {
     .option("--sample-data-max-age-days <days>", "maximum seed-log age (default: committed)")
     .option("--max-age-hours <hours>", "bundle freshness used for the final verdict (default: committed)")
     .option(
-      "--signing-key <file>",
-      "ed25519 private key (PEM) that signs the bundle (default: NOVA_SIGNING_KEY_FILE); production needs one in the roster",
+      "--signing-key <file|gcpkms://…>",
+      "the key that signs the bundle: an ed25519 private key (PEM) or a Cloud KMS key version (gcpkms://projects/…/cryptoKeyVersions/<n>) (default: NOVA_SIGNING_KEY_FILE); production needs one in the roster",
     )
     .option(
       "--ran-by <name>",

@@ -67,12 +67,6 @@ export function fileSigner(file: string): Signer {
   return { keyid, sign: (data) => Promise.resolve(crypto.sign(null, data, key)) };
 }
 
-/** The preflight signer from an option, else NOVA_SIGNING_KEY_FILE; undefined when neither names a key file. */
-export function preflightSigner(option?: string, env: NodeJS.ProcessEnv = process.env): Signer | undefined {
-  const file = option ?? env["NOVA_SIGNING_KEY_FILE"];
-  return file !== undefined && file.length > 0 ? fileSigner(file) : undefined;
-}
-
 /** The part of a cloud KMS client the CI signer needs (e.g. Cloud KMS `asymmetricSign` with an Ed25519 key). */
 export interface KmsClient {
   getPublicKey(keyName: string): Promise<{ pem: string }>;

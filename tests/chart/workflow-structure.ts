@@ -68,7 +68,16 @@ export function workflowProblems(text: string): string[] {
         problems.push(`job ${name} does not install gke-gcloud-auth-plugin with setup-gcloud`);
       }
     }
-    if (steps.some((s) => /\bpreflight\b/.test(s.run ?? ""))) preflight = name;
+    const preflightRun = steps.find((s) => /\bpreflight\b/.test(s.run ?? ""));
+    if (preflightRun !== undefined) {
+      preflight = name;
+      // The bundle is signed in Cloud KMS: no private key in a repository secret, none written to the runner.
+      if (!/--signing-key\s+"?gcpkms:\/\//.test(preflightRun.run ?? "")) {
+        problems.push(
+          `job ${name} does not sign the preflight with a Cloud KMS key (--signing-key gcpkms://…)`,
+        );
+      }
+    }
 
     if (isPullRequestJob(job)) {
       const jobText = JSON.stringify(job);

@@ -170,6 +170,20 @@ describe(".github/workflows/rollout.yml structure", () => {
       /job rollout runs an update without needing the preflight job/,
     ],
     [
+      "a preflight signed with a key file from a secret",
+      (d) => {
+        const steps = d.getIn(["jobs", "preflight", "steps"]) as {
+          items: { get(k: string): string | undefined }[];
+        };
+        const i = steps.items.findIndex((s) => /\bpreflight\b/.test(s.get("run") ?? ""));
+        d.setIn(
+          ["jobs", "preflight", "steps", i, "run"],
+          'npm run --silent preflight -- --stack production --signing-key "$RUNNER_TEMP/preflight.pem"',
+        );
+      },
+      /job preflight does not sign the preflight with a Cloud KMS key/,
+    ],
+    [
       "no auth plugin",
       (d) =>
         d.deleteIn([
