@@ -4,8 +4,8 @@
  * live database, once, with one dump.
  */
 import { type Command } from "commander";
-import { authorizeRestore } from "../actions/restore-decision";
-import { restoreDb } from "../actions/restore-db";
+import { authorizeRestore, type AuthorizeRestoreOptions } from "../actions/restore-decision";
+import { restoreDb, type RestoreDbOptions } from "../actions/restore-db";
 import { resolveProjectDir, SSH_KEY_OPTION, stackCommand } from "../options";
 import { JSON_OPTION, withJsonResult } from "../output";
 import { RESTORE_DECISION_MAX_HOURS } from "../../src/evidence/restore-decisions";
@@ -27,35 +27,15 @@ export function restoreDbCommand(): Command {
       "restore over the live database (the target must be it), on the incident commander's signed decision for this dump",
     )
     .option(...JSON_OPTION)
-    .action(
-      (o: {
-        stack: string;
-        projectDir?: string;
-        evidenceDir?: string;
-        targetEnv: string;
-        dump?: string;
-        liveEnv?: string;
-        skipMigrations?: boolean;
-        overLive?: boolean;
-        json?: boolean;
-      }) =>
-        withJsonResult(o.json, async () => {
-          const result = await restoreDb({
-            stack: o.stack,
-            projectDir: resolveProjectDir(o.projectDir),
-            targetEnv: o.targetEnv,
-            ...(o.dump !== undefined ? { dump: o.dump } : {}),
-            ...(o.liveEnv !== undefined ? { liveEnv: o.liveEnv } : {}),
-            ...(o.skipMigrations === true ? { skipMigrations: true } : {}),
-            ...(o.overLive === true ? { overLive: true } : {}),
-            ...(o.evidenceDir !== undefined ? { evidenceDir: o.evidenceDir } : {}),
-          });
-          // With --json this line goes to stderr; the result is the JSON on stdout.
-          console.log(
-            `restored ${result.dump} into the ${o.overLive === true ? "live database" : "database"} of ${o.targetEnv}${result.migrated ? " and migrated it" : ""}`,
-          );
-          return result;
-        }),
+    .action((o: Omit<RestoreDbOptions, "projectDir"> & { projectDir?: string; json?: boolean }) =>
+      withJsonResult(o.json, async () => {
+        const result = await restoreDb({ ...o, projectDir: resolveProjectDir(o.projectDir) });
+        // With --json this line goes to stderr; the result is the JSON on stdout.
+        console.log(
+          `restored ${result.dump} into the ${o.overLive === true ? "live database" : "database"} of ${o.targetEnv}${result.migrated ? " and migrated it" : ""}`,
+        );
+        return result;
+      }),
     );
 }
 
@@ -77,29 +57,7 @@ export function authorizeRestoreCommand(): Command {
     )
     .option(...SSH_KEY_OPTION)
     .option(...JSON_OPTION)
-    .action(
-      (o: {
-        stack: string;
-        projectDir?: string;
-        evidenceDir?: string;
-        incidentCommander: string;
-        reason: string;
-        dump?: string;
-        expiresInMinutes: string;
-        sshKey?: string;
-        json?: boolean;
-      }) =>
-        withJsonResult(o.json, () =>
-          authorizeRestore({
-            stack: o.stack,
-            projectDir: resolveProjectDir(o.projectDir),
-            incidentCommander: o.incidentCommander,
-            reason: o.reason,
-            expiresInMinutes: o.expiresInMinutes,
-            ...(o.evidenceDir !== undefined ? { evidenceDir: o.evidenceDir } : {}),
-            ...(o.dump !== undefined ? { dump: o.dump } : {}),
-            ...(o.sshKey !== undefined ? { sshKey: o.sshKey } : {}),
-          }),
-        ),
+    .action((o: Omit<AuthorizeRestoreOptions, "projectDir"> & { projectDir?: string; json?: boolean }) =>
+      withJsonResult(o.json, () => authorizeRestore({ ...o, projectDir: resolveProjectDir(o.projectDir) })),
     );
 }

@@ -15,6 +15,7 @@ import {
   type PulumiFn,
   type Stack,
 } from "@pulumi/pulumi/automation";
+import { CLUSTER_MARKER } from "../../src/contract";
 import { cacheDir, requireToolchain, toolchainEnv } from "../../tools/toolchain";
 
 const execFileAsync = promisify(execFile);
@@ -118,6 +119,18 @@ export async function run(
 /** kubectl against the sandbox cluster. */
 export async function kubectl(...args: string[]): Promise<string> {
   return run("kubectl", ["--kubeconfig", SANDBOX.kubeconfig, "--context", SANDBOX.context, ...args]);
+}
+
+/** Removes the sandbox cluster's marker (one per cluster), as a test that set or made one leaves the cluster. */
+export async function removeClusterMarker(): Promise<void> {
+  await kubectl(
+    "-n",
+    CLUSTER_MARKER.namespace,
+    "delete",
+    "configmap",
+    CLUSTER_MARKER.name,
+    "--ignore-not-found",
+  );
 }
 
 /** Whether the running stand-ins were started from the current tools/sandbox/standins.mjs (up.sh records its sha256). */

@@ -13,7 +13,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_MARKER, RELEASE_ANNOTATIONS } from "../../src/contract";
 import { classifyStackFile } from "../../src/evidence";
 import { readMarker } from "../../src/evidence/cluster-marker-read";
-import { createOrSelectProjectStack, kubectl, REPO_ROOT, SANDBOX, sandboxImageDigests } from "./harness";
+import {
+  createOrSelectProjectStack,
+  kubectl,
+  removeClusterMarker,
+  REPO_ROOT,
+  SANDBOX,
+  sandboxImageDigests,
+} from "./harness";
 import { ProductionWorld } from "./production-world";
 import { destroyStacks } from "./protect";
 import { deployments as deploymentsOf, stateResources } from "./scenario";
@@ -59,14 +66,7 @@ afterAll(async () => {
     await world?.dispose();
     if (platform !== undefined) await destroyStacks([platform], path.dirname(platform.workspace.workDir));
   } finally {
-    await kubectl(
-      "-n",
-      CLUSTER_MARKER.namespace,
-      "delete",
-      "configmap",
-      CLUSTER_MARKER.name,
-      "--ignore-not-found",
-    );
+    await removeClusterMarker();
     await kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false");
   }
 }, 900_000);

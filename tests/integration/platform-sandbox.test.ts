@@ -15,6 +15,7 @@ import {
   createOrSelectProjectStack,
   ensureSandbox,
   kubectl,
+  removeClusterMarker,
   REPO_ROOT,
   SANDBOX,
   tempBackend,
@@ -67,14 +68,7 @@ afterAll(async () => {
   try {
     await platform?.destroy();
   } finally {
-    await kubectl(
-      "-n",
-      CLUSTER_MARKER.namespace,
-      "delete",
-      "configmap",
-      CLUSTER_MARKER.name,
-      "--ignore-not-found",
-    );
+    await removeClusterMarker();
     await kubectl("delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=false");
     backend?.cleanup();
   }

@@ -6,7 +6,7 @@ import * as path from "node:path";
 import { parse as parseYaml, stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_MARKER } from "../../src/contract";
-import { kubectl, SANDBOX } from "./harness";
+import { kubectl, removeClusterMarker, SANDBOX } from "./harness";
 import { ProductionWorld } from "./production-world";
 import { sandboxConfig, stateResources } from "./scenario";
 
@@ -20,14 +20,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await kubectl(
-    "-n",
-    CLUSTER_MARKER.namespace,
-    "delete",
-    "configmap",
-    CLUSTER_MARKER.name,
-    "--ignore-not-found",
-  );
+  await removeClusterMarker();
   await world?.dispose();
 }, 900_000);
 

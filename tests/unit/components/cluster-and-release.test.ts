@@ -112,6 +112,14 @@ describe("NovaRelease and ReleaseNamespace", () => {
     });
   });
 
+  it("runs the workloads as the platform's service account, creating none, when the platform owns it", () => {
+    expect(release.releaseValues(args)).not.toHaveProperty("serviceAccount");
+    expect(release.releaseValues({ ...args, serviceAccount: "nova-rms" })["serviceAccount"]).toEqual({
+      create: false,
+      name: "nova-rms",
+    });
+  });
+
   it("leaves the keys it passes out of values-production.yaml (the stack config is the one source of truth)", () => {
     const chartDir = path.resolve(__dirname, "../../../charts/nova-stack");
     const prod = parse(fs.readFileSync(release.valuesFileFor(chartDir, "production"), "utf8")) as Record<

@@ -1,7 +1,7 @@
 // The release on a platform stack (nova-rollout:platformStack), under mocks: the StackReference's outputs are checked
 // against the release's own config before anything uses them (the refusal of another platform's stack is proven on
-// the engine, tests/integration/platform-release.test.ts), the release patches the platform's namespace instead of
-// creating one, and the chart runs as the platform's service account without creating its own.
+// the engine, tests/integration/platform-release.test.ts), and the release patches the platform's namespace instead
+// of creating one.
 import { beforeAll, describe, expect, it } from "vitest";
 import { installMocks, isSecret, promiseOf, settle, type MockState } from "../support/mocks";
 
@@ -97,30 +97,5 @@ describe("a release on the platform's namespace and service account", () => {
         labels: { "pod-security.kubernetes.io/enforce": "restricted" },
       },
     });
-  });
-
-  it("renders the chart with the platform's service account and none of its own", () => {
-    const values = components.releaseValues({
-      chartPath: "charts/nova-stack",
-      valuesFiles: [],
-      namespace: "nova-prod",
-      environment: "production",
-      imageRegistry: "us-docker.pkg.dev/nova-prod/nova",
-      release: "2026.12.1",
-      images: {
-        api: { repository: "nova-rms-api", digest: `sha256:${"a".repeat(64)}` },
-        worker: { repository: "nova-rms-worker", digest: `sha256:${"b".repeat(64)}` },
-      },
-      scaling: {
-        autoscalingEnabled: false,
-        targetCpuPercent: 70,
-        api: { replicas: 2, maxReplicas: 2 },
-        worker: { replicas: 2, maxReplicas: 2 },
-      },
-      secretName: "nova-app-secrets",
-      secretChecksum: "0",
-      serviceAccount: "nova-rms",
-    });
-    expect(values["serviceAccount"]).toEqual({ create: false, name: "nova-rms" });
   });
 });
