@@ -48,6 +48,25 @@ describe(".github/workflows/rollout.yml", () => {
     expect(text).toMatch(/Pulumi\.\$\{\{ inputs\.stack \|\| 'production' \}\}\.yaml/);
   });
 
+  it("runs post-launch only when asked and only after a verified launch, and proposes its changes as a pull request", () => {
+    const steps = (
+      parse(fs.readFileSync(WORKFLOW, "utf8")) as {
+        jobs: Record<
+          string,
+          { steps: { name?: string; if?: string; run?: string; with?: Record<string, string> }[] }
+        >;
+      }
+    ).jobs["rollout"]?.steps;
+    const post = steps?.find((s) => s.name === "Post-launch");
+    expect(post?.if).toBe("steps.up.outputs.code == '0' && inputs.post_launch");
+    expect(post?.run).toMatch(
+      /rollout -- post-launch --stack "\$STACK" --by ci-rollout --ssh-key "\$NOVA_SSH_KEY_FILE"/,
+    );
+    const pr = steps?.find((s) => s.name === "Open the post-launch pull request");
+    expect(pr?.if).toBe("steps.post_launch.outcome == 'success'");
+    expect(pr?.with?.["add-paths"]).toMatch(/STATUS\.md\nTODO\.md\nREADME\.md\ntests\/drills\/logs\//);
+  });
+
   it("fails on a broken workflow (the lint is real)", () => {
     const broken = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "nova-actionlint-")), "broken.yml");
     fs.writeFileSync(
