@@ -3,12 +3,7 @@
  * project directory and a stack's evidence directory that every command uses.
  */
 import { Command, InvalidArgumentError } from "commander";
-import {
-  evidenceBase,
-  evidenceDirOf,
-  findProjectDir,
-  resolveProjectDir as projectDirFrom,
-} from "../src/config/project";
+import { evidenceDirOf, findProjectDir, resolveProjectDir as projectDirFrom } from "../src/config/project";
 import { resolveStackSettings } from "../src/evidence";
 import { UserError } from "./errors";
 
@@ -78,7 +73,7 @@ export function resolveEvidenceDir(
   configured?: string,
   appDir?: string,
 ): string {
-  return evidenceDirOf(evidenceBase(projectDir, appDir), option, configured);
+  return evidenceDirOf({ projectDir, appDir }, option, configured);
 }
 
 /** The evidence directory a stack file configures (flag first), for commands that do not open the stack. */

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Transform } from "node:stream";
+import { Transform, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { UserError } from "../errors";
 
@@ -57,43 +57,61 @@ export interface LocalDump {
 }
 
 /**
+ * Reads a `gs://` dump once through `gcloud storage cat` into `sink`, hashing what passes; resolves to the sha256.
+ */
+async function streamGcsDump(dump: string, sink: NodeJS.WritableStream): Promise<string> {
+  const hash = createHash("sha256");
+  const child = spawn("gcloud", ["storage", "cat", dump], { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number>((resolve, reject) => {
+    child.on("error", (e) => reject(new UserError(`could not run gcloud to read ${dump}: ${e.message}`)));
+    child.on("close", (code) => resolve(code ?? 1));
+  });
+  // Awaited after the copy; until then a failure to start is held here, not left unhandled.
+  exited.catch(() => undefined);
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  await pipeline(child.stdout, hashing, sink);
+  const code = await exited;
+  if (code !== 0) throw new UserError(`could not read the dump ${dump}: ${stderr.trim() || `exit ${code}`}`);
+  return hash.digest("hex");
+}
+
+async function localFileSha256(dump: string): Promise<string> {
+  if (!fs.existsSync(dump)) throw new UserError(`the dump ${dump} does not exist`);
+  const hash = createHash("sha256");
+  for await (const chunk of fs.createReadStream(dump)) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/** The sha256 of a dump's bytes (a path or `gs://` object), read once and kept nowhere. */
+export function dumpSha256(dump: string): Promise<string> {
+  if (!dump.startsWith("gs://")) return localFileSha256(dump);
+  const discard = new Writable({ write: (_chunk, _enc, done) => done() });
+  return streamGcsDump(dump, discard);
+}
+
+/**
  * The dump's bytes and their sha256: a local file is hashed in place; a `gs://` object is streamed once through
  * `gcloud storage cat` into a private temporary directory, so what was hashed is what gets restored.
  */
 export async function localDump(dump: string): Promise<LocalDump> {
-  const hash = createHash("sha256");
   if (!dump.startsWith("gs://")) {
-    if (!fs.existsSync(dump)) throw new UserError(`the dump ${dump} does not exist`);
-    for await (const chunk of fs.createReadStream(dump)) hash.update(chunk as Buffer);
-    return { file: dump, sha256: hash.digest("hex"), dispose: () => undefined };
+    return { file: dump, sha256: await localFileSha256(dump), dispose: () => undefined };
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "nova-restore-"));
   const dispose = () => fs.rmSync(dir, { recursive: true, force: true });
   const file = path.join(dir, path.basename(dump));
   try {
-    const child = spawn("gcloud", ["storage", "cat", dump], { stdio: ["ignore", "pipe", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-    const exited = new Promise<number>((resolve, reject) => {
-      child.on("error", (e) => reject(new UserError(`could not run gcloud to read ${dump}: ${e.message}`)));
-      child.on("close", (code) => resolve(code ?? 1));
-    });
-    // Awaited after the copy; until then a failure to start is held here, not left unhandled.
-    exited.catch(() => undefined);
-    const hashing = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        done(null, chunk);
-      },
-    });
-    await pipeline(child.stdout, hashing, fs.createWriteStream(file, { mode: 0o600 }));
-    const code = await exited;
-    if (code !== 0) {
-      throw new UserError(`could not read the dump ${dump}: ${stderr.trim() || `exit ${code}`}`);
-    }
+    const sha256 = await streamGcsDump(dump, fs.createWriteStream(file, { mode: 0o600 }));
+    return { file, sha256, dispose };
   } catch (e) {
     dispose();
     throw e;
   }
-  return { file, sha256: hash.digest("hex"), dispose };
 }

@@ -5,7 +5,7 @@
  */
 import * as path from "node:path";
 import { DEFAULT_EVIDENCE_DIR, PROJECT_NAME } from "../../src/contract";
-import { evidenceBase, evidenceDirOf, resolveAppDir } from "../../src/config/project";
+import { evidenceDirOf, resolveAppDir } from "../../src/config/project";
 import { openPreflightSigner } from "../../src/evidence/kms-gcloud";
 import {
   activeFreezes,
@@ -151,7 +151,7 @@ export async function runPreflight(
     console.error(`preflight: cannot use the signing key: ${(e as Error).message}`);
     return 2;
   }
-  const evidenceAbs = evidenceDirOf(evidenceBase(projectDir, base?.appDir), o.evidenceDir, base?.evidenceDir);
+  const evidenceAbs = evidenceDirOf({ projectDir, appDir: base?.appDir }, o.evidenceDir, base?.evidenceDir);
   const evidenceDir = o.evidenceDir ?? base?.evidenceDir ?? DEFAULT_EVIDENCE_DIR;
   // The Nova RMS checkout: --app-dir, else nova-rollout:appDir, else the app around this program's infra/.
   const appDir = resolveAppDir(projectDir, o.appDir ?? base?.appDir);

@@ -84,6 +84,51 @@ export function liveConnection(
   );
 }
 
+/** What a restore reads: the dump's file, and for `--over-live` the decision it took. */
+interface RestoreSource {
+  readonly file: string;
+  readonly decision?: string;
+  /** Marks the decision unused again (a restore that wrote nothing). */
+  readonly giveBack: () => void;
+  /** Removes the private copy of the dump, if one was made. */
+  readonly dispose: () => void;
+}
+
+const NOTHING_TAKEN = { giveBack: () => undefined, dispose: () => undefined } as const;
+
+/**
+ * `--over-live`: the dump read once into a private copy and hashed, the incident commander's decision for exactly
+ * those bytes found and taken (marked used). Refuses, with every decision on file and why it does not count, when
+ * none allows it; nothing is kept then.
+ */
+async function decidedSource(o: RestoreDbOptions, dump: string): Promise<RestoreSource> {
+  const roster = decisionRoster(o.projectDir, o.stack);
+  const copy = await localDump(dump);
+  try {
+    const evidenceDir = stackFileView(o.projectDir, o.stack, o.evidenceDir).evidenceDir;
+    const found = findRestoreDecision(evidenceDir, roster, {
+      stack: o.stack,
+      dumpSha256: copy.sha256,
+      now: new Date(),
+    });
+    if ("problems" in found) {
+      const why = found.problems.length > 0 ? found.problems.join("; ") : "none is on file";
+      throw new UserError(
+        `refused: no incident commander's decision allows restoring ${dump} over the live database of stack ${o.stack} (${why}); nothing was written. The incident commander records one with: rollout authorize-restore --stack ${o.stack} --incident-commander <name> --reason <text> --dump ${dump} --ssh-key <their key>`,
+        EXIT.usage,
+      );
+    }
+    const giveBack = takeDecision(found.file, { dump, target: o.targetEnv });
+    process.stderr.write(
+      `restoring over the live database of stack ${o.stack} on ${path.basename(found.file)}; stop the workloads that write to it first (see the runbook)\n`,
+    );
+    return { file: copy.file, decision: found.file, giveBack, dispose: copy.dispose };
+  } catch (e) {
+    copy.dispose();
+    throw e;
+  }
+}
+
 /** Restores the dump into the target and migrates it; resolves to the dump restored. */
 export async function restoreDb(
   o: RestoreDbOptions,
@@ -93,41 +138,13 @@ export async function restoreDb(
   const live = liveConnection(settings, o.liveEnv);
   const dump = o.dump ?? newestDump(settings.database.backupDestination, o.stack);
   const over = o.overLive === true ? "live" : "other";
-  let giveBack = () => undefined as void;
-  let decision: string | undefined;
-  let source = dump;
-  let disposeCopy = () => undefined as void;
-  if (over === "live") {
-    const roster = decisionRoster(o.projectDir, o.stack);
-    const copy = await localDump(dump);
-    disposeCopy = copy.dispose;
-    source = copy.file;
-    const evidenceDir = stackFileView(o.projectDir, o.stack, o.evidenceDir).evidenceDir;
-    const found = findRestoreDecision(evidenceDir, roster, {
-      stack: o.stack,
-      dumpSha256: copy.sha256,
-      now: new Date(),
-    });
-    if ("problems" in found) {
-      copy.dispose();
-      const why = found.problems.length > 0 ? found.problems.join("; ") : "none is on file";
-      throw new UserError(
-        `refused: no incident commander's decision allows restoring ${dump} over the live database of stack ${o.stack} (${why}); nothing was written. The incident commander records one with: rollout authorize-restore --stack ${o.stack} --incident-commander <name> --reason <text> --dump ${dump} --ssh-key <their key>`,
-        EXIT.usage,
-      );
-    }
-    decision = found.file;
-    giveBack = takeDecision(found.file, { dump, target: o.targetEnv });
-    process.stderr.write(
-      `restoring over the live database of stack ${o.stack} on ${path.basename(found.file)}; stop the workloads that write to it first (see the runbook)\n`,
-    );
-  }
+  const source = over === "live" ? await decidedSource(o, dump) : { file: dump, ...NOTHING_TAKEN };
   const migration = o.skipMigrations === true ? "true" : settings.database.migrationCommand;
   process.stderr.write(
     `restoring ${dump} into the database of ${o.targetEnv}${o.skipMigrations === true ? "" : ", then migrating it"}\n`,
   );
   const script = rehearsalScript(
-    source,
+    source.file,
     migration,
     over === "live"
       ? {
@@ -164,7 +181,7 @@ export async function restoreDb(
       child.on("close", (c) => resolve(c ?? 1));
     });
   } finally {
-    disposeCopy();
+    source.dispose();
   }
   if (code === SAME_DATABASE_EXIT_CODE) {
     throw new UserError(
@@ -173,7 +190,7 @@ export async function restoreDb(
     );
   }
   if (code === NOT_LIVE_EXIT_CODE) {
-    giveBack();
+    source.giveBack();
     throw new UserError(
       `refused: --over-live restores only over the live database of stack ${o.stack}, and the database of ${o.targetEnv} is another; nothing was written and the decision stands`,
       EXIT.usage,
@@ -183,6 +200,6 @@ export async function restoreDb(
   return {
     dump,
     migrated: o.skipMigrations !== true,
-    ...(decision !== undefined ? { decision } : {}),
+    ...(source.decision !== undefined ? { decision: source.decision } : {}),
   };
 }

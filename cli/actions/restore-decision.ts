@@ -27,7 +27,7 @@ import {
 import { loadStackSettingsFromFile } from "../../src/config/stack-file";
 import { stackEnforcement } from "../engine";
 import { EXIT, UserError } from "../errors";
-import { localDump, newestDump } from "./dumps";
+import { dumpSha256, newestDump } from "./dumps";
 import { stackFileView } from "./stack";
 
 /**
@@ -86,8 +86,7 @@ export async function authorizeRestore(
   const dump =
     o.dump ??
     newestDump(loadStackSettingsFromFile(o.projectDir, o.stack).database.backupDestination, o.stack);
-  const local = await localDump(dump);
-  local.dispose();
+  const sha256 = await dumpSha256(dump);
   const now = new Date();
   let written: { file: string; signature?: string };
   try {
@@ -97,7 +96,7 @@ export async function authorizeRestore(
         kind: "restore-db",
         stack: o.stack,
         dump,
-        dumpSha256: local.sha256,
+        dumpSha256: sha256,
         incidentCommander: o.incidentCommander,
         reason: o.reason,
         createdAt: now.toISOString(),
@@ -113,7 +112,7 @@ export async function authorizeRestore(
   // Signed with another key than the incident commander's, it would never count: say so now and keep nothing.
   const problem = restoreDecisionProblem(written.file, roster, {
     stack: o.stack,
-    dumpSha256: local.sha256,
+    dumpSha256: sha256,
     now,
   });
   if (problem !== undefined) {
@@ -127,7 +126,7 @@ export async function authorizeRestore(
     record: written.file,
     signature: written.signature ?? "",
     dump,
-    dumpSha256: local.sha256,
+    dumpSha256: sha256,
   };
 }
 

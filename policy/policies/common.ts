@@ -9,7 +9,6 @@ import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/po
 import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
 import {
-  evidenceBase,
   evidenceDirOf,
   findProjectDir,
   gateInputOfSettings,
@@ -133,7 +132,7 @@ export function stackContext(urn: string, cfg: LocationConfig): StackContext | u
   // In order: the policy config when the user set it, else the stack's `nova-rollout:evidenceDir`, else the default;
   // relative to the stack's app checkout when it has one.
   const evidenceDir = evidenceDirOf(
-    evidenceBase(projectDir ?? process.cwd(), settings.ok ? settings.settings.appDir : undefined),
+    { projectDir: projectDir ?? process.cwd(), appDir: settings.ok ? settings.settings.appDir : undefined },
     cfg.evidenceDir,
     settings.ok ? settings.settings.evidenceDir : undefined,
   );

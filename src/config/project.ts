@@ -60,24 +60,23 @@ export function resolveConfigPath(projectDir: string, p: string): string {
   return path.resolve(projectDir, p);
 }
 
-/**
- * The evidence directory (absolute) of a stack: the first of `choices` that is set, in the caller's order of
- * precedence (a `--evidence-dir` flag or policy option, then the stack's `nova-rollout:evidenceDir`, …), else
- * {@link DEFAULT_EVIDENCE_DIR}; relative to the project directory unless absolute.
- */
-export function evidenceDirOf(projectDir: string, ...choices: readonly (string | undefined)[]): string {
-  const chosen = choices.find((c) => c !== undefined && c.trim() !== "") ?? DEFAULT_EVIDENCE_DIR;
-  return resolveConfigPath(projectDir, chosen);
+/** Where a stack is: its project directory and the app checkout its config names (`nova-rollout:appDir`), if any. */
+export interface StackPlace {
+  readonly projectDir: string;
+  readonly appDir?: string | undefined;
 }
 
 /**
- * What a stack's relative evidence paths (its `nova-rollout:evidenceDir`, the default, an `--evidence-dir` flag)
- * resolve against: the app checkout when the stack has one (`nova-rollout:appDir`, or the app around this program's
- * `infra/`), where the playbook keeps `tests/drills/logs/<env>/`; else the project directory. Only the stack's
- * config chooses it (never a command's `--app-dir`), so the preflight, the gate and the program read one place.
+ * The evidence directory (absolute) of a stack: the first of `choices` that is set, in the caller's order of
+ * precedence (a `--evidence-dir` flag or policy option, then the stack's `nova-rollout:evidenceDir`, …), else
+ * {@link DEFAULT_EVIDENCE_DIR}. A relative path resolves against the stack's app checkout when it has one (its
+ * configured `appDir`, or the app around this program's `infra/`), where the playbook keeps `tests/drills/logs/<env>/`;
+ * else against the project directory. Only the stack's config chooses the app here (never a command's `--app-dir`),
+ * so the preflight, the gate and the program read one place.
  */
-export function evidenceBase(projectDir: string, configuredAppDir?: string): string {
-  return resolveAppDir(projectDir, configuredAppDir) ?? projectDir;
+export function evidenceDirOf(place: StackPlace, ...choices: readonly (string | undefined)[]): string {
+  const chosen = choices.find((c) => c !== undefined && c.trim() !== "") ?? DEFAULT_EVIDENCE_DIR;
+  return resolveConfigPath(resolveAppDir(place.projectDir, place.appDir) ?? place.projectDir, chosen);
 }
 
 /**

@@ -12,7 +12,7 @@ import {
   type SecretKey,
   type Service,
 } from "./schema";
-import { evidenceBase, evidenceDirOf, resolveAppDir, resolveConfigPath } from "./project";
+import { evidenceDirOf, resolveAppDir, resolveConfigPath } from "./project";
 import { type RollbackOf } from "./rollback-of";
 
 /** One problem in the stack config: the full key (`nova-rollout:apiReplicas`) and what is expected there. */
@@ -369,7 +369,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
         : {}),
       metricChecks: c.metricChecks,
     },
-    evidenceDir: evidenceDirOf(evidenceBase(options.projectDir, c.appDir), c.evidenceDir),
+    evidenceDir: evidenceDirOf({ projectDir: options.projectDir, appDir: c.appDir }, c.evidenceDir),
     ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}),
   };
 }

@@ -15,7 +15,6 @@ import { projectKeys, type ConfigProblem, type StackSettings } from "./settings"
 import { readStackFile, stackFilePath } from "./stack-file";
 
 export {
-  evidenceBase,
   evidenceDirOf,
   findProjectDir,
   isProjectDir,

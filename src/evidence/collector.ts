@@ -50,7 +50,7 @@ import {
 } from "./model";
 import { PLAYBOOK_COMMANDS } from "../contract";
 import { DEFAULT_EVIDENCE_DIR, preflightRemedy, toProjectRelative } from "./paths";
-import { evidenceBase, evidenceDirOf, type EvidenceStackSettings } from "../config/stack-view";
+import { evidenceDirOf, type EvidenceStackSettings } from "../config/stack-view";
 import { judgeOverrides, type OverrideRules } from "./override-rules";
 import { dated, filesIn, gitOrMtime, load, type UpdatedAtFn } from "./artifact-files";
 
@@ -163,7 +163,7 @@ export async function collectEvidence(opts: CollectorOptions): Promise<EvidenceB
   const drillMaxAgeDays = opts.drillMaxAgeDays ?? DEFAULT_DRILL_MAX_AGE_DAYS;
   const stagingMaxAgeHours = opts.stagingMaxAgeHours ?? DEFAULT_STAGING_MAX_AGE_HOURS;
   const sampleDataMaxAgeDays = opts.sampleDataMaxAgeDays ?? DEFAULT_SAMPLE_DATA_MAX_AGE_DAYS;
-  const evidenceRoot = evidenceDirOf(evidenceBase(projectDir, settings.appDir), settings.evidenceDir);
+  const evidenceRoot = evidenceDirOf({ projectDir, appDir: settings.appDir }, settings.evidenceDir);
   const updatedAt = opts.updatedAt ?? gitOrMtime;
   const appDir = opts.appDir === undefined ? undefined : path.resolve(projectDir, opts.appDir);
   const base = appDir ?? projectDir;

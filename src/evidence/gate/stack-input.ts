@@ -9,12 +9,7 @@ import {
   loadProductionEnforcement,
   type ProductionEnforcement,
 } from "../enforcement";
-import {
-  evidenceBase,
-  evidenceDirOf,
-  settingsFromConfigMap,
-  type SettingsResult,
-} from "../../config/stack-view";
+import { evidenceDirOf, settingsFromConfigMap, type SettingsResult } from "../../config/stack-view";
 import { type GateInput } from "./input";
 
 /** The gate input, or why the committed enforcement cannot be read (every stack then counts as production). */
@@ -42,7 +37,7 @@ export function gateInputOfSettings(opts: {
   const evidenceDir =
     opts.evidenceDir ??
     evidenceDirOf(
-      evidenceBase(opts.projectDir, settings.ok ? settings.settings.appDir : undefined),
+      { projectDir: opts.projectDir, appDir: settings.ok ? settings.settings.appDir : undefined },
       settings.ok ? settings.settings.evidenceDir : undefined,
       enforcement.baseline.evidenceDir,
     );

@@ -28,13 +28,15 @@ describe("evidenceDirOf", () => {
     ["an absolute path stays", ["/var/evidence"], "/var/evidence"],
     ["`~/` is the home directory", ["~/evidence"], path.join(os.homedir(), "evidence")],
   ])("%s", (_name, choices, expected) => {
-    expect(evidenceDirOf("/repo", ...choices)).toBe(expected);
+    expect(evidenceDirOf({ projectDir: "/repo" }, ...choices)).toBe(expected);
   });
 
   it("is where the program's settings put the stack's evidence", () => {
     for (const evidenceDir of [undefined, "evidence/out", "~/nova-evidence", "/srv/evidence"]) {
       const settings = parseStackSettings(sandboxRaw({ evidenceDir }), { stack: "s", projectDir: "/repo" });
-      expect(settings.evidenceDir, String(evidenceDir)).toBe(evidenceDirOf("/repo", evidenceDir));
+      expect(settings.evidenceDir, String(evidenceDir)).toBe(
+        evidenceDirOf({ projectDir: "/repo" }, evidenceDir),
+      );
     }
   });
 });
