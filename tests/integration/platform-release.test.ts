@@ -99,6 +99,13 @@ describe.sequential("platform up → release preflight → release up, on the pl
 
   it("the release reads the platform by StackReference and deploys into its namespace as its service account", async () => {
     release = await world.projectStack(STACK, world.prodConfig(NS, { platformStack: PLATFORM_REF }));
+    // Unready, a plain `pulumi up` (no CLI, no pack) changes nothing on the platform's namespace either.
+    const plain = await world.run("pulumi", ["up", "--stack", STACK, "--yes", "--non-interactive"]);
+    expect(plain.code, plain.out).not.toBe(0);
+    expect(plain.out).toMatch(/Stack it-plat-release is production .*not ready to roll out/);
+    expect((await stateResources(release)).filter((r) => r.type.startsWith("kubernetes:"))).toEqual([]);
+    expect(await namespaceAnnotation(RELEASE_ANNOTATIONS.release)).toBe("");
+
     const digests = sandboxImageDigests();
     await world.ready(world.evidence(STACK), "sandbox", digests);
     const up = await world.rollout(["up", "--stack", STACK], {
