@@ -6,6 +6,7 @@
 //   dist/cluster-marker-read.js        the cluster marker reader the program spawns (beside it, as it looks for it)
 //   dist/policy/pack.js                the policy pack (policy/package.json `main`)
 //   dist/policy/cluster-marker-read.js the same reader, beside the pack
+//   dist/platform-policy/pack.js       the platform stack's pack (platform/policy/package.json `main`)
 //
 // Files stay where the code expects them relative to `__dirname`: the program's project directory is the parent of
 // `dist/`, the pack searches upward from `dist/policy/` for Pulumi.yaml, the chart is read from the project directory.
@@ -100,6 +101,12 @@ const bundles = [
     entryPoints: ["src/evidence/cluster-marker-read.ts"],
     outfile: "dist/policy/cluster-marker-read.js",
     external: PROGRAM_EXTERNAL,
+  },
+  {
+    entryPoints: ["platform/policy/index.ts"],
+    outfile: "dist/platform-policy/pack.js",
+    external: PACK_EXTERNAL,
+    plugins: [standIns(CLOSURE_ONLY)],
   },
 ];
 

@@ -47,6 +47,21 @@ export const gatedTypesSchemaProperty: PolicyConfigJSONSchema = {
   description: "Resource types this policy checks; the first resources the program registers.",
 };
 
+/** The stack's root resource: always gated, whatever the config says (the first resource every program registers). */
+export const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
+
+/**
+ * The types a gate-like policy checks: the configured list plus the root stack. A config may add types, never take the
+ * gate off: an empty list, a list without the root stack or a value of another shape (a policy group's config is the
+ * service's, not the committed file) still gates the root stack, so the gate cannot be configured away (fail closed).
+ */
+export function gatedTypesOf(cfg: { readonly gatedTypes?: unknown }): readonly string[] {
+  const listed = Array.isArray(cfg.gatedTypes)
+    ? cfg.gatedTypes.filter((t): t is string => typeof t === "string")
+    : [...GATED_TYPES];
+  return listed.includes(ROOT_STACK_TYPE) ? listed : [ROOT_STACK_TYPE, ...listed];
+}
+
 /** Config knobs every gate-like policy has. */
 export interface GatedConfig extends LocationConfig {
   readonly gatedTypes: readonly string[];
@@ -63,7 +78,7 @@ export function gatedContext<C extends GatedConfig>(
   check: string,
 ): { cfg: C; ctx: StackContext } | undefined {
   const cfg = readConfig<C>(args, schema);
-  if (!cfg.gatedTypes.includes(args.type)) {
+  if (!gatedTypesOf(cfg).includes(args.type)) {
     return undefined;
   }
   const ctx = stackContext(args.urn, cfg);

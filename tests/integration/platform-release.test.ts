@@ -1,5 +1,6 @@
 // Bootstrap order on the real engine, production-shaped: the platform stack (the committed platform/Pulumi.yaml, its
-// kubeconfig variant, marker `production`) comes up first on the sandbox cluster; the release stack names it
+// kubeconfig variant, marker `production`) comes up first on the sandbox cluster, under its own pack
+// (platform/policy) with the production config; the release stack names it
 // (`nova-rollout:platformStack`), is recognised as production by the marker the platform wrote, reads the platform's
 // namespace and service account through a StackReference and deploys there with the committed production
 // enforcement; a release that names the platform with another namespace is stopped before any Kubernetes object;
@@ -75,9 +76,16 @@ const namespaceAnnotation = (key: string) =>
   kubectl("get", "namespace", NS, "-o", `jsonpath={.metadata.annotations.${key.replace(/\./g, "\\.")}}`);
 
 describe.sequential("platform up → release preflight → release up, on the platform's stack", () => {
-  it("the platform comes up first and marks the cluster production", async () => {
-    const up = await platform.up();
+  it("the platform comes up first, passing its own pack with the production config, and marks the cluster production", async () => {
+    const pack = path.join(REPO_ROOT, "platform", "policy");
+    const up = await platform.up({
+      policyPacks: [pack],
+      policyPackConfigs: [path.join(pack, "config", "platform-production.json")],
+    });
     expect(up.summary.result).toBe("succeeded");
+    // The pack ran (its name is in the policy summary) and found nothing on the committed platform.
+    expect(up.stdout).toContain("nova-platform");
+    expect(up.stdout).not.toMatch(/mandatory|advisory/);
     expect(await readMarker({ kubeconfig: SANDBOX.kubeconfig, context: SANDBOX.context })).toEqual({
       status: "marked",
       environment: "production",

@@ -1,6 +1,8 @@
 // The platform program's kubeconfig variant on the real engine against the sandbox cluster: the committed
 // platform/Pulumi.yaml (main ../dist/platform/index.js) comes up first, writes the cluster marker the gate's reader
 // recognises, a second project reads its outputs through a StackReference, and destroying it removes the marker.
+// Its up runs with the platform pack (platform/policy): advisory with the sandbox's config; the production config
+// refuses the same stack (not protected) before the protected kinds exist.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -22,6 +24,9 @@ import {
 } from "./harness";
 
 const STACK = "it-platform";
+/** The platform pack as `npm run build` leaves it, and its committed per-stack configs. */
+const PACK = path.join(REPO_ROOT, "platform", "policy");
+const packConfig = (name: string) => path.join(PACK, "config", `${name}.json`);
 const NAMESPACE = "it-platform-ns";
 let backend: ReturnType<typeof tempBackend>;
 let workDir: string;
@@ -75,9 +80,43 @@ afterAll(async () => {
 }, 900_000);
 
 describe.sequential("the platform stack on the sandbox (clusterMode kubeconfig)", () => {
+  it("is refused by the platform pack's production config: the sandbox platform is not protected", async () => {
+    expect(
+      fs.existsSync(path.join(REPO_ROOT, "dist", "platform-policy", "pack.js")),
+      "run `npm run build`",
+    ).toBe(true);
+    let failure = "";
+    try {
+      await platform.up({ policyPacks: [PACK], policyPackConfigs: [packConfig("platform-production")] });
+    } catch (err) {
+      failure = String((err as Error).message);
+    }
+    expect(failure).toMatch(/mandatory/);
+    expect(failure).toContain("nova-platform-protected");
+    // The engine stops at the first stateful resource it would create unprotected (which one comes first varies).
+    expect(failure).toMatch(
+      /kubernetes:core\/v1:(ConfigMap|Namespace|ServiceAccount) nova-platform-\S+: is not protected/,
+    );
+    const state = (await platform.exportStack()).deployment as { resources?: { type: string }[] };
+    const kinds = (state.resources ?? []).map((r) => r.type);
+    for (const blocked of [
+      "kubernetes:core/v1:ConfigMap",
+      "kubernetes:core/v1:Namespace",
+      "kubernetes:core/v1:ServiceAccount",
+    ]) {
+      expect(kinds).not.toContain(blocked);
+    }
+  });
+
   it("comes up with only Kubernetes resources and the outputs the release reads", async () => {
-    const result = await platform.up();
+    // The sandbox's config: the same findings, advisory (the sandbox is thrown away, so it is not protected).
+    const result = await platform.up({
+      policyPacks: [PACK],
+      policyPackConfigs: [packConfig("platform-sandbox")],
+    });
     expect(result.summary.result).toBe("succeeded");
+    expect(result.stdout).toMatch(/nova-platform-protected/);
+    expect(result.stdout).toMatch(/advisory/);
     const outputs = result.outputs;
     expect(outputs[PLATFORM_OUTPUTS.environment]?.value).toBe("sandbox");
     expect(outputs[PLATFORM_OUTPUTS.namespace]?.value).toBe(NAMESPACE);
