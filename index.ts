@@ -356,7 +356,14 @@ const verification = new PostDeployVerification(
   {
     probeScript,
     apiBaseUrl: settings.verification.apiBaseUrl,
-    workerBaseUrl: settings.verification.workerBaseUrl,
+    // The worker is checked through a port-forward to its Deployment (the playbook's kubectl port-forward), over the
+    // release's own cluster connection, unless the stack names a URL for it (never production).
+    ...(settings.verification.workerBaseUrl !== undefined
+      ? { workerBaseUrl: settings.verification.workerBaseUrl }
+      : {}),
+    namespace: settings.namespace,
+    kubeconfig: cluster.kubeconfig,
+    ...(cluster.context !== undefined ? { kubeContext: cluster.context } : {}),
     alertmanagerUrl: settings.verification.alertmanagerUrl,
     alertMatchers: settings.verification.alertMatchers,
     ...(settings.verification.alertmanagerAuthorization !== undefined
@@ -388,8 +395,14 @@ const verification = new PostDeployVerification(
       ? { prometheusUrl: settings.verification.prometheusUrl }
       : {}),
     metricChecks: settings.verification.metricChecks,
-    // Inconclusive checks (metrics without data, an Alertmanager without a usable answer) fail production's
-    // verification; elsewhere they are reported, not fatal.
+    ...(settings.verification.grafanaPanels !== undefined
+      ? { grafanaPanels: settings.verification.grafanaPanels }
+      : {}),
+    ...(settings.verification.grafanaAuthorization !== undefined
+      ? { grafanaAuthorization: pulumi.secret(settings.verification.grafanaAuthorization) }
+      : {}),
+    // Inconclusive checks (metrics or Grafana panels without data, an Alertmanager without a usable answer) fail
+    // production's verification; elsewhere they are reported, not fatal.
     inconclusiveFails: production,
     budget,
     triggers: [images.digests.api, images.digests.worker, secrets.checksum, workloadKey],

@@ -1,8 +1,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { verificationSpecs } from "../src/verify/checks";
+import type { GrafanaPanelsConfig } from "../src/verify/grafana-panels";
+import { grafanaPanelSpecs } from "../src/verify/grafana-probe";
 import {
   AUTHORIZATION_ENV,
+  KUBECONFIG_ENV,
   probeCommand,
   type MetricCheckSpec,
   type ProbeBudget,
@@ -18,8 +21,21 @@ export interface PostDeployVerificationArgs {
   readonly probeScript: string;
   /** Base URL of the API; `/v1/health` and `/v1/metrics` are checked. */
   readonly apiBaseUrl: string;
-  /** Base URL of the worker; `/readyz` is checked. */
-  readonly workerBaseUrl: string;
+  /**
+   * Base URL of the worker, where `/readyz` is checked. Not set: `/readyz` is checked through a port-forward to
+   * `deploy/nova-worker` port 3001 in {@link PostDeployVerificationArgs.namespace}, made through the cluster's API
+   * server with {@link PostDeployVerificationArgs.kubeconfig} (the playbook's `kubectl port-forward`).
+   */
+  readonly workerBaseUrl?: string;
+  /** The release's namespace. */
+  readonly namespace: string;
+  /**
+   * Kubeconfig contents for the port-forward (a secret: it reaches the probe through the command resource's secret
+   * environment, never its command line). Default: kubectl's own default.
+   */
+  readonly kubeconfig?: pulumi.Input<string>;
+  /** The context inside {@link PostDeployVerificationArgs.kubeconfig}; its current context when not set. */
+  readonly kubeContext?: string;
   /**
    * Alertmanager base URL; an active, unsilenced, uninhibited alert selected by {@link PostDeployVerificationArgs.alertMatchers} fails
    * verification. When Alertmanager gives no usable answer the check is inconclusive (see `inconclusiveFails`).
@@ -65,8 +81,16 @@ export interface PostDeployVerificationArgs {
   /** Metric checks (PromQL queries with a condition, evaluated over a window). Default: none. */
   readonly metricChecks?: readonly MetricCheckSpec[];
   /**
-   * Whether an inconclusive check fails verification: a metric check without data, or an alerts check Alertmanager
-   * gave no usable answer to; production sets it. Default false.
+   * Dashboard panels read through Grafana's query API over the verification window, one check `grafana-<panel>` each
+   * (`src/verify/grafana-panels.ts`): no data is inconclusive, a value missing the panel's conditions fails. Default:
+   * none.
+   */
+  readonly grafanaPanels?: GrafanaPanelsConfig;
+  /** `Authorization` header for Grafana (a service account token); handled like `alertmanagerAuthorization`. */
+  readonly grafanaAuthorization?: pulumi.Input<string>;
+  /**
+   * Whether an inconclusive check fails verification: a metric check or a Grafana panel without data, or an alerts
+   * check Alertmanager gave no usable answer to; production sets it. Default false.
    */
   readonly inconclusiveFails?: boolean;
   /** Attempts, timeout and backoff of every check. */
@@ -80,11 +104,11 @@ export interface PostDeployVerificationArgs {
 
 /**
  * The checks this component runs, by child name suffix: the checks of `src/verify/checks.ts` (shared with the policy
- * pack and the CLI's `verify`), then the stack's metric checks. Pure. The exec checks name the variables of
- * `commandEnvironment` (as secret variables) and nothing else beyond the allow-list.
+ * pack and the CLI's `verify`), then the stack's metric checks and Grafana panels. Pure. The exec checks name the
+ * variables of `commandEnvironment` (as secret variables) and nothing else beyond the allow-list.
  */
 export function verificationChecks(
-  args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget">,
+  args: Omit<PostDeployVerificationArgs, "triggers" | "probeScript" | "budget" | "kubeconfig">,
 ): [string, ProbeSpec][] {
   const secretEnv = Object.keys(args.commandEnvironment ?? {}).sort();
   const checks = verificationSpecs(args, {
@@ -107,6 +131,7 @@ export function verificationChecks(
       { kind: "metric", url: args.prometheusUrl, metric, inconclusiveFails: args.inconclusiveFails ?? false },
     ]);
   }
+  checks.push(...grafanaPanelSpecs(args.grafanaPanels, args.inconclusiveFails ?? false));
   return checks;
 }
 
@@ -144,6 +169,10 @@ export class PostDeployVerification extends pulumi.ComponentResource {
     if (alertsEnv !== undefined) environments.alerts = alertsEnv;
     const metricEnv = authorizationEnv(AUTHORIZATION_ENV.prometheus, args.prometheusAuthorization);
     if (metricEnv !== undefined) environments.metric = metricEnv;
+    const grafanaEnv = authorizationEnv(AUTHORIZATION_ENV.grafana, args.grafanaAuthorization);
+    if (grafanaEnv !== undefined) environments.grafana = grafanaEnv;
+    const forwardEnv = authorizationEnv(KUBECONFIG_ENV, args.kubeconfig);
+    if (forwardEnv !== undefined) environments.forward = forwardEnv;
     this.checks = specs.map(
       ([suffix, spec]) =>
         new command.local.Command(

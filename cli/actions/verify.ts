@@ -1,12 +1,32 @@
 /** The verify action (`rollout verify`): the post-deploy checks run now, outside an update. */
+import * as fs from "node:fs";
 import type { StackSettings } from "../../src/config";
+import { gkeContextName } from "../cluster-state";
 import { decryptedSettings } from "../engine";
 import { verificationAttempts } from "../../src/verify/checks";
+import { grafanaPanelAttempts } from "../../src/verify/grafana-probe";
 import { withRetries, type ProbeResult } from "../../src/verify/probe";
 
-/** Runs the post-deploy checks now, outside an update, with the stack's settings. */
-export async function runVerification(settings: StackSettings["verification"]): Promise<ProbeResult[]> {
-  const checks = verificationAttempts(settings, settings);
+/**
+ * Runs the post-deploy checks now, outside an update, with the stack's settings. The worker's port-forward goes
+ * through the stack's own cluster and context (a GKE stack: the context `gcloud container clusters get-credentials`
+ * writes), never the operator's current context.
+ */
+export async function runVerification(
+  settings: StackSettings["verification"],
+  cluster?: StackSettings["cluster"],
+): Promise<ProbeResult[]> {
+  const checks = verificationAttempts(
+    { ...settings, ...(cluster !== undefined ? { kubeContext: clusterContext(cluster) } : {}) },
+    {
+      ...settings,
+      ...(cluster?.mode === "kubeconfig"
+        ? { kubeconfig: fs.readFileSync(cluster.kubeconfigPath, "utf8") }
+        : {}),
+    },
+  );
+  // The stack's dashboard panels, read through Grafana's query API with its decrypted authorization.
+  checks.push(...grafanaPanelAttempts(settings));
   const budget = {
     attempts: settings.attempts,
     timeoutMs: settings.timeoutSeconds * 1000,
@@ -24,5 +44,13 @@ export async function runVerification(settings: StackSettings["verification"]): 
  * variables included, never printed.
  */
 export async function verifyStack(projectDir: string, stackName: string): Promise<ProbeResult[]> {
-  return runVerification((await decryptedSettings(projectDir, stackName)).verification);
+  const settings = await decryptedSettings(projectDir, stackName);
+  return runVerification(settings.verification, settings.cluster);
+}
+
+/** The kubeconfig context of the stack's own cluster. */
+function clusterContext(cluster: StackSettings["cluster"]): string {
+  return cluster.mode === "kubeconfig"
+    ? cluster.context
+    : gkeContextName(cluster.project, cluster.region, cluster.clusterName);
 }

@@ -17,6 +17,7 @@ import { hostOf } from "../util/url";
 import { matcherProblems } from "../verify/alert-matchers";
 import { RESERVED_COMMAND_ENV } from "../verify/probe-command";
 import { parseCondition } from "../verify/metrics";
+import { grafanaPanelsSchema } from "./grafana-panels";
 import { parseRollbackOf, ROLLBACK_OF, ROLLBACK_OF_FORM } from "./rollback-of";
 
 /** `nova-rollout:promotedFrom`: `<stack> update <version>`. */
@@ -444,7 +445,8 @@ export const rawStackConfigSchema = z
       )
       .optional(),
     apiBaseUrl: url(),
-    workerBaseUrl: url(),
+    // Not set: the worker is checked through a port-forward to its Deployment, as the playbook does.
+    workerBaseUrl: url().optional(),
     alertmanagerUrl: url(),
     // Which firing alerts are this release's (Alertmanager filter syntax); not set or empty: namespace="<namespace>".
     alertMatchers: stringList()
@@ -469,6 +471,9 @@ export const rawStackConfigSchema = z
         }),
       )
       .default([]),
+    // Dashboard panels read through Grafana's query API (src/config/grafana-panels.ts); the token is a secret.
+    grafanaPanels: grafanaPanelsSchema.optional(),
+    grafanaAuthorization: authorization().optional(),
 
     evidenceDir: nonEmpty("a directory").default(DEFAULT_EVIDENCE_DIR),
     // The Nova RMS checkout whose artifacts and check commands the preflight judges (src/evidence/app-checkout.ts).
@@ -617,6 +622,12 @@ export const rawStackConfigSchema = z
     if (c.environment === "production") {
       if (c.apiReplicas < 2) forbid("apiReplicas", "production runs at least 2 api replicas");
       if (c.workerReplicas < 2) forbid("workerReplicas", "production runs at least 2 worker replicas");
+      if (c.workerBaseUrl !== undefined) {
+        forbid(
+          "workerBaseUrl",
+          "production checks the worker as the playbook does, through a port-forward to deploy/nova-worker (the chart's NetworkPolicy admits no one else); remove the key",
+        );
+      }
       if (c.ciSchedulesDryRun) {
         forbid(
           "ciSchedulesDryRun",
@@ -640,6 +651,7 @@ export const rawStackConfigSchema = z
 
     if (c.metricChecks.length > 0) need("prometheusUrl", "when metricChecks lists any check");
     if (c.prometheusAuthorization !== undefined) need("prometheusUrl", "when prometheusAuthorization is set");
+    if (c.grafanaAuthorization !== undefined) need("grafanaPanels", "when grafanaAuthorization is set");
     const names = c.metricChecks.map((m) => m.name);
     for (const dup of new Set(names.filter((n, i) => names.indexOf(n) !== i))) {
       forbid("metricChecks", `metric check "${dup}" is listed twice`);
@@ -670,9 +682,9 @@ export type RawStackConfig = z.output<typeof rawStackConfigSchema>;
 export const CONFIG_KEYS = Object.keys(rawStackConfigSchema.shape) as (keyof RawStackConfig)[];
 
 /**
- * The keys of the post-deploy verification section (from `apiBaseUrl` to `metricChecks`): how a release is checked,
- * not what is deployed; with them the API's public entry (`apiIngress`), through which the verification reaches the
- * API and which does not move with a release. A rollback keeps the stack's current values of these keys and verifies
+ * The keys of the post-deploy verification section (from `apiBaseUrl` to `grafanaAuthorization`): how a release is
+ * checked, not what is deployed; with them the API's public entry (`apiIngress`), through which the verification
+ * reaches the API and which does not move with a release. A rollback keeps the stack's current values of these keys and verifies
  * the restored release with them.
  */
 export const VERIFICATION_CONFIG_KEYS = [
@@ -690,6 +702,8 @@ export const VERIFICATION_CONFIG_KEYS = [
   "prometheusUrl",
   "prometheusAuthorization",
   "metricChecks",
+  "grafanaPanels",
+  "grafanaAuthorization",
 ] as const satisfies readonly (keyof RawStackConfig)[];
 
 /** Keys whose values are secrets: they must be set with `pulumi config set --secret`. */
@@ -700,5 +714,6 @@ export const SECRET_CONFIG_KEYS: readonly string[] = [
   "notifyChannels",
   "alertmanagerAuthorization",
   "prometheusAuthorization",
+  "grafanaAuthorization",
   "verificationEnvironment",
 ];

@@ -1,6 +1,7 @@
 import { type z } from "zod";
 import { PLAYBOOK_COMMANDS, PROJECT_NAME } from "../contract";
 import { defaultAlertMatchers } from "../verify/alert-matchers";
+import { type GrafanaPanelsConfig } from "../verify/grafana-panels";
 import {
   CONFIG_NAMESPACE,
   IMAGE_REPOSITORIES,
@@ -145,7 +146,10 @@ export interface StackSettings {
   };
   readonly verification: {
     readonly apiBaseUrl: string;
-    readonly workerBaseUrl: string;
+    /** Set: the worker is checked at this URL; not set: through a port-forward to its Deployment in `namespace`. */
+    readonly workerBaseUrl?: string;
+    /** The release's namespace. */
+    readonly namespace: string;
     readonly alertmanagerUrl: string;
     /**
      * Which firing alerts are this release's (Alertmanager filter syntax); not set or empty: `namespace="<namespace>"`.
@@ -167,6 +171,10 @@ export interface StackSettings {
     /** Plain value as read from config (a secret); wrapped with `pulumi.secret` before use. */
     readonly prometheusAuthorization?: string;
     readonly metricChecks: readonly RawStackConfig["metricChecks"][number][];
+    /** Dashboard panels read through Grafana's query API (`nova-rollout:grafanaPanels`). */
+    readonly grafanaPanels?: GrafanaPanelsConfig;
+    /** Plain value as read from config (a secret); wrapped with `pulumi.secret` before use. */
+    readonly grafanaAuthorization?: string;
   };
   readonly evidenceDir: string;
   /** Set only for a rollback's own update (`nova-rollout:rollbackOf`): the update restored; no database work. */
@@ -351,7 +359,8 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
     ...(c.apiIngress !== undefined ? { apiIngress: c.apiIngress } : {}),
     verification: {
       apiBaseUrl: c.apiBaseUrl,
-      workerBaseUrl: c.workerBaseUrl,
+      ...(c.workerBaseUrl !== undefined ? { workerBaseUrl: c.workerBaseUrl } : {}),
+      namespace: c.namespace,
       alertmanagerUrl: c.alertmanagerUrl,
       alertMatchers:
         c.alertMatchers !== undefined && c.alertMatchers.length > 0
@@ -368,6 +377,8 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
         ? { prometheusAuthorization: c.prometheusAuthorization }
         : {}),
       metricChecks: c.metricChecks,
+      ...(c.grafanaPanels !== undefined ? { grafanaPanels: c.grafanaPanels } : {}),
+      ...(c.grafanaAuthorization !== undefined ? { grafanaAuthorization: c.grafanaAuthorization } : {}),
     },
     evidenceDir: evidenceDirOf({ projectDir: options.projectDir, appDir: c.appDir }, c.evidenceDir),
     ...(c.rollbackOf !== undefined ? { rollbackOf: c.rollbackOf } : {}),

@@ -11,7 +11,9 @@
  * Metric checks (PromQL, `nova-rollout:metricChecks`) are configured per stack, not defined here; only the program
  * runs them (see `PostDeployVerification`).
  */
+import { SERVICE_DEPLOYMENTS } from "../contract/release";
 import { joinUrl } from "../util/url";
+import { forwardedHttpAttempt, podRunningTimeout, type ForwardTarget } from "./port-forward";
 import { alertsAttempt, execAttempt, httpAttempt, type Attempt } from "./probe";
 import { API_BASE_URL_ENV, type ProbeSpec } from "./probe-command";
 
@@ -19,8 +21,17 @@ import { API_BASE_URL_ENV, type ProbeSpec } from "./probe-command";
 export interface VerificationTargets {
   /** Base URL of the API. */
   readonly apiBaseUrl: string;
-  /** Base URL of the worker. */
-  readonly workerBaseUrl: string;
+  /**
+   * Base URL of the worker, checked directly. Not set (production: never): the worker is checked as the playbook
+   * does, through a port-forward to its Deployment in {@link VerificationTargets.namespace}.
+   */
+  readonly workerBaseUrl?: string;
+  /** The release's namespace (where the port-forwarded workloads run). */
+  readonly namespace: string;
+  /** The kubeconfig context the port-forwards use; the kubeconfig's current context when not set. */
+  readonly kubeContext?: string;
+  /** Seconds each attempt of a check may take (the in-process checks bound a port-forward's pod wait by it). */
+  readonly timeoutSeconds?: number;
   /** Alertmanager base URL. */
   readonly alertmanagerUrl: string;
   /**
@@ -42,6 +53,8 @@ export interface VerificationSecrets {
   readonly alertmanagerAuthorization?: string;
   /** The commands' secret variables (`verificationEnvironment`), redacted from their output. */
   readonly commandEnvironment?: Readonly<Record<string, string>>;
+  /** The cluster's kubeconfig for the port-forwards; kubectl's own default when not set. */
+  readonly kubeconfig?: string;
 }
 
 /** How a check is judged. */
@@ -49,9 +62,20 @@ export type CheckJudge =
   /** GET `<base><path>` answers 2xx (and, with `prometheus`, a Prometheus text exposition). */
   | {
       readonly kind: "http";
-      readonly base: "apiBaseUrl" | "workerBaseUrl";
+      readonly base: "apiBaseUrl";
       readonly path: string;
       readonly prometheus: boolean;
+    }
+  /**
+   * GET `<path>` through a port-forward to the service's Deployment and container port (the playbook's
+   * `kubectl port-forward deploy/nova-worker 9001:3001`); through `<base><path>` instead when the stack sets `base`.
+   */
+  | {
+      readonly kind: "forward";
+      readonly service: keyof typeof SERVICE_DEPLOYMENTS;
+      readonly port: number;
+      readonly path: string;
+      readonly base: "workerBaseUrl";
     }
   /** Alertmanager reports no active, unsilenced, uninhibited alert selected by the stack's matchers. */
   | { readonly kind: "alerts"; readonly base: "alertmanagerUrl" }
@@ -87,7 +111,7 @@ export const VERIFICATION_CHECKS: readonly VerificationCheck[] = [
   },
   {
     name: "worker-readyz",
-    judge: { kind: "http", base: "workerBaseUrl", path: "/readyz", prometheus: false },
+    judge: { kind: "forward", service: "worker", port: 3001, path: "/readyz", base: "workerBaseUrl" },
     requiredByPolicy: true,
   },
   { name: "alerts-quiet", judge: { kind: "alerts", base: "alertmanagerUrl" }, requiredByPolicy: true },
@@ -112,6 +136,7 @@ export const REQUIRED_VERIFICATION_SUFFIXES: readonly string[] = VERIFICATION_CH
 /** An HTTP/alerts check, or an exec check with its configured command; absent exec checks are left out. */
 type ResolvedCheck =
   | { readonly name: string; readonly kind: "http"; readonly url: string; readonly prometheus: boolean }
+  | { readonly name: string; readonly kind: "forward"; readonly target: ForwardTarget; readonly path: string }
   | {
       readonly name: string;
       readonly kind: "alerts";
@@ -133,6 +158,18 @@ export function resolveChecks(targets: VerificationTargets): ResolvedCheck[] {
         return [
           { name, kind: "http", url: joinUrl(targets[judge.base], judge.path), prometheus: judge.prometheus },
         ];
+      case "forward": {
+        const base = targets[judge.base];
+        if (base !== undefined)
+          return [{ name, kind: "http", url: joinUrl(base, judge.path), prometheus: false }];
+        const target: ForwardTarget = {
+          namespace: targets.namespace,
+          resource: `deploy/${SERVICE_DEPLOYMENTS[judge.service]}`,
+          port: judge.port,
+          ...(targets.kubeContext !== undefined ? { context: targets.kubeContext } : {}),
+        };
+        return [{ name, kind: "forward", target, path: judge.path }];
+      }
       case "alerts":
         return [{ name, kind: "alerts", url: targets[judge.base], matchers: targets.alertMatchers ?? [] }];
       case "exec": {
@@ -165,6 +202,8 @@ export function verificationSpecs(
     switch (c.kind) {
       case "http":
         return [c.name, { kind: "http", url: c.url, ...(c.prometheus ? { prometheus: true } : {}) }];
+      case "forward":
+        return [c.name, { kind: "forward", ...c.target, path: c.path }];
       case "alerts":
         return [
           c.name,
@@ -201,6 +240,19 @@ export function verificationAttempts(
     switch (c.kind) {
       case "http":
         return [c.name, httpAttempt(c.url, c.prometheus)];
+      case "forward":
+        return [
+          c.name,
+          forwardedHttpAttempt(
+            c.target,
+            c.path,
+            {
+              podRunningTimeoutSeconds: podRunningTimeout(settings.timeoutSeconds ?? 10),
+              ...(secrets.kubeconfig !== undefined ? { kubeconfig: secrets.kubeconfig } : {}),
+            },
+            (url) => httpAttempt(url, false),
+          ),
+        ];
       case "alerts":
         return [
           c.name,

@@ -1,12 +1,14 @@
 import { shellQuote } from "../util/shell";
+import type { GrafanaPanelRef } from "./grafana-panels";
 
 /**
- * The environment variables through which the probe receives the `Authorization` header of Alertmanager and of
- * Prometheus (a secret: set in the command resource's secret environment, never on its command line).
+ * The environment variables through which the probe receives the `Authorization` header of Alertmanager, Prometheus
+ * and Grafana (a secret: set in the command resource's secret environment, never on its command line).
  */
 export const AUTHORIZATION_ENV = {
   alertmanager: "NOVA_ALERTMANAGER_AUTHORIZATION",
   prometheus: "NOVA_PROMETHEUS_AUTHORIZATION",
+  grafana: "NOVA_GRAFANA_AUTHORIZATION",
 } as const;
 
 /**
@@ -14,6 +16,12 @@ export const AUTHORIZATION_ENV = {
  * in `components/database-scripts.ts`) inherits from the process that runs it. Everything else is withheld.
  */
 export const COMMAND_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "LANG", "TMPDIR"];
+
+/**
+ * The environment variable through which the `forward` probe receives the cluster's kubeconfig (a secret: the
+ * command resource's secret environment; the probe writes it to a private file only while kubectl runs).
+ */
+export const KUBECONFIG_ENV = "NOVA_KUBECONFIG";
 
 /** The variable through which the verification commands (E2E, drill) learn the release's API address. */
 export const API_BASE_URL_ENV = "NOVA_API_BASE_URL";
@@ -58,6 +66,16 @@ export type ProbeSpec =
       readonly inconclusiveFails?: boolean;
     }
   | {
+      /** GET `<path>` through a port-forward to a workload (`./port-forward`), the kubeconfig in {@link KUBECONFIG_ENV}. */
+      readonly kind: "forward";
+      readonly namespace: string;
+      /** `deploy/<name>`. */
+      readonly resource: string;
+      readonly port: number;
+      readonly path: string;
+      readonly context?: string;
+    }
+  | {
       readonly kind: "digest";
       /** `registry/repository:tag`, read through skopeo with the deploying machine's registry logins. */
       readonly ref: string;
@@ -68,6 +86,20 @@ export type ProbeSpec =
       /** Prometheus base URL (the HTTP API behind the dashboards). */
       readonly url: string;
       readonly metric: MetricCheckSpec;
+      /** Whether an inconclusive outcome (no data) fails the check; production sets it. */
+      readonly inconclusiveFails: boolean;
+    }
+  | {
+      readonly kind: "grafana";
+      /** Grafana's base URL. */
+      readonly url: string;
+      readonly dashboardUid: string;
+      /** The panel (by id or title) and its conditions (see `src/verify/grafana-panels.ts`). */
+      readonly panel: GrafanaPanelRef;
+      /** How far back from now the panel is read, in seconds. */
+      readonly windowSeconds: number;
+      /** Values of the dashboard's variables substituted into the panel's queries. */
+      readonly variables: Readonly<Record<string, string>>;
       /** Whether an inconclusive outcome (no data) fails the check; production sets it. */
       readonly inconclusiveFails: boolean;
     }
@@ -105,7 +137,13 @@ export function probeCommand(
   budget: ProbeBudget,
 ): string {
   const parts = ["node", shellQuote(probeScript), spec.kind, "--name", shellQuote(name)];
-  if (spec.kind !== "exec" && spec.kind !== "digest") parts.push("--url", shellQuote(spec.url));
+  if (spec.kind === "http" || spec.kind === "alerts" || spec.kind === "metric")
+    parts.push("--url", shellQuote(spec.url));
+  if (spec.kind === "forward") {
+    parts.push("--namespace", shellQuote(spec.namespace), "--resource", shellQuote(spec.resource));
+    parts.push("--port", String(spec.port), "--path", shellQuote(spec.path));
+    if (spec.context !== undefined) parts.push("--context", shellQuote(spec.context));
+  }
   if (spec.kind === "http" && spec.prometheus === true) parts.push("--prometheus");
   if (spec.kind === "alerts") {
     for (const matcher of spec.matchers ?? []) parts.push("--matcher", shellQuote(matcher));
@@ -117,6 +155,16 @@ export function probeCommand(
     parts.push("--query", shellQuote(m.query), "--condition", shellQuote(m.condition));
     parts.push("--evaluations", String(m.evaluations), "--interval", String(m.intervalSeconds));
     parts.push("--failure-limit", String(m.failureLimit));
+    if (spec.inconclusiveFails) parts.push("--inconclusive-fails");
+  }
+  if (spec.kind === "grafana") {
+    parts.push("--url", shellQuote(spec.url), "--dashboard", shellQuote(spec.dashboardUid));
+    if (spec.panel.id !== undefined) parts.push("--panel-id", String(spec.panel.id));
+    else parts.push("--panel-title", shellQuote(spec.panel.title ?? ""));
+    for (const condition of spec.panel.conditions) parts.push("--condition", shellQuote(condition));
+    for (const [name, value] of Object.entries(spec.variables).sort(([a], [b]) => a.localeCompare(b)))
+      parts.push("--var", shellQuote(`${name}=${value}`));
+    parts.push("--window", String(spec.windowSeconds));
     if (spec.inconclusiveFails) parts.push("--inconclusive-fails");
   }
   if (spec.kind === "exec") {

@@ -2,9 +2,12 @@
  * Post-deploy probes, run by the `PostDeployVerification` and `ReleaseImages` command resources:
  *
  *   node dist/src/verify/probe.js http --name api-health --url https://api/v1/health [--prometheus]
+ *   node dist/src/verify/probe.js forward --name worker-readyz --namespace nova-prod --resource deploy/nova-worker --port 3001 --path /readyz [--context C]
  *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093 [--matcher 'namespace="nova-prod"']… [--inconclusive-fails]
  *   node dist/src/verify/probe.js digest --name api-digest --ref <registry/repository:tag> --expect sha256:…
  *   node dist/src/verify/probe.js exec --name synthetic-e2e [--env NAME]… [--secret-env NAME]… -- '<shell command>'
+ *   node dist/src/verify/probe.js grafana --name grafana-traffic --url https://grafana --dashboard <uid> --panel-title Traffic …
+ *     (a dashboard panel read through Grafana's query API: ./grafana-probe)
  *
  * Every probe retries with exponential backoff (`--attempts`, `--backoff-ms`), bounds each attempt by `--timeout`
  * seconds, reports progress on stderr and prints one JSON result line on stdout. Exit code 0 means the check passed.
@@ -25,10 +28,12 @@ import { parseArgs } from "node:util";
 import { registryAccess, type RegistryAccess } from "../registry/access";
 import { passwordForms } from "../util/pg-connection";
 import { alertsQueryUrl } from "./alert-matchers";
+import { grafanaProbeMain } from "./grafana-probe";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
 import type { CheckResult } from "./check-result";
 import { keepWrittenFiles, outputTail } from "./kept-files";
-import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST } from "./probe-command";
+import { forwardedHttpAttempt, podRunningTimeout } from "./port-forward";
+import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST, KUBECONFIG_ENV } from "./probe-command";
 
 /** What the probe prints for a check (the line `./check-result` reads), and the files it did not keep. */
 export interface ProbeResult extends CheckResult {
@@ -373,6 +378,8 @@ export function execAttempt(command: string, options: ExecOptions = {}): Attempt
  * missing flag.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  // A Grafana panel check has flags of its own (src/verify/grafana-probe.ts).
+  if (argv[0] === "grafana") return grafanaProbeMain(argv.slice(1));
   const dash = argv.indexOf("--");
   const own = dash >= 0 ? argv.slice(0, dash) : argv;
   const command = dash >= 0 ? argv.slice(dash + 1).join(" ") : "";
@@ -401,6 +408,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       "failure-limit": { type: "string", default: "0" },
       "inconclusive-fails": { type: "boolean", default: false },
       matcher: { type: "string", multiple: true, default: [] },
+      namespace: { type: "string" },
+      resource: { type: "string" },
+      port: { type: "string" },
+      path: { type: "string" },
+      context: { type: "string" },
     },
   });
   const kind = positionals[0];
@@ -445,13 +457,31 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "http":
       attempt = httpAttempt(need(values.url, "--url"), values.prometheus);
       break;
+    case "forward":
+      attempt = forwardedHttpAttempt(
+        {
+          namespace: need(values.namespace, "--namespace"),
+          resource: need(values.resource, "--resource"),
+          port: Number(need(values.port, "--port")),
+          ...(values.context !== undefined ? { context: values.context } : {}),
+        },
+        need(values.path, "--path"),
+        {
+          podRunningTimeoutSeconds: podRunningTimeout(Number(values.timeout)),
+          ...(process.env[KUBECONFIG_ENV] !== undefined ? { kubeconfig: process.env[KUBECONFIG_ENV] } : {}),
+        },
+        (url) => httpAttempt(url, false),
+      );
+      break;
     case "digest":
       attempt = digestAttempt(need(values.ref, "--ref"), need(values.expect, "--expect"));
       break;
     case "exec":
       return execProbe(name, need(command, "a command after --"), values, retry);
     default:
-      throw new Error(`unknown probe "${kind ?? ""}" (expected http, alerts, digest, exec or metric)`);
+      throw new Error(
+        `unknown probe "${kind ?? ""}" (expected http, forward, alerts, digest, exec or metric)`,
+      );
   }
   const result = await withRetries(name, attempt, retry);
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -318,13 +318,22 @@ export interface StandinAlert {
 
 /**
  * Replaces the alerts the Alertmanager stand-in reports (it selects them with the query's `filter` matchers as
- * Alertmanager does); with `authorization`, it answers 401 to a request without that Authorization header.
+ * Alertmanager does); with `authorization`, it answers 401 to a request without that Authorization header. With
+ * `resolve`, they answer `after` queries, then `then` replaces them (an alert that resolves).
  */
-export async function setAlerts(alerts: readonly StandinAlert[], authorization?: string): Promise<void> {
+export async function setAlerts(
+  alerts: readonly StandinAlert[],
+  authorization?: string,
+  resolve?: { readonly after: number; readonly then: readonly StandinAlert[] },
+): Promise<void> {
   const res = await fetch(`${SANDBOX.standins.alertmanager}/__alerts`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ alerts, ...(authorization !== undefined ? { authorization } : {}) }),
+    body: JSON.stringify({
+      alerts,
+      ...(authorization !== undefined ? { authorization } : {}),
+      ...(resolve !== undefined ? { for: resolve.after, then: resolve.then } : {}),
+    }),
   });
   if (!res.ok) throw new Error(`stand-in alertmanager: POST /__alerts answered ${res.status}`);
 }

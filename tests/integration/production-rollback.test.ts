@@ -21,6 +21,7 @@ import {
   resetStandins,
   SANDBOX,
   sandboxImageDigests,
+  setAlerts,
   setMetric,
   testEnv,
 } from "./harness";
@@ -47,9 +48,16 @@ let r2: Digests;
 const bundles: Record<string, string> = {};
 const GRAFANA_TOKEN = "Bearer glsa_it_rollback";
 
-async function releaseFails(): Promise<UserError> {
+async function releaseFails(retry?: {
+  readonly failedVersion: number;
+  readonly reason: string;
+}): Promise<UserError> {
   try {
-    await release(world.checkout, STACK, { policy: true, autoRollback: true });
+    await release(world.checkout, STACK, {
+      policy: true,
+      autoRollback: true,
+      ...(retry !== undefined ? { retry } : {}),
+    });
   } catch (err) {
     if (err instanceof UserError) return err;
     throw err;
@@ -477,6 +485,52 @@ describe.sequential("rollback of a production-shaped stack, committed production
     expect(results.filter((r) => !r.ok)).toEqual([]);
     expect(results.map((r) => r.check)).toContain("metric-error-ratio");
     expect((await stack.getConfig("nova-rollout:metricChecks")).value).toContain("error-ratio");
+  });
+
+  it("a firing Nova alert fails a production release and triggers the automatic rollback; an unrelated firing alert does not", async () => {
+    // The other release than the one running, retried if it was rejected earlier (the sandbox has two digest pairs).
+    const before = await apiImage();
+    const [tag, next] =
+      before === `${PRODUCTION_REGISTRY}/nova-rms-api@${r1.api}` ? ["r2", r2] : ["sandbox", r1];
+    await setRelease(tag, next);
+    await world.ready(evidence, tag, next);
+    const earlier = readRejections(evidence.evidenceDir, STACK).rejections.filter(
+      (r) => r.imageDigests.api === next.api,
+    );
+    const retry =
+      earlier.length > 0
+        ? {
+            failedVersion: Math.max(...earlier.map((r) => r.failedVersion)),
+            reason: "the error ratio is back to normal",
+          }
+        : undefined;
+    // A shared Alertmanager: another team's alert fires throughout. Nova's own alert fires while it is verified (its
+    // alerts check asks three times, its attempts), then resolves; the rollback's own check sees only the other one.
+    const unrelated = {
+      labels: { alertname: "BillingLedgerLag", namespace: "billing", severity: "critical" },
+    };
+    const nova = { labels: { alertname: "NovaWorkerQueueBacklog", namespace: NS, severity: "critical" } };
+    await setAlerts([unrelated, nova], undefined, { after: 3, then: [unrelated] });
+    const err = await releaseFails(retry);
+    expect(err.exitCode, err.message).toBe(EXIT.verificationFailed);
+    expect(err.message).toMatch(/rolled back to update \d+ \(release \S+\)/);
+    expect(await apiImage()).toBe(before);
+    // The release is rejected for its alerts check alone (the api, the worker and the metric answered well).
+    const rejections = readRejections(evidence.evidenceDir, STACK).rejections;
+    const newest = rejections.find(
+      (r) => r.failedVersion === Math.max(...rejections.map((x) => x.failedVersion)),
+    );
+    expect(newest?.failedChecks.map((c) => c.replace(/^.*-(?=alerts-quiet$)/, ""))).toEqual(["alerts-quiet"]);
+    // The restored r2 verified with the unrelated alert still firing: only what the namespace matcher selects counts.
+    const results = (await stack.outputs())["verificationResults"]?.value as {
+      check: string;
+      ok: boolean;
+      detail: string;
+    }[];
+    expect(results.filter((r) => !r.ok)).toEqual([]);
+    expect(results.find((r) => r.check === "alerts-quiet")?.detail).toBe(
+      `successful: no alerts firing matching namespace="${NS}"`,
+    );
   });
 
   it("a state metadata file a kill left empty: the engine cannot read the stack, `recover` sets it aside", async () => {

@@ -13,6 +13,7 @@ import { release } from "../../cli/actions/release";
 import { configJson } from "../../cli/actions/rollback-config";
 import { describeFailure, EXIT } from "../../cli/errors";
 import { toReleaseEntries } from "../../cli/history";
+import { verifyStack } from "../../cli/actions/verify";
 import {
   createOrSelectProjectStack,
   ensureSandbox,
@@ -125,7 +126,7 @@ describe.sequential("rollout on the sandbox cluster", () => {
       ready: 2,
     });
 
-    const results = up.outputs.verificationResults?.value as { check: string; ok: boolean }[];
+    const results = up.outputs.verificationResults?.value as { check: string; ok: boolean; detail: string }[];
     expect(results.map((r) => r.check).sort()).toEqual([
       "alerts-quiet",
       "api-health",
@@ -133,6 +134,11 @@ describe.sequential("rollout on the sandbox cluster", () => {
       "worker-readyz",
     ]);
     expect(results.every((r) => r.ok)).toBe(true);
+    // The worker is checked as the playbook does: a port-forward through the API server to a pod of the Deployment
+    // (kwok's kubelet hands it to the worker's stand-in), not a URL.
+    expect(results.find((r) => r.check === "worker-readyz")?.detail).toBe(
+      "/readyz answered 200 (port-forward to deploy/nova-worker:3001 in it-sandbox)",
+    );
     // The database dump is real: pg_dump wrote it where the stack output says.
     expect(fs.statSync(up.outputs.databaseDump?.value as string).size).toBeGreaterThan(0);
     // The CronJob exists and was resumed after verification.
@@ -176,6 +182,41 @@ describe.sequential("rollout on the sandbox cluster", () => {
       /\[signature\].*not accepted.*sandbox roster \(\.sandbox\/trust\/roster\.json\)/,
     );
     fs.rmSync(path.join(evidenceDir, "it-sandbox"), { recursive: true, force: true });
+  });
+
+  it("the worker check goes through the cluster: with no worker pod running, `rollout verify` fails on it, naming kubectl's error", async () => {
+    await kubectl("scale", "deployment", "nova-worker", "--replicas=0", "-n", "it-sandbox");
+    try {
+      await vi.waitFor(
+        async () =>
+          expect(
+            await kubectl(
+              "get",
+              "pods",
+              "-l",
+              "app.kubernetes.io/component=worker",
+              "-n",
+              "it-sandbox",
+              "-o",
+              "name",
+            ),
+          ).toBe(""),
+        { timeout: 60_000, interval: 500 },
+      );
+      const results = await verifyStack(REPO_ROOT, "it-sandbox");
+      const worker = results.find((r) => r.check === "worker-readyz");
+      expect(worker?.ok).toBe(false);
+      expect(worker?.detail).toMatch(
+        /^kubectl port-forward to deploy\/nova-worker:3001 in it-sandbox exited 1: .*\(no running pod of deploy\/nova-worker within 2s\)$/,
+      );
+      // Only the worker's check: the API's stand-in still answers.
+      expect(results.filter((r) => !r.ok).map((r) => r.check)).toEqual(["worker-readyz"]);
+    } finally {
+      await kubectl("scale", "deployment", "nova-worker", "--replicas=2", "-n", "it-sandbox");
+      await kubectl("rollout", "status", "deployment/nova-worker", "-n", "it-sandbox", "--timeout=60s");
+    }
+    const again = await verifyStack(REPO_ROOT, "it-sandbox");
+    expect(again.find((r) => r.check === "worker-readyz")).toMatchObject({ ok: true });
   });
 
   it("drift: a Service deleted by hand or a Deployment scaled by hand, the next release restores it; status shows the release", async () => {

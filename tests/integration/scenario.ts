@@ -87,7 +87,6 @@ export function sandboxConfig(opts: {
     migrationCommand:
       'psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -qAt -c "CREATE TABLE IF NOT EXISTS release_marker (release text PRIMARY KEY)"',
     apiBaseUrl: SANDBOX.standins.api,
-    workerBaseUrl: SANDBOX.standins.worker,
     alertmanagerUrl: SANDBOX.standins.alertmanager,
     verifyAttempts: "3",
     verifyTimeoutSeconds: "5",

@@ -8,7 +8,8 @@
 //           active/silenced/inhibited (each true unless "false") select them; a malformed matcher answers 400.
 //           POST /__alerts {"alerts": [{"labels": {...}, "silenced"?: bool, "inhibited"?: bool}],
 //           "authorization"?: "Bearer …"} replaces the alerts; with "authorization", GET /api/v2/alerts answers 401
-//           unless the request's Authorization header is that value. {"reset": true} forgets both.
+//           unless the request's Authorization header is that value. With "for": n and "then": [alerts…], the alerts
+//           answer n queries, then "then" replaces them (an alert that resolves). {"reset": true} forgets all.
 // Control endpoint on each port: POST /__mode with {"status": 500} makes every other path of that port answer
 // 500; {"status": 200} restores it; an optional "body" (string or JSON) replaces the answer (e.g. firing alerts);
 // an optional "count" limits the mode to that many answers, after which the port answers normally again.
@@ -24,7 +25,11 @@
 //           (answers {id, message}); GET /api/annotations?tags=a&tags=b lists those carrying every tag, newest
 //           first. POST /__grafana {"authorization": "Bearer …"} makes both answer 401 to any other Authorization
 //           header; {"reset": true} forgets the annotations and the authorization.                    (Grafana)
+//           GET /api/dashboards/uid/<uid> and POST /api/ds/query answer a dashboard and its panels' data
+//           (grafana-dashboard.mjs, which lists them); POST /__grafana {"panel": "<title>", "values": [..] | null}
+//           sets what a panel answers (null: no data); the same authorization applies, and reset restores them.
 import * as http from "node:http";
+import { dashboardAnswer, queryAnswer, resetPanels, setPanelValues } from "./grafana-dashboard.mjs";
 import { readBody } from "./serve-util.mjs";
 
 const HOST = "127.0.0.1";
@@ -50,7 +55,7 @@ function metricValue(query) {
   return entry.value;
 }
 /** The Alertmanager stand-in's alerts (API v2 shape) and the Authorization value it requires (none: undefined). */
-const alertmanager = { alerts: [], authorization: undefined };
+const alertmanager = { alerts: [], authorization: undefined, remaining: undefined, then: [] };
 
 /**
  * One matcher of Alertmanager's filter syntax, parsed as Alertmanager's classic parser does: {name, op, value} or
@@ -105,7 +110,11 @@ function alertsAnswer(url, req) {
     matchers.push(matcher);
   }
   const include = (param) => url.searchParams.get(param) !== "false";
-  const selected = alertmanager.alerts.filter((a) => {
+  const alerts = alertmanager.alerts;
+  if (alertmanager.remaining !== undefined && --alertmanager.remaining <= 0) {
+    Object.assign(alertmanager, { alerts: alertmanager.then, remaining: undefined, then: [] });
+  }
+  const selected = alerts.filter((a) => {
     const silenced = a.status.silencedBy.length > 0;
     const inhibited = a.status.inhibitedBy.length > 0;
     if (silenced && !include("silenced")) return false;
@@ -285,37 +294,55 @@ for (const def of servers) {
       }
       if (url.pathname === "/__alerts" && def.name === "alertmanager" && req.method === "POST") {
         const parsed = JSON.parse((await readBody(req)) || "{}");
-        if (parsed.reset === true) Object.assign(alertmanager, { alerts: [], authorization: undefined });
+        const reset = { alerts: [], authorization: undefined, remaining: undefined, then: [] };
+        if (parsed.reset === true) Object.assign(alertmanager, reset);
         else if (
           !Array.isArray(parsed.alerts) ||
           !parsed.alerts.every((a) => a !== null && typeof a === "object" && typeof a.labels === "object") ||
-          !(parsed.authorization === undefined || typeof parsed.authorization === "string")
+          !(parsed.authorization === undefined || typeof parsed.authorization === "string") ||
+          !(parsed.for === undefined || (Number.isInteger(parsed.for) && parsed.for > 0)) ||
+          !(
+            parsed.then === undefined ||
+            (Array.isArray(parsed.then) && parsed.then.every((a) => typeof a?.labels === "object"))
+          )
         ) {
           return send(
             res,
             400,
             "application/json",
             JSON.stringify({
-              error: 'expected {alerts: [{labels: {...}, silenced?, inhibited?}], authorization?: "…"}',
+              error:
+                'expected {alerts: [{labels: {...}, silenced?, inhibited?}], authorization?: "…", for?: n, then?: [alerts]}',
             }),
           );
         } else {
-          alertmanager.alerts = parsed.alerts.map(storedAlert);
-          alertmanager.authorization = parsed.authorization;
+          Object.assign(alertmanager, reset, {
+            alerts: parsed.alerts.map(storedAlert),
+            authorization: parsed.authorization,
+            ...(parsed.for !== undefined
+              ? { remaining: parsed.for, then: (parsed.then ?? []).map(storedAlert) }
+              : {}),
+          });
         }
         return send(res, 200, "application/json", JSON.stringify({ alerts: alertmanager.alerts.length }));
       }
       if (def.name === "grafana") {
         if (url.pathname === "/__grafana" && req.method === "POST") {
           const parsed = JSON.parse((await readBody(req)) || "{}");
-          if (parsed.reset === true) Object.assign(grafana, { annotations: [], authorization: undefined });
-          else if (typeof parsed.authorization === "string") grafana.authorization = parsed.authorization;
-          else
+          if (parsed.reset === true) {
+            Object.assign(grafana, { annotations: [], authorization: undefined });
+            resetPanels();
+          } else if (typeof parsed.authorization === "string") grafana.authorization = parsed.authorization;
+          else if (parsed.panel !== undefined) {
+            const problem = setPanelValues(parsed);
+            if (problem !== undefined)
+              return send(res, 400, "application/json", JSON.stringify({ error: problem }));
+          } else
             return send(
               res,
               400,
               "application/json",
-              JSON.stringify({ error: "expected {authorization} or {reset}" }),
+              JSON.stringify({ error: "expected {authorization}, {panel, values} or {reset}" }),
             );
           return send(
             res,
@@ -327,6 +354,16 @@ for (const def of servers) {
         if (url.pathname === "/api/annotations" && (req.method === "GET" || req.method === "POST")) {
           if (mode.status >= 400) return send(res, mode.status, "application/json", "{}");
           const answer = await annotationsAnswer(req, url);
+          return send(res, answer.status, "application/json", JSON.stringify(answer.body));
+        }
+        const dashboard = url.pathname.startsWith("/api/dashboards/uid/") && req.method === "GET";
+        if (dashboard || (url.pathname === "/api/ds/query" && req.method === "POST")) {
+          if (mode.status >= 400) return send(res, mode.status, "application/json", "{}");
+          if (grafana.authorization !== undefined && req.headers.authorization !== grafana.authorization)
+            return send(res, 401, "application/json", JSON.stringify({ message: "Unauthorized" }));
+          const answer = dashboard
+            ? dashboardAnswer(decodeURIComponent(url.pathname.slice("/api/dashboards/uid/".length)))
+            : queryAnswer(JSON.parse((await readBody(req)) || "{}"));
           return send(res, answer.status, "application/json", JSON.stringify(answer.body));
         }
       }

@@ -167,6 +167,14 @@ if [[ "$CLUSTER" == built ]]; then
     umask 022
     log_line pki generated "$PKI_DIR"
   fi
+  if [[ ! -f "$PKI_DIR/kwok.crt" ]]; then
+    # The fake nodes' kubelet endpoint (kwok's server): the API server reaches it for port-forwards and checks this
+    # certificate against the sandbox CA, as it would a real kubelet's.
+    umask 077
+    make_cert kwok "/CN=nova-sandbox-kubelet" "$(printf '%s\n' "subjectAltName=IP:127.0.0.1" \
+      "extendedKeyUsage=serverAuth" "keyUsage=digitalSignature,keyEncipherment")"
+    umask 022
+  fi
   if [[ ! -f "$KUBECONFIG_FILE" ]]; then
     kubectl config --kubeconfig "$KUBECONFIG_FILE" set-cluster "$KUBE_CONTEXT" \
       --server "https://127.0.0.1:$APISERVER_PORT" --certificate-authority "$PKI_DIR/ca.crt" --embed-certs >/dev/null
@@ -207,7 +215,9 @@ if [[ "$CLUSTER" == built ]]; then
       --service-account-key-file "$PKI_DIR/sa.pub" --service-account-signing-key-file "$PKI_DIR/sa.key" \
       --service-account-issuer https://kubernetes.default.svc.cluster.local \
       --service-cluster-ip-range 10.96.0.0/16 --authorization-mode Node,RBAC --allow-privileged \
-      --endpoint-reconciler-type none --profiling=false --enable-priority-and-fairness=false
+      --endpoint-reconciler-type none --profiling=false --enable-priority-and-fairness=false \
+      --kubelet-preferred-address-types InternalIP --kubelet-certificate-authority "$PKI_DIR/ca.crt" \
+      --kubelet-client-certificate "$PKI_DIR/admin.crt" --kubelet-client-key "$PKI_DIR/admin.key"
     wait_for kube-apiserver 120 kctl get --raw /readyz
     log_line kube-apiserver started ":$APISERVER_PORT $(($(now_s) - t))s"
   fi
@@ -240,17 +250,37 @@ if [[ "$CLUSTER" == built ]]; then
   fi
 
   # ---------------------------------------------------------------------------------------------------- kwok + nodes
+  # kwok_config: the port-forward rules of the fake nodes. Every pod's container port 8080 (the API) and 3001 (the
+  # worker) forwards to the stand-in that plays that container.
+  kwok_config() {
+    cat <<EOF
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterPortForward
+metadata:
+  name: nova-standins
+spec:
+  forwards:
+    - ports: [8080]
+      target: {address: 127.0.0.1, port: $STANDIN_API_PORT}
+    - ports: [3001]
+      target: {address: 127.0.0.1, port: $STANDIN_WORKER_PORT}
+EOF
+  }
   if is_running kwok; then
     log_line kwok running
   else
     t="$(now_s)"
     # No stage config is given, so kwok uses its default stages: node-initialize + heartbeat (with lease),
     # pod-ready, pod-complete, pod-delete. It manages only nodes annotated kwok.x-k8s.io/node=fake.
-    start kwok kwok --kubeconfig "$KUBECONFIG_FILE" --manage-all-nodes=false \
-      --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    # Its server is the fake nodes' kubelet (HTTPS on the nodes' InternalIP and kubelet port): a port-forward to a
+    # pod goes API server → kwok → the stand-in playing that container, by the container port (kwok-config.yaml).
+    kwok_config >"$SANDBOX_DIR/kwok-config.yaml"
+    start kwok kwok --config "$SANDBOX_DIR/kwok-config.yaml" --kubeconfig "$KUBECONFIG_FILE" \
+      --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
       --cidr 10.244.0.1/16 --node-ip 127.0.0.1 --node-lease-duration-seconds 40 \
-      --server-address "127.0.0.1:$KWOK_PORT"
-    wait_for kwok 60 curl -fsS "http://127.0.0.1:$KWOK_PORT/healthz"
+      --node-port "$KWOK_PORT" --server-address "127.0.0.1:$KWOK_PORT" \
+      --tls-cert-file "$PKI_DIR/kwok.crt" --tls-private-key-file "$PKI_DIR/kwok.key"
+    wait_for kwok 60 curl -fsS --cacert "$PKI_DIR/ca.crt" "https://127.0.0.1:$KWOK_PORT/healthz"
     log_line kwok started "$(($(now_s) - t))s"
   fi
   for n in nova-node-1 nova-node-2; do
@@ -277,6 +307,11 @@ EOF
       # A node made by an older sandbox: advertise ephemeral storage too (the chart requests it).
       kctl patch node "$n" --subresource=status --type=merge -p \
         '{"status":{"capacity":{"ephemeral-storage":"100Gi"},"allocatable":{"ephemeral-storage":"100Gi"}}}' >/dev/null
+    fi
+    if [[ "$(kctl get node "$n" -o jsonpath='{.status.daemonEndpoints.kubeletEndpoint.Port}')" != "$KWOK_PORT" ]]; then
+      # A node initialised by an older sandbox: kwok's heartbeat keeps the kubelet port it was given first.
+      kctl patch node "$n" --subresource=status --type=merge \
+        -p "{\"status\":{\"daemonEndpoints\":{\"kubeletEndpoint\":{\"Port\":$KWOK_PORT}}}}" >/dev/null
     fi
   done
   wait_for kwok 90 kctl wait --for=condition=Ready node/nova-node-1 node/nova-node-2 --timeout=5s
@@ -469,7 +504,7 @@ done
 
 # ---------------------------------------------------------------------------------------------------- stand-ins
 # Stand-ins started from an older standins.mjs (their sha256 is recorded beside the pid) are restarted.
-standins_sha="$(cat "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" "$NOVA_REPO_ROOT/tools/sandbox/serve-util.mjs" | sha256sum | cut -d" " -f1)"
+standins_sha="$(cat "$NOVA_REPO_ROOT/tools/sandbox/standins.mjs" "$NOVA_REPO_ROOT/tools/sandbox/serve-util.mjs" "$NOVA_REPO_ROOT/tools/sandbox/grafana-dashboard.mjs" | sha256sum | cut -d" " -f1)"
 if is_running standins && [[ "$(cat "$PID_DIR/standins.sha256" 2>/dev/null)" != "$standins_sha" ]]; then
   stop_component standins
   log_line standins stopped "(older than tools/sandbox/standins.mjs)"

@@ -14,6 +14,7 @@ const base = {
   probeScript: "/repo/dist/src/verify/probe.js",
   apiBaseUrl: "https://api.example/",
   workerBaseUrl: "http://worker:3001",
+  namespace: "nova-test",
   alertmanagerUrl: "http://am:9093",
   budget: { attempts: 4, timeoutSeconds: 7 },
   triggers: [pulumi.output("sha256:a"), "sha256:b"],
@@ -110,6 +111,7 @@ describe("PostDeployVerification", () => {
     const checks = mod.verificationChecks({
       apiBaseUrl: "https://a",
       workerBaseUrl: "https://w",
+      namespace: "nova-test",
       alertmanagerUrl: "https://am",
       ...extra,
     });
@@ -161,6 +163,32 @@ describe("PostDeployVerification", () => {
     }
     for (const r of mocks.resources.filter((x) => x.name.startsWith("auth-"))) {
       expect(JSON.stringify(r.inputs.create ?? "")).not.toMatch(/am-token-1|cHJvbTpwdw==/);
+    }
+  });
+
+  it("checks the worker through a port-forward to its Deployment, the kubeconfig a secret of that probe only", async () => {
+    const { workerBaseUrl: _direct, ...forwarded } = base;
+    new mod.PostDeployVerification("fwd", {
+      ...forwarded,
+      namespace: "nova-prod",
+      kubeconfig: pulumi.secret("apiVersion: v1\nkind: Config # kc-marker-7"),
+      kubeContext: "gke_nova-prod_us-central1_nova-prod",
+    });
+    await settle();
+    const worker = mocks.named("fwd-worker-readyz");
+    expect(worker.inputs.create).toBe(
+      "node /repo/dist/src/verify/probe.js forward --name worker-readyz --namespace nova-prod --resource deploy/nova-worker " +
+        "--port 3001 --path /readyz --context gke_nova-prod_us-central1_nova-prod --attempts 4 --timeout 7 --backoff-ms 2000",
+    );
+    expect(unwrap(worker.inputs.environment)).toEqual({
+      secret: true,
+      value: { NOVA_KUBECONFIG: "apiVersion: v1\nkind: Config # kc-marker-7" },
+    });
+    for (const name of ["fwd-api-health", "fwd-api-metrics", "fwd-alerts-quiet"]) {
+      expect(mocks.named(name).inputs.environment, name).toBeUndefined();
+    }
+    for (const r of mocks.resources.filter((x) => x.name.startsWith("fwd-"))) {
+      expect(JSON.stringify(r.inputs.create ?? "")).not.toContain("kc-marker-7");
     }
   });
 

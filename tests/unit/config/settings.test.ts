@@ -235,6 +235,24 @@ describe("parseStackSettings: malformed configs name every bad key", () => {
     expect(messageOf(dry)).toContain("a production release pauses its CI schedules");
   });
 
+  it("checks the worker through a port-forward unless a URL is named, which production refuses", () => {
+    const { workerBaseUrl: _url, ...withoutUrl } = sandboxRaw();
+    const settings = parseStackSettings(withoutUrl, { stack: "local", projectDir: "/repo" });
+    expect(settings.verification.workerBaseUrl).toBeUndefined();
+    expect(settings.verification.namespace).toBe(settings.namespace);
+    const direct = parseStackSettings(sandboxRaw({ workerBaseUrl: "http://127.0.0.1:33001" }), {
+      stack: "local",
+      projectDir: "/repo",
+    }).verification;
+    expect(direct.workerBaseUrl).toBe("http://127.0.0.1:33001");
+    expect(
+      parseStackSettings(productionRaw(), { stack: "production", projectDir: "/repo" }).verification,
+    ).not.toHaveProperty("workerBaseUrl");
+    const named = productionRaw({ workerBaseUrl: "https://worker.nova-prod.internal" });
+    expect(problemKeys(named)).toEqual(k("workerBaseUrl"));
+    expect(messageOf(named)).toContain("through a port-forward to deploy/nova-worker");
+  });
+
   it("reads the staging cluster's CronJobs with its kubeconfig resolved, and names a malformed entry", () => {
     const ok = parseStackSettings(
       productionRaw({

@@ -17,6 +17,7 @@ import {
 const targets = {
   apiBaseUrl: "http://api.test/",
   workerBaseUrl: "http://worker.test:3001",
+  namespace: "nova-test",
   alertmanagerUrl: "http://am.test:9093",
 };
 

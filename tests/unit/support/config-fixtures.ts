@@ -30,7 +30,6 @@ export function productionRaw(overrides: Record<string, unknown> = {}): Record<s
     backupDestination: "gs://nova-prod-backups/pre-release",
     migrationCommand: "npm run migrate",
     apiBaseUrl: "https://api.nova.example",
-    workerBaseUrl: "http://nova-worker.nova-prod.svc:3001",
     alertmanagerUrl: "http://alertmanager.monitoring.svc:9093",
     ...overrides,
   };

@@ -1,60 +1,20 @@
 // The alerts probe against the sandbox's Alertmanager stand-in (tools/sandbox/standins.mjs, started here on free
 // ports): the stand-in selects alerts with the query's `filter` matchers as Alertmanager does, and the probe judges
 // only what they select.
-import { spawn, type ChildProcess } from "node:child_process";
-import * as net from "node:net";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startStandins, type RunningStandins } from "../support/standins";
 import { matchesAll, parseMatcher, type AlertMatcher } from "../../../src/verify/alert-matchers";
 import { alertsProbe, judgeAlerts, main, type ProbeResult } from "../../../src/verify/probe";
 import { AUTHORIZATION_ENV } from "../../../src/verify/probe-command";
 
-const SCRIPT = path.resolve(__dirname, "..", "..", "..", "tools", "sandbox", "standins.mjs");
-let standins: ChildProcess;
+let standins: RunningStandins;
 let am = "";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as net.AddressInfo).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 beforeAll(async () => {
-  const [api, worker, alertmanager, prometheus, webhook, grafana] = await Promise.all(
-    Array.from({ length: 6 }, () => freePort()),
-  );
-  am = `http://127.0.0.1:${alertmanager}`;
-  standins = spawn(process.execPath, [SCRIPT], {
-    stdio: "ignore",
-    env: {
-      PATH: process.env.PATH ?? "",
-      NOVA_STANDIN_API_PORT: String(api),
-      NOVA_STANDIN_WORKER_PORT: String(worker),
-      NOVA_STANDIN_ALERTMANAGER_PORT: String(alertmanager),
-      NOVA_STANDIN_PROMETHEUS_PORT: String(prometheus),
-      NOVA_STANDIN_WEBHOOK_PORT: String(webhook),
-      NOVA_STANDIN_GRAFANA_PORT: String(grafana),
-    },
-  });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      if ((await fetch(`${am}/__mode`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error("the stand-ins did not start");
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  standins = await startStandins();
+  am = standins.urls.alertmanager;
 });
-afterAll(() => {
-  standins.kill();
-});
+afterAll(() => standins.stop());
 
 async function setAlerts(
   alerts: { labels: Record<string, string>; silenced?: boolean; inhibited?: boolean }[],

@@ -32,6 +32,7 @@ describe("the in-process checks of `rollout verify`", () => {
   const targets = {
     apiBaseUrl: "https://api.nova.test",
     workerBaseUrl: "https://worker.nova.test",
+    namespace: "nova-test",
     alertmanagerUrl: base,
     syntheticE2eCommand:
       'test "$(pwd -P)" = "$APP" && test "$NOVA_API_BASE_URL" = https://api.nova.test && test "$E2E_PW" = pw-1',
