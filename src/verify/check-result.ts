@@ -39,3 +39,6 @@ export function parseCheckResult(check: string, stdout: string): CheckResult {
   }
   return { check, ok: false, attempts: 0, elapsedMs: 0, detail: "the probe printed no result" };
 }
+
+/** One attempt of a check: resolves to a detail string on success, throws (with a reason) on failure. */
+export type Attempt = (signal: AbortSignal) => Promise<string>;

@@ -10,7 +10,7 @@
  * never from the command line, and is never printed.
  */
 import { parseArgs } from "node:util";
-import type { CheckResult } from "./check-result";
+import type { Attempt, CheckResult } from "./check-result";
 import {
   findPanel,
   frameValues,
@@ -25,7 +25,6 @@ import {
   type PanelVerdict,
 } from "./grafana-panels";
 import { AUTHORIZATION_ENV, type ProbeSpec } from "./probe-command";
-import type { Attempt } from "./probe";
 
 /** Where and how one panel is read. */
 export interface PanelSource {

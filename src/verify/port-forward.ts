@@ -8,7 +8,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { Attempt } from "./probe";
+import type { Attempt } from "./check-result";
 
 /** Where the forward goes: a workload's container port, through one kubeconfig's context. */
 export interface ForwardTarget {

@@ -30,7 +30,7 @@ import { passwordForms } from "../util/pg-connection";
 import { alertsQueryUrl } from "./alert-matchers";
 import { grafanaProbeMain } from "./grafana-probe";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
-import type { CheckResult } from "./check-result";
+import type { Attempt, CheckResult } from "./check-result";
 import { keepWrittenFiles, outputTail } from "./kept-files";
 import { forwardedHttpAttempt, podRunningTimeout } from "./port-forward";
 import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST, KUBECONFIG_ENV } from "./probe-command";
@@ -41,8 +41,7 @@ export interface ProbeResult extends CheckResult {
   readonly leftOut?: readonly string[];
 }
 
-/** One attempt: resolves to a detail string on success, throws (with a reason) on failure. */
-export type Attempt = (signal: AbortSignal) => Promise<string>;
+export type { Attempt };
 
 export interface RetryOptions {
   readonly attempts: number;
