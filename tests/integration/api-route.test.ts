@@ -1,0 +1,109 @@
+// The API's public entry in production shape: a production-shaped checkout of this repository (compiled program,
+// chart, committed policy configs), a ready release aimed at the sandbox cluster, the committed *production*
+// enforcement and the real engine. The stack configures the API's Ingress; the pack's nova-api-route judges every
+// Ingress the chart renders towards the API, so an edited chart that routes the API under another host is refused
+// before anything is written, as is a config whose apiBaseUrl names another host (refused by the program itself).
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Stack } from "@pulumi/pulumi/automation";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { kubectl, sandboxImageDigests } from "./harness";
+import { ProductionWorld } from "./production-world";
+import type { EvidenceProject } from "./scenario";
+
+const STACK = "it-prod-route";
+const HOST = "api.it-prod-route.nova-rms.example";
+const INGRESS = {
+  host: HOST,
+  staticIpName: "nova-it-route-api-ip",
+  certificateName: "nova-it-route-api-cert",
+};
+let world: ProductionWorld;
+let stack: Stack;
+let evidence: EvidenceProject;
+
+/** The preview's whole output, and whether it was refused. */
+async function preview(): Promise<{ refused: boolean; text: string }> {
+  const lines: string[] = [];
+  try {
+    await stack.preview({ ...world.committed("production"), onOutput: (s) => void lines.push(s) });
+    return { refused: false, text: lines.join("") };
+  } catch (err) {
+    return { refused: true, text: `${lines.join("")}\n${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+/** An Ingress an edited chart adds: every path of another host to the API's Service. */
+const MIRROR = `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: nova-api-mirror
+  namespace: {{ .Release.Namespace }}
+spec:
+  ingressClassName: gce
+  rules:
+    - host: api.nova-rms.mirror.example
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend:
+              service:
+                name: nova-api
+                port:
+                  name: http
+`;
+
+beforeAll(async () => {
+  world = await ProductionWorld.create("nova-prod-route-it-", [STACK]);
+  stack = await world.projectStack(
+    STACK,
+    world.prodConfig(STACK, { apiIngress: JSON.stringify(INGRESS), apiBaseUrl: `https://${HOST}` }),
+  );
+  evidence = world.evidence(STACK);
+  await world.ready(evidence, "sandbox", sandboxImageDigests());
+}, 600_000);
+
+afterAll(async () => {
+  await world?.dispose();
+}, 600_000);
+
+describe.sequential("the API's route, committed production enforcement", () => {
+  it("a ready release whose Ingress serves the apiBaseUrl host passes the route policy; the plan holds the Ingress", async () => {
+    const { refused, text } = await preview();
+    expect(refused, text).toBe(false);
+    expect(text).toMatch(
+      /kubernetes:networking\.k8s\.io\/v1:Ingress\s+nova-release:it-prod-route\/nova-api\b/,
+    );
+    expect(text).not.toContain("nova-api-route");
+  });
+
+  it("a chart edited to route the API under another host is refused by nova-api-route (mandatory); nothing is written", async () => {
+    const extra = path.join(world.checkout, "charts", "nova-stack", "templates", "ingress-mirror.yaml");
+    fs.writeFileSync(extra, MIRROR);
+    try {
+      const { refused, text } = await preview();
+      expect(refused).toBe(true);
+      expect(text).toMatch(/\[mandatory\]\s+nova-api-route/);
+      // The refusal names the Ingress's host it will not have the verification miss.
+      expect(text.slice(text.search(/\[mandatory\]\s+nova-api-route/))).toContain(
+        "api.nova-rms.mirror.example",
+      );
+      expect(await kubectl("get", "ingress", "-n", STACK, "-o", "name").catch(() => "")).toBe("");
+    } finally {
+      fs.rmSync(extra);
+    }
+  });
+
+  it("an apiBaseUrl on another host than the Ingress serves is refused by the program, naming the fix", async () => {
+    await stack.setConfig("nova-rollout:apiBaseUrl", { value: "https://api.nova-rms.example" });
+    try {
+      const { refused, text } = await preview();
+      expect(refused).toBe(true);
+      expect(text).toContain(`but the API's Ingress serves ${HOST}`);
+      expect(text).toContain(`set it to https://${HOST}`);
+    } finally {
+      await stack.setConfig("nova-rollout:apiBaseUrl", { value: `https://${HOST}` });
+    }
+  });
+});
