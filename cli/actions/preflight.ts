@@ -195,6 +195,8 @@ export async function runPreflight(
       gcpRegion: base?.gcpRegion,
       gkeClusterName: base?.gkeClusterName,
       evidenceDir,
+      // The evidence (the bundle and its artifact copies) goes where the stack's config says, never --app-dir.
+      ...(base?.appDir !== undefined ? { appDir: base.appDir } : {}),
     },
     projectDir,
     ...(appDir === undefined

@@ -34,6 +34,8 @@ const RELEASE = (
   }
 ).version;
 const backend = tempBackend("nova-playbook-backend-");
+/** A stack's evidence directory in this repository (not the app checkout). */
+const repoEvidence = (stack: string) => path.join(REPO_ROOT, "tests", "drills", "logs", stack);
 const env = testEnv({
   NOVA_PLAYBOOK_STACK: STACK,
   // The suite built dist/ before the integration layer; other files may be reading it while this one runs.
@@ -63,6 +65,8 @@ beforeAll(async () => {
   );
   await ensureSandbox();
   await freshNamespaces(`nova-${STACK}`, `nova-${STAGING}`);
+  // Left by an earlier run: this program's own evidence directory must stay empty of the stacks' evidence.
+  for (const s of [STACK, STAGING]) fs.rmSync(repoEvidence(s), { recursive: true, force: true });
 }, 600_000);
 
 afterAll(async () => {
@@ -119,6 +123,9 @@ describe("the whole playbook on the sandbox (npm run demo:playbook)", () => {
     // The evidence is in the app checkout, where the playbook keeps it; the launch is written into its STATUS and TODO.
     const evidence = path.join(APP, "tests", "drills", "logs", STACK);
     const files = filesUnder(evidence).map((f) => path.relative(evidence, f));
+    expect(files.some((f) => f.startsWith("artifacts/"))).toBe(true);
+    // None of it in this repository: the preflight's artifact copies too went to the app.
+    for (const s of [STACK, STAGING]) expect(fs.existsSync(repoEvidence(s)), repoEvidence(s)).toBe(false);
     for (const kind of [
       /-preflight\.json$/,
       /-launch\.md$/,

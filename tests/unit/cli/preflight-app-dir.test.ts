@@ -91,6 +91,10 @@ describe("rollout preflight reads the Nova RMS checkout", () => {
     project = bareProject(relative);
     const { report } = await preflight(project);
     expect(verdicts(report)).toEqual(Object.fromEntries(APP_CHECKS.map((id) => [id, "pass"])));
+    // The stack's evidence is the app's: the artifact copies the bundle names are there, none in the project.
+    const copies = path.join(app, "tests", "drills", "logs", "production", "artifacts");
+    expect(fs.readdirSync(copies).length).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(project.dir, "tests", "drills", "logs", "production", "artifacts"))).toBe(false);
   });
 
   it("without a checkout the same project fails those checks", async () => {
