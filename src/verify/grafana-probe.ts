@@ -11,6 +11,7 @@
  */
 import { parseArgs } from "node:util";
 import type { Attempt, CheckResult } from "./check-result";
+import { errorText, MIN_REDACTED_FRAGMENT, redactor } from "./redact";
 import {
   findPanel,
   frameValues,
@@ -119,18 +120,15 @@ export async function runPanelCheck(
   return { ...last, attempts: retry.attempts };
 }
 
-function errorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause = (err as { cause?: unknown }).cause;
-  return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
-}
-
 /** Replaces the authorization (and its token alone) in a text. */
 function redactAuthorization(authorization: string | undefined): (text: string) => string {
-  const needles = [authorization ?? "", (authorization ?? "").replace(/^\S+\s+/, "")]
-    .filter((v) => v.length >= 4)
-    .sort((a, b) => b.length - a.length);
-  return (text) => needles.reduce((out, needle) => out.split(needle).join("[secret]"), text);
+  return authorization === undefined
+    ? (text) => text
+    : redactor(
+        [authorization, authorization.replace(/^\S+\s+/, "")].filter(
+          (v) => v.length >= MIN_REDACTED_FRAGMENT,
+        ),
+      );
 }
 
 /**

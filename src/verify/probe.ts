@@ -26,11 +26,12 @@ import { spawn } from "node:child_process";
 import { StringDecoder } from "node:string_decoder";
 import { parseArgs } from "node:util";
 import { registryAccess, type RegistryAccess } from "../registry/access";
-import { passwordForms } from "../util/pg-connection";
 import { alertsQueryUrl } from "./alert-matchers";
 import { grafanaProbeMain } from "./grafana-probe";
 import { parseCondition, prometheusInstant, runMetricCheck } from "./metrics";
 import type { Attempt, CheckResult } from "./check-result";
+import { errorText, redactor } from "./redact";
+export { MIN_REDACTED_FRAGMENT, REDACTED, redactor } from "./redact";
 import { keepWrittenFiles, outputTail } from "./kept-files";
 import { forwardedHttpAttempt, podRunningTimeout } from "./port-forward";
 import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST, KUBECONFIG_ENV } from "./probe-command";
@@ -78,14 +79,6 @@ export async function withRetries(check: string, attempt: Attempt, o: RetryOptio
     if (n < o.attempts) await sleep(backoffDelay(n, o.backoffMs, o.maxBackoffMs));
   }
   return { check, ok: false, attempts: o.attempts, elapsedMs: Date.now() - started, detail: last };
-}
-
-function errorText(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message} (${cause.message})` : err.message;
-  }
-  return String(err);
 }
 
 /** A Prometheus text exposition has at least one sample line `name{labels} value`. */
@@ -238,12 +231,6 @@ export function digestAttempt(
   };
 }
 
-/** Lines of a multi-line secret shorter than this are not redacted on their own (they would blank common text). */
-export const MIN_REDACTED_FRAGMENT = 4;
-
-/** The marker that replaces a secret value. */
-export const REDACTED = "[secret]";
-
 /**
  * Builds the environment of a command: exactly the variables named (those set in `source`), nothing else. Pure.
  *
@@ -260,28 +247,6 @@ export function allowListedEnv(
     if (value !== undefined) env[name] = value;
   }
   return env;
-}
-
-/**
- * A function that replaces every secret value in a text with {@link REDACTED}: each whole value as a substring
- * (longest first), the password of a value that is a PostgreSQL connection string alone (as written, decoded and
- * percent-encoded; see `passwordForms`), then each line of a multi-line value that has at least
- * {@link MIN_REDACTED_FRAGMENT} characters, so output that is split into lines (streamed, or cut to a tail) never
- * shows a line of a multi-line secret either.
- *
- * @param secrets the secret values; empty ones are ignored
- */
-export function redactor(secrets: readonly string[]): (text: string) => string {
-  // A connection string's password alone, decoded and percent-encoded (libpq prints parts of a malformed URL).
-  const passwords = secrets.flatMap(passwordForms).filter((p) => p.length >= MIN_REDACTED_FRAGMENT);
-  const whole = [...new Set([...secrets, ...passwords].filter((v) => v !== ""))];
-  const fragments = whole
-    .filter((v) => /[\r\n]/.test(v))
-    .flatMap((v) => v.split(/\r?\n|\r/))
-    .filter((line) => line.length >= MIN_REDACTED_FRAGMENT);
-  const needles = [...new Set([...whole, ...fragments])].sort((a, b) => b.length - a.length);
-  if (needles.length === 0) return (text) => text;
-  return (text) => needles.reduce((out, needle) => out.split(needle).join(REDACTED), text);
 }
 
 /** Options of {@link execAttempt}. */
