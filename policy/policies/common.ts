@@ -4,10 +4,11 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import * as policySdk from "@pulumi/policy";
 import { type PolicyConfigSchema, type ResourceValidationArgs } from "@pulumi/policy";
 import { type PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { DEFAULT_EVIDENCE_DIR } from "../../src/contract";
+import { readConfig } from "./sdk-support";
+export { isUnknownValueError, policyInternals, readConfig, tryRead } from "./sdk-support";
 import {
   evidenceDirOf,
   findProjectDir,
@@ -62,20 +63,6 @@ export function setPolicyRuntime(partial: Partial<PolicyRuntime>): () => void {
 export function stackFromUrn(urn: string): string | undefined {
   const m = /^urn:pulumi:([^:]+)::/.exec(urn);
   return m?.[1];
-}
-
-/** Reads a policy's config, filling schema defaults (the engine fills them too; tests may not). */
-export function readConfig<T extends object>(
-  args: { getConfig<C extends object>(): C },
-  schema: PolicyConfigSchema,
-): T {
-  const defaults: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema.properties)) {
-    if ("default" in v) {
-      defaults[k] = v.default;
-    }
-  }
-  return { ...defaults, ...args.getConfig<Record<string, unknown>>() } as T;
 }
 
 /** Config knobs every evidence-reading policy has. */
@@ -239,31 +226,6 @@ export function environmentOf(settings: SettingsResult, fallback?: string): stri
     return settings.settings.environment;
   }
   return fallback ?? "production";
-}
-
-/**
- * The runtime wraps props in a proxy (`unknownCheckingProxy`) that throws `UnknownValueError` when a value unknown
- * during preview is read. @pulumi/policy exports both at run time, but its typings strip them (`@internal`).
- */
-export const policyInternals = policySdk as unknown as {
-  readonly UnknownValueError: new (...args: never[]) => Error;
-  readonly unknownCheckingProxy: <T>(value: T) => T;
-};
-
-export function isUnknownValueError(e: unknown): e is Error {
-  return e instanceof policyInternals.UnknownValueError;
-}
-
-/** Reads a value that may be unknown during preview; returns `undefined` plus `unknown: true` instead of throwing. */
-export function tryRead<T>(fn: () => T): { value: T | undefined; unknown: boolean } {
-  try {
-    return { value: fn(), unknown: false };
-  } catch (e) {
-    if (isUnknownValueError(e)) {
-      return { value: undefined, unknown: true };
-    }
-    throw e;
-  }
 }
 
 /** The message tail naming what to run. */

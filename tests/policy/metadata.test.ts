@@ -38,6 +38,7 @@ describe("policy pack metadata", () => {
             "index.ts",
             "common.ts",
             "gate-support.ts",
+            "sdk-support.ts",
             "records-policy.ts",
             "pod-security-standard.ts",
           ].includes(f),

@@ -3,22 +3,16 @@
  * the one factory that turns a list of problems with a resource into violations naming the resource and the fix.
  * Nothing here reads files or the environment: the platform pack judges only what the engine sends it.
  */
-import * as policySdk from "@pulumi/policy";
 import {
   type EnforcementLevel,
   type PolicyConfigSchema,
   type ResourceValidationArgs,
   type ResourceValidationPolicy,
 } from "@pulumi/policy";
+import { isUnknownValueError, readConfig } from "../../../policy/policies/sdk-support";
 
 /** The project name of the platform program (platform/Pulumi.yaml). */
 export const PLATFORM_PROJECT = "nova-platform";
-
-/**
- * The runtime wraps props in a proxy that throws `UnknownValueError` when a value unknown during preview is read;
- * @pulumi/policy exports it at run time, but its typings strip it (`@internal`).
- */
-const internals = policySdk as unknown as { readonly UnknownValueError: new (...args: never[]) => Error };
 
 /** Marks a value that is unknown during preview. */
 export const UNKNOWN_VALUE: unique symbol = Symbol("unknown during preview");
@@ -35,7 +29,7 @@ export function read(root: unknown, ...path: readonly string[]): unknown {
     if (Array.isArray(value)) value.forEach((v: unknown) => v);
     return value;
   } catch (e) {
-    if (e instanceof internals.UnknownValueError) return UNKNOWN_VALUE;
+    if (isUnknownValueError(e)) return UNKNOWN_VALUE;
     throw e;
   }
 }
@@ -45,18 +39,6 @@ export function show(value: unknown): string {
   if (value === UNKNOWN_VALUE) return "unknown during preview";
   if (value === undefined) return "unset";
   return JSON.stringify(value);
-}
-
-/** Reads a policy's config, filling schema defaults (the engine fills them too; tests and some services may not). */
-export function readConfig<T extends object>(args: ResourceValidationArgs, schema: PolicyConfigSchema): T {
-  const defaults: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(schema.properties)) {
-    if ("default" in v) defaults[k] = v.default;
-  }
-  const given = args.getConfig<Record<string, unknown>>();
-  const out: Record<string, unknown> = { ...defaults };
-  for (const [k, v] of Object.entries(given)) if (v !== undefined && v !== null) out[k] = v;
-  return out as T;
 }
 
 /** What a platform policy is made of. */
