@@ -28,7 +28,12 @@ afterEach(() => {
 
 describe("ESC-provided values and the program guard", () => {
   it("control: the same guard lets a sandbox stack through", () => {
-    const verdict = guard(sandboxRaw(), "esc-sandbox");
+    // No cluster behind it: a unit test must not depend on whether this machine's sandbox is up (a kubeconfig whose
+    // cluster does not answer is unidentified, and so production).
+    const verdict = guard(
+      sandboxRaw({ kubeconfigPath: path.join(os.tmpdir(), "nova-esc-guard-no-cluster", "kubeconfig") }),
+      "esc-sandbox",
+    );
     expect(verdict.stackClass.production).toBe(false);
     expect(verdict.findings).toEqual([]);
   });
