@@ -94,7 +94,9 @@ describe("rollout preflight reads the Nova RMS checkout", () => {
     // The stack's evidence is the app's: the artifact copies the bundle names are there, none in the project.
     const copies = path.join(app, "tests", "drills", "logs", "production", "artifacts");
     expect(fs.readdirSync(copies).length).toBeGreaterThan(0);
-    expect(fs.existsSync(path.join(project.dir, "tests", "drills", "logs", "production", "artifacts"))).toBe(false);
+    expect(fs.existsSync(path.join(project.dir, "tests", "drills", "logs", "production", "artifacts"))).toBe(
+      false,
+    );
   });
 
   it("without a checkout the same project fails those checks", async () => {
