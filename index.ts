@@ -356,6 +356,10 @@ const verification = new PostDeployVerification(
   {
     probeScript,
     apiBaseUrl: settings.verification.apiBaseUrl,
+    // With the API's Ingress, the API checks go through the address its load balancer publishes.
+    ...(settings.verification.apiIngress !== undefined
+      ? { apiIngress: settings.verification.apiIngress }
+      : {}),
     // The worker is checked through a port-forward to its Deployment (the playbook's kubectl port-forward), over the
     // release's own cluster connection, unless the stack names a URL for it (never production).
     ...(settings.verification.workerBaseUrl !== undefined

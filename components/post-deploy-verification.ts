@@ -22,6 +22,11 @@ export interface PostDeployVerificationArgs {
   /** Base URL of the API; `/v1/health` and `/v1/metrics` are checked. */
   readonly apiBaseUrl: string;
   /**
+   * The API's Ingress in {@link PostDeployVerificationArgs.namespace}, when the stack serves one: the API's URLs are
+   * asked at the address it publishes (read with {@link PostDeployVerificationArgs.kubeconfig}), the route users take.
+   */
+  readonly apiIngress?: string;
+  /**
    * Base URL of the worker, where `/readyz` is checked. Not set: `/readyz` is checked through a port-forward to
    * `deploy/nova-worker` port 3001 in {@link PostDeployVerificationArgs.namespace}, made through the cluster's API
    * server with {@link PostDeployVerificationArgs.kubeconfig} (the playbook's `kubectl port-forward`).
@@ -30,7 +35,7 @@ export interface PostDeployVerificationArgs {
   /** The release's namespace. */
   readonly namespace: string;
   /**
-   * Kubeconfig contents for the port-forward (a secret: it reaches the probe through the command resource's secret
+   * Kubeconfig contents for the port-forward and the Ingress's address (a secret: it reaches the probe through the command resource's secret
    * environment, never its command line). Default: kubectl's own default.
    */
   readonly kubeconfig?: pulumi.Input<string>;
@@ -172,7 +177,10 @@ export class PostDeployVerification extends pulumi.ComponentResource {
     const grafanaEnv = authorizationEnv(AUTHORIZATION_ENV.grafana, args.grafanaAuthorization);
     if (grafanaEnv !== undefined) environments.grafana = grafanaEnv;
     const forwardEnv = authorizationEnv(KUBECONFIG_ENV, args.kubeconfig);
-    if (forwardEnv !== undefined) environments.forward = forwardEnv;
+    if (forwardEnv !== undefined) {
+      environments.forward = forwardEnv;
+      environments.route = forwardEnv;
+    }
     this.checks = specs.map(
       ([suffix, spec]) =>
         new command.local.Command(

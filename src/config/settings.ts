@@ -1,5 +1,5 @@
 import { type z } from "zod";
-import { PLAYBOOK_COMMANDS, PROJECT_NAME } from "../contract";
+import { PLAYBOOK_COMMANDS, PROJECT_NAME, SERVICE_DEPLOYMENTS } from "../contract";
 import { defaultAlertMatchers } from "../verify/alert-matchers";
 import { type GrafanaPanelsConfig } from "../verify/grafana-panels";
 import {
@@ -146,6 +146,8 @@ export interface StackSettings {
   };
   readonly verification: {
     readonly apiBaseUrl: string;
+    /** The API's Ingress (the chart's `nova-api`) when `apiIngress` is set: the API checks go through its address. */
+    readonly apiIngress?: string;
     /** Set: the worker is checked at this URL; not set: through a port-forward to its Deployment in `namespace`. */
     readonly workerBaseUrl?: string;
     /** The release's namespace. */
@@ -359,6 +361,7 @@ function toSettings(c: RawStackConfig, options: ParseOptions): StackSettings {
     ...(c.apiIngress !== undefined ? { apiIngress: c.apiIngress } : {}),
     verification: {
       apiBaseUrl: c.apiBaseUrl,
+      ...(c.apiIngress !== undefined ? { apiIngress: SERVICE_DEPLOYMENTS.api } : {}),
       ...(c.workerBaseUrl !== undefined ? { workerBaseUrl: c.workerBaseUrl } : {}),
       namespace: c.namespace,
       alertmanagerUrl: c.alertmanagerUrl,

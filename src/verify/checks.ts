@@ -13,14 +13,21 @@
  */
 import { SERVICE_DEPLOYMENTS } from "../contract/release";
 import { joinUrl } from "../util/url";
+import { httpAttempt } from "./http-check";
+import { routedHttpAttempt, type RouteTarget } from "./ingress-route";
 import { forwardedHttpAttempt, podRunningTimeout, type ForwardTarget } from "./port-forward";
-import { alertsAttempt, execAttempt, httpAttempt, type Attempt } from "./probe";
+import { alertsAttempt, execAttempt, type Attempt } from "./probe";
 import { API_BASE_URL_ENV, type ProbeSpec } from "./probe-command";
 
 /** The stack's verification settings the checks read (`StackSettings["verification"]` fits). */
 export interface VerificationTargets {
   /** Base URL of the API. */
   readonly apiBaseUrl: string;
+  /**
+   * The API's Ingress (its name in {@link VerificationTargets.namespace}), when the stack serves one: the API checks
+   * then ask their URLs at the address it publishes (`./ingress-route`), through the route users take.
+   */
+  readonly apiIngress?: string;
   /**
    * Base URL of the worker, checked directly. Not set (production: never): the worker is checked as the playbook
    * does, through a port-forward to its Deployment in {@link VerificationTargets.namespace}.
@@ -53,7 +60,7 @@ export interface VerificationSecrets {
   readonly alertmanagerAuthorization?: string;
   /** The commands' secret variables (`verificationEnvironment`), redacted from their output. */
   readonly commandEnvironment?: Readonly<Record<string, string>>;
-  /** The cluster's kubeconfig for the port-forwards; kubectl's own default when not set. */
+  /** The cluster's kubeconfig for the port-forwards and the Ingress's address; kubectl's own default when not set. */
   readonly kubeconfig?: string;
 }
 
@@ -136,6 +143,13 @@ export const REQUIRED_VERIFICATION_SUFFIXES: readonly string[] = VERIFICATION_CH
 /** An HTTP/alerts check, or an exec check with its configured command; absent exec checks are left out. */
 type ResolvedCheck =
   | { readonly name: string; readonly kind: "http"; readonly url: string; readonly prometheus: boolean }
+  | {
+      readonly name: string;
+      readonly kind: "route";
+      readonly url: string;
+      readonly prometheus: boolean;
+      readonly route: RouteTarget;
+    }
   | { readonly name: string; readonly kind: "forward"; readonly target: ForwardTarget; readonly path: string }
   | {
       readonly name: string;
@@ -154,10 +168,17 @@ type ResolvedCheck =
 export function resolveChecks(targets: VerificationTargets): ResolvedCheck[] {
   return VERIFICATION_CHECKS.flatMap(({ name, judge }): ResolvedCheck[] => {
     switch (judge.kind) {
-      case "http":
-        return [
-          { name, kind: "http", url: joinUrl(targets[judge.base], judge.path), prometheus: judge.prometheus },
-        ];
+      case "http": {
+        const url = joinUrl(targets[judge.base], judge.path);
+        if (targets.apiIngress === undefined)
+          return [{ name, kind: "http", url, prometheus: judge.prometheus }];
+        const route: RouteTarget = {
+          namespace: targets.namespace,
+          ingress: targets.apiIngress,
+          ...(targets.kubeContext !== undefined ? { context: targets.kubeContext } : {}),
+        };
+        return [{ name, kind: "route", url, prometheus: judge.prometheus, route }];
+      }
       case "forward": {
         const base = targets[judge.base];
         if (base !== undefined)
@@ -202,6 +223,11 @@ export function verificationSpecs(
     switch (c.kind) {
       case "http":
         return [c.name, { kind: "http", url: c.url, ...(c.prometheus ? { prometheus: true } : {}) }];
+      case "route":
+        return [
+          c.name,
+          { kind: "route", url: c.url, ...(c.prometheus ? { prometheus: true } : {}), ...c.route },
+        ];
       case "forward":
         return [c.name, { kind: "forward", ...c.target, path: c.path }];
       case "alerts":
@@ -240,6 +266,16 @@ export function verificationAttempts(
     switch (c.kind) {
       case "http":
         return [c.name, httpAttempt(c.url, c.prometheus)];
+      case "route":
+        return [
+          c.name,
+          routedHttpAttempt(
+            c.url,
+            c.prometheus,
+            c.route,
+            secrets.kubeconfig !== undefined ? { kubeconfig: secrets.kubeconfig } : {},
+          ),
+        ];
       case "forward":
         return [
           c.name,

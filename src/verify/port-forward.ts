@@ -5,10 +5,8 @@
  * default-deny NetworkPolicy stays closed), and no external URL is involved.
  */
 import { spawn } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
 import type { Attempt } from "./check-result";
+import { connectionArgs, withKubeconfigFile, type KubeAccess } from "./kube-access";
 
 /** Where the forward goes: a workload's container port, through one kubeconfig's context. */
 export interface ForwardTarget {
@@ -22,12 +20,8 @@ export interface ForwardTarget {
   readonly context?: string;
 }
 
-/** How the forward is made: the kubeconfig's contents (written to a private file while kubectl runs), kubectl. */
-export interface ForwardAccess {
-  /** Kubeconfig contents; when not set, kubectl reads its own default (`KUBECONFIG`, `~/.kube/config`). */
-  readonly kubeconfig?: string;
-  /** The kubectl binary (default `kubectl` on PATH). */
-  readonly kubectl?: string;
+/** How the forward is made: the cluster connection (`./kube-access`) and how long kubectl waits for a pod. */
+export interface ForwardAccess extends KubeAccess {
   /**
    * Seconds kubectl waits for a running pod of the workload (`--pod-running-timeout`); keep it under the attempt's
    * timeout, so a workload without a running pod fails the attempt with that reason. Default 5.
@@ -54,8 +48,7 @@ export function portForwardArgs(
     "--address",
     "127.0.0.1",
     `--pod-running-timeout=${podRunningTimeoutSeconds}s`,
-    ...(kubeconfigFile !== undefined ? ["--kubeconfig", kubeconfigFile] : []),
-    ...(target.context !== undefined ? ["--context", target.context] : []),
+    ...connectionArgs(kubeconfigFile, target.context),
     "--namespace",
     target.namespace,
     target.resource,
@@ -79,10 +72,16 @@ export async function withPortForward<T>(
   signal: AbortSignal,
   use: (baseUrl: string) => Promise<T>,
 ): Promise<T> {
-  const dir =
-    access.kubeconfig !== undefined ? fs.mkdtempSync(path.join(os.tmpdir(), "nova-forward-")) : undefined;
-  const file = dir !== undefined ? path.join(dir, "kubeconfig") : undefined;
-  if (file !== undefined) fs.writeFileSync(file, access.kubeconfig ?? "", { mode: 0o600 });
+  return withKubeconfigFile(access.kubeconfig, (file) => forwardWith(target, access, file, signal, use));
+}
+
+async function forwardWith<T>(
+  target: ForwardTarget,
+  access: ForwardAccess,
+  file: string | undefined,
+  signal: AbortSignal,
+  use: (baseUrl: string) => Promise<T>,
+): Promise<T> {
   const waitSeconds = access.podRunningTimeoutSeconds ?? 5;
   const child = spawn(access.kubectl ?? "kubectl", portForwardArgs(target, file, waitSeconds), {
     stdio: ["ignore", "pipe", "pipe"],
@@ -116,7 +115,6 @@ export async function withPortForward<T>(
     return await use(`http://127.0.0.1:${localPort}`);
   } finally {
     child.kill("SIGTERM");
-    if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 

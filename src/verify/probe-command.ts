@@ -18,7 +18,7 @@ export const AUTHORIZATION_ENV = {
 export const COMMAND_ENV_ALLOWLIST: readonly string[] = ["PATH", "HOME", "LANG", "TMPDIR"];
 
 /**
- * The environment variable through which the `forward` probe receives the cluster's kubeconfig (a secret: the
+ * The environment variable through which the `forward` and `route` probes receive the cluster's kubeconfig (a secret: the
  * command resource's secret environment; the probe writes it to a private file only while kubectl runs).
  */
 export const KUBECONFIG_ENV = "NOVA_KUBECONFIG";
@@ -57,6 +57,18 @@ export interface MetricCheckSpec {
 
 export type ProbeSpec =
   | { readonly kind: "http"; readonly url: string; readonly prometheus?: boolean }
+  | {
+      /**
+       * GET `url` at the address the Ingress publishes (`./ingress-route`), `Host` and TLS name the URL's; the
+       * kubeconfig in {@link KUBECONFIG_ENV}.
+       */
+      readonly kind: "route";
+      readonly url: string;
+      readonly prometheus?: boolean;
+      readonly namespace: string;
+      readonly ingress: string;
+      readonly context?: string;
+    }
   | {
       readonly kind: "alerts";
       readonly url: string;
@@ -137,14 +149,18 @@ export function probeCommand(
   budget: ProbeBudget,
 ): string {
   const parts = ["node", shellQuote(probeScript), spec.kind, "--name", shellQuote(name)];
-  if (spec.kind === "http" || spec.kind === "alerts" || spec.kind === "metric")
+  if (spec.kind === "http" || spec.kind === "route" || spec.kind === "alerts" || spec.kind === "metric")
     parts.push("--url", shellQuote(spec.url));
+  if (spec.kind === "route") {
+    parts.push("--namespace", shellQuote(spec.namespace), "--ingress", shellQuote(spec.ingress));
+    if (spec.context !== undefined) parts.push("--context", shellQuote(spec.context));
+  }
   if (spec.kind === "forward") {
     parts.push("--namespace", shellQuote(spec.namespace), "--resource", shellQuote(spec.resource));
     parts.push("--port", String(spec.port), "--path", shellQuote(spec.path));
     if (spec.context !== undefined) parts.push("--context", shellQuote(spec.context));
   }
-  if (spec.kind === "http" && spec.prometheus === true) parts.push("--prometheus");
+  if ((spec.kind === "http" || spec.kind === "route") && spec.prometheus === true) parts.push("--prometheus");
   if (spec.kind === "alerts") {
     for (const matcher of spec.matchers ?? []) parts.push("--matcher", shellQuote(matcher));
     if (spec.inconclusiveFails === true) parts.push("--inconclusive-fails");

@@ -2,6 +2,8 @@
  * Post-deploy probes, run by the `PostDeployVerification` and `ReleaseImages` command resources:
  *
  *   node dist/src/verify/probe.js http --name api-health --url https://api/v1/health [--prometheus]
+ *   node dist/src/verify/probe.js route --name api-health --url https://api/v1/health --namespace nova-prod --ingress nova-api [--context C] [--prometheus]
+ *     (the URL asked at the address the API's Ingress publishes: ./ingress-route)
  *   node dist/src/verify/probe.js forward --name worker-readyz --namespace nova-prod --resource deploy/nova-worker --port 3001 --path /readyz [--context C]
  *   node dist/src/verify/probe.js alerts --name alerts-quiet --url http://alertmanager:9093 [--matcher 'namespace="nova-prod"']… [--inconclusive-fails]
  *   node dist/src/verify/probe.js digest --name api-digest --ref <registry/repository:tag> --expect sha256:…
@@ -33,6 +35,9 @@ import type { Attempt, CheckResult } from "./check-result";
 import { errorText, redactor } from "./redact";
 export { MIN_REDACTED_FRAGMENT, REDACTED, redactor } from "./redact";
 import { keepWrittenFiles, outputTail } from "./kept-files";
+import { httpAttempt } from "./http-check";
+export { httpAttempt, looksLikePrometheus } from "./http-check";
+import { routedHttpAttempt } from "./ingress-route";
 import { forwardedHttpAttempt, podRunningTimeout } from "./port-forward";
 import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST, KUBECONFIG_ENV } from "./probe-command";
 
@@ -79,35 +84,6 @@ export async function withRetries(check: string, attempt: Attempt, o: RetryOptio
     if (n < o.attempts) await sleep(backoffDelay(n, o.backoffMs, o.maxBackoffMs));
   }
   return { check, ok: false, attempts: o.attempts, elapsedMs: Date.now() - started, detail: last };
-}
-
-/** A Prometheus text exposition has at least one sample line `name{labels} value`. */
-export function looksLikePrometheus(body: string): boolean {
-  return body
-    .split("\n")
-    .some((line) =>
-      /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{[^}]*\})?\s+[-+0-9.eEInfNa]+(\s+\d+)?\s*$/.test(line.trim()),
-    );
-}
-
-/**
- * GET `url`; 2xx required, and for `/metrics` a Prometheus body. Redirects are not followed: a health endpoint that
- * answers 3xx (a login page, a moved route, a proxy's default page) fails, naming where it pointed.
- */
-export function httpAttempt(url: string, prometheus: boolean): Attempt {
-  return async (signal) => {
-    const res = await fetch(url, { signal, redirect: "manual" });
-    const body = await res.text();
-    if (res.status >= 300 && res.status < 400) {
-      const location = res.headers.get("location");
-      throw new Error(
-        `${url} answered ${res.status} redirecting to ${location ?? "(no Location)"}: the endpoint must answer itself; redirects are not followed`,
-      );
-    }
-    if (!res.ok) throw new Error(`${url} answered ${res.status}`);
-    if (prometheus && !looksLikePrometheus(body)) throw new Error(`${url} did not return Prometheus metrics`);
-    return `${url} answered ${res.status}`;
-  };
 }
 
 /** Options of {@link alertsAttempt}. */
@@ -374,6 +350,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       matcher: { type: "string", multiple: true, default: [] },
       namespace: { type: "string" },
       resource: { type: "string" },
+      ingress: { type: "string" },
       port: { type: "string" },
       path: { type: "string" },
       context: { type: "string" },
@@ -421,6 +398,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     case "http":
       attempt = httpAttempt(need(values.url, "--url"), values.prometheus);
       break;
+    case "route":
+      attempt = routedHttpAttempt(
+        need(values.url, "--url"),
+        values.prometheus,
+        {
+          namespace: need(values.namespace, "--namespace"),
+          ingress: need(values.ingress, "--ingress"),
+          ...(values.context !== undefined ? { context: values.context } : {}),
+        },
+        process.env[KUBECONFIG_ENV] !== undefined ? { kubeconfig: process.env[KUBECONFIG_ENV] } : {},
+      );
+      break;
     case "forward":
       attempt = forwardedHttpAttempt(
         {
@@ -444,7 +433,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return execProbe(name, need(command, "a command after --"), values, retry);
     default:
       throw new Error(
-        `unknown probe "${kind ?? ""}" (expected http, forward, alerts, digest, exec or metric)`,
+        `unknown probe "${kind ?? ""}" (expected http, route, forward, alerts, digest, exec, metric or grafana)`,
       );
   }
   const result = await withRetries(name, attempt, retry);
