@@ -38,9 +38,12 @@ STANDIN_WEBHOOK_PORT=38090
 STANDIN_GRAFANA_PORT=33000
 # The GitHub API stand-in (Actions workflows enable/disable) for the CI schedules' pause.
 STANDIN_GITHUB_PORT=38091
+# The Ingress controller and load balancer of IngressClass gce (tools/sandbox/ingress-gateway.mjs): HTTPS for the hosts
+# of the cluster's Ingresses, published in their status.
+INGRESS_GATEWAY_PORT=38443
 
 # Components in start order; down.sh stops them in reverse.
-COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry prod-registry registry-front standins github-standin)
+COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok postgres registry token-realm auth-registry prod-registry registry-front standins github-standin ingress-gateway)
 # The built control plane: neither built nor started, nor stopped by down.sh, when the sandbox targets your own
 # cluster (NOVA_SANDBOX_CLUSTER_KUBECONFIG / NOVA_SANDBOX_CLUSTER_CONTEXT).
 CONTROL_PLANE=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok)

@@ -77,7 +77,7 @@ reserve_ports() {
   wanted="$current"
   for p in "$ETCD_PORT" "$ETCD_PEER_PORT" "$APISERVER_PORT" "$CONTROLLER_MANAGER_PORT" "$SCHEDULER_PORT" "$KWOK_PORT" \
     "$POSTGRES_PORT" "$REGISTRY_PORT" "$AUTH_REGISTRY_PORT" "$TOKEN_REALM_PORT" "$PROD_REGISTRY_PORT" "$REGISTRY_FRONT_PORT" "$STANDIN_API_PORT" "$STANDIN_WORKER_PORT" "$STANDIN_ALERTMANAGER_PORT" \
-    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT" "$STANDIN_GITHUB_PORT"; do
+    "$STANDIN_PROMETHEUS_PORT" "$STANDIN_WEBHOOK_PORT" "$STANDIN_GRAFANA_PORT" "$STANDIN_GITHUB_PORT" "$INGRESS_GATEWAY_PORT"; do
     wanted="${wanted:+$wanted,}$p"
   done
   echo "$wanted" >"$file" 2>/dev/null || true
@@ -533,6 +533,29 @@ else
     start github-standin node "$NOVA_REPO_ROOT/tools/sandbox/github-standin.mjs"
   wait_for github-standin 20 curl -fsS "http://127.0.0.1:$STANDIN_GITHUB_PORT/__github"
   log_line github-standin started ":$STANDIN_GITHUB_PORT (token in .sandbox/github/token)"
+fi
+
+# ---------------------------------------------------------------------------------------------------- Ingress
+# GKE's Ingress controller and load balancer, for IngressClass gce (tools/sandbox/ingress-gateway.mjs): it publishes
+# 127.0.0.1:$INGRESS_GATEWAY_PORT in each such Ingress's status and serves its hosts over HTTPS with certificates of
+# the sandbox CA (.sandbox/registry-front/ca.crt: a client trusts it with NODE_EXTRA_CA_CERTS), routing each request
+# to the rule's Service through a port-forward made through the API server.
+gateway_sha="$(sha256sum <"$NOVA_REPO_ROOT/tools/sandbox/ingress-gateway.mjs" | cut -d" " -f1)"
+if is_running ingress-gateway && [[ "$(cat "$PID_DIR/ingress-gateway.sha256" 2>/dev/null)" != "$gateway_sha" ]]; then
+  stop_component ingress-gateway
+  log_line ingress-gateway stopped "(older than tools/sandbox/ingress-gateway.mjs)"
+fi
+if is_running ingress-gateway; then
+  log_line ingress-gateway running ":$INGRESS_GATEWAY_PORT"
+else
+  NOVA_INGRESS_PORT="$INGRESS_GATEWAY_PORT" NOVA_INGRESS_CLASS=gce KUBECONFIG="$KUBECONFIG_FILE" \
+    NOVA_INGRESS_CONTEXT="$KUBE_CONTEXT" NOVA_INGRESS_CA_CERT="$FRONT_DIR/ca.crt" NOVA_INGRESS_CA_KEY="$FRONT_DIR/ca.key" \
+    NOVA_INGRESS_CERT_DIR="$SANDBOX_DIR/ingress-gateway" \
+    start ingress-gateway node "$NOVA_REPO_ROOT/tools/sandbox/ingress-gateway.mjs"
+  printf '%s\n' "$gateway_sha" >"$PID_DIR/ingress-gateway.sha256"
+  wait_for ingress-gateway 20 curl -fsS --cacert "$FRONT_DIR/ca.crt" \
+    --resolve "ingress-gateway.sandbox:$INGRESS_GATEWAY_PORT:127.0.0.1" "https://ingress-gateway.sandbox:$INGRESS_GATEWAY_PORT/__ingress"
+  log_line ingress-gateway started ":$INGRESS_GATEWAY_PORT (IngressClass gce)"
 fi
 
 # ---------------------------------------------------------------------------------------------------- trust
