@@ -1,9 +1,12 @@
 /**
  * nova-api-route (resource policy, before anything changes): a production stack's post-deploy verification judges the
- * API where this stack routes users to it. On the gated types, a stack that configures the API's public entry
- * (`nova-rollout:apiIngress`) must name that host in `nova-rollout:apiBaseUrl`; on every Ingress the stack renders
- * that sends traffic to the API's Service, the rules must serve the `apiBaseUrl` host. Either way a verification that
- * would probe an address this stack does not serve is refused. Production follows the target (`workloadScope`).
+ * API where this stack routes users to it. On the gated types, a production stack must configure the API's public
+ * entry (`nova-rollout:apiIngress`: the GKE load balancer on the platform stack's static address and managed
+ * certificate), since its verification probes the API through that route; a stack in scope that configures one must
+ * name that host in `nova-rollout:apiBaseUrl`. On every Ingress the stack renders that sends traffic to the API's
+ * Service, the rules must serve the `apiBaseUrl` host. Either way a verification that would probe an address this
+ * stack does not serve is refused. Production follows the target (`workloadScope`); sandbox and staging stacks may
+ * serve no public entry.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
 import { POLICY_NAMES } from "../../src/contract";
@@ -64,10 +67,13 @@ export function ingressRoute(props: Obj, service: string): { hosts: string[]; ro
 const HOW_BASE_URL = (host: string) =>
   `pulumi config set nova-rollout:apiBaseUrl https://${host} (the host the API's Ingress serves), then re-run pulumi preview`;
 
+const HOW_INGRESS = (host: string | undefined) =>
+  `pulumi config set nova-rollout:apiIngress '{"host":"${host ?? "api…"}","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}' (the platform stack's static address and managed certificate), then re-run pulumi preview`;
+
 export const apiRoute: ResourceValidationPolicy = {
   name: POLICY_NAMES.apiRoute,
   description:
-    "Requires a production stack's post-deploy verification to reach the API through the route the stack serves: nova-rollout:apiBaseUrl names the host of the API's Ingress.",
+    "Requires a production stack's post-deploy verification to reach the API through the route the stack serves: a production stack configures the API's public entry (nova-rollout:apiIngress), and nova-rollout:apiBaseUrl names the host of the API's Ingress.",
   enforcementLevel: "mandatory",
   configSchema,
   validateResource: (args, reportViolation) => {
@@ -92,7 +98,13 @@ export const apiRoute: ResourceValidationPolicy = {
         lines.push(
           `Cannot read the API address of stack ${ctx.stack} (${scope.label}); the API route policy fails closed.${fix("make the stack config readable (rollout preflight names its problems)")}`,
         );
-      } else if (entry !== undefined && baseHost !== entry.toLowerCase()) {
+      } else if (entry === undefined) {
+        if (scope.production) {
+          lines.push(
+            `Stack ${ctx.stack} (${scope.label}) configures no public entry for the API (nova-rollout:apiIngress); threshold: production serves the API through its Ingress (the GKE load balancer on the platform stack's static address and managed certificate), and its verification probes it there.${fix(HOW_INGRESS(baseHost))}`,
+          );
+        }
+      } else if (baseHost !== entry.toLowerCase()) {
         lines.push(
           `Stack ${ctx.stack} (${scope.label}): nova-rollout:apiBaseUrl names host ${baseHost ?? "(none)"}, but the API's Ingress serves ${entry}; threshold: the verification probes the host the stack routes to.${fix(HOW_BASE_URL(entry))}`,
         );

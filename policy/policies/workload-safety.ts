@@ -73,6 +73,8 @@ const configSchema: PolicyConfigSchema = {
 export interface WorkloadScope {
   readonly applies: boolean;
   readonly label: string;
+  /** Whether the stack or object is judged as production (its label then starts with `production`). */
+  readonly production: boolean;
 }
 
 /**
@@ -87,11 +89,11 @@ export function workloadScope(
   namespace?: string,
 ): WorkloadScope {
   if (ctx === undefined) {
-    return { applies: true, label: "production" };
+    return { applies: true, label: "production", production: true };
   }
   const gate = gateInputOf(ctx);
   if (gate.input === undefined) {
-    return { applies: true, label: "production: the committed enforcement is unreadable" };
+    return { applies: true, label: "production: the committed enforcement is unreadable", production: true };
   }
   const { stackClass, enforcement } = gate.input;
   const targets = [...stackClass.protectedTargets];
@@ -103,13 +105,13 @@ export function workloadScope(
     targets.push(`namespace ${namespace}`);
   }
   if (targets.length > 0) {
-    return { applies: true, label: `production: targets ${targets.join(", ")}` };
+    return { applies: true, label: `production: targets ${targets.join(", ")}`, production: true };
   }
   if (stackClass.production) {
-    return { applies: true, label: "production" };
+    return { applies: true, label: "production", production: true };
   }
   const env = environmentOf(ctx.settings);
-  return { applies: environments.includes(env), label: env };
+  return { applies: environments.includes(env), label: env, production: false };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -622,6 +622,14 @@ export const rawStackConfigSchema = z
     if (c.environment === "production") {
       if (c.apiReplicas < 2) forbid("apiReplicas", "production runs at least 2 api replicas");
       if (c.workerReplicas < 2) forbid("workerReplicas", "production runs at least 2 worker replicas");
+      // The post-deploy verification probes the API through the route this stack serves: production must serve one.
+      if (c.apiIngress === undefined) {
+        forbid(
+          "apiIngress",
+          "required in production: production serves the API through its Ingress (the GKE load balancer on the platform stack's static address and managed certificate) and verifies it there; " +
+            `set it with pulumi config set ${CONFIG_NAMESPACE}:apiIngress '{"host":"${apiHost ?? "api…"}","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}'`,
+        );
+      }
       if (c.workerBaseUrl !== undefined) {
         forbid(
           "workerBaseUrl",

@@ -99,6 +99,17 @@ export function signRecord(file: string): void {
   }
 }
 
+/** The API route of a production fixture stack: apiBaseUrl names the host its Ingress (`apiIngress`) serves. */
+export const API_HOST = "api.nova-rms.example";
+export const PRODUCTION_API_ROUTE: Readonly<Record<string, string>> = {
+  "nova-rollout:apiBaseUrl": `https://${API_HOST}`,
+  "nova-rollout:apiIngress": JSON.stringify({
+    host: API_HOST,
+    staticIpName: "nova-prod-api-ip",
+    certificateName: "nova-prod-api-cert",
+  }),
+};
+
 export interface ProjectFixture {
   readonly dir: string;
   readonly stack: string;
@@ -128,6 +139,7 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
     return abs;
   };
   const digests = opts.digests ?? DIGESTS;
+  const environment = opts.environment ?? "production";
   write("Pulumi.yaml", stringify({ name: "nova-rollout", runtime: "nodejs" }));
   // The committed enforcement, as in a checkout: protected targets, baseline and thresholds.
   write(
@@ -140,7 +152,7 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
     `Pulumi.${stack}.yaml`,
     stringify({
       config: {
-        "nova-rollout:environment": opts.environment ?? "production",
+        "nova-rollout:environment": environment,
         "nova-rollout:imageTag": opts.release ?? RELEASE,
         "nova-rollout:apiImageDigest": digests.api,
         "nova-rollout:workerImageDigest": digests.worker,
@@ -150,6 +162,9 @@ export function makeProject(opts: ProjectOptions = {}): ProjectFixture {
         "nova-rollout:pausedCronJobs": ["nova-billing-drill"],
         "nova-rollout:requiredSecrets": ["databaseUrl", "jwtSigningKey", "billingApiKey"],
         "nova-rollout:databaseUrl": { secure: "v1:AAAA" },
+        // Production serves the API through its Ingress (required there) and verifies it at that host.
+        ...(environment === "production" ? PRODUCTION_API_ROUTE : {}),
+        // A key set to undefined here is left out of the stack file.
         ...opts.extraConfig,
       },
     }),

@@ -1,20 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { apiRoute } from "../../policy/policies";
 import { enforcementFor, fileConfig, runResourcePolicy } from "./harness";
-import { SANDBOX_PROJECT } from "./fixtures";
+import { API_HOST, PRODUCTION_API_ROUTE, SANDBOX_PROJECT } from "./fixtures";
 import { usePolicyTestContext } from "./support";
 
 const fixture = usePolicyTestContext();
 
-const HOST = "api.nova-rms.example";
-const ENTRY = {
-  "nova-rollout:apiBaseUrl": `https://${HOST}`,
-  "nova-rollout:apiIngress": JSON.stringify({
-    host: HOST,
-    staticIpName: "nova-prod-api-ip",
-    certificateName: "nova-prod-api-cert",
-  }),
-};
+const HOST = API_HOST;
+const ENTRY = PRODUCTION_API_ROUTE;
+/** extraConfig that leaves the API's public entry out of the fixture's stack file. */
+const NO_ENTRY = { "nova-rollout:apiIngress": undefined };
+const SET_ENTRY = (host: string) =>
+  `pulumi config set nova-rollout:apiIngress '{"host":"${host}","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}' (the platform stack's static address and managed certificate), then re-run pulumi preview`;
 const INGRESS = "kubernetes:networking.k8s.io/v1:Ingress";
 
 /** The Ingress the chart renders for the API (templates/ingress-api.yaml), for `host`. */
@@ -65,6 +62,51 @@ describe("nova-api-route", () => {
     fixture.remakeProject({ extraConfig: ENTRY });
     expect((await run("production")).messages).toEqual([]);
     expect((await run("production", INGRESS, apiIngress(HOST))).messages).toEqual([]);
+  });
+
+  it("refuses a production stack that configures no apiIngress, naming the command that sets it", async () => {
+    fixture.remakeProject({ extraConfig: NO_ENTRY });
+    expect((await run("production")).messages).toEqual([
+      `Stack production (production) configures no public entry for the API (nova-rollout:apiIngress); threshold: production serves the API through its Ingress (the GKE load balancer on the platform stack's static address and managed certificate), and its verification probes it there. Fix: ${SET_ENTRY(HOST)}`,
+    ]);
+    // Mandatory under the production enforcement, and still reported (advisory) under the others'.
+    expect((await run("staging")).messages).toHaveLength(1);
+    expect((await run("local")).messages).toHaveLength(1);
+    // Any gated type: the provider refuses it too.
+    expect((await run("production", "pulumi:providers:kubernetes")).messages).toHaveLength(1);
+  });
+
+  it("refuses a stack aimed at a protected target without apiIngress, whatever its environment label", async () => {
+    fixture.remakeProject({
+      environment: "staging",
+      extraConfig: { "nova-rollout:namespace": "nova-prod", "nova-rollout:apiBaseUrl": `https://${HOST}` },
+    });
+    expect((await run("production")).messages).toEqual([
+      expect.stringMatching(
+        /^Stack production \(production: targets namespace nova-prod\) configures no public entry for the API \(nova-rollout:apiIngress\)/,
+      ),
+    ]);
+  });
+
+  it("names a placeholder host when the stack names no apiBaseUrl host either", async () => {
+    fixture.remakeProject({ extraConfig: { ...NO_ENTRY, "nova-rollout:apiBaseUrl": undefined } });
+    expect((await run("production")).messages).toEqual([
+      expect.stringContaining(`Fix: ${SET_ENTRY("api…")}`),
+    ]);
+  });
+
+  it("passes staging and sandbox stacks without apiIngress", async () => {
+    fixture.remakeProject({
+      environment: "staging",
+      extraConfig: { "nova-rollout:apiBaseUrl": "http://api.nova-staging.local" },
+    });
+    for (const file of ["production", "staging", "local"] as const) {
+      expect((await run(file)).messages).toEqual([]);
+    }
+    fixture.remakeProject(SANDBOX_PROJECT);
+    for (const file of ["production", "staging", "local"] as const) {
+      expect((await run(file)).messages).toEqual([]);
+    }
   });
 
   it("refuses a production stack whose apiBaseUrl names another host than its Ingress, saying what to set", async () => {

@@ -557,13 +557,55 @@ describe("apiIngress: the API's public entry, and the verification aimed at it",
   };
 
   it("is absent unless configured, and reaches the settings with the default IngressClass", () => {
-    expect(parseStackSettings(productionRaw(), opts).apiIngress).toBeUndefined();
+    const local = { stack: "local", projectDir: "/repo" };
+    expect(parseStackSettings(sandboxRaw(), local).apiIngress).toBeUndefined();
+    expect(
+      parseStackSettings(productionRaw({ environment: "staging", apiIngress: undefined }), opts).apiIngress,
+    ).toBeUndefined();
     expect(parseStackSettings(productionRaw({ apiIngress: JSON.stringify(ENTRY) }), opts).apiIngress).toEqual(
       {
         ...ENTRY,
         className: "gce",
       },
     );
+  });
+
+  it("is required in production, naming the platform stack's outputs and the command that sets it", () => {
+    const bare = without(productionRaw(), "apiIngress");
+    expect(problemKeys(bare)).toEqual(k("apiIngress"));
+    expect(captureProblems(bare)).toEqual([
+      {
+        key: "nova-rollout:apiIngress",
+        message:
+          "required in production: production serves the API through its Ingress (the GKE load balancer on the platform stack's static address and managed certificate) and verifies it there; " +
+          `set it with pulumi config set nova-rollout:apiIngress '{"host":"api.nova.example","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}'`,
+      },
+    ]);
+    // An empty value is unset (Pulumi.yaml's default): refused the same way.
+    expect(problemKeys(productionRaw({ apiIngress: "" }))).toEqual(k("apiIngress"));
+    expect(messageOf(bare)).not.toMatch(/\n\s+at /);
+  });
+
+  it("names a production stack without it alongside any other bad key, at once", () => {
+    const message = messageOf(
+      without(
+        productionRaw({ workerReplicas: "1", workerBaseUrl: "https://worker.nova-prod.internal" }),
+        "apiIngress",
+      ),
+    );
+    expect(message).toMatch(/nova-rollout:apiIngress: required in production/);
+    expect(message).toMatch(/nova-rollout:workerReplicas: production runs at least 2 worker replicas/);
+    expect(message).toMatch(/nova-rollout:workerBaseUrl: production checks the worker/);
+    expect(
+      problemKeys(
+        without(productionRaw({ workerReplicas: "1", workerBaseUrl: "https://w.example" }), "apiIngress"),
+      ),
+    ).toEqual(k("apiIngress", "workerReplicas", "workerBaseUrl"));
+  });
+
+  it("stays optional for sandbox and staging stacks", () => {
+    expect(problemKeys(sandboxRaw())).toEqual([]);
+    expect(problemKeys(without(productionRaw({ environment: "staging" }), "apiIngress"))).toEqual([]);
   });
 
   it("refuses an apiBaseUrl on another host than the Ingress serves, naming both", () => {

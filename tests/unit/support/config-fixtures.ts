@@ -3,6 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 export const DIGEST_A = `sha256:${"a".repeat(64)}`;
 export const DIGEST_B = `sha256:${"b".repeat(64)}`;
 
+/** The API's public entry of {@link productionRaw}: the platform stack's address and certificate names for nova-prod. */
+export const PRODUCTION_API_INGRESS = {
+  host: "api.nova.example",
+  staticIpName: "nova-prod-api-ip",
+  certificateName: "nova-prod-api-cert",
+} as const;
+
 export function productionRaw(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     environment: "production",
@@ -29,6 +36,8 @@ export function productionRaw(overrides: Record<string, unknown> = {}): Record<s
     secretsChecksumKey: "0d1e2f3a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7",
     backupDestination: "gs://nova-prod-backups/pre-release",
     migrationCommand: "npm run migrate",
+    // Production serves the API through its Ingress (required there); apiBaseUrl names its host.
+    apiIngress: JSON.stringify(PRODUCTION_API_INGRESS),
     apiBaseUrl: "https://api.nova.example",
     alertmanagerUrl: "http://alertmanager.monitoring.svc:9093",
     ...overrides,
