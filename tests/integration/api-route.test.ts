@@ -3,11 +3,16 @@
 // enforcement and the real engine. The stack configures the API's Ingress; the pack's nova-api-route judges every
 // Ingress the chart renders towards the API, so an edited chart that routes the API under another host is refused
 // before anything is written, as is a config whose apiBaseUrl names another host (refused by the program itself).
+// An update then renders the Ingress; the sandbox's load balancer (tools/sandbox/ingress-gateway.mjs, GKE's for class
+// gce) publishes its address in the Ingress's status and routes the host to the API's Service through a port-forward
+// made through the API server. The API checks ask https://<host>/v1/health at that address, the certificate verified
+// for the host; an Ingress that no longer routes the host fails them although the API itself answers.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { kubectl, sandboxImageDigests } from "./harness";
+import { EXIT } from "../../cli/errors";
+import { kubectl, SANDBOX, sandboxImageDigests } from "./harness";
 import { ProductionWorld } from "./production-world";
 import type { EvidenceProject } from "./scenario";
 
@@ -21,6 +26,19 @@ const INGRESS = {
 let world: ProductionWorld;
 let stack: Stack;
 let evidence: EvidenceProject;
+
+const rolloutUp = () =>
+  world.rollout(["up", "--stack", STACK, "--no-auto-rollback"], {
+    NOVA_OPERATOR: world.sre.name,
+    NOVA_SSH_KEY_FILE: world.sre.keyFile,
+  });
+
+const results = async () =>
+  ((await stack.outputs())["verificationResults"]?.value ?? []) as {
+    check: string;
+    ok: boolean;
+    detail: string;
+  }[];
 
 /** The preview's whole output, and whether it was refused. */
 async function preview(): Promise<{ refused: boolean; text: string }> {
@@ -106,4 +124,57 @@ describe.sequential("the API's route, committed production enforcement", () => {
       await stack.setConfig("nova-rollout:apiBaseUrl", { value: `https://${HOST}` });
     }
   });
+
+  it("an update renders the Ingress; its load balancer's address is published and the API checks go through it", async () => {
+    const up = await rolloutUp();
+    expect(up.code, up.out).toBe(0);
+    const status = JSON.parse(
+      await kubectl(
+        "get",
+        "ingress",
+        "nova-api",
+        "-n",
+        STACK,
+        "-o",
+        "jsonpath={.status.loadBalancer.ingress}",
+      ),
+    ) as unknown;
+    expect(status).toEqual([{ ip: "127.0.0.1", ports: [{ port: 38443, protocol: "TCP" }] }]);
+    const byCheck = new Map((await results()).map((r) => [r.check, r]));
+    const via = `(through Ingress nova-api in ${STACK} at ${SANDBOX.ingress.address})`;
+    expect(byCheck.get("api-health")).toMatchObject({
+      ok: true,
+      detail: `https://${HOST}/v1/health answered 200 ${via}`,
+    });
+    expect(byCheck.get("api-metrics")).toMatchObject({
+      ok: true,
+      detail: `https://${HOST}/v1/metrics answered 200 ${via}`,
+    });
+    // The certificate is verified for the host: a machine that does not trust the load balancer's CA fails the check.
+    const untrusted = await world.rollout(["verify", "--stack", STACK], {}, ["NODE_EXTRA_CA_CERTS"]);
+    expect(untrusted.code, untrusted.out).toBe(EXIT.verificationFailed);
+    expect(untrusted.out).toMatch(/api-health.*(certificate|self-signed)/);
+  }, 900_000);
+
+  it("an Ingress edited to route another host fails the API checks (the load balancer's 404), though the API answers", async () => {
+    await kubectl(
+      "patch",
+      "ingress",
+      "nova-api",
+      "-n",
+      STACK,
+      "--type=json",
+      "-p",
+      '[{"op":"replace","path":"/spec/rules/0/host","value":"elsewhere.nova-rms.example"}]',
+    );
+    // The load balancer picks up the change within its sync interval.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await fetch(`${SANDBOX.standins.api}/v1/health`)).status).toBe(200);
+    const verify = await world.rollout(["verify", "--stack", STACK]);
+    expect(verify.code, verify.out).toBe(EXIT.verificationFailed);
+    expect(verify.out).toContain(
+      `https://${HOST}/v1/health answered 404 (through Ingress nova-api in ${STACK} at ${SANDBOX.ingress.address})`,
+    );
+    expect(verify.out).toMatch(/pass {2}worker-readyz/);
+  }, 900_000);
 });

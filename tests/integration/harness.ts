@@ -51,6 +51,14 @@ export const SANDBOX = {
     proxy: "http://127.0.0.1:35004",
     caFile: path.join(REPO_ROOT, ".sandbox", "registry-front", "ca.crt"),
   },
+  /**
+   * The load balancer of IngressClass gce (tools/sandbox/ingress-gateway.mjs): the address it publishes in the
+   * Ingresses' status, and the CA of its certificates (what a sandbox client trusts, {@link sandboxTrustEnv}).
+   */
+  ingress: {
+    address: "127.0.0.1:38443",
+    caFile: path.join(REPO_ROOT, ".sandbox", "registry-front", "ca.crt"),
+  },
   /** The GitHub API stand-in (Actions workflows) and its token (GITHUB_TOKEN). */
   github: {
     api: "http://127.0.0.1:38091",
@@ -84,11 +92,20 @@ export function productionRegistryEnv(
   };
 }
 
+/**
+ * The sandbox CA as a trusted root of the Node processes the tests start (the engine's program and probes, the CLI),
+ * as a site's CA would be installed: the sandbox's Ingress load balancer serves certificates of that CA, where
+ * production's managed certificates are publicly trusted.
+ */
+export function sandboxTrustEnv(): Record<string, string> {
+  return { NODE_EXTRA_CA_CERTS: SANDBOX.ingress.caFile };
+}
+
 /** The environment for every pulumi/kubectl call: process.env plus the toolchain's variables. */
 export function testEnv(extra: Record<string, string> = {}): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) merged[k] = v;
-  return { ...merged, ...toolchainEnv(REPO_ROOT), ...extra };
+  return { ...merged, ...toolchainEnv(REPO_ROOT), ...sandboxTrustEnv(), ...extra };
 }
 
 /** Throws (never skips) when a toolchain binary or plugin is missing; the message says `npm run setup`. */
@@ -215,10 +232,13 @@ export function useTestBackend(url: string): () => void {
     PULUMI_BACKEND_URL: process.env.PULUMI_BACKEND_URL,
     PULUMI_CONFIG_PASSPHRASE: process.env.PULUMI_CONFIG_PASSPHRASE,
     PULUMI_CONFIG_PASSPHRASE_FILE: process.env.PULUMI_CONFIG_PASSPHRASE_FILE,
+    NODE_EXTRA_CA_CERTS: process.env.NODE_EXTRA_CA_CERTS,
   };
   process.env.PULUMI_BACKEND_URL = url;
   process.env.PULUMI_CONFIG_PASSPHRASE = TEST_PASSPHRASE;
   delete process.env.PULUMI_CONFIG_PASSPHRASE_FILE;
+  // The engines the CLI functions start in this process trust the sandbox CA, as the CLI's own processes do.
+  Object.assign(process.env, sandboxTrustEnv());
   return () => {
     for (const [name, value] of Object.entries(previous)) {
       if (value === undefined) delete process.env[name];
@@ -239,7 +259,7 @@ async function workspaceOptions(opts: StackOptions, workDir?: string): Promise<L
     ...(workDir ? { workDir } : {}),
     pulumiHome: envVars.PULUMI_HOME,
     pulumiCommand: await pulumiCommand(),
-    envVars: { ...envVars, ...(opts.env ?? {}) },
+    envVars: { ...envVars, ...sandboxTrustEnv(), ...(opts.env ?? {}) },
     secretsProvider: "passphrase",
   };
 }

@@ -95,6 +95,9 @@ export function sandboxConfig(opts: {
     // vector(<number>) itself, so this one passes unless a test sets its own checks.
     ...(production
       ? {
+          // Production serves the API through its Ingress and verifies it there: on the sandbox the Ingress is
+          // served by the sandbox's gateway (tools/sandbox/ingress-gateway.mjs), which publishes its address.
+          ...sandboxApiRoute(opts.namespace),
           prometheusUrl: SANDBOX.prometheus,
           metricChecks: JSON.stringify([
             {
@@ -110,6 +113,22 @@ export function sandboxConfig(opts: {
     ...opts.extra,
   };
   return Object.fromEntries(Object.entries(c).map(([k, v]) => [`nova-rollout:${k}`, v]));
+}
+
+/**
+ * The API's public entry of a production-shaped stack in `namespace`: an Ingress for `api.<namespace>.nova-rms.example`
+ * (the static address and certificate names are the platform's pattern) and the API's address on that host.
+ */
+export function sandboxApiRoute(namespace: string): { apiIngress: string; apiBaseUrl: string } {
+  const host = `api.${namespace}.nova-rms.example`;
+  return {
+    apiIngress: JSON.stringify({
+      host,
+      staticIpName: `nova-${namespace}-api-ip`,
+      certificateName: `nova-${namespace}-api-cert`,
+    }),
+    apiBaseUrl: `https://${host}`,
+  };
 }
 
 /**
