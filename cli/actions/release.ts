@@ -19,14 +19,7 @@ import {
 import { writeUpdateRequest } from "../../src/evidence/update-requests";
 import { notifierFor } from "../announce";
 import type { DirectUpResult } from "../direct-stack";
-import {
-  failedInVerification,
-  failedUrns,
-  openStack,
-  policyArgs,
-  StackConfig,
-  type EngineEventLike,
-} from "../engine";
+import { failedInVerification, failedUrns, policyArgs, StackConfig, type EngineEventLike } from "../engine";
 import { describeFailure, EXIT, UserError } from "../errors";
 import { fullHistory, type ReleaseEntry } from "../history";
 import { writeLaunchReport } from "../launch-report";
@@ -36,7 +29,7 @@ import { recordRejection, recordRetry, restoreRejectionsFrom } from "../rejected
 import { stepProgress } from "../step-progress";
 import { withLockRecovery, type RecoveryOptions } from "./recover";
 import { operatorName, rollbackFailedReport, rollBackStack } from "./rollback";
-import { resolveStack, withEvidenceDir } from "./stack";
+import { resolveWhileReading, withEvidenceDir } from "./stack";
 
 /** Who presents an update request, and the key that signs it. */
 export interface DeployerIdentity {
@@ -154,12 +147,17 @@ export async function release(
   // The gate step of the launch summary's step budget runs from here to the start of the engine update.
   const actionStartedAt = Date.now();
   // The stack file and its class are read once for the whole release (the automatic rollback included).
-  const resolved = resolveStack(projectDir, stackName);
-  const stack = await openStack(resolved);
+  // The config and the whole history are two engine runs with nothing between them: run side by side, and beside the
+  // cluster marker read that classifies the stack.
+  const {
+    resolved,
+    stack,
+    value: [config, history],
+  } = await resolveWhileReading(projectDir, stackName, (s) =>
+    Promise.all([StackConfig.of(s), fullHistory(s)]),
+  );
   const gate = policyArgs(projectDir, stackName, o.policy, resolved.stackClass);
   const startedAt = new Date();
-  // The config and the whole history are two engine runs with nothing between them: run side by side.
-  const [config, history] = await Promise.all([StackConfig.of(stack), fullHistory(stack)]);
   const tag = config.value("imageTag");
   const notify = notifierFor(projectDir, config);
   const production = resolved.production;

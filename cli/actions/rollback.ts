@@ -18,7 +18,7 @@ import {
 import { readRejections, rejectionNote, type RejectionRecord } from "../../src/evidence/rejections";
 import { notifierFor } from "../announce";
 import { clusterState, emergencySteps } from "../cluster-state";
-import { openStack, policyArgs, StackConfig, verificationUrns } from "../engine";
+import { policyArgs, StackConfig, verificationUrns } from "../engine";
 import { describeFailure, EXIT, UserError } from "../errors";
 import { fullHistory, rollbackTarget, shortDigest, type ReleaseEntry } from "../history";
 import { writeLaunchReport } from "../launch-report";
@@ -27,7 +27,7 @@ import { progress } from "../output";
 import { rejectedDigests } from "../rejected-releases";
 import { stepProgress, type ProgressEventSource } from "../step-progress";
 import { configJson, projectConfigDefaults, restoreConfig, rollbackConfigChanges } from "./rollback-config";
-import { resolveStack, withEvidenceDir, type ResolvedStack } from "./stack";
+import { resolveStack, resolveWhileReading, withEvidenceDir, type ResolvedStack } from "./stack";
 
 export interface RollbackOptions {
   /** Update version to roll back to; default: the newest successful update with other digests. */
@@ -90,9 +90,11 @@ export async function rollbackStackNamed(
   stackName: string,
   o: RollbackOptions = {},
 ): Promise<ReleaseEntry> {
-  const resolved = resolveStack(projectDir, stackName);
-  const stack = await openStack(resolved);
-  const config = await StackConfig.of(stack);
+  const {
+    resolved,
+    stack,
+    value: config,
+  } = await resolveWhileReading(projectDir, stackName, (s) => StackConfig.of(s));
   return rollBackStack(withEvidenceDir(resolved, config.evidenceDir(projectDir)), stack, o, config);
 }
 

@@ -3,8 +3,14 @@
  * committed enforcement it is judged with and its evidence directory. Actions resolve it at their start and pass it
  * down, so one command reads and classifies the stack file, the enforcement and the kubeconfig once.
  */
-import { classifyStackFile, resolveStackSettings, type StackClass } from "../../src/evidence";
-import { enforcementFor } from "../engine";
+import {
+  classifyStackFile,
+  prefetchStackClassification,
+  resolveStackSettings,
+  type StackClass,
+} from "../../src/evidence";
+import type { DirectStack } from "../direct-stack";
+import { enforcementFor, openStack } from "../engine";
 import { resolveEvidenceDir } from "../options";
 
 export interface ResolvedStack {
@@ -54,4 +60,34 @@ export function resolveStack(projectDir: string, stack: string, evidenceDir?: st
 /** The same stack with the evidence directory its engine config names (engine actions read the stack's own). */
 export function withEvidenceDir(resolved: ResolvedStack, evidenceDir: string): ResolvedStack {
   return { ...resolved, evidenceDir };
+}
+
+/**
+ * {@link resolveStack} for an engine action whose first step is `reads` (config, history: `pulumi` runs): the cluster
+ * marker its classification needs is read in a child process while `reads` run, on a stack opened with the same engine
+ * environment (a stack's class adds refusals to that environment, never a variable). The stack is then classified and
+ * opened for the action, which checks those refusals (production: never the sandbox passphrase, never a backend in the
+ * repository) before any result of `reads` is returned; a refused stack's reads are dropped.
+ */
+export async function resolveWhileReading<T>(
+  projectDir: string,
+  stackName: string,
+  reads: (stack: DirectStack) => Promise<T>,
+): Promise<{ readonly resolved: ResolvedStack; readonly stack: DirectStack; readonly value: T }> {
+  const classified = prefetchStackClassification(projectDir, stackName);
+  const early = await openStack({
+    projectDir,
+    stack: stackName,
+    stackClass: { production: false, protectedTargets: [] },
+  });
+  const pending = reads(early).then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  await classified;
+  const resolved = resolveStack(projectDir, stackName);
+  const stack = await openStack(resolved);
+  const read = await pending;
+  if (!read.ok) throw read.error;
+  return { resolved, stack, value: read.value };
 }

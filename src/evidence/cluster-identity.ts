@@ -4,7 +4,7 @@
  * line, the API server URL normalised (scheme and host case, default port, trailing slash, loopback spellings), so a
  * committed `kubeServers` entry matches however a kubeconfig spells it.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -53,6 +53,26 @@ function readerScript(): string | undefined {
   return candidates.find((c) => fs.existsSync(c));
 }
 
+/** The cache key of a marker read: the kubeconfig's path, the context and the kubeconfig's content. */
+function markerKey(kubeconfig: string, kubeconfigText: string, context: string | undefined): string {
+  return `${kubeconfig}\0${context ?? ""}\0${createHash("sha256").update(kubeconfigText).digest("hex")}`;
+}
+
+/** What the reader is given on stdin. */
+function readerInput(kubeconfig: string, context: string | undefined): string {
+  return JSON.stringify({ kubeconfig, ...(context !== undefined ? { context } : {}), timeoutMs: 10_000 });
+}
+
+const NOT_BUILT: MarkerResult = {
+  status: "unknown",
+  reason: "the cluster marker reader is not built (run `npm run build`)",
+};
+
+const readerFailed = (err: unknown): MarkerResult => ({
+  status: "unknown",
+  reason: `the cluster marker reader failed: ${(err as Error).message.split("\n")[0] ?? ""}`,
+});
+
 /**
  * Reads the production marker of the cluster a kubeconfig context reaches (once per process for the same kubeconfig
  * content and context). Synchronous: the program guard and the policies classify before anything else runs. Any
@@ -63,32 +83,66 @@ export function readClusterMarker(
   kubeconfigText: string,
   context: string | undefined,
 ): MarkerResult {
-  const key = `${kubeconfig}\0${context ?? ""}\0${createHash("sha256").update(kubeconfigText).digest("hex")}`;
+  const key = markerKey(kubeconfig, kubeconfigText, context);
   const cached = markers.get(key);
   if (cached !== undefined) return cached;
   const script = readerScript();
   let result: MarkerResult;
   if (script === undefined) {
-    result = { status: "unknown", reason: "the cluster marker reader is not built (run `npm run build`)" };
+    result = NOT_BUILT;
   } else {
     try {
       const out = execFileSync(process.execPath, [script], {
-        input: JSON.stringify({
-          kubeconfig,
-          ...(context !== undefined ? { context } : {}),
-          timeoutMs: 10_000,
-        }),
+        input: readerInput(kubeconfig, context),
         timeout: 20_000,
         stdio: ["pipe", "pipe", "ignore"],
       }).toString("utf8");
       result = JSON.parse(out) as MarkerResult;
     } catch (err) {
-      result = {
-        status: "unknown",
-        reason: `the cluster marker reader failed: ${(err as Error).message.split("\n")[0] ?? ""}`,
-      };
+      result = readerFailed(err);
     }
   }
   markers.set(key, result);
   return result;
+}
+
+/**
+ * {@link readClusterMarker} without blocking: the same reader in a child process, its result kept for the process, so
+ * a classification after it answers at once. The CLI starts it side by side with its first engine runs. Never rejects.
+ */
+export function prefetchClusterMarker(
+  kubeconfig: string,
+  kubeconfigText: string,
+  context: string | undefined,
+): Promise<void> {
+  const key = markerKey(kubeconfig, kubeconfigText, context);
+  const script = readerScript();
+  if (markers.has(key)) return Promise.resolve();
+  if (script === undefined) {
+    markers.set(key, NOT_BUILT);
+    return Promise.resolve();
+  }
+  return new Promise<void>((resolve) => {
+    const child = execFile(
+      process.execPath,
+      [script],
+      { timeout: 20_000, maxBuffer: 1024 * 1024 },
+      (err, stdout) => {
+        let result: MarkerResult;
+        if (err !== null) {
+          result = readerFailed(err);
+        } else {
+          try {
+            result = JSON.parse(stdout) as MarkerResult;
+          } catch (e) {
+            result = readerFailed(e);
+          }
+        }
+        // A synchronous read that finished first keeps its result.
+        if (!markers.has(key)) markers.set(key, result);
+        resolve();
+      },
+    );
+    child.stdin?.end(readerInput(kubeconfig, context));
+  });
 }

@@ -11,6 +11,7 @@ import { CLUSTER_MARKER } from "../contract";
 import {
   type MarkerResult,
   normalizeServer,
+  prefetchClusterMarker,
   readClusterMarker,
   resolveKubeconfigPath,
 } from "./cluster-identity";
@@ -176,4 +177,35 @@ function kubeconfigTarget(
     ...(server !== undefined ? { kubeServer: server } : {}),
     clusterMarker: readClusterMarker(file, text, s.kubeconfigContext),
   };
+}
+
+/**
+ * Starts the one slow part of {@link classifyStackFile}, the cluster marker read of a kubeconfig stack, in a child
+ * process without blocking, so that the classification after it answers at once (the CLI runs its first engine reads
+ * meanwhile). Does nothing for a stack whose file, settings or kubeconfig cannot be read (the classification then fails
+ * closed by itself). Never rejects.
+ */
+export async function prefetchStackClassification(projectDir: string, stack: string): Promise<void> {
+  let settings: SettingsResult;
+  try {
+    settings = settingsFromConfigMap(
+      stack,
+      readStackFile(projectDir, stack).config,
+      `Pulumi.${stack}.yaml`,
+      projectDir,
+    );
+  } catch {
+    return;
+  }
+  if (!settings.ok) return;
+  const s = settings.settings;
+  if (s.clusterMode === "gke" || s.kubeconfigPath === undefined) return;
+  const file = resolveKubeconfigPath(projectDir, s.kubeconfigPath);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch {
+    return;
+  }
+  await prefetchClusterMarker(file, text, s.kubeconfigContext);
 }

@@ -16,6 +16,7 @@ import {
 import { projectRoot } from "../../../cli/options";
 import { configJson } from "../../../cli/actions/rollback-config";
 import { parseLaunchReport, renderLaunchReport } from "../../../cli/launch-report";
+import { resolveWhileReading } from "../../../cli/actions/stack";
 import { ConfigValidationError } from "../../../src/config";
 import { SANDBOX_PASSPHRASE, sandboxBackendUrl } from "../../../tools/toolchain";
 
@@ -313,6 +314,58 @@ describe("openStack applies the backend rules before the engine starts", () => {
     expect((err as UserError).exitCode).toBe(EXIT.usage);
     expect((err as UserError).message).toMatch(message);
     expect((err as UserError).message).not.toContain(SANDBOX_PASSPHRASE);
+  });
+});
+
+describe("resolveWhileReading: the first reads run beside the classification, the refusals still come first", () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), "nova-early-reads-"));
+  const projectDir = path.join(root, "project");
+  fs.mkdirSync(path.join(projectDir, "dist"), { recursive: true });
+  fs.writeFileSync(path.join(projectDir, "dist", "index.js"), "");
+  fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: nova-rollout\nruntime: nodejs\n");
+  fs.writeFileSync(path.join(projectDir, "Pulumi.staging.yaml"), "encryptionsalt: v1:abc\nconfig: {}\n");
+
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  afterAll(() => {
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  const stub = (env: Record<string, string>) => {
+    vi.stubEnv("NOVA_CACHE_DIR", path.join(root, "cache"));
+    vi.stubEnv("PULUMI_CONFIG_PASSPHRASE_FILE", undefined);
+    for (const [name, value] of Object.entries(env)) vi.stubEnv(name, value);
+  };
+
+  it("a production stack with the sandbox passphrase is refused; what the reads gave is not returned", async () => {
+    stub({ PULUMI_BACKEND_URL: "gs://bucket/nova", PULUMI_CONFIG_PASSPHRASE: SANDBOX_PASSPHRASE });
+    let started = false;
+    const err = await resolveWhileReading(projectDir, "staging", () => {
+      started = true;
+      return Promise.resolve("config read with the wrong passphrase");
+    }).catch((e: unknown) => e);
+    expect(started).toBe(true);
+    expect(err).toBeInstanceOf(UserError);
+    expect((err as UserError).message).toMatch(/is production .* the public sandbox passphrase/);
+  });
+
+  it("an allowed stack gets its reads, its class and the stack to operate on", async () => {
+    stub({ PULUMI_BACKEND_URL: "gs://bucket/nova", PULUMI_CONFIG_PASSPHRASE: "own-passphrase" });
+    const { resolved, stack, value } = await resolveWhileReading(projectDir, "staging", (s) =>
+      Promise.resolve(`read ${s.name}`),
+    );
+    expect(value).toBe("read staging");
+    expect(stack.name).toBe("staging");
+    // No committed enforcement in the temp project: production, fail closed.
+    expect(resolved.production).toBe(true);
+  });
+
+  it("a read that fails fails the action after the refusals were checked", async () => {
+    stub({ PULUMI_BACKEND_URL: "gs://bucket/nova", PULUMI_CONFIG_PASSPHRASE: "own-passphrase" });
+    await expect(
+      resolveWhileReading(projectDir, "staging", () => Promise.reject(new Error("no such stack"))),
+    ).rejects.toThrow("no such stack");
   });
 });
 

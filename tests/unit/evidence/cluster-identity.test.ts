@@ -6,7 +6,12 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { stringify } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { normalizeServer, resolveKubeconfigPath } from "../../../src/evidence/cluster-identity";
+import {
+  normalizeServer,
+  prefetchClusterMarker,
+  readClusterMarker,
+  resolveKubeconfigPath,
+} from "../../../src/evidence/cluster-identity";
 import { readMarker } from "../../../src/evidence/cluster-marker-read";
 import { classifyStack } from "../../../src/evidence/stack-class";
 import { loadProductionEnforcement } from "../../../src/evidence/enforcement";
@@ -205,6 +210,19 @@ describe("readMarker against an HTTPS API server", () => {
       });
     }
     expect(seenAuth).toBe("Bearer t0ken");
+  });
+
+  it("a prefetched marker is read by the reader process while the caller goes on; the classification's read then answers from it", async () => {
+    answer = marked;
+    seenAuth = undefined;
+    const file = kubeconfig({});
+    const text = fs.readFileSync(file, "utf8");
+    // This process's event loop stays free while the reader runs: the stand-in (in this process) answers it.
+    await prefetchClusterMarker(file, text, undefined);
+    expect(seenAuth).toBe("Bearer t0ken");
+    // The synchronous read of the same kubeconfig and context starts no second reader: it answers what was read.
+    answer = { status: 404 };
+    expect(readClusterMarker(file, text, undefined)).toEqual({ status: "marked", environment: "production" });
   });
 
   it("reads the token an exec credential plugin gives", async () => {
