@@ -276,13 +276,19 @@ describe("launch summary", () => {
   });
 });
 
-describe("openStack applies the backend rules before the engine starts", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "nova-openstack-"));
+/** A compiled project with an empty `staging` stack and no committed enforcement, in a temp directory. */
+function tempProject(prefix: string): { root: string; projectDir: string } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const projectDir = path.join(root, "project");
   fs.mkdirSync(path.join(projectDir, "dist"), { recursive: true });
   fs.writeFileSync(path.join(projectDir, "dist", "index.js"), "");
   fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: nova-rollout\nruntime: nodejs\n");
   fs.writeFileSync(path.join(projectDir, "Pulumi.staging.yaml"), "encryptionsalt: v1:abc\nconfig: {}\n");
+  return { root, projectDir };
+}
+
+describe("openStack applies the backend rules before the engine starts", () => {
+  const { root, projectDir } = tempProject("nova-openstack-");
 
   afterEach(() => {
     vi.unstubAllEnvs();
@@ -318,12 +324,7 @@ describe("openStack applies the backend rules before the engine starts", () => {
 });
 
 describe("resolveWhileReading: the first reads run beside the classification, the refusals still come first", () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), "nova-early-reads-"));
-  const projectDir = path.join(root, "project");
-  fs.mkdirSync(path.join(projectDir, "dist"), { recursive: true });
-  fs.writeFileSync(path.join(projectDir, "dist", "index.js"), "");
-  fs.writeFileSync(path.join(projectDir, "Pulumi.yaml"), "name: nova-rollout\nruntime: nodejs\n");
-  fs.writeFileSync(path.join(projectDir, "Pulumi.staging.yaml"), "encryptionsalt: v1:abc\nconfig: {}\n");
+  const { root, projectDir } = tempProject("nova-early-reads-");
 
   afterEach(() => {
     vi.unstubAllEnvs();
