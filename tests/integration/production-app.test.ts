@@ -9,9 +9,16 @@ import type { Stack } from "@pulumi/pulumi/automation";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verificationFilesDir } from "../../src/evidence/paths";
 import { preparedCheckout } from "../support/nova-rms-checkout";
-import { grafanaAnnotations, grafanaChannel, REPO_ROOT, SANDBOX } from "./harness";
+import { grafanaAnnotations, grafanaChannel, REPO_ROOT } from "./harness";
 import { ProductionWorld, publishRelease } from "./production-world";
-import { deployments, type Digests, filesUnder, productionRegistry, signatory } from "./scenario";
+import {
+  deployments,
+  type Digests,
+  filesUnder,
+  productionRegistry,
+  sandboxApiRoute,
+  signatory,
+} from "./scenario";
 
 const STACK = "it-prod-app";
 const NS = "it-prod-app";
@@ -98,8 +105,9 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
     const byCheck = new Map((results ?? []).map((r) => [r.check, r]));
     expect(byCheck.get("synthetic-e2e")?.ok, up.out).toBe(true);
     expect(byCheck.get("billing-drill-dry-run")?.ok, up.out).toBe(true);
+    // The E2E runs against the release's API address: the host its Ingress serves.
     expect(byCheck.get("synthetic-e2e")?.output).toContain(
-      `E2E against ${SANDBOX.standins.api} as [secret] (password [secret])`,
+      `E2E against ${sandboxApiRoute(NS).apiBaseUrl} as [secret] (password [secret])`,
     );
 
     // The E2E saw the password (its report records the hash) and the release's API address.
@@ -114,7 +122,7 @@ describe("a production release judged on the Nova RMS checkout's own evidence an
     expect(report.config.metadata.passwordSha256).toBe(
       crypto.createHash("sha256").update(PASSWORD).digest("hex"),
     );
-    expect(report.config.metadata.baseURL).toBe(SANDBOX.standins.api);
+    expect(report.config.metadata.baseURL).toBe(sandboxApiRoute(NS).apiBaseUrl);
 
     // The launch log embeds the drill's output and links the files the commands left.
     // The rollout's own evidence (bundle, records, launch log) is in the app's tests/drills/logs/, not here.
