@@ -31,6 +31,7 @@ import { pinCommand } from "./commands/pin";
 import { promoteCommand } from "./commands/promote";
 import { driftCommand, statusCommand } from "./commands/operate";
 import { describeFailure, EXIT, exitCodesHelp, exitCodesMarkdown } from "./errors";
+import { isMainScript } from "../src/util/entry";
 
 /** The version of this checkout's package.json (the CLI runs from dist/cli or cli/). */
 function packageVersion(): string {
@@ -108,7 +109,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-if (require.main === module) {
+if (isMainScript(module, __filename, "index.js")) {
   void main(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

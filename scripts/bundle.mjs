@@ -7,6 +7,9 @@
 //   dist/policy/pack.js                the policy pack (policy/package.json `main`)
 //   dist/policy/cluster-marker-read.js the same reader, beside the pack
 //   dist/platform-policy/pack.js       the platform stack's pack (platform/policy/package.json `main`)
+//   dist/cli/index.js                  the rollout CLI, over tsc's output of the same file (its other modules are
+//                                      then unused; `dist/src/evidence/cluster-marker-read.js` is still the reader
+//                                      the CLI spawns)
 //
 // Files stay where the code expects them relative to `__dirname`: the program's project directory is the parent of
 // `dist/`, the pack searches upward from `dist/policy/` for Pulumi.yaml, the chart is read from the project directory.
@@ -84,6 +87,12 @@ const common = {
   metafile: true,
 };
 
+/**
+ * The CLI leaves the whole Pulumi SDK to Node's loader: it loads the Automation API only on first use (cli/engine.ts)
+ * and `@pulumi/gcp` only for a GKE stack, so bundling either would make every start parse it.
+ */
+const CLI_EXTERNAL = ["@pulumi/*"];
+
 const bundles = [
   { entryPoints: ["index.ts"], outfile: "dist/program.js", external: PROGRAM_EXTERNAL },
   {
@@ -108,6 +117,7 @@ const bundles = [
     external: PACK_EXTERNAL,
     plugins: [standIns(CLOSURE_ONLY)],
   },
+  { entryPoints: ["cli/index.ts"], outfile: "dist/cli/index.js", external: CLI_EXTERNAL },
 ];
 
 const started = Date.now();

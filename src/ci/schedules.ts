@@ -14,6 +14,7 @@
  */
 import { parseArgs } from "node:util";
 import { WORKFLOW_REF_PATTERN } from "../contract";
+import { isMainScript } from "../util/entry";
 
 export interface WorkflowRef {
   readonly owner: string;
@@ -138,7 +139,7 @@ export async function main(
   return failed === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
+if (isMainScript(module, __filename, "schedules.js")) {
   main(process.argv.slice(2), process.env, (url, init) => fetch(url, init)).then(
     (code) => process.exit(code),
     (err: unknown) => {

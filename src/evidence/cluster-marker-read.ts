@@ -10,6 +10,7 @@ import * as https from "node:https";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { CLUSTER_MARKER } from "../contract";
+import { isMainScript } from "../util/entry";
 
 /** What the parent asks: the kubeconfig file and the context (undefined: the file's current context). */
 export interface MarkerRequest {
@@ -204,7 +205,7 @@ export async function readMarker(request: MarkerRequest): Promise<MarkerResult> 
   }
 }
 
-if (require.main === module) {
+if (isMainScript(module, __filename, "cluster-marker-read.js")) {
   const chunks: Buffer[] = [];
   process.stdin.on("data", (c: Buffer) => chunks.push(c));
   process.stdin.on("end", () => {

@@ -40,6 +40,7 @@ export { httpAttempt, looksLikePrometheus } from "./http-check";
 import { routedHttpAttempt } from "./ingress-route";
 import { forwardedHttpAttempt, podRunningTimeout } from "./port-forward";
 import { AUTHORIZATION_ENV, COMMAND_ENV_ALLOWLIST, KUBECONFIG_ENV } from "./probe-command";
+import { isMainScript } from "../util/entry";
 
 /** What the probe prints for a check (the line `./check-result` reads), and the files it did not keep. */
 export interface ProbeResult extends CheckResult {
@@ -560,7 +561,7 @@ export async function metricProbe(
   return ok ? 0 : 1;
 }
 
-if (require.main === module) {
+if (isMainScript(module, __filename, "probe.js")) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err: unknown) => {
