@@ -9,7 +9,7 @@
  * serve no public entry.
  */
 import { type PolicyConfigSchema, type ResourceValidationPolicy } from "@pulumi/policy";
-import { POLICY_NAMES } from "../../src/contract";
+import { apiIngressSetCommand, POLICY_NAMES } from "../../src/contract";
 import { hostOf } from "../../src/util/url";
 import {
   environmentsSchemaProperty,
@@ -68,7 +68,7 @@ const HOW_BASE_URL = (host: string) =>
   `pulumi config set nova-rollout:apiBaseUrl https://${host} (the host the API's Ingress serves), then re-run pulumi preview`;
 
 const HOW_INGRESS = (host: string | undefined) =>
-  `pulumi config set nova-rollout:apiIngress '{"host":"${host ?? "api…"}","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}' (the platform stack's static address and managed certificate), then re-run pulumi preview`;
+  `${apiIngressSetCommand(host)} (the platform stack's static address and managed certificate), then re-run pulumi preview`;
 
 export const apiRoute: ResourceValidationPolicy = {
   name: POLICY_NAMES.apiRoute,

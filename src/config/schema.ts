@@ -1,5 +1,6 @@
 import { z } from "zod";
 import {
+  apiIngressSetCommand,
   BILLING_DRILL_CRONJOB,
   DEFAULT_EVIDENCE_DIR,
   DIGEST_PATTERN,
@@ -627,7 +628,7 @@ export const rawStackConfigSchema = z
         forbid(
           "apiIngress",
           "required in production: production serves the API through its Ingress (the GKE load balancer on the platform stack's static address and managed certificate) and verifies it there; " +
-            `set it with pulumi config set ${CONFIG_NAMESPACE}:apiIngress '{"host":"${apiHost ?? "api…"}","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}'`,
+            `set it with ${apiIngressSetCommand(apiHost)}`,
         );
       }
       if (c.workerBaseUrl !== undefined) {

@@ -2,6 +2,7 @@
  * What the platform stack (`platform/`, project `nova-platform`) and the release stack agree on: the platform's
  * config namespace and the names of the stack outputs the release reads through a `StackReference`.
  */
+import { PROJECT_NAME } from "./names";
 
 /** Config namespace of the platform project: `nova-platform:<key>`. */
 export const PLATFORM_CONFIG_NAMESPACE = "nova-platform";
@@ -53,3 +54,17 @@ export const RELEASE_NAMESPACE_TYPES = [
   "kubernetes:core/v1:Namespace",
   "kubernetes:core/v1:NamespacePatch",
 ] as const;
+
+/**
+ * The command that gives a release stack the API's public entry on the platform's static address and managed
+ * certificate (`nova-rollout:apiIngress`), for `host` when known: the fix the program's validation and the
+ * `nova-api-route` policy both name.
+ */
+export function apiIngressSetCommand(host: string | undefined): string {
+  const value = JSON.stringify({
+    host: host ?? "api…",
+    staticIpName: `<platform output ${PLATFORM_OUTPUTS.apiAddressName}>`,
+    certificateName: `<platform output ${PLATFORM_OUTPUTS.apiCertificateName}>`,
+  });
+  return `pulumi config set ${PROJECT_NAME}:apiIngress '${value}'`;
+}
