@@ -2,7 +2,8 @@
 // chart, committed policy configs), a ready release aimed at the sandbox cluster, the committed *production*
 // enforcement and the real engine. The stack configures the API's Ingress; the pack's nova-api-route judges every
 // Ingress the chart renders towards the API, so an edited chart that routes the API under another host is refused
-// before anything is written, as is a config whose apiBaseUrl names another host (refused by the program itself).
+// before anything is written, as is a config whose apiBaseUrl names another host or that drops the Ingress (both
+// refused by the program itself).
 // An update then renders the Ingress; the sandbox's load balancer (tools/sandbox/ingress-gateway.mjs, GKE's for class
 // gce) publishes its address in the Ingress's status and routes the host to the API's Service through a port-forward
 // made through the API server. The API checks ask https://<host>/v1/health at that address, the certificate verified
@@ -122,6 +123,21 @@ describe.sequential("the API's route, committed production enforcement", () => {
       expect(text).toContain(`set it to https://${HOST}`);
     } finally {
       await stack.setConfig("nova-rollout:apiBaseUrl", { value: `https://${HOST}` });
+    }
+  });
+
+  it("a production stack whose config drops the API's Ingress is refused, naming the command that sets it; nothing is written", async () => {
+    await stack.removeConfig("nova-rollout:apiIngress");
+    try {
+      const { refused, text } = await preview();
+      expect(refused).toBe(true);
+      expect(text).toContain("apiIngress: required in production");
+      expect(text).toContain(
+        `pulumi config set nova-rollout:apiIngress '{"host":"${HOST}","staticIpName":"<platform output apiAddressName>","certificateName":"<platform output apiCertificateName>"}'`,
+      );
+      expect(await kubectl("get", "ingress,deployment", "-n", STACK, "-o", "name").catch(() => "")).toBe("");
+    } finally {
+      await stack.setConfig("nova-rollout:apiIngress", { value: JSON.stringify(INGRESS) });
     }
   });
 
